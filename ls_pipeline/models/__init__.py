@@ -1,0 +1,1 @@
+"""Model providers: embedding models (local sentence-transformers, API) and, later, chat models."""

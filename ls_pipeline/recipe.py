@@ -1,0 +1,117 @@
+"""Recipes: named YAML files that choose every stage's parameters (embed, umap, cluster, label, checks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ls_pipeline.errors import NotFound, UserError
+from ls_pipeline.stages.cluster import ClusterChecks, ClusterParams
+from ls_pipeline.stages.embed import EmbedParams
+from ls_pipeline.stages.label import LabelParams
+from ls_pipeline.stages.project import UmapParams
+from ls_pipeline.store.datadir import DataDir, check_name
+
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str = DEFAULT
+    description: str = ""
+    embed: EmbedParams = field(default_factory=EmbedParams)
+    umap: UmapParams = field(default_factory=UmapParams)
+    cluster: ClusterParams = field(default_factory=ClusterParams)
+    label: LabelParams = field(default_factory=LabelParams)
+    checks: ClusterChecks = field(default_factory=ClusterChecks)
+
+
+_SECTIONS = {
+    "embed": EmbedParams,
+    "umap": UmapParams,
+    "cluster": ClusterParams,
+    "label": LabelParams,
+    "checks": ClusterChecks,
+}
+
+
+def load_recipe(name_or_path: str = DEFAULT, data: DataDir | None = None) -> Recipe:
+    """A recipe by file path, by name in the data directory's _recipes/, or by name among the shipped ones."""
+    path = Path(name_or_path).expanduser()
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise NotFound(f"no such recipe file: {name_or_path}")
+        return parse_recipe(path.stem, path.read_text(encoding="utf-8"))
+    check_name(name_or_path, "recipe name")
+    if data is not None and (data.recipes / f"{name_or_path}.yaml").is_file():
+        return parse_recipe(name_or_path, (data.recipes / f"{name_or_path}.yaml").read_text(encoding="utf-8"))
+    shipped = resources.files("ls_pipeline.recipes").joinpath(f"{name_or_path}.yaml")
+    if shipped.is_file():
+        return parse_recipe(name_or_path, shipped.read_text(encoding="utf-8"))
+    raise NotFound(f"unknown recipe {name_or_path!r}: known are {', '.join(recipe_names(data))}")
+
+
+def recipe_names(data: DataDir | None = None) -> list[str]:
+    names = {p.name[:-5] for p in resources.files("ls_pipeline.recipes").iterdir() if p.name.endswith(".yaml")}
+    if data is not None and data.recipes.is_dir():
+        names |= {p.stem for p in data.recipes.glob("*.yaml")}
+    return sorted(names)
+
+
+def parse_recipe(name: str, text: str) -> Recipe:
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"recipe {name!r} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(raw, dict):
+        raise UserError(f"recipe {name!r} must be a mapping of sections ({', '.join(_SECTIONS)})")
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"description", "name"})
+    if unknown:
+        raise UserError(f"recipe {name!r} has unknown sections: {', '.join(unknown)}; allowed: {', '.join(_SECTIONS)}")
+    sections = {
+        key: build_params(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in _SECTIONS.items()
+    }
+    return Recipe(name=name, description=str(raw.get("description", "")), **sections)
+
+
+def build_params(cls: type, values: Any, where: str) -> Any:
+    """A params dataclass from a mapping: unknown keys and wrong types are errors, not silently ignored."""
+    if not isinstance(values, dict):
+        raise UserError(f"{where} must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UserError(f"{where} has unknown keys: {', '.join(map(str, unknown))}; allowed: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if not _matches(value, hints[key]):
+            raise UserError(f"{where}: {key} must be {_type_name(hints[key])}, got {value!r}")
+    return cls(**values)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
+    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")

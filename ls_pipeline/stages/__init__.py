@@ -1,0 +1,1 @@
+"""Pure computation, one module per stage: no Dagster, no HTTP, no paths."""

@@ -1,0 +1,334 @@
+"""Each stage run through the data directory: read inputs, call the pure stage, publish the artifact.
+
+The CLI, the Python API and the Dagster assets all call these functions, so they write the same files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ls_pipeline.errors import UserError
+from ls_pipeline.models.embedding import load_embedder, resolve_location
+from ls_pipeline.stages import cluster as cluster_stage
+from ls_pipeline.stages import embed as embed_stage
+from ls_pipeline.stages import ingest as ingest_stage
+from ls_pipeline.stages import label as label_stage
+from ls_pipeline.stages import project as project_stage
+from ls_pipeline.stages import scope as scope_stage
+from ls_pipeline.stages.thumbnail import render_png
+from ls_pipeline.store import atomic
+from ls_pipeline.store.artifacts import Artifact, Staging, now_iso, produce
+from ls_pipeline.store.datadir import DataDir, Dataset
+from ls_pipeline.store.fingerprint import fingerprint
+
+log = logging.getLogger(__name__)
+
+
+# ---- ingest ----------------------------------------------------------------------------------------------------------
+
+
+def ingest(
+    data: DataDir, name: str, frame: pd.DataFrame, params: ingest_stage.IngestParams, source: str = "dataframe"
+) -> dict[str, Any]:
+    """Write input.parquet and meta.json for a dataset. Re-ingesting identical rows changes nothing."""
+    ds = data.dataset(name, must_exist=False)
+    rows, text_column, empty = ingest_stage.prepare(frame, params)
+    if empty:
+        log.warning("%d of %d rows have an empty %r; they are kept as empty texts", empty, len(rows), text_column)
+    buffer = io.BytesIO()
+    rows.to_parquet(buffer, index=False)
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()[:20]
+    ds.path.mkdir(parents=True, exist_ok=True)
+    with ds.lock():
+        if ds.meta_path.is_file() and ds.input_path.is_file() and ds.meta().get("fingerprint") == digest:
+            log.info("dataset %r is unchanged (same rows); nothing rewritten", name)
+            return ds.meta()
+        meta = {
+            "id": name,
+            "length": len(rows),
+            "columns": list(rows.columns),
+            "text_column": text_column,
+            "column_metadata": ingest_stage.profile_columns(rows),
+            "empty_texts": empty,
+            "source": source,
+            "fingerprint": digest,
+            "ingested_at": now_iso(),
+            "code_version": ingest_stage.CODE_VERSION,
+        }
+        atomic.write_bytes(ds.input_path, buffer.getvalue())
+        atomic.write_json(ds.meta_path, meta)
+    return meta
+
+
+def read_texts(ds: Dataset, column: str | None = None) -> list[str]:
+    meta = ds.meta()
+    column = column or meta["text_column"]
+    if column not in meta["columns"]:
+        raise UserError(f"unknown text column {column!r} in dataset {ds.name!r}; columns: {', '.join(meta['columns'])}")
+    texts = pd.read_parquet(ds.input_path, columns=[column])[column]
+    return texts.astype("string").fillna("").astype(str).tolist()
+
+
+# ---- embed -----------------------------------------------------------------------------------------------------------
+
+
+def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
+    meta = ds.meta()
+    text_column = params.text_column or meta["text_column"]
+    params = dataclasses.replace(params, text_column=text_column)
+    revision = resolve_location(params.model_id)[1]
+    fp = fingerprint(
+        "embed",
+        embed_stage.CODE_VERSION,
+        {**params.fingerprint_fields(), "revision": revision},
+        {"dataset": meta["fingerprint"]},
+    )
+
+    def build(staging: Staging) -> dict[str, Any]:
+        texts = read_texts(ds, text_column)
+        embedder = load_embedder(params.model_id)
+        _embed_resumable(staging.path(".h5"), texts, embedder, params)
+        return {
+            "model_id": params.model_id,
+            "revision": embedder.revision,
+            "dimensions": embedder.dimensions,
+            "prefix": params.prefix,
+            "text_column": text_column,
+            "batch_size": params.batch_size,
+            "params": dataclasses.asdict(params),
+            "dataset": ds.name,
+            "inputs": {"dataset": meta["fingerprint"]},
+            "rows": len(texts),
+        }
+
+    return _announce(produce(ds, "embedding", fp, build, packages=["torch", "sentence-transformers"], resumable=True))
+
+
+def _embed_resumable(path: Path, texts: list[str], embedder: Any, params: embed_stage.EmbedParams) -> None:
+    """Vectors go to HDF5 batch by batch; a rerun after a crash skips the batches already written."""
+    batches = embed_stage.batch_order(texts, params.batch_size)
+    with h5py.File(path, "a") as handle:
+        done = _resume_point(handle, len(texts), embedder.dimensions, params.batch_size)
+        if done:
+            log.info("resuming embedding after %d of %d batches", done, len(batches))
+        vectors = handle["embeddings"]
+        progress = tqdm(
+            total=len(texts), initial=sum(len(b) for b in batches[:done]), unit="texts", desc="embed", disable=None
+        )
+        for rows, batch in embed_stage.embed_batches(texts, embedder, params, skip=done):
+            vectors[rows] = batch
+            done += 1
+            handle.attrs["batches_done"] = done
+            handle.flush()
+            progress.update(len(rows))
+            if done % max(1, len(batches) // 10) == 0:
+                log.info("embedded %d of %d batches", done, len(batches))
+        progress.close()
+
+
+def _resume_point(handle: h5py.File, rows: int, dimensions: int, batch_size: int) -> int:
+    existing = handle.get("embeddings")
+    if existing is not None and existing.shape == (rows, dimensions) and handle.attrs.get("batch_size") == batch_size:
+        return int(handle.attrs.get("batches_done", 0))
+    if existing is not None:
+        del handle["embeddings"]
+    handle.create_dataset("embeddings", shape=(rows, dimensions), dtype="float32")
+    handle.attrs["batch_size"] = batch_size
+    handle.attrs["batches_done"] = 0
+    return 0
+
+
+def read_embeddings(ds: Dataset, embedding_id: str) -> np.ndarray:
+    ds.sidecar("embedding", embedding_id)
+    with h5py.File(ds.file("embedding", embedding_id, ".h5"), "r") as handle:
+        return handle["embeddings"][:]
+
+
+# ---- umap ------------------------------------------------------------------------------------------------------------
+
+
+def umap(ds: Dataset, embedding_id: str, params: project_stage.UmapParams) -> Artifact:
+    source = ds.sidecar("embedding", embedding_id)
+    fp = fingerprint(
+        "umap", project_stage.CODE_VERSION, dataclasses.asdict(params), {embedding_id: source["fingerprint"]}
+    )
+
+    def build(staging: Staging) -> dict[str, Any]:
+        xy = project_stage.project(read_embeddings(ds, embedding_id), params)
+        pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}).to_parquet(staging.path(".parquet"), index=False)
+        staging.path(".png").write_bytes(render_png(xy))
+        return {
+            "embedding_id": embedding_id,
+            **dataclasses.asdict(params),
+            "params": dataclasses.asdict(params),
+            "dataset": ds.name,
+            "inputs": {embedding_id: source["fingerprint"]},
+            "rows": len(xy),
+        }
+
+    return _announce(produce(ds, "umap", fp, build, packages=["umap-learn", "numba"]))
+
+
+def read_umap(ds: Dataset, umap_id: str) -> np.ndarray:
+    ds.sidecar("umap", umap_id)
+    return pd.read_parquet(ds.file("umap", umap_id, ".parquet"))[["x", "y"]].to_numpy(np.float32)
+
+
+# ---- cluster ---------------------------------------------------------------------------------------------------------
+
+
+def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> Artifact:
+    source = ds.sidecar("umap", umap_id)
+    fp = fingerprint(
+        "cluster", cluster_stage.CODE_VERSION, dataclasses.asdict(params), {umap_id: source["fingerprint"]}
+    )
+
+    def build(staging: Staging) -> dict[str, Any]:
+        xy = read_umap(ds, umap_id)
+        assigned, raw = cluster_stage.cluster_points(xy, params)
+        pd.DataFrame({"cluster": assigned, "raw_cluster": raw}).to_parquet(staging.path(".parquet"), index=False)
+        summary = cluster_stage.summarize(xy, assigned, raw)
+        summary.to_parquet(staging.path("-labels-default.parquet"), index=False)
+        staging.path(".png").write_bytes(render_png(xy, assigned, raw < 0))
+        clusters = int((~summary["noise"]).sum())
+        return {
+            "umap_id": umap_id,
+            "embedding_id": source["embedding_id"],
+            **dataclasses.asdict(params),
+            "params": dataclasses.asdict(params),
+            "dataset": ds.name,
+            "inputs": {umap_id: source["fingerprint"]},
+            "rows": len(xy),
+            "n_clusters": clusters,
+            "noise_share": round(cluster_stage.noise_share(raw), 4),
+        }
+
+    return _announce(produce(ds, "cluster", fp, build, packages=["hdbscan", "fast-hdbscan"]))
+
+
+def read_clusters(ds: Dataset, cluster_id: str) -> pd.DataFrame:
+    ds.sidecar("cluster", cluster_id)
+    return pd.read_parquet(ds.file("cluster", cluster_id, ".parquet"))
+
+
+# ---- label -----------------------------------------------------------------------------------------------------------
+
+
+def label(ds: Dataset, cluster_id: str, params: label_stage.LabelParams) -> Artifact:
+    source = ds.sidecar("cluster", cluster_id)
+    text_column = params.text_column or ds.meta()["text_column"]
+    params = dataclasses.replace(params, text_column=text_column)
+    if params.labeler != label_stage.KEYWORDS:
+        raise UserError(f"unknown labeler {params.labeler!r}: available is {label_stage.KEYWORDS!r}")
+    fp = fingerprint("label", label_stage.CODE_VERSION, dataclasses.asdict(params), {cluster_id: source["fingerprint"]})
+
+    def build(staging: Staging) -> dict[str, Any]:
+        defaults = pd.read_parquet(ds.file("cluster", f"{cluster_id}-labels-default", ".parquet"))
+        assigned = read_clusters(ds, cluster_id)["cluster"].to_numpy()
+        labeled = defaults.loc[~defaults["noise"], "cluster"].tolist()
+        names = label_stage.keyword_labels(read_texts(ds, text_column), assigned, labeled, terms=params.terms)
+        label_stage.labels_table(defaults, names).to_parquet(staging.path(".parquet"), index=False)
+        return {
+            "cluster_id": cluster_id,
+            "umap_id": source["umap_id"],
+            "embedding_id": source["embedding_id"],
+            **dataclasses.asdict(params),
+            "params": dataclasses.asdict(params),
+            "dataset": ds.name,
+            "inputs": {cluster_id: source["fingerprint"]},
+            "n_labels": len(names),
+        }
+
+    return _announce(produce(ds, "labels", fp, build, parent=cluster_id, packages=["scikit-learn"]))
+
+
+# ---- scope -----------------------------------------------------------------------------------------------------------
+
+
+def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artifact:
+    labels_meta = ds.sidecar("labels", labels_id)
+    cluster_id, umap_id, embedding_id = labels_meta["cluster_id"], labels_meta["umap_id"], labels_meta["embedding_id"]
+    sources = {
+        "embedding": ds.sidecar("embedding", embedding_id),
+        "umap": ds.sidecar("umap", umap_id),
+        "cluster": ds.sidecar("cluster", cluster_id),
+        "cluster_labels": labels_meta,
+    }
+    inputs = {s["id"]: s["fingerprint"] for s in sources.values()}
+    fp = fingerprint("scope", scope_stage.CODE_VERSION, dataclasses.asdict(params), inputs)
+
+    def build(staging: Staging) -> dict[str, Any]:
+        labels = pd.read_parquet(ds.file("labels", labels_id, ".parquet"))
+        assigned = read_clusters(ds, cluster_id)
+        rows = scope_stage.scope_rows(
+            read_umap(ds, umap_id), assigned["cluster"].to_numpy(), assigned["raw_cluster"].to_numpy(), labels
+        )
+        rows.to_parquet(staging.path(".parquet"), index=False)
+        return {
+            **dataclasses.asdict(params),
+            "dataset": ds.name,
+            "embedding_id": embedding_id,
+            "umap_id": umap_id,
+            "cluster_id": cluster_id,
+            "cluster_labels_id": labels_id,
+            **sources,
+            "cluster_labels_lookup": scope_stage.cluster_lookup(labels),
+            "rows": len(rows),
+            "inputs": inputs,
+            "ls_version": "ls-pipeline",
+        }
+
+    return _announce(produce(ds, "scope", fp, build))
+
+
+def check_chain(ds: Dataset, embedding_id: str, umap_id: str, cluster_id: str, labels_id: str) -> None:
+    """The Latent Scope form of ls-scope names every id: they must belong to one line of descent."""
+    labels_meta = ds.sidecar("labels", labels_id)
+    actual = (labels_meta["embedding_id"], labels_meta["umap_id"], labels_meta["cluster_id"])
+    if actual != (embedding_id, umap_id, cluster_id):
+        raise UserError(
+            f"{labels_id} was made from {' -> '.join(actual)}, not {embedding_id} -> {umap_id} -> "
+            f"{cluster_id}; pass only the labels id to use its own lineage"
+        )
+
+
+def _announce(artifact: Artifact) -> Artifact:
+    if artifact.reused:
+        log.info("reused %s: same inputs and parameters (fingerprint %s)", artifact.id, artifact.sidecar["fingerprint"])
+    else:
+        log.info("wrote %s in %.1fs", artifact.id, artifact.sidecar["wall_time_s"])
+    return artifact
+
+
+# ---- a whole recipe --------------------------------------------------------------------------------------------------
+
+
+def run_recipe(ds: Dataset, recipe: Any) -> dict[str, Artifact]:
+    """Every stage after ingest with one recipe; stages whose fingerprint exists are reused, not recomputed."""
+    artifacts = {"embedding": embed(ds, recipe.embed)}
+    artifacts["umap"] = umap(ds, artifacts["embedding"].id, recipe.umap)
+    artifacts["cluster"] = cluster(ds, artifacts["umap"].id, recipe.cluster)
+    require_clustering_checks(artifacts["cluster"], recipe.checks)
+    artifacts["labels"] = label(ds, artifacts["cluster"].id, recipe.label)
+    params = scope_stage.ScopeParams(label=f"{ds.name} ({recipe.name})", description=recipe.description)
+    artifacts["scope"] = scope(ds, artifacts["labels"].id, params)
+    return artifacts
+
+
+def require_clustering_checks(artifact: Artifact, checks: cluster_stage.ClusterChecks) -> None:
+    problems = cluster_stage.check_clustering(artifact.sidecar["n_clusters"], artifact.sidecar["noise_share"], checks)
+    if problems:
+        raise UserError(
+            f"{artifact.id} fails the recipe's cluster checks ({'; '.join(problems)}); "
+            "change the recipe's cluster parameters or its checks"
+        )

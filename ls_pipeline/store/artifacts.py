@@ -1,0 +1,105 @@
+"""Produce an artifact once: reuse by fingerprint, compute into staged files, then publish under a fresh id."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ls_pipeline.store import atomic
+from ls_pipeline.store.datadir import Dataset
+
+
+@dataclass(frozen=True)
+class Artifact:
+    kind: str
+    id: str
+    sidecar: dict[str, Any]
+    reused: bool
+
+
+class Staging:
+    """Files a stage writes before they have an id. Names are stable per fingerprint so a rerun can resume."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder = folder
+        self.key = key
+        self.files: dict[str, Path] = {}
+
+    def path(self, suffix: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staged = self.folder / f".{self.key}{suffix}.partial"
+        self.files[suffix] = staged
+        return staged
+
+    def discard(self) -> None:
+        for staged in self.files.values():
+            staged.unlink(missing_ok=True)
+
+
+Build = Callable[[Staging], dict[str, Any]]
+
+
+def produce(
+    ds: Dataset,
+    kind: str,
+    fingerprint: str,
+    build: Build,
+    parent: str | None = None,
+    packages: Iterable[str] = (),
+    resumable: bool = False,
+) -> Artifact:
+    """Return the artifact with this fingerprint, computing it with `build` only if it does not exist yet.
+
+    `build` writes its files to staging paths and returns the sidecar's fields. Files get their final names
+    only after `build` succeeds, under the dataset lock, and the sidecar is written last: an artifact
+    without a sidecar is not listed, so a crash never leaves a visible half-artifact.
+    """
+    if existing := ds.find(kind, fingerprint):
+        return Artifact(kind, existing["id"], existing, reused=True)
+    with ds.work_lock(f"{kind}-{fingerprint}"):
+        if existing := ds.find(kind, fingerprint):  # another process finished it while we waited
+            return Artifact(kind, existing["id"], existing, reused=True)
+        staging = Staging(ds.folder(kind), f"{kind}-{fingerprint}")
+        started = time.perf_counter()
+        try:
+            record = build(staging)
+        except BaseException:
+            if not resumable:
+                staging.discard()
+            raise
+        wall_time = round(time.perf_counter() - started, 3)
+        with ds.lock():
+            artifact_id = ds.next_id(kind, parent)
+            for suffix, staged in staging.files.items():
+                os.replace(staged, ds.file(kind, artifact_id, suffix))
+            sidecar = {
+                "id": artifact_id,
+                **record,
+                "fingerprint": fingerprint,
+                "wall_time_s": wall_time,
+                "created_at": now_iso(),
+                "versions": package_versions(["ls-pipeline", "numpy", *packages]),
+            }
+            atomic.write_json(ds.file(kind, artifact_id, ".json"), sidecar)
+    return Artifact(kind, artifact_id, sidecar, reused=False)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def package_versions(names: Iterable[str]) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

@@ -1,0 +1,51 @@
+"""Shared fixtures: a real data directory made by the real pipeline on a few hundred real rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # the model ships in a package; nothing may reach for the network
+
+DEMO = Path(__file__).resolve().parents[1] / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
+SMALL_RECIPE = """
+description: small recipe for tests
+umap: {neighbors: 10, min_dist: 0.1, seed: 7}
+cluster: {min_cluster_size: 8, min_samples: 3}
+checks: {max_noise_share: 0.9, min_clusters: 2, max_clusters: 200}
+"""
+
+
+@pytest.fixture(scope="session")
+def sample_frame() -> pd.DataFrame:
+    """300 real Debian package descriptions (text column 'text', label column 'section')."""
+    return pd.read_parquet(DEMO).head(300).reset_index(drop=True)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty data directory, selected through LATENT_SCOPE_DATA as a user would."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("LATENT_SCOPE_DATA", str(root))
+    yield root
+
+
+@pytest.fixture(scope="session")
+def built_data(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFrame) -> dict[str, object]:
+    """A data directory with dataset 'sample' run through every stage with the small recipe (built once)."""
+    from ls_pipeline import steps
+    from ls_pipeline.recipe import parse_recipe
+    from ls_pipeline.stages.ingest import IngestParams
+    from ls_pipeline.store import DataDir
+
+    root = tmp_path_factory.mktemp("built") / "data"
+    data = DataDir(root)
+    steps.ingest(data, "sample", sample_frame, IngestParams(text_column="text"))
+    recipe = parse_recipe("small", SMALL_RECIPE)
+    artifacts = steps.run_recipe(data.dataset("sample"), recipe)
+    return {"root": root, "data": data, "recipe": recipe, "ids": {k: a.id for k, a in artifacts.items()}}
