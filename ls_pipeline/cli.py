@@ -31,8 +31,11 @@ def command(prog: str, description: str) -> Callable[[Callable[[argparse.Namespa
         def main(argv: Sequence[str] | None = None) -> int:
             parser = _Parser(prog=prog, description=description)
             body.arguments(parser)  # type: ignore[attr-defined]
-            args = parser.parse_args(argv)
-            logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:  # --help, or a usage error already printed on one line
+                return int(exc.code or 0)
+            _log_to_stderr()
             try:
                 return body(args)
             except UserError as exc:
@@ -45,6 +48,21 @@ def command(prog: str, description: str) -> Callable[[Callable[[argparse.Namespa
         return main
 
     return wrap
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever sys.stderr is at the time (a StreamHandler would keep the one it was born with)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
+
+
+def _log_to_stderr() -> None:
+    logger = logging.getLogger("ls_pipeline")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
 
 
 def arguments(setup: Callable[[argparse.ArgumentParser], None]) -> Callable[[Any], Any]:

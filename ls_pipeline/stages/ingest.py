@@ -53,6 +53,8 @@ def choose_text_column(df: pd.DataFrame, requested: str | None) -> str:
 
 def clean_texts(column: pd.Series, name: str) -> tuple[pd.Series, int]:
     """Texts as str; nulls and blanks become "" (counted), so every row keeps its ls_index."""
+    if column.isna().all():
+        raise UserError(f"every value of text column {name!r} is empty; pick another column with --text_column")
     if not _is_texty(column):
         raise UserError(f"column {name!r} holds {column.dtype} values, not text; pick a text column with --text_column")
     texts = column.astype("string").fillna("").astype(str)
