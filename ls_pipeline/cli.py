@@ -254,6 +254,60 @@ def _name_from_file(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-._") or "dataset"
 
 
+def _twitter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset_id")
+    p.add_argument("--source", choices=["zip", "community"], required=True)
+    p.add_argument("--zip_path", help="native X export zip")
+    p.add_argument("--username", help="Community Archive user name")
+    p.add_argument("--archive_path", help="a Community Archive JSON already on disk")
+    p.add_argument("--base_url", help="Community Archive storage URL (or $LATENT_SCOPE_COMMUNITY_ARCHIVE_URL)")
+    p.add_argument("--include_likes", action="store_true")
+    p.add_argument("--include_notes", action="store_true")
+    p.add_argument("--year", type=int)
+    p.add_argument("--lang")
+    p.add_argument("--min_favorites", type=int, default=0)
+    p.add_argument("--min_text_length", type=int, default=0)
+    p.add_argument("--exclude_replies", action="store_true")
+    p.add_argument("--exclude_retweets", action="store_true")
+    p.add_argument("--top_n", type=int)
+    p.add_argument("--sort", default="recent", choices=["recent", "oldest", "favorites", "retweets", "engagement"])
+    p.add_argument("--run_pipeline", action="store_true", help="then run the default recipe")
+    p.add_argument("--recipe", default="default")
+
+
+@command("ls-twitter-import", "Import an X (Twitter) archive: a native export zip or a Community Archive.")
+@arguments(_twitter_args)
+def _twitter_import(args: argparse.Namespace) -> int:
+    from ls_pipeline.sources.twitter import TweetFilters
+    from ls_pipeline.twitter_import import ArchiveSource, import_archive
+
+    source = ArchiveSource(
+        args.source,
+        args.zip_path,
+        args.username,
+        args.archive_path,
+        args.base_url,
+        args.include_likes,
+        args.include_notes,
+    )
+    filters = TweetFilters(
+        args.year,
+        args.lang,
+        args.min_favorites,
+        args.min_text_length,
+        args.exclude_replies,
+        args.exclude_retweets,
+        args.top_n,
+        args.sort,
+    )
+    meta = import_archive(_api().data_dir(), args.dataset_id, source, filters)
+    print(f"{meta['id']}: {meta['length']} rows")
+    if args.run_pipeline:
+        for kind, artifact_id in _api().run(args.dataset_id, args.recipe).items():
+            print(f"{kind}: {artifact_id}")
+    return 0
+
+
 @command("ls-serve", "Serve the data directory's scopes in the viewer.")
 @arguments(
     lambda p: (
@@ -284,3 +338,4 @@ label_main = _entry(_label)
 scope_main = _entry(_scope)
 run_main = _entry(_run)
 serve_main = _entry(_serve)
+twitter_import_main = _entry(_twitter_import)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,22 @@ log = logging.getLogger(__name__)
 
 
 def ingest(
-    data: DataDir, name: str, frame: pd.DataFrame, params: ingest_stage.IngestParams, source: str = "dataframe"
+    data: DataDir,
+    name: str,
+    frame: pd.DataFrame,
+    params: ingest_stage.IngestParams,
+    source: str = "dataframe",
+    upsert_key: str | None = None,
 ) -> dict[str, Any]:
-    """Write input.parquet and meta.json for a dataset. Re-ingesting identical rows changes nothing."""
+    """Write input.parquet and meta.json for a dataset. Re-ingesting identical rows changes nothing.
+
+    With `upsert_key`, rows merge into the stored ones by that column (stored rows keep their ls_index) and the
+    batch is recorded in imports.json; without it, the new rows replace the stored ones.
+    """
     ds = data.dataset(name, must_exist=False)
+    batch = {"source": source, "rows": len(frame)}
+    if upsert_key and ds.input_path.is_file():
+        frame, batch["added"], batch["changed"] = ingest_stage.upsert(pd.read_parquet(ds.input_path), frame, upsert_key)
     rows, text_column, empty = ingest_stage.prepare(frame, params)
     if empty:
         log.warning("%d of %d rows have an empty %r; they are kept as empty texts", empty, len(rows), text_column)
@@ -66,8 +79,17 @@ def ingest(
             "code_version": ingest_stage.CODE_VERSION,
         }
         atomic.write_bytes(ds.input_path, buffer.getvalue())
+        if upsert_key:
+            batch.setdefault("added", len(rows))
+            _record_import(ds, {**batch, "total": len(rows), "fingerprint": digest, "imported_at": meta["ingested_at"]})
         atomic.write_json(ds.meta_path, meta)
     return meta
+
+
+def _record_import(ds: Dataset, batch: dict[str, Any]) -> None:
+    manifest = ds.path / "imports.json"
+    batches = json.loads(manifest.read_text()) if manifest.is_file() else []
+    atomic.write_json(manifest, [*batches, batch])
 
 
 def read_texts(ds: Dataset, column: str | None = None) -> list[str]:

@@ -109,3 +109,29 @@ def profile_column(column: pd.Series) -> dict[str, Any]:
     if unique <= CATEGORY_LIMIT:
         profile["categories"] = sorted(str(v) for v in column.dropna().unique())
     return profile
+
+
+def upsert(existing: pd.DataFrame, incoming: pd.DataFrame, key: str) -> tuple[pd.DataFrame, int, int]:
+    """Merge a newer batch into stored rows: every stored row keeps its position (its ls_index), rows whose key
+    is stored take the incoming values, new keys are appended in incoming order. Returns (rows, added, changed)."""
+    for frame, what in ((existing, "the stored rows"), (incoming, "the new rows")):
+        if key not in frame.columns:
+            raise UserError(f"{what} have no {key!r} column to match rows on")
+    incoming = incoming.drop_duplicates(key, keep="last")
+    stored_keys = existing[key].astype(str)
+    position = pd.Series(range(len(existing)), index=stored_keys)
+    matched = incoming[incoming[key].astype(str).isin(position.index)]
+    fresh = incoming[~incoming[key].astype(str).isin(position.index)]
+    merged = existing.copy()
+    columns = [c for c in incoming.columns if c in merged.columns]
+    rows = position[matched[key].astype(str)].to_numpy()
+    # as text, missing as a marker: NaN != NaN would count every row with a null as changed
+    before = merged.iloc[rows][columns].astype(str).fillna("<null>").to_numpy()
+    after = matched[columns].astype(str).fillna("<null>").to_numpy()
+    changed = int((before != after).any(axis=1).sum()) if len(rows) else 0
+    for column in columns:
+        values = merged[column].astype(object).to_numpy(copy=True)
+        values[rows] = matched[column].astype(object).to_numpy()
+        merged[column] = values
+    merged = pd.concat([merged, fresh], ignore_index=True).infer_objects()
+    return merged, len(fresh), changed
