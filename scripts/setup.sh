@@ -18,7 +18,7 @@ PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
 # torch first and pinned: any other torch request would pull a multi-GB CUDA build.
 if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   echo "== installing torch 2.13.0 (CPU)"
-  $PIP install torch==2.13.0
+  $PIP install torch==2.13.0 2>&1 | grep -v -E "^WARNING: Location .* is ignored" || true
 fi
 echo "== installing ls-pipeline and its dependencies"
 $PIP install -e ".[test]" 2>&1 | grep -v -E "^WARNING: Location .* is ignored" || true
