@@ -150,8 +150,8 @@ def scope(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.Ma
 
 
 RECIPE_ASSETS = [embedding, umap, clusters, labels, scope]
-ingest_job = dg.define_asset_job("ingest_job", selection=[ingest], partitions_def=datasets)
-recipe_job = dg.define_asset_job("recipe_job", selection=RECIPE_ASSETS, partitions_def=dataset_recipe)
+ingest_job = dg.define_asset_job("ingest_job", selection=[ingest])  # partitioned like its assets
+recipe_job = dg.define_asset_job("recipe_job", selection=RECIPE_ASSETS)
 
 
 def ingest_run_config(path: Path, text_column: str | None = None) -> dict[str, object]:
