@@ -75,9 +75,12 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGINT to every group at once, then wait; SIGKILL what is still up after 20 s."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
         os.killpg(process.pid, signal.SIGINT)
+    for process in running:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -107,8 +110,7 @@ def server(data_dir: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
         wait_until_responds(f"http://127.0.0.1:{port}/server_info", processes, tmp_path / "webserver.log")
         yield port, home
     finally:
-        for process in reversed(processes):
-            stop(process)
+        stop(processes)
 
 
 def wait_until_responds(url: str, processes: list[subprocess.Popen[bytes]], log: Path, timeout: float = 120) -> None:
