@@ -158,3 +158,23 @@ def test_ls_recipe_add_registers_the_partition(
     err = capsys.readouterr().err
     assert "min_cluster_size must be int, got 'one'" in err and "already registered" in err
     assert not (data_dir / "_recipes" / "broken.yaml").exists()
+
+
+def test_ingest_launched_without_config_finds_its_source(
+    instance: dg.DagsterInstance, data_dir: Path, sample_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As from the UI's Materialize button: the dataset's entry in _sources.yaml, else its file in _inbox/."""
+    monkeypatch.setenv("LATENT_SCOPE_DATA", str(data_dir))
+    sample_frame.head(12).to_csv(data_dir / "listed.tsv", sep="\t", index=False)
+    (data_dir / "_sources.yaml").write_text("listed: {path: listed.tsv, text_column: package}\n")
+    drop(data_dir / "_inbox" / "dropped.csv", sample_frame.head(7))
+    instance.add_dynamic_partitions("datasets", ["listed", "dropped", "nowhere"])
+    job = defs.resolve_job_def("ingest_job")
+    for name in ("listed", "dropped"):
+        assert job.execute_in_process(instance=instance, partition_key=name).success
+    assert '"text_column": "package"' in (data_dir / "listed" / "meta.json").read_text()
+    assert '"length": 7' in (data_dir / "dropped" / "meta.json").read_text()
+    failed = job.execute_in_process(instance=instance, partition_key="nowhere", raise_on_error=False)
+    [failure] = [e for e in failed.all_events if e.is_step_failure]
+    assert "no source file for dataset 'nowhere'" in failure.step_failure_data.user_failure_data.description
+    assert not (data_dir / "nowhere").exists()
