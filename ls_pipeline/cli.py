@@ -236,22 +236,59 @@ def _scope(args: argparse.Namespace) -> int:
         p.add_argument("--recipe", default="default"),
         p.add_argument("--text_column"),
         p.add_argument("--name", help="dataset name for a file (default: its stem)"),
+        p.add_argument(
+            "--no-dagster", action="store_true", help="run the steps directly, not as a Dagster run in DAGSTER_HOME"
+        ),
     )
 )
 def _run(args: argparse.Namespace) -> int:
-    dataset = args.dataset_or_file
+    dataset, source = args.dataset_or_file, None
     if Path(dataset).suffix and (Path(dataset).exists() or "/" in dataset or "." in dataset):
-        dataset = args.name or _name_from_file(Path(dataset))
-        _api().ingest(dataset, args.dataset_or_file, text_column=args.text_column)
-    for kind, artifact_id in _api().run(dataset, args.recipe).items():
+        source = Path(args.dataset_or_file)
+        dataset = args.name or _name_from_file(source)
+    if args.no_dagster:
+        if source is not None:
+            _api().ingest(dataset, source, text_column=args.text_column)
+        ids = _api().run(dataset, args.recipe)
+    else:
+        from ls_pipeline.defs.runner import run_in_dagster
+
+        ids = run_in_dagster(_api().data_dir(), dataset, args.recipe, source, args.text_column)
+    for kind, artifact_id in ids.items():
         print(f"{kind}: {artifact_id}")
     return 0
 
 
 def _name_from_file(path: Path) -> str:
-    import re
+    from ls_pipeline.sources.registry import dataset_name
 
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-._") or "dataset"
+    return dataset_name(path)
+
+
+@command("ls-recipe", "Register a recipe file under a name (ls-recipe add NAME FILE), or list them (ls-recipe list).")
+@arguments(
+    lambda p: (
+        p.add_argument("action", choices=["add", "list"]),
+        p.add_argument("name", nargs="?"),
+        p.add_argument("file", nargs="?", help="YAML with embed/umap/cluster/label/checks sections"),
+        p.add_argument("--replace", action="store_true", help="overwrite a recipe already registered under NAME"),
+    )
+)
+def _recipe(args: argparse.Namespace) -> int:
+    from ls_pipeline.recipe import recipe_names, save_recipe
+
+    data = _api().data_dir()
+    if args.action == "list":
+        print("\n".join(recipe_names(data)))
+        return 0
+    if not args.name or not args.file:
+        raise UserError("ls-recipe add needs a NAME and a FILE: ls-recipe add NAME FILE")
+    path = save_recipe(data, args.name, Path(args.file), replace=args.replace)
+    from ls_pipeline.defs.runner import register_recipe
+
+    register_recipe(data, args.name)
+    print(path)
+    return 0
 
 
 def _twitter_args(p: argparse.ArgumentParser) -> None:
@@ -337,5 +374,6 @@ cluster_main = _entry(_cluster)
 label_main = _entry(_label)
 scope_main = _entry(_scope)
 run_main = _entry(_run)
+recipe_main = _entry(_recipe)
 serve_main = _entry(_serve)
 twitter_import_main = _entry(_twitter_import)

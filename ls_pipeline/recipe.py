@@ -17,6 +17,7 @@ from ls_pipeline.stages.cluster import ClusterChecks, ClusterParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.label import LabelParams
 from ls_pipeline.stages.project import UmapParams
+from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, check_name
 
 DEFAULT = "default"
@@ -56,6 +57,20 @@ def load_recipe(name_or_path: str = DEFAULT, data: DataDir | None = None) -> Rec
     if shipped.is_file():
         return parse_recipe(name_or_path, shipped.read_text(encoding="utf-8"))
     raise NotFound(f"unknown recipe {name_or_path!r}: known are {', '.join(recipe_names(data))}")
+
+
+def save_recipe(data: DataDir, name: str, file: Path, replace: bool = False) -> Path:
+    """Validate a recipe file and store it as _recipes/NAME.yaml; an existing name is kept unless `replace`."""
+    check_name(name, "recipe name")
+    if not file.is_file():
+        raise NotFound(f"no such recipe file: {file}")
+    text = file.read_text(encoding="utf-8")
+    parse_recipe(name, text)
+    target = data.recipes / f"{name}.yaml"
+    if target.exists() and not replace:
+        raise UserError(f"recipe {name!r} is already registered ({target}); pass --replace to overwrite it")
+    atomic.write_bytes(target, text.encode("utf-8"))
+    return target
 
 
 def recipe_names(data: DataDir | None = None) -> list[str]:

@@ -342,9 +342,12 @@ def run_recipe(ds: Dataset, recipe: Any) -> dict[str, Artifact]:
     artifacts["cluster"] = cluster(ds, artifacts["umap"].id, recipe.cluster)
     require_clustering_checks(artifacts["cluster"], recipe.checks)
     artifacts["labels"] = label(ds, artifacts["cluster"].id, recipe.label)
-    params = scope_stage.ScopeParams(label=f"{ds.name} ({recipe.name})", description=recipe.description)
-    artifacts["scope"] = scope(ds, artifacts["labels"].id, params)
+    artifacts["scope"] = scope(ds, artifacts["labels"].id, scope_params(ds, recipe))
     return artifacts
+
+
+def scope_params(ds: Dataset, recipe: Any) -> scope_stage.ScopeParams:
+    return scope_stage.ScopeParams(label=f"{ds.name} ({recipe.name})", description=recipe.description)
 
 
 def require_clustering_checks(artifact: Artifact, checks: cluster_stage.ClusterChecks) -> None:

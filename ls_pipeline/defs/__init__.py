@@ -1,0 +1,1 @@
+"""Dagster definitions: partitions, assets, checks, sensors, schedules and resources. Thin shells over steps."""

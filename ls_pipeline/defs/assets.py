@@ -1,0 +1,158 @@
+"""The pipeline as assets: ingest per dataset, every later stage per dataset x recipe. Each one calls a step.
+
+Assets hand artifact ids down through the instance's event log (the `artifact_id` of the upstream asset's
+latest materialization of the same partition), never through memory, so steps may run in separate processes.
+"""
+
+# No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from ls_pipeline import steps
+from ls_pipeline.defs import checks
+from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result
+from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
+from ls_pipeline.defs.resources import DataDirResource
+from ls_pipeline.errors import UserError
+from ls_pipeline.recipe import Recipe, load_recipe
+from ls_pipeline.sources.files import read_table
+from ls_pipeline.sources.registry import Source, find_source
+from ls_pipeline.stages import cluster as cluster_stage
+from ls_pipeline.stages import embed as embed_stage
+from ls_pipeline.stages import ingest as ingest_stage
+from ls_pipeline.stages import label as label_stage
+from ls_pipeline.stages import project as project_stage
+from ls_pipeline.stages import scope as scope_stage
+from ls_pipeline.store.datadir import Dataset
+
+GROUP = "latent_scope"
+HEAVY = "ls_heavy"  # the concurrency pool of CPU-bound steps; dagster.yaml limits it
+_SAME = dg.IdentityPartitionMapping()
+
+
+class IngestConfig(dg.Config):
+    path: str = Field("", description="File to ingest; empty: the dataset's entry in _sources.yaml or _inbox/ file")
+    text_column: str = Field("", description="Column to embed; empty: guessed ('text' if present)")
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """A user mistake fails the step with its one-line message (shown in the UI, unwrapped by ls-run)."""
+    try:
+        yield
+    except UserError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+@dg.asset(partitions_def=datasets, code_version=ingest_stage.CODE_VERSION, group_name=GROUP, kinds={"parquet"})
+def ingest(context: dg.AssetExecutionContext, config: IngestConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
+    """input.parquet + meta.json of a dataset, from its source file."""
+    started, data, name = time.perf_counter(), data_dir.data(), context.partition_key
+    with user_errors():
+        given = Source(name, Path(config.path), config.text_column or None) if config.path else None
+        source = given or find_source(data, name)
+        before = data.dataset(name).meta().get("fingerprint") if name in data.dataset_names() else None
+        params = ingest_stage.IngestParams(text_column=source.text_column)
+        meta = steps.ingest(data, name, read_table(source.path), params, source=source.path.name)
+    metadata = {
+        "dataset": name,
+        "source": dg.MetadataValue.path(str(source.path)),
+        "rows": meta["length"],
+        "text_column": meta["text_column"],
+        "columns": dg.MetadataValue.json(meta["columns"]),
+        "empty_texts": meta["empty_texts"],
+        "fingerprint": meta["fingerprint"],
+        "changed": before != meta["fingerprint"],
+        "path": dg.MetadataValue.path(str(data.dataset(name).input_path)),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+    }
+    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(meta["fingerprint"]))
+
+
+def _stage(upstream: str, code_version: str, **kwargs: Any) -> Any:
+    """The decorator shared by the dataset x recipe stages, each identity-mapped to the stage before it."""
+    # From ingest, Dagster infers the dataset-dimension mapping itself (its explicit class is still beta).
+    dep = dg.AssetDep(upstream) if upstream == "ingest" else dg.AssetDep(upstream, partition_mapping=_SAME)
+    return dg.asset(partitions_def=dataset_recipe, deps=[dep], code_version=code_version, group_name=GROUP, **kwargs)
+
+
+def _partition(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> tuple[Dataset, Recipe]:
+    dataset, recipe = split_key(context.partition_key)
+    data = data_dir.data()
+    return data.dataset(dataset), load_recipe(recipe, data)
+
+
+def _upstream_id(context: dg.AssetExecutionContext, asset: str) -> str:
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[str(context.partition_key)]), limit=1
+    ).records
+    if not records:
+        raise UserError(f"{asset} has no materialization for partition {context.partition_key}; materialize it first")
+    return str(records[0].asset_materialization.metadata[ARTIFACT_ID].value)
+
+
+@_stage("ingest", embed_stage.CODE_VERSION, pool=HEAVY, kinds={"hdf5"})
+def embedding(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+    """Vectors of the text column (reused when another recipe has the same embedding parameters)."""
+    started = time.perf_counter()
+    with user_errors():
+        ds, recipe = _partition(context, data_dir)
+        artifact = steps.embed(ds, recipe.embed)
+    return artifact_result(ds, artifact, started, recipe=recipe.name)
+
+
+@_stage("embedding", project_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"})
+def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+    """2D UMAP projection of the embedding."""
+    started = time.perf_counter()
+    with user_errors():
+        ds, recipe = _partition(context, data_dir)
+        artifact = steps.umap(ds, _upstream_id(context, "embedding"), recipe.umap)
+    return artifact_result(ds, artifact, started, recipe=recipe.name)
+
+
+@_stage("umap", cluster_stage.CODE_VERSION, check_specs=[checks.CLUSTER_LIMITS], kinds={"parquet"})
+def clusters(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+    """HDBSCAN clusters of the projection, checked against the recipe's limits before anything is labeled."""
+    started = time.perf_counter()
+    with user_errors():
+        ds, recipe = _partition(context, data_dir)
+        artifact = steps.cluster(ds, _upstream_id(context, "umap"), recipe.cluster)
+    verdict = checks.cluster_limits(artifact, recipe.checks)
+    return artifact_result(ds, artifact, started, check_results=[verdict], recipe=recipe.name)
+
+
+@_stage("clusters", label_stage.CODE_VERSION, kinds={"parquet"})
+def labels(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+    """A name for each cluster (keywords offline by default)."""
+    started = time.perf_counter()
+    with user_errors():
+        ds, recipe = _partition(context, data_dir)
+        artifact = steps.label(ds, _upstream_id(context, "clusters"), recipe.label)
+    return artifact_result(ds, artifact, started, recipe=recipe.name)
+
+
+@_stage("labels", scope_stage.CODE_VERSION, kinds={"json"})
+def scope(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+    """The saved scope the viewer opens: points, clusters and labels of one recipe."""
+    started = time.perf_counter()
+    with user_errors():
+        ds, recipe = _partition(context, data_dir)
+        artifact = steps.scope(ds, _upstream_id(context, "labels"), steps.scope_params(ds, recipe))
+    return artifact_result(ds, artifact, started, recipe=recipe.name)
+
+
+RECIPE_ASSETS = [embedding, umap, clusters, labels, scope]
+ingest_job = dg.define_asset_job("ingest_job", selection=[ingest])  # partitioned like its assets
+recipe_job = dg.define_asset_job("recipe_job", selection=RECIPE_ASSETS)
+
+
+def ingest_run_config(path: Path, text_column: str | None = None) -> dict[str, object]:
+    return {"ops": {"ingest": {"config": {"path": str(path), "text_column": text_column or ""}}}}

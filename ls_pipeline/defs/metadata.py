@@ -1,0 +1,71 @@
+"""MaterializeResult metadata from an artifact's sidecar: parameters, inputs, files, counts, timings, thumbnail."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from ls_pipeline.store.artifacts import Artifact
+from ls_pipeline.store.datadir import Dataset
+
+# The UI renders a Markdown image inline only from a data URI; past this size only the path is shown.
+THUMBNAIL_LIMIT = 400_000
+ARTIFACT_ID = "artifact_id"
+
+
+def artifact_files(ds: Dataset, artifact: Artifact) -> list[Path]:
+    folder = ds.folder(artifact.kind)
+    own = (f"{artifact.id}.", f"{artifact.id}-labels-default.")  # a clustering owns its default labels table
+    return sorted(p for p in folder.iterdir() if p.name.startswith(own)) if folder.is_dir() else []
+
+
+def artifact_result(
+    ds: Dataset,
+    artifact: Artifact,
+    started: float,
+    check_results: Sequence[dg.AssetCheckResult] = (),
+    **extra: Any,
+) -> dg.MaterializeResult:
+    """The result of an asset that produced (or reused) one artifact; data_version is its fingerprint."""
+    sidecar = artifact.sidecar
+    metadata: dict[str, Any] = {
+        ARTIFACT_ID: artifact.id,
+        "fingerprint": sidecar["fingerprint"],
+        "cache_hit": artifact.reused,
+        "dataset": ds.name,
+        **{f"param_{k}": _plain(v) for k, v in (sidecar.get("params") or {}).items()},
+        "inputs": dg.MetadataValue.json(sidecar.get("inputs", {})),
+        "files": dg.MetadataValue.json([str(p) for p in artifact_files(ds, artifact)]),
+        "path": dg.MetadataValue.path(str(ds.file(artifact.kind, artifact.id, ".json"))),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "compute_time_s": sidecar.get("wall_time_s"),
+        "created_at": sidecar.get("created_at", ""),
+        **{k: sidecar[k] for k in ("rows", "n_clusters", "noise_share", "n_labels", "dimensions") if k in sidecar},
+        **thumbnail(ds.file(artifact.kind, artifact.id, ".png")),
+        **extra,
+    }
+    return dg.MaterializeResult(
+        metadata=metadata, data_version=dg.DataVersion(sidecar["fingerprint"]), check_results=list(check_results)
+    )
+
+
+def thumbnail(png: Path) -> dict[str, Any]:
+    if not png.is_file():
+        return {}
+    found: dict[str, Any] = {"thumbnail_path": dg.MetadataValue.path(str(png))}
+    data = png.read_bytes()
+    if len(data) <= THUMBNAIL_LIMIT:
+        found["thumbnail"] = dg.MetadataValue.md(
+            f"![{png.stem}](data:image/png;base64,{base64.b64encode(data).decode()})"
+        )
+    return found
+
+
+def _plain(value: Any) -> Any:
+    # Dagster metadata takes str, int, float and bool; None ("use the dataset's default") shows as text.
+    return "None" if value is None else value if isinstance(value, str | int | float | bool) else str(value)

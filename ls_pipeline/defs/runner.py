@@ -1,0 +1,111 @@
+"""`ls-run` through Dagster: the same definitions and the same instance as the UI, executed in this process.
+
+The instance lives in DAGSTER_HOME (default: $LATENT_SCOPE_DATA/_dagster), so runs started here show up in
+the UI's history, lineage and staleness exactly like runs launched from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from ls_pipeline.defs.assets import ingest_run_config
+from ls_pipeline.defs.metadata import ARTIFACT_ID
+from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
+from ls_pipeline.errors import UserError
+from ls_pipeline.recipe import load_recipe
+from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name
+
+INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "dagster.yaml"
+KIND_OF_ASSET = {"embedding": "embedding", "umap": "umap", "clusters": "cluster", "labels": "labels", "scope": "scope"}
+
+
+def dagster_home(data: DataDir) -> Path:
+    """DAGSTER_HOME, else the data directory's _dagster/; given the project's dagster.yaml if it has none."""
+    home = Path(os.environ.get("DAGSTER_HOME") or data.root / "_dagster").expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists() and INSTANCE_CONFIG.is_file():
+        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+    return home
+
+
+@contextlib.contextmanager
+def open_instance(data: DataDir) -> Iterator[dg.DagsterInstance]:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema migration chatter on a fresh instance
+    os.environ["DAGSTER_HOME"] = str(dagster_home(data))
+    os.environ[DATA_ENV] = str(data.root.resolve())  # what the data_dir resource reads
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def register_recipe(data: DataDir, name: str) -> None:
+    """Add a recipe's partition, so the UI offers it at once (the sensors would add it on their next tick)."""
+    with open_instance(data) as instance:
+        add_missing(instance, recipes, [name])
+
+
+def run_in_dagster(
+    data: DataDir, dataset: str, recipe: str, source: Path | None = None, text_column: str | None = None
+) -> dict[str, str]:
+    """Ingest `source` if given, then materialize every stage of dataset x recipe; the artifact id per stage."""
+    from ls_pipeline.definitions import defs  # importing it builds every definition: only when running
+
+    check_name(dataset)
+    if source is not None and not source.expanduser().is_file():
+        raise UserError(f"no such file: {source}")
+    load_recipe(recipe, data)  # an unknown or broken recipe fails here, in one line, before any run starts
+    with open_instance(data) as instance:
+        add_missing(instance, datasets, [dataset])
+        add_missing(instance, recipes, [recipe])
+        if source is not None:
+            config = ingest_run_config(source.expanduser().resolve(), text_column)
+            execute(defs.resolve_job_def("ingest_job"), instance, dataset, config)
+        data.dataset(dataset)  # not ingested: NotFound with the fix, rather than a failed run
+        result = execute(defs.resolve_job_def("recipe_job"), instance, dataset_recipe_key(dataset, recipe))
+    ids = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        ids[KIND_OF_ASSET[materialization.asset_key.to_user_string()]] = materialization.metadata[ARTIFACT_ID].value
+    return ids
+
+
+def execute(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, partition_key: str, run_config: dict | None = None
+) -> dg.ExecuteInProcessResult:
+    # The console shows our own log lines (through the CLI's handler); Dagster's copy, with its tracebacks of
+    # failed steps, stays in the run's log in the UI. Failures come back as one line below.
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    result = job.execute_in_process(
+        run_config={**(run_config or {}), **quiet}, instance=instance, partition_key=partition_key, raise_on_error=False
+    )
+    if not result.success:
+        raise UserError(f"{failure_message(result)} (run {result.run_id[:8]}, {job.name} {partition_key})")
+    return result
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The user's one line from a failed run: a failed check, a step's Failure description, or the root error."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            return (
+                f"{evaluation.asset_key.to_user_string()} check {evaluation.check_name} failed: "
+                f"{evaluation.description}; change the recipe's cluster parameters or its checks"
+            )
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        failure = event.step_failure_data
+        if failure.user_failure_data is not None and failure.user_failure_data.description:
+            return failure.user_failure_data.description
+        error = failure.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            return f"step {event.step_key} failed: {error.cls_name}: {error.message.strip().splitlines()[0]}"
+    return "the Dagster run failed; see its log in the Dagster UI"

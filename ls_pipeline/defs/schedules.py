@@ -1,0 +1,38 @@
+"""The schedule: re-ingest every source listed in $LATENT_SCOPE_DATA/_sources.yaml.
+
+An ingest that finds the same rows changes nothing; one that finds new rows triggers ingested_sensor,
+which reruns that dataset's recipes, so only what changed is rematerialized.
+"""
+
+# No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
+
+import os
+
+import dagster as dg
+
+from ls_pipeline.defs.assets import ingest_job, ingest_run_config
+from ls_pipeline.defs.partitions import add_missing, datasets
+from ls_pipeline.defs.resources import DataDirResource
+from ls_pipeline.errors import UserError
+from ls_pipeline.sources.registry import SOURCES_FILE, load_sources
+
+CRON = os.environ.get("LS_REINGEST_CRON", "0 * * * *")  # hourly unless the deployment says otherwise
+
+
+@dg.schedule(job=ingest_job, cron_schedule=CRON, default_status=dg.DefaultScheduleStatus.RUNNING)
+def reingest_schedule(
+    context: dg.ScheduleEvaluationContext, data_dir: DataDirResource
+) -> list[dg.RunRequest] | dg.SkipReason:
+    data = data_dir.data()
+    try:
+        sources = load_sources(data)
+    except UserError as exc:
+        context.log.warning(str(exc))
+        return dg.SkipReason(str(exc))
+    if not sources:
+        return dg.SkipReason(f"no sources listed in {data.root / SOURCES_FILE}")
+    add_missing(context.instance, datasets, list(sources))
+    return [
+        dg.RunRequest(partition_key=name, run_config=ingest_run_config(source.path, source.text_column))
+        for name, source in sources.items()
+    ]

@@ -1,0 +1,91 @@
+"""Sensors: files dropped in the inbox become datasets; a dataset whose rows changed reruns its recipes."""
+
+# No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
+
+import json
+from collections.abc import Sequence
+
+import dagster as dg
+
+from ls_pipeline.defs.assets import ingest, ingest_job, ingest_run_config, recipe_job, scope
+from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, split_key
+from ls_pipeline.defs.resources import DataDirResource
+from ls_pipeline.recipe import DEFAULT, recipe_names
+from ls_pipeline.sources.inbox import file_key, inbox_files, reject, try_validate
+from ls_pipeline.store.datadir import DataDir
+
+INTERVAL_S = 15
+
+
+def partition_requests(
+    instance: dg.DagsterInstance, data: DataDir, dataset_names: Sequence[str] = ()
+) -> list[dg.AddDynamicPartitionsRequest]:
+    """Add requests for new datasets and for recipes registered in _recipes/ (or shipped) but not yet known."""
+    found = []
+    for partitions, wanted in ((datasets, dataset_names), (recipes, recipe_names(data))):
+        missing = sorted(set(wanted) - set(instance.get_dynamic_partitions(partitions.name)))
+        if missing:
+            found.append(partitions.build_add_request(missing))
+    return found
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
+def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
+    """A new or changed file in _inbox/ is ingested as the dataset named by its stem; a bad one is moved aside."""
+    data = data_dir.data()
+    seen: dict[str, str] = json.loads(context.cursor or "{}")
+    requests, names = [], []
+    for path in inbox_files(data):
+        try:
+            key = file_key(path)
+            if seen.get(path.name) == key:
+                continue
+            name, problem = try_validate(path)
+            if problem or name is None:
+                moved = reject(data, path, problem or "unreadable")
+                context.log.warning(f"rejected {path.name}: {problem} (moved to {moved})")
+                seen.pop(path.name, None)
+                continue
+        except OSError as exc:  # vanished or unreadable between listing and reading: look again next tick
+            context.log.warning(f"skipped {path.name}: {exc}")
+            continue
+        seen[path.name] = key
+        names.append(name)
+        run_config = ingest_run_config(path)
+        requests.append(dg.RunRequest(run_key=f"inbox:{key}", partition_key=name, run_config=run_config))
+        context.log.info(f"{path.name}: ingest as dataset {name!r}")
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps(seen, sort_keys=True),
+        dynamic_partitions_requests=partition_requests(context.instance, data, names),
+    )
+
+
+@dg.sensor(job=recipe_job, minimum_interval_seconds=INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
+def ingested_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
+    """After an ingest that changed a dataset's rows: the default recipe, and every recipe it was scoped with."""
+    after = int(context.cursor or 0)
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=ingest.key, after_storage_id=after), limit=100, ascending=True
+    ).records
+    requests = []
+    for record in records:
+        event = record.asset_materialization
+        changed = event.metadata.get("changed")
+        if event.partition is None or changed is None or not changed.value:
+            continue
+        version = event.metadata["fingerprint"].value
+        for recipe in recipes_of(context.instance, event.partition):
+            key = dataset_recipe_key(event.partition, recipe)
+            requests.append(dg.RunRequest(run_key=f"{key}:{version}", partition_key=key))
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=str(records[-1].storage_id if records else after),
+        dynamic_partitions_requests=partition_requests(context.instance, data_dir.data()),
+    )
+
+
+def recipes_of(instance: dg.DagsterInstance, dataset: str) -> list[str]:
+    """The default recipe plus every recipe a scope of this dataset was materialized with."""
+    done = {split_key(key) for key in instance.get_materialized_partitions(scope.key)}
+    return sorted({DEFAULT} | {recipe for name, recipe in done if name == dataset})

@@ -1,0 +1,64 @@
+"""The inbox folder: files that appear there become datasets; files that cannot be read are moved aside."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ls_pipeline.errors import UserError
+from ls_pipeline.sources.files import read_table
+from ls_pipeline.sources.registry import dataset_name
+from ls_pipeline.stages.ingest import choose_text_column
+from ls_pipeline.store import atomic
+from ls_pipeline.store.datadir import DataDir, check_name
+
+REJECTED = "_rejected"
+SETTLE_S = 5.0  # a file modified more recently may still be being copied in; look at it on a later tick
+
+
+def inbox_files(data: DataDir, settle_s: float = SETTLE_S) -> list[Path]:
+    """Files waiting in the inbox, oldest name first; hidden files and files still being written are left."""
+    if not data.inbox.is_dir():
+        return []
+    now = time.time()
+    return [
+        p
+        for p in sorted(data.inbox.iterdir())
+        if p.is_file() and not p.name.startswith(".") and now - p.stat().st_mtime >= settle_s
+    ]
+
+
+def file_key(path: Path) -> str:
+    """Changes when the file is replaced or rewritten: name, modification time (ns) and size."""
+    stat = path.stat()
+    return f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def validate(path: Path) -> str:
+    """The dataset name for a readable data file with a text column; UserError naming the problem otherwise."""
+    name = check_name(dataset_name(path))
+    choose_text_column(read_table(path), None)
+    return name
+
+
+def reject(data: DataDir, path: Path, reason: str) -> Path:
+    """Move a bad file to _inbox/_rejected/ with a NAME.error.txt beside it saying why and what to do."""
+    folder = data.inbox / REJECTED
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        target = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+    path.replace(target)
+    note = f"{reason}\nFix the file and drop it in {data.inbox}/ again.\n"
+    atomic.write_bytes(folder / f"{target.name}.error.txt", note.encode())
+    return target
+
+
+def try_validate(path: Path) -> tuple[str | None, str | None]:
+    """(name, None) for a good file, (None, reason) for a bad one; never raises for a bad file."""
+    try:
+        return validate(path), None
+    except UserError as exc:
+        return None, str(exc)
+    except Exception as exc:  # a reader library failing in its own way is still a bad file, not a sensor crash
+        return None, f"cannot read {path.name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -1,0 +1,65 @@
+"""Where a dataset's rows come from: `_sources.yaml` in the data directory, or a file dropped in `_inbox/`.
+
+`_sources.yaml` maps a dataset name to a file path, or to {path, text_column}; relative paths are relative
+to the data directory, so every worker that mounts it resolves the same file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ls_pipeline.errors import UserError
+from ls_pipeline.store.datadir import DataDir, check_name
+
+SOURCES_FILE = "_sources.yaml"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    path: Path
+    text_column: str | None = None
+
+
+def dataset_name(path: Path) -> str:
+    """A dataset name from a file name: its stem with anything a folder name should not hold replaced."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-._")[:100] or "dataset"
+
+
+def load_sources(data: DataDir) -> dict[str, Source]:
+    file = data.root / SOURCES_FILE
+    if not file.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{file} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(raw, dict):
+        raise UserError(f"{file} must map dataset names to file paths (or to {{path, text_column}})")
+    return {str(name): _source(data, str(name), entry, file) for name, entry in raw.items()}
+
+
+def _source(data: DataDir, name: str, entry: object, file: Path) -> Source:
+    check_name(name)
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or set(entry) - {"path", "text_column"}:
+        raise UserError(f"{file}: entry {name!r} must be a path or {{path: FILE, text_column: COLUMN}}")
+    path = Path(entry["path"]).expanduser()
+    return Source(name, path if path.is_absolute() else data.root / path, entry.get("text_column"))
+
+
+def find_source(data: DataDir, name: str) -> Source:
+    """The configured source of a dataset, else its file in the inbox."""
+    if source := load_sources(data).get(name):
+        return source
+    found = [p for p in sorted(data.inbox.glob("*")) if p.is_file() and dataset_name(p) == name]
+    if found:
+        return Source(name, found[0])
+    raise UserError(
+        f"no source file for dataset {name!r}: drop it in {data.inbox}/ or list it in {data.root / SOURCES_FILE}"
+    )

@@ -1,0 +1,170 @@
+"""The assets, materialized for real by Dagster in a temporary DAGSTER_HOME on 300 real rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from ls_pipeline import steps
+from ls_pipeline.cli import _run
+from ls_pipeline.definitions import defs
+from ls_pipeline.defs import runner
+from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, recipes
+from ls_pipeline.errors import UserError
+from ls_pipeline.recipe import load_recipe
+from ls_pipeline.store import DataDir
+from tests.conftest import SMALL_RECIPE
+
+STAGES = ["embedding", "umap", "clusters", "labels", "scope"]
+COARSE = SMALL_RECIPE.replace("min_cluster_size: 8", "min_cluster_size: 20")  # differs only in clustering
+STRICT = SMALL_RECIPE.replace("min_clusters: 2", "min_clusters: 250")  # cannot pass on 300 rows
+
+
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """A data directory and a Dagster home; dataset 'sample' ingested and run with recipe 'small' by ls-run."""
+    base = tmp_path_factory.mktemp("dagster")
+    root, home, source = base / "data", base / "home", base / "sample.parquet"
+    (root / "_recipes").mkdir(parents=True)
+    for name, text in (("small", SMALL_RECIPE), ("coarse", COARSE), ("strict", STRICT)):
+        (root / "_recipes" / f"{name}.yaml").write_text(text)
+    sample_frame.to_parquet(source, index=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        patch.setenv("LATENT_SCOPE_DATA", str(root))
+        data = DataDir(root)
+        ids = runner.run_in_dagster(data, "sample", "small", source=source, text_column="text")
+        with runner.open_instance(data) as instance:
+            yield {"data": data, "ids": ids, "instance": instance, "home": home, "source": source}
+
+
+def latest(instance: dg.DagsterInstance, asset: str, partition: str) -> dg.AssetMaterialization | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
+    return records[0].asset_materialization if records else None
+
+
+def files(data: DataDir, pattern: str) -> list[str]:
+    return sorted(str(p.relative_to(data.root)) for p in (data.root / "sample").glob(pattern))
+
+
+def artifact_files(data: DataDir) -> list[str]:
+    return sorted(
+        str(p.relative_to(data.root)) for p in (data.root / "sample").rglob("*") if p.is_file() and "lock" not in p.name
+    )
+
+
+def test_materialization_writes_the_files_the_cli_writes(dag: dict[str, Any]) -> None:
+    data = dag["data"]
+    assert dag["ids"] == {
+        "embedding": "embedding-001",
+        "umap": "umap-001",
+        "cluster": "cluster-001",
+        "labels": "cluster-001-labels-001",
+        "scope": "scopes-001",
+    }
+    written = artifact_files(data)
+    # The CLI path (steps, no Dagster) on the same data directory finds every artifact already made:
+    # same fingerprints, same ids, not one file more.
+    cli = steps.run_recipe(data.dataset("sample"), load_recipe("small", data))
+    assert all(artifact.reused for artifact in cli.values())
+    assert {kind: artifact.id for kind, artifact in cli.items()} == dag["ids"]
+    assert artifact_files(data) == written
+    assert "sample/scopes/scopes-001.parquet" in written and "sample/umaps/umap-001.png" in written
+
+
+def test_metadata_carries_parameters_lineage_and_data_version(dag: dict[str, Any]) -> None:
+    data, instance = dag["data"], dag["instance"]
+    partition = str(dataset_recipe_key("sample", "small"))
+    ds = data.dataset("sample")
+    ingest = latest(instance, "ingest", "sample")
+    assert ingest.metadata["rows"].value == 300 and ingest.metadata["changed"].value is True
+    assert ingest.tags["dagster/data_version"] == ds.meta()["fingerprint"]
+    for asset, kind in zip(STAGES, ["embedding", "umap", "cluster", "labels", "scope"], strict=True):
+        event = latest(instance, asset, partition)
+        artifact_id = event.metadata["artifact_id"].value
+        sidecar = ds.sidecar(kind, artifact_id)
+        assert event.tags["dagster/data_version"] == sidecar["fingerprint"] == event.metadata["fingerprint"].value
+        assert event.metadata["cache_hit"].value is False
+        assert event.metadata["wall_time_s"].value > 0
+        assert all(Path(p).is_file() for p in event.metadata["files"].value)
+    clusters = latest(instance, "clusters", partition).metadata
+    assert clusters["param_min_cluster_size"].value == 8 and clusters["param_min_samples"].value == 3
+    assert clusters["n_clusters"].value >= 2 and 0 <= clusters["noise_share"].value <= 1
+    assert clusters["thumbnail"].value.startswith("![cluster-001](data:image/png;base64,")
+    umap = latest(instance, "umap", partition).metadata
+    assert umap["param_neighbors"].value == 10 and umap["inputs"].value == {
+        "embedding-001": ds.sidecar("embedding", "embedding-001")["fingerprint"]
+    }
+
+
+def test_recipe_differing_in_clustering_reuses_embedding_and_umap(dag: dict[str, Any]) -> None:
+    data, instance = dag["data"], dag["instance"]
+    before = {kind: len(files(data, f"{kind}/*.json")) for kind in ("embeddings", "umaps", "clusters", "scopes")}
+    ids = runner.run_in_dagster(data, "sample", "coarse")
+    partition = str(dataset_recipe_key("sample", "coarse"))
+    hits = {asset: latest(instance, asset, partition).metadata["cache_hit"].value for asset in STAGES}
+    assert hits == {"embedding": True, "umap": True, "clusters": False, "labels": False, "scope": False}
+    assert ids["embedding"] == "embedding-001" and ids["umap"] == "umap-001"
+    assert files(data, "embeddings/*.h5") == ["sample/embeddings/embedding-001.h5"]
+    assert files(data, "umaps/*.parquet") == ["sample/umaps/umap-001.parquet"]
+    after = {kind: len(files(data, f"{kind}/*.json")) for kind in before}
+    # A new clustering brings its own labels sidecar (clusters/ holds both), and a new scope.
+    assert after == {**before, "clusters": before["clusters"] + 2, "scopes": before["scopes"] + 1}
+    assert latest(instance, "clusters", partition).metadata["param_min_cluster_size"].value == 20
+
+
+def test_failed_cluster_check_blocks_labeling(dag: dict[str, Any]) -> None:
+    data, instance = dag["data"], dag["instance"]
+    labels_before = files(data, "clusters/*-labels-0*.json")
+    add_missing(instance, recipes, ["strict"])
+    job = defs.resolve_job_def("recipe_job")
+    result = job.execute_in_process(
+        instance=instance, partition_key=dataset_recipe_key("sample", "strict"), raise_on_error=False
+    )
+    assert not result.success
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "cluster_limits" and not evaluation.passed
+    assert "below min_clusters 250" in evaluation.description
+    materialized = {
+        e.step_materialization_data.materialization.asset_key.path[-1]
+        for e in result.get_asset_materialization_events()
+    }
+    assert materialized == {"embedding", "umap", "clusters"}
+    assert latest(instance, "labels", str(dataset_recipe_key("sample", "strict"))) is None
+    assert files(data, "clusters/*-labels-0*.json") == labels_before
+
+
+def test_ls_run_reports_a_failed_check_in_one_line(dag: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(dag["home"]))
+        patch.setenv("LATENT_SCOPE_DATA", str(dag["data"].root))
+        assert _run(["sample", "--recipe", "strict"]) == 2
+        assert _run(["sample", "--recipe", "no-such-recipe"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ls-run: error:")]
+    assert len(errors) == 2
+    assert "cluster_limits failed" in errors[0] and "min_clusters 250" in errors[0]
+    assert "unknown recipe 'no-such-recipe'" in errors[1]
+
+
+def test_reingesting_the_same_rows_changes_nothing(dag: dict[str, Any]) -> None:
+    data, instance = dag["data"], dag["instance"]
+    meta_before = data.dataset("sample").meta()
+    job = defs.resolve_job_def("ingest_job")
+    config = {"ops": {"ingest": {"config": {"path": str(dag["source"]), "text_column": "text"}}}}
+    result = job.execute_in_process(run_config=config, instance=instance, partition_key="sample")
+    assert result.success
+    event = latest(instance, "ingest", "sample")
+    assert event.metadata["changed"].value is False
+    assert data.dataset("sample").meta() == meta_before
+
+
+def test_ls_run_without_a_source_names_the_fix(dag: dict[str, Any]) -> None:
+    with pytest.raises(UserError, match="unknown dataset 'absent'"):
+        runner.run_in_dagster(dag["data"], "absent", "small")
