@@ -124,7 +124,8 @@ def _list_models(args: argparse.Namespace) -> int:
             f"  {entry['id']:45} {entry['dimensions']:>5}d  {'offline' if entry['offline'] else 'hub':8} "
             f"{entry['note']}"
         )
-    print("labelers (ls-label MODEL_ID):\n  keywords                                      offline, distinctive terms (default)")
+    print("labelers (ls-label MODEL_ID):")
+    print(f"  {'keywords':45} {'offline':17} distinctive terms of each cluster (default)")
     for entry in _chat_catalog():
         where = entry.base_url or entry.provider
         print(f"  {entry.id:45} {entry.provider:17} {where} {entry.note}".rstrip())

@@ -17,7 +17,7 @@ from ls_pipeline.models.chat import ChatProvider
 from ls_pipeline.models.chat_runner import ChatSettings, Journal, Outcome, Usage, ask_all
 from ls_pipeline.stages import label_prompt, levels
 from ls_pipeline.stages.cluster import hull_indices
-from ls_pipeline.stages.label import ClusterLabel, LabelParams, keyword_labels, labels_table
+from ls_pipeline.stages.label import ClusterLabel, LabelParams, keyword_labels, labels_table, topic_labels
 
 FALLBACK = "keywords (fallback)"
 
@@ -77,10 +77,11 @@ def label_all(
 def _keyword_topics(
     texts: list[str], cluster: np.ndarray, maps: list[dict[int, int]], level: int, terms: int
 ) -> dict[int, ClusterLabel]:
-    rows = levels.rows_at_level(cluster, maps, level)
+    ids = sorted(maps[0])
+    ancestor = levels.rows_at_level(np.array(ids), maps, level)
     topics = sorted(set(maps[level - 1].values()))
-    contrast = np.where(rows >= 0, rows, len(topics))  # rows without a topic (noise) still take part in p(t)
-    return keyword_labels(texts, contrast, topics, terms=terms)
+    members = {t: [c for c, a in zip(ids, ancestor, strict=True) if a == t] for t in topics}
+    return topic_labels(texts, cluster, members, terms=terms)
 
 
 def _ask_clusters(

@@ -73,9 +73,7 @@ class ChatServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body["model"],
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-            ],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": 11, "total_tokens": prompt + 11},
         }
 
@@ -88,7 +86,7 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/v1/chat/completions"):
                 status, payload = 404, {"error": {"message": f"no route {self.path}"}}
             else:
-                status, payload = server.handle(self.path, dict(self.headers), body)
+                status, payload = server.handle(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")

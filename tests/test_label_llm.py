@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from ls_pipeline.models.chat_runner import ChatSettings
 from ls_pipeline.stages.label import LabelParams
 from ls_pipeline.store import DataDir
 from tests.chat_server import ChatServer, good_answer, question, running
+from tests.labels_data import fine_copy
 
 OPENAI_KEY = "sk-test-OPENAI-4242-secret"
 MISTRAL_KEY = "mistral-test-KEY-7777-secret"
@@ -35,17 +35,17 @@ def data(built_data: dict[str, Any], tmp_path: Path, server: ChatServer, monkeyp
     """A private copy of the built sample, with custom models for our server and keys in its .env."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
-    root = tmp_path / "data"
-    monkeypatch.setenv("LATENT_SCOPE_DATA", str(root))
-    shutil.copytree(built_data["root"], root, ignore=shutil.ignore_patterns("*-labels-0*", "scopes"))
+    monkeypatch.setenv("LATENT_SCOPE_DATA", str(tmp_path / "data"))
+    data, cluster_id = fine_copy(built_data, tmp_path / "data")
     models = [
         {"id": "local-oai", "provider": "openai-compatible", "model": "tiny", "base_url": server.openai_url},
         {"id": "local-openai", "provider": "openai", "model": "gpt-test", "base_url": server.openai_url},
         {"id": "local-mistral", "provider": "mistral", "model": "mistral-test", "base_url": server.mistral_url},
     ]
-    (root / "_models.json").write_text(json.dumps(models))
-    (root / ".env").write_text(f"OPENAI_API_KEY={OPENAI_KEY}\nMISTRAL_API_KEY={MISTRAL_KEY}\n")
-    return DataDir(root)
+    (data.root / "_models.json").write_text(json.dumps(models))
+    (data.root / ".env").write_text(f"OPENAI_API_KEY={OPENAI_KEY}\nMISTRAL_API_KEY={MISTRAL_KEY}\n")
+    data.cluster_id = cluster_id  # type: ignore[attr-defined]
+    return data
 
 
 def _label(data: DataDir, cluster_id: str, model: str, **params: Any) -> Any:
@@ -67,7 +67,7 @@ def _files_text(root: Path) -> str:
 def test_llm_labels_every_cluster_and_topic(
     data: DataDir, built_data: dict[str, Any], server: ChatServer, model: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cluster_id = built_data["ids"]["cluster"]
+    cluster_id = data.cluster_id
     caplog.set_level(logging.DEBUG)
     artifact = _label(data, cluster_id, model, context="Debian package descriptions")
     ds = data.dataset("sample")
@@ -86,16 +86,16 @@ def test_llm_labels_every_cluster_and_topic(
     assert artifact.sidecar["model"]["id"] == model and artifact.sidecar["fallbacks"] == []
     key = MISTRAL_KEY if model == "local-mistral" else OPENAI_KEY
     if model != "local-oai":  # the key reaches the server, and nowhere else
-        assert {e.headers.get("Authorization") for e in server.log} == {f"Bearer {key}"}
+        assert {e.headers.get("authorization") for e in server.log} == {f"Bearer {key}"}
     assert key not in caplog.text and key not in _files_text(data.root)
     assert ds.file("labels", artifact.id, "-llm.jsonl").is_file()
 
 
 def test_429_is_retried(data: DataDir, built_data: dict[str, Any], server: ChatServer) -> None:
     server.reply = lambda n, body: (429, "slow down") if n == 0 else (200, good_answer(body))
-    artifact = _label(data, built_data["ids"]["cluster"], "local-openai")
+    artifact = _label(data, data.cluster_id, "local-openai")
     assert [e.status for e in server.log].count(429) == 1
-    assert len(server.ok()) == _questions(data, built_data["ids"]["cluster"]) == artifact.sidecar["usage"]["requests"]
+    assert len(server.ok()) == _questions(data, data.cluster_id) == artifact.sidecar["usage"]["requests"]
     assert artifact.sidecar["fallbacks"] == []
 
 
@@ -106,7 +106,7 @@ def test_500_three_times_is_one_clear_error(
     server.reply = lambda n, body: (500, "upstream exploded")
     ds = data.dataset("sample")
     with pytest.raises(UserError) as failure:
-        _label(data, built_data["ids"]["cluster"], model)
+        _label(data, data.cluster_id, model)
     message = str(failure.value)
     assert "\n" not in message and "after 3 tries" in message and "HTTP 500" in message and "rerun" in message
     assert OPENAI_KEY not in message and MISTRAL_KEY not in message
@@ -123,15 +123,14 @@ def test_malformed_answer_is_asked_again_then_falls_back(
     def reply(n: int, body: dict[str, Any]) -> tuple[int, str]:
         text = question(body)
         asked[text] = asked.get(text, 0) + 1
-        first_cluster, second_cluster = "most typical first" in text, sorted(asked)
-        if first_cluster and text == second_cluster[0]:
-            return 200, "I think these are about packaging."  # never JSON: falls back
+        if text == next(iter(asked)):  # the first question asked never gets JSON: it falls back
+            return 200, "I think these are about packaging."
         if asked[text] == 1:
-            return 200, "```json\n{\"label\": broken"  # malformed once, fine after the repair request
+            return 200, '```json\n{"label": broken'  # malformed once, fine after the repair request
         return 200, "Sure!\n```json\n" + good_answer(body) + "\n```"
 
     server.reply = reply
-    artifact = _label(data, built_data["ids"]["cluster"], "local-oai", levels=0)
+    artifact = _label(data, data.cluster_id, "local-oai", levels=0)
     table = pd.read_parquet(data.dataset("sample").file("labels", artifact.id, ".parquet"))
     named = table[~table["noise"]]
     fallback = named[named["labeler"] == FALLBACK]
@@ -146,7 +145,7 @@ def test_malformed_answer_is_asked_again_then_falls_back(
 def test_interrupted_run_resumes_without_asking_twice(
     data: DataDir, built_data: dict[str, Any], server: ChatServer
 ) -> None:
-    cluster_id = built_data["ids"]["cluster"]
+    cluster_id = data.cluster_id
     server.reply = lambda n, body: (200, good_answer(body)) if n < 4 else (503, "maintenance")
     with pytest.raises(UserError, match="are saved, rerun"):
         _label(data, cluster_id, "local-mistral")
@@ -165,9 +164,9 @@ def test_interrupted_run_resumes_without_asking_twice(
 def test_missing_key_fails_before_any_call(data: DataDir, built_data: dict[str, Any], server: ChatServer) -> None:
     (data.root / ".env").write_text("")
     with pytest.raises(UserError, match="needs MISTRAL_API_KEY"):
-        _label(data, built_data["ids"]["cluster"], "local-mistral")
+        _label(data, data.cluster_id, "local-mistral")
     with pytest.raises(UserError, match="unknown labeler 'gpt-nope'"):
-        _label(data, built_data["ids"]["cluster"], "gpt-nope")
+        _label(data, data.cluster_id, "gpt-nope")
     assert server.log == []
 
 
@@ -180,10 +179,10 @@ def test_cli_label_and_list_models(
     listing = capsys.readouterr().out
     assert "openai-gpt-4o-mini" in listing and "mistral-mistral-small-latest" in listing and "local-oai" in listing
     assert "all-MiniLM-L6-v2" in listing and OPENAI_KEY not in listing
-    argv = ["sample", "text", built_data["ids"]["cluster"], "local-oai", "Debian packages"]
+    argv = ["sample", "text", data.cluster_id, "local-oai", "Debian packages"]
     assert cli._label(argv) == 0
     labels_id = capsys.readouterr().out.strip()
-    assert labels_id.startswith(built_data["ids"]["cluster"] + "-labels-") and len(server.ok()) > 0
+    assert labels_id.startswith(data.cluster_id + "-labels-") and len(server.ok()) > 0
     server.reply = lambda n, body: (500, "down")
     assert cli._label([*argv[:4], "other context"]) == 2
     err = capsys.readouterr().err.strip()

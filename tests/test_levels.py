@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from ls_pipeline import steps
 from ls_pipeline.stages import levels
 from ls_pipeline.stages.label import LabelParams
 from ls_pipeline.stages.scope import ScopeParams
-from ls_pipeline.store import DataDir
+from tests.labels_data import fine_copy
 
 
 def test_level_sizes_shrink_to_a_short_list() -> None:
@@ -38,10 +37,9 @@ def test_clusters_that_say_the_same_thing_share_a_parent() -> None:
 
 
 def test_label_writes_parent_column_and_levels_table(built_data: dict[str, Any], tmp_path: Path) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(built_data["root"], root, ignore=shutil.ignore_patterns("*-labels-0*", "scopes"))
-    ds = DataDir(root).dataset("sample")
-    artifact = steps.label(ds, built_data["ids"]["cluster"], LabelParams(levels=2))
+    data, cluster_id = fine_copy(built_data, tmp_path / "data")
+    ds = data.dataset("sample")
+    artifact = steps.label(ds, cluster_id, LabelParams(levels=2))
     table = pd.read_parquet(ds.file("labels", artifact.id, ".parquet"))
     topics = pd.read_parquet(ds.file("labels", artifact.id, "-levels.parquet"))
     named = table[~table["noise"]]
@@ -64,9 +62,8 @@ def test_label_writes_parent_column_and_levels_table(built_data: dict[str, Any],
 
 
 def test_no_levels_means_no_parents(built_data: dict[str, Any], tmp_path: Path) -> None:
-    root = tmp_path / "data"
-    shutil.copytree(built_data["root"], root, ignore=shutil.ignore_patterns("*-labels-0*", "scopes"))
-    ds = DataDir(root).dataset("sample")
-    artifact = steps.label(ds, built_data["ids"]["cluster"], LabelParams(levels=0))
+    data, cluster_id = fine_copy(built_data, tmp_path / "data")
+    ds = data.dataset("sample")
+    artifact = steps.label(ds, cluster_id, LabelParams(levels=0))
     assert (pd.read_parquet(ds.file("labels", artifact.id, ".parquet"))["parent"] == -1).all()
     assert pd.read_parquet(ds.file("labels", artifact.id, "-levels.parquet")).empty

@@ -68,9 +68,29 @@ def keyword_labels(
     """A label for each cluster id in `labeled`, built from its highest-scoring distinct terms."""
     presence, vocabulary = class_term_presence(texts, cluster)
     scores = lift_scores(presence, np.bincount(cluster, minlength=presence.shape[0]))
+    return _from_scores({cid: scores[cid] for cid in labeled}, vocabulary, terms, top)
+
+
+def topic_labels(
+    texts: Sequence[str], cluster: np.ndarray, members: dict[int, list[int]], terms: int = 2, top: int = 8
+) -> dict[int, ClusterLabel]:
+    """A label for each topic (a group of clusters) from the terms its clusters share. Each cluster's scores are
+    scaled to its best term, then summed with weight sqrt(size): a term many clusters rank high beats one that
+    only the most distinctive cluster has (a topic of ten library clusters and one Rust cluster is not "Rust")."""
+    presence, vocabulary = class_term_presence(texts, cluster)
+    sizes = np.bincount(cluster, minlength=presence.shape[0])
+    scores = np.clip(lift_scores(presence, sizes), 0, None)
+    scaled = scores / np.maximum(scores.max(axis=1, keepdims=True), 1e-12)
+    combined = {t: (np.sqrt(sizes[ids])[:, None] * scaled[ids]).sum(axis=0) for t, ids in members.items()}
+    return _from_scores(combined, vocabulary, terms, top)
+
+
+def _from_scores(
+    scores: dict[int, np.ndarray], vocabulary: np.ndarray, terms: int, top: int
+) -> dict[int, ClusterLabel]:
     index = {term: i for i, term in enumerate(vocabulary)}
-    ranked = {cid: _distinct_terms(scores[cid], vocabulary, index, top) for cid in labeled}
-    chosen = {cid: ranked[cid][:terms] for cid in labeled}
+    ranked = {cid: _distinct_terms(row, vocabulary, index, top) for cid, row in scores.items()}
+    chosen = {cid: ranked[cid][:terms] for cid in scores}
     _make_unique(chosen, ranked)
     return {
         cid: ClusterLabel(
@@ -78,7 +98,7 @@ def keyword_labels(
             description=("Top terms: " + ", ".join(ranked[cid])) if ranked[cid] else "no distinctive terms",
             terms=ranked[cid],
         )
-        for cid in labeled
+        for cid in scores
     }
 
 
