@@ -127,7 +127,7 @@ def _list_models(args: argparse.Namespace) -> int:
     print("labelers (ls-label MODEL_ID):")
     print(f"  {'keywords':45} {'offline':17} distinctive terms of each cluster (default)")
     for entry in _chat_catalog():
-        where = entry.base_url or entry.provider
+        where = entry.base_url or f"key {entry.api_key_env}"
         print(f"  {entry.id:45} {entry.provider:17} {where} {entry.note}".rstrip())
     return 0
 

@@ -203,7 +203,8 @@ class OpenAIChat:
         except openai.APIStatusError as exc:
             raise _status_error(exc.status_code, exc.message, exc.response.headers, self._key) from None
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise ChatError(f"{type(exc).__name__}: {redact(str(exc), self._key)}", transient=True) from None
+            detail = f"{type(exc).__name__} reaching {self._client.base_url}: {redact(str(exc), self._key)}"
+            raise ChatError(detail, transient=True) from None
         usage = response.usage
         text = response.choices[0].message.content if response.choices else None
         return ChatReply(text or "", usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
@@ -233,7 +234,8 @@ class MistralChat:
         except errors.MistralError as exc:
             raise _status_error(exc.status_code, exc.body or exc.message, exc.headers, self._key) from None
         except (errors.NoResponseError, httpx2.TransportError) as exc:
-            raise ChatError(f"{type(exc).__name__}: {redact(str(exc), self._key)}", transient=True) from None
+            where = self.model.base_url or "api.mistral.ai"
+            raise ChatError(f"{type(exc).__name__} reaching {where}: {redact(str(exc), self._key)}", True) from None
         content = response.choices[0].message.content if response.choices else None
         if isinstance(content, list):  # content chunks: keep the text ones
             content = "".join(getattr(chunk, "text", "") for chunk in content)

@@ -10,7 +10,7 @@ few others do ("haskell", "node js") scores high. Every cluster, noise included,
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,7 +68,7 @@ def keyword_labels(
     """A label for each cluster id in `labeled`, built from its highest-scoring distinct terms."""
     presence, vocabulary = class_term_presence(texts, cluster)
     scores = lift_scores(presence, np.bincount(cluster, minlength=presence.shape[0]))
-    return _from_scores({cid: scores[cid] for cid in labeled}, vocabulary, terms, top)
+    return _from_scores(labeled, lambda cid: scores[cid].toarray().ravel(), vocabulary, terms, top)
 
 
 def topic_labels(
@@ -79,18 +79,24 @@ def topic_labels(
     only the most distinctive cluster has (a topic of ten library clusters and one Rust cluster is not "Rust")."""
     presence, vocabulary = class_term_presence(texts, cluster)
     sizes = np.bincount(cluster, minlength=presence.shape[0])
-    scores = np.clip(lift_scores(presence, sizes), 0, None)
-    scaled = scores / np.maximum(scores.max(axis=1, keepdims=True), 1e-12)
-    combined = {t: (np.sqrt(sizes[ids])[:, None] * scaled[ids]).sum(axis=0) for t, ids in members.items()}
-    return _from_scores(combined, vocabulary, terms, top)
+    scores = lift_scores(presence, sizes)
+    best = np.maximum(scores.max(axis=1).toarray().ravel(), 1e-12)
+    weights = sparse.diags(np.sqrt(sizes) / best)  # scale each cluster to its best term, weight by sqrt(size)
+    scaled = (weights @ scores).tocsr()
+
+    def combined(topic: int) -> np.ndarray:
+        return np.asarray(scaled[members[topic]].sum(axis=0)).ravel()
+
+    return _from_scores(list(members), combined, vocabulary, terms, top)
 
 
 def _from_scores(
-    scores: dict[int, np.ndarray], vocabulary: np.ndarray, terms: int, top: int
+    ids: Sequence[int], row: Callable[[int], np.ndarray], vocabulary: np.ndarray, terms: int, top: int
 ) -> dict[int, ClusterLabel]:
+    """Labels from score rows, taken one at a time: a dense row per cluster is small, all of them at once is not."""
     index = {term: i for i, term in enumerate(vocabulary)}
-    ranked = {cid: _distinct_terms(row, vocabulary, index, top) for cid, row in scores.items()}
-    chosen = {cid: ranked[cid][:terms] for cid in scores}
+    ranked = {cid: _distinct_terms(row(cid), vocabulary, index, top) for cid in ids}
+    chosen = {cid: ranked[cid][:terms] for cid in ids}
     _make_unique(chosen, ranked)
     return {
         cid: ClusterLabel(
@@ -98,7 +104,7 @@ def _from_scores(
             description=("Top terms: " + ", ".join(ranked[cid])) if ranked[cid] else "no distinctive terms",
             terms=ranked[cid],
         )
-        for cid in scores
+        for cid in ids
     }
 
 
@@ -126,21 +132,24 @@ def class_term_presence(texts: Sequence[str], cluster: np.ndarray) -> tuple[spar
     return (membership @ doc_terms).tocsr(), vocabulary
 
 
-def lift_scores(presence: sparse.csr_matrix, sizes: np.ndarray) -> np.ndarray:
-    """p(t|c) * log(p(t|c) / p(t)) for every cluster and term; negative where a term is rarer in c than overall."""
-    dense = presence.toarray()
-    sizes = np.asarray(sizes, dtype=np.float32)[:, None]
-    within = np.divide(dense, sizes, out=np.zeros_like(dense), where=sizes > 0)
-    overall = dense.sum(axis=0) / max(float(sizes.sum()), 1.0)
-    ratio = np.divide(within, overall, out=np.ones_like(within), where=(within > 0) & (overall > 0))
-    return within * np.log(ratio)
+def lift_scores(presence: sparse.csr_matrix, sizes: np.ndarray) -> sparse.csr_matrix:
+    """p(t|c) * log(p(t|c) / p(t)) for every cluster and term, kept where positive (a term rarer in c than
+    overall says nothing about c). Sparse: 600 clusters x 500k terms would not fit in memory dense."""
+    sizes = np.asarray(sizes, dtype=np.float64)
+    overall = np.asarray(presence.sum(axis=0)).ravel() / max(float(sizes.sum()), 1.0)
+    coo = presence.tocoo()
+    within = coo.data / np.maximum(sizes[coo.row], 1.0)
+    score = within * np.log(within / overall[coo.col])
+    keep = score > 0
+    return sparse.csr_matrix((score[keep].astype(np.float32), (coo.row[keep], coo.col[keep])), shape=presence.shape)
 
 
 def _distinct_terms(scores: np.ndarray, vocabulary: np.ndarray, index: dict[str, int], top: int) -> list[str]:
     """Best terms first. A bigram stands in for its word when nearly as strong ("node js" for "node"); a term
     that repeats a word already taken, singular or plural, is skipped ("games" after "game")."""
-    order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > 0]
-    if not order:
+    positive = np.flatnonzero(scores > 0)
+    order = positive[np.argsort(-scores[positive], kind="stable")]
+    if not len(order):
         return []
     floor = _WORD_FLOOR * scores[order[0]]
     picked: list[str] = []
