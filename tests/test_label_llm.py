@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +192,46 @@ def test_cli_label_and_list_models(
     assert cli._label([*argv[:4], "other context"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ls-label: error: chat model 'local-oai' failed after 3 tries: HTTP 500") and "\n" not in err
+
+
+def test_killed_process_resumes_from_its_journal(data: DataDir, server: ChatServer) -> None:
+    """ls-label killed (SIGKILL) mid-run: the rerun asks only what the first run had no answer for."""
+    gate = threading.Event()
+
+    def reply(n: int, body: dict[str, Any]) -> tuple[int, str]:
+        if n < 4:
+            return 200, good_answer(body)
+        gate.wait(60)  # hang, as a slow provider would, until the process is gone
+        return 503, "gone"
+
+    server.reply = reply
+    argv = ["sample", "text", data.cluster_id, "local-oai", "Debian packages"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "LATENT_SCOPE_DATA": str(data.root)}
+    code = "import sys; from ls_pipeline.cli import label_main; sys.argv[1:] = " + repr(argv) + "; label_main()"
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL)
+    try:
+        journal = _wait_for_journal(data.dataset("sample").folder("labels"), lines=4, timeout=90)
+    finally:
+        process.kill()
+        process.wait()
+        gate.set()
+    assert len(journal.read_text().splitlines()) == 4
+    server.reply = lambda n, body: (200, good_answer(body))
+    from ls_pipeline import cli
+
+    assert cli._label(argv) == 0
+    labels_id = data.dataset("sample").all_ids("labels")[-1]
+    sidecar = data.dataset("sample").sidecar("labels", labels_id)
+    answered = [question(e.body) for e in server.ok()]
+    assert len(answered) == len(set(answered)) == _questions(data, data.cluster_id)
+    assert sidecar["resumed_answers"] == 4 and not journal.exists()
+
+
+def _wait_for_journal(folder: Path, lines: int, timeout: float) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in folder.glob(".labels-*-llm.jsonl.partial"):
+            if len(path.read_text().splitlines()) >= lines:
+                return path
+        time.sleep(0.1)
+    raise AssertionError(f"no journal with {lines} answers in {folder} after {timeout}s")

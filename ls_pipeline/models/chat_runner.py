@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,7 +143,7 @@ def _collect(
     after a failure are collected by a second call, once the rest are cancelled, so nothing paid for is lost."""
     remaining = {f for f in futures if not f.cancelled()}
     while remaining:
-        done, remaining = wait(remaining, return_when=FIRST_EXCEPTION)
+        done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
         failure = None
         for future in done:
             if future.cancelled():
