@@ -45,6 +45,7 @@ def label_all(
     params: LabelParams,
     chat: Chat | None = None,
 ) -> Labeled:
+    """Names for every non-noise cluster and every topic above them; `chat` set means a chat model names them."""
     labeled = [int(c) for c in defaults.loc[~defaults["noise"], "cluster"]]
     maps = levels.hierarchy(vectors, cluster, labeled, params.levels)
     names = keyword_labels(texts, cluster, labeled, terms=params.terms)
@@ -62,7 +63,7 @@ def label_all(
     record = {
         "labeler": params.labeler,
         "n_labels": len(names),
-        "levels": [{"level": i + 1, "topics": len(set(m.values()))} for i, m in enumerate(maps)],
+        "topic_levels": [{"level": i + 1, "topics": len(set(m.values()))} for i, m in enumerate(maps)],
     }
     if chat is not None:
         record |= {
@@ -139,7 +140,18 @@ def _apply(
             out[gid] = ClusterLabel(keyword.label, keyword.description, keyword.terms, FALLBACK)
         else:
             out[gid] = ClusterLabel(answer["label"], answer["description"], keyword.terms, labeler)
-    return out
+    return _distinguish(out)
+
+
+def _distinguish(names: dict[int, ClusterLabel]) -> dict[int, ClusterLabel]:
+    """A model may give two clusters the same name; the later ones get their best keyword in brackets."""
+    seen: set[str] = set()
+    for gid in sorted(names):
+        name = names[gid]
+        if name.label in seen and name.terms:
+            names[gid] = ClusterLabel(f"{name.label} ({name.terms[0]})", name.description, name.terms, name.labeler)
+        seen.add(names[gid].label)
+    return names
 
 
 def levels_table(

@@ -47,6 +47,7 @@ class ChatServer:
     reply: Reply = always_good
     log: list[Logged] = field(default_factory=list)
     port: int = 0
+    _arrived: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -61,9 +62,11 @@ class ChatServer:
         return [entry for entry in self.log if entry.status == 200]
 
     def handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:  # a request's number is its arrival order; its reply may block without blocking others
+            number = self._arrived
+            self._arrived += 1
+        status, content = self.reply(number, body)
         with self._lock:
-            number = len(self.log)
-            status, content = self.reply(number, body)
             self.log.append(Logged(path, headers, body, status))
         if status != 200:
             return status, {"error": {"message": content, "type": "test", "code": status}}

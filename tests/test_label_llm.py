@@ -235,3 +235,11 @@ def _wait_for_journal(folder: Path, lines: int, timeout: float) -> Path:
                 return path
         time.sleep(0.1)
     raise AssertionError(f"no journal with {lines} answers in {folder} after {timeout}s")
+
+
+def test_same_answer_for_every_cluster_still_gives_distinct_labels(data: DataDir, server: ChatServer) -> None:
+    server.reply = lambda n, body: (200, '{"label": "Software", "description": "Programs."}')
+    artifact = _label(data, data.cluster_id, "local-oai", levels=0)
+    named = pd.read_parquet(data.dataset("sample").file("labels", artifact.id, ".parquet")).query("~noise")
+    assert named["label"].is_unique and (named["label"].iloc[0] == "Software")
+    assert named["label"].iloc[1:].str.fullmatch(r"Software \(\w[\w ]*\)").all()

@@ -44,7 +44,7 @@ def test_label_writes_parent_column_and_levels_table(built_data: dict[str, Any],
     topics = pd.read_parquet(ds.file("labels", artifact.id, "-levels.parquet"))
     named = table[~table["noise"]]
     one, two = topics[topics["level"] == 1], topics[topics["level"] == 2]
-    assert len(one) == max(2, round(len(named) ** 0.5)) and artifact.sidecar["levels"][0]["topics"] == len(one)
+    assert len(one) == max(2, round(len(named) ** 0.5)) and artifact.sidecar["topic_levels"][0]["topics"] == len(one)
     assert sorted(c for children in one["children"] for c in children) == sorted(named["cluster"])
     for _, topic in one.iterrows():
         members = named[named["cluster"].isin(topic["children"])]
