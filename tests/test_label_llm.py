@@ -41,7 +41,7 @@ def data(built_data: dict[str, Any], tmp_path: Path, server: ChatServer, monkeyp
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
     monkeypatch.setenv("LATENT_SCOPE_DATA", str(tmp_path / "data"))
-    data, cluster_id = fine_copy(built_data, tmp_path / "data")
+    data, _ = fine_copy(built_data, tmp_path / "data")
     models = [
         {"id": "local-oai", "provider": "openai-compatible", "model": "tiny", "base_url": server.openai_url},
         {"id": "local-openai", "provider": "openai", "model": "gpt-test", "base_url": server.openai_url},
@@ -49,8 +49,13 @@ def data(built_data: dict[str, Any], tmp_path: Path, server: ChatServer, monkeyp
     ]
     (data.root / "_models.json").write_text(json.dumps(models))
     (data.root / ".env").write_text(f"OPENAI_API_KEY={OPENAI_KEY}\nMISTRAL_API_KEY={MISTRAL_KEY}\n")
-    data.cluster_id = cluster_id  # type: ignore[attr-defined]
     return data
+
+
+@pytest.fixture
+def cluster_id(data: DataDir) -> str:
+    """The finer clustering fine_copy made: the newest in the copy."""
+    return data.dataset("sample").ids("cluster")[-1]
 
 
 def _label(data: DataDir, cluster_id: str, model: str, **params: Any) -> Any:
@@ -70,9 +75,8 @@ def _files_text(root: Path) -> str:
 
 @pytest.mark.parametrize("model", ["local-oai", "local-openai", "local-mistral"])
 def test_llm_labels_every_cluster_and_topic(
-    data: DataDir, built_data: dict[str, Any], server: ChatServer, model: str, caplog: pytest.LogCaptureFixture
+    data: DataDir, cluster_id: str, server: ChatServer, model: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cluster_id = data.cluster_id
     caplog.set_level(logging.DEBUG)
     artifact = _label(data, cluster_id, model, context="Debian package descriptions")
     ds = data.dataset("sample")
@@ -96,22 +100,20 @@ def test_llm_labels_every_cluster_and_topic(
     assert ds.file("labels", artifact.id, "-llm.jsonl").is_file()
 
 
-def test_429_is_retried(data: DataDir, built_data: dict[str, Any], server: ChatServer) -> None:
+def test_429_is_retried(data: DataDir, cluster_id: str, server: ChatServer) -> None:
     server.reply = lambda n, body: (429, "slow down") if n == 0 else (200, good_answer(body))
-    artifact = _label(data, data.cluster_id, "local-openai")
+    artifact = _label(data, cluster_id, "local-openai")
     assert [e.status for e in server.log].count(429) == 1
-    assert len(server.ok()) == _questions(data, data.cluster_id) == artifact.sidecar["usage"]["requests"]
+    assert len(server.ok()) == _questions(data, cluster_id) == artifact.sidecar["usage"]["requests"]
     assert artifact.sidecar["fallbacks"] == []
 
 
 @pytest.mark.parametrize("model", ["local-openai", "local-mistral"])
-def test_500_three_times_is_one_clear_error(
-    data: DataDir, built_data: dict[str, Any], server: ChatServer, model: str
-) -> None:
+def test_500_three_times_is_one_clear_error(data: DataDir, cluster_id: str, server: ChatServer, model: str) -> None:
     server.reply = lambda n, body: (500, "upstream exploded")
     ds = data.dataset("sample")
     with pytest.raises(UserError) as failure:
-        _label(data, data.cluster_id, model)
+        _label(data, cluster_id, model)
     message = str(failure.value)
     assert "\n" not in message and "after 3 tries" in message and "HTTP 500" in message and "rerun" in message
     assert OPENAI_KEY not in message and MISTRAL_KEY not in message
@@ -120,9 +122,7 @@ def test_500_three_times_is_one_clear_error(
     assert len(server.log) == 3 * question_count  # every call tried exactly 3 times, none after the failure
 
 
-def test_malformed_answer_is_asked_again_then_falls_back(
-    data: DataDir, built_data: dict[str, Any], server: ChatServer
-) -> None:
+def test_malformed_answer_is_asked_again_then_falls_back(data: DataDir, cluster_id: str, server: ChatServer) -> None:
     asked: dict[str, int] = {}
 
     def reply(n: int, body: dict[str, Any]) -> tuple[int, str]:
@@ -135,7 +135,7 @@ def test_malformed_answer_is_asked_again_then_falls_back(
         return 200, "Sure!\n```json\n" + good_answer(body) + "\n```"
 
     server.reply = reply
-    artifact = _label(data, data.cluster_id, "local-oai", levels=0)
+    artifact = _label(data, cluster_id, "local-oai", levels=0)
     table = pd.read_parquet(data.dataset("sample").file("labels", artifact.id, ".parquet"))
     named = table[~table["noise"]]
     fallback = named[named["labeler"] == FALLBACK]
@@ -147,10 +147,7 @@ def test_malformed_answer_is_asked_again_then_falls_back(
     assert len(repair) == len(named) and all(m[-1]["role"] == "user" for m in repair)
 
 
-def test_interrupted_run_resumes_without_asking_twice(
-    data: DataDir, built_data: dict[str, Any], server: ChatServer
-) -> None:
-    cluster_id = data.cluster_id
+def test_interrupted_run_resumes_without_asking_twice(data: DataDir, cluster_id: str, server: ChatServer) -> None:
     server.reply = lambda n, body: (200, good_answer(body)) if n < 4 else (503, "maintenance")
     with pytest.raises(UserError, match="are saved, rerun"):
         _label(data, cluster_id, "local-mistral")
@@ -166,17 +163,17 @@ def test_interrupted_run_resumes_without_asking_twice(
     assert len(journal) == len(answered)
 
 
-def test_missing_key_fails_before_any_call(data: DataDir, built_data: dict[str, Any], server: ChatServer) -> None:
+def test_missing_key_fails_before_any_call(data: DataDir, cluster_id: str, server: ChatServer) -> None:
     (data.root / ".env").write_text("")
     with pytest.raises(UserError, match="needs MISTRAL_API_KEY"):
-        _label(data, data.cluster_id, "local-mistral")
+        _label(data, cluster_id, "local-mistral")
     with pytest.raises(UserError, match="unknown labeler 'gpt-nope'"):
-        _label(data, data.cluster_id, "gpt-nope")
+        _label(data, cluster_id, "gpt-nope")
     assert server.log == []
 
 
 def test_cli_label_and_list_models(
-    data: DataDir, built_data: dict[str, Any], server: ChatServer, capsys: pytest.CaptureFixture[str]
+    data: DataDir, cluster_id: str, server: ChatServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ls_pipeline import cli
 
@@ -184,17 +181,17 @@ def test_cli_label_and_list_models(
     listing = capsys.readouterr().out
     assert "openai-gpt-4o-mini" in listing and "mistral-mistral-small-latest" in listing and "local-oai" in listing
     assert "all-MiniLM-L6-v2" in listing and OPENAI_KEY not in listing
-    argv = ["sample", "text", data.cluster_id, "local-oai", "Debian packages"]
+    argv = ["sample", "text", cluster_id, "local-oai", "Debian packages"]
     assert cli._label(argv) == 0
     labels_id = capsys.readouterr().out.strip()
-    assert labels_id.startswith(data.cluster_id + "-labels-") and len(server.ok()) > 0
+    assert labels_id.startswith(cluster_id + "-labels-") and len(server.ok()) > 0
     server.reply = lambda n, body: (500, "down")
     assert cli._label([*argv[:4], "other context"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ls-label: error: chat model 'local-oai' failed after 3 tries: HTTP 500") and "\n" not in err
 
 
-def test_killed_process_resumes_from_its_journal(data: DataDir, server: ChatServer) -> None:
+def test_killed_process_resumes_from_its_journal(data: DataDir, cluster_id: str, server: ChatServer) -> None:
     """ls-label killed (SIGKILL) mid-run: the rerun asks only what the first run had no answer for."""
     gate = threading.Event()
 
@@ -205,7 +202,7 @@ def test_killed_process_resumes_from_its_journal(data: DataDir, server: ChatServ
         return 503, "gone"
 
     server.reply = reply
-    argv = ["sample", "text", data.cluster_id, "local-oai", "Debian packages"]
+    argv = ["sample", "text", cluster_id, "local-oai", "Debian packages"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "LATENT_SCOPE_DATA": str(data.root)}
     code = "import sys; from ls_pipeline.cli import label_main; sys.argv[1:] = " + repr(argv) + "; label_main()"
     process = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL)
@@ -223,7 +220,7 @@ def test_killed_process_resumes_from_its_journal(data: DataDir, server: ChatServ
     labels_id = data.dataset("sample").all_ids("labels")[-1]
     sidecar = data.dataset("sample").sidecar("labels", labels_id)
     answered = [question(e.body) for e in server.ok()]
-    assert len(answered) == len(set(answered)) == _questions(data, data.cluster_id)
+    assert len(answered) == len(set(answered)) == _questions(data, cluster_id)
     assert sidecar["resumed_answers"] == 4 and not journal.exists()
 
 
@@ -237,9 +234,11 @@ def _wait_for_journal(folder: Path, lines: int, timeout: float) -> Path:
     raise AssertionError(f"no journal with {lines} answers in {folder} after {timeout}s")
 
 
-def test_same_answer_for_every_cluster_still_gives_distinct_labels(data: DataDir, server: ChatServer) -> None:
+def test_same_answer_for_every_cluster_still_gives_distinct_labels(
+    data: DataDir, cluster_id: str, server: ChatServer
+) -> None:
     server.reply = lambda n, body: (200, '{"label": "Software", "description": "Programs."}')
-    artifact = _label(data, data.cluster_id, "local-oai", levels=0)
+    artifact = _label(data, cluster_id, "local-oai", levels=0)
     named = pd.read_parquet(data.dataset("sample").file("labels", artifact.id, ".parquet")).query("~noise")
     assert named["label"].is_unique and (named["label"].iloc[0] == "Software")
     assert named["label"].iloc[1:].str.fullmatch(r"Software \(\w[\w ]*\)").all()
