@@ -142,8 +142,23 @@ def _list_models(args: argparse.Namespace) -> int:
             f"  {entry['id']:45} {entry['dimensions']:>5}d  {'offline' if entry['offline'] else 'hub':8} "
             f"{entry['note']}"
         )
-    print("labelers:\n  keywords                                      offline, class-based TF-IDF (default)")
+    print("labelers (ls-label MODEL_ID):")
+    print(f"  {'keywords':45} {'offline':17} distinctive terms of each cluster (default)")
+    for entry in _chat_catalog():
+        where = entry.base_url or f"key {entry.api_key_env}"
+        print(f"  {entry.id:45} {entry.provider:17} {where} {entry.note}".rstrip())
     return 0
+
+
+def _chat_catalog() -> list[Any]:
+    """Shipped chat models plus the data directory's custom ones (_models.json/.yaml), if one is configured."""
+    from ls_pipeline.models import chat
+
+    try:
+        root = _api().data_dir().root
+    except UserError:
+        root = None
+    return chat.catalog(root)
 
 
 @command("ls-embed", "Embed a dataset's text column.")

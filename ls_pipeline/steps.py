@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ls_pipeline import labeling
 from ls_pipeline.errors import UserError
+from ls_pipeline.models import chat as chat_models
+from ls_pipeline.models.chat_runner import ChatSettings, Journal
 from ls_pipeline.models.embedding import load_embedder, resolve_location
 from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
@@ -246,20 +249,37 @@ def read_clusters(ds: Dataset, cluster_id: str) -> pd.DataFrame:
 # ---- label -----------------------------------------------------------------------------------------------------------
 
 
-def label(ds: Dataset, cluster_id: str, params: label_stage.LabelParams) -> Artifact:
+def label(ds: Dataset, cluster_id: str, params: label_stage.LabelParams, chat: ChatSettings | None = None) -> Artifact:
+    """Keyword labels (offline), or a chat model's, at the cluster level and `params.levels` levels above.
+    `chat` says how to call the model (concurrency, retries, timeouts); it never changes the result."""
     source = ds.sidecar("cluster", cluster_id)
+    settings = chat or ChatSettings()
     text_column = params.text_column or ds.meta()["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
-    if params.labeler != label_stage.KEYWORDS:
-        raise UserError(f"unknown labeler {params.labeler!r}: available is {label_stage.KEYWORDS!r}")
-    fp = fingerprint("label", label_stage.CODE_VERSION, dataclasses.asdict(params), {cluster_id: source["fingerprint"]})
+    read_texts(ds, text_column)  # an unknown column fails here, before any model is called
+    model = None if params.labeler == label_stage.KEYWORDS else chat_models.resolve(params.labeler, ds.path.parent)
+    if model is not None:
+        chat_models.api_key(model, ds.path.parent)  # a missing key fails now, not after the keyword work
+    fields = {**dataclasses.asdict(params), "chat_model": model.public() if model else None}
+    fp = fingerprint("label", label_stage.CODE_VERSION, fields, {cluster_id: source["fingerprint"]})
 
     def build(staging: Staging) -> dict[str, Any]:
         defaults = pd.read_parquet(ds.file("cluster", f"{cluster_id}-labels-default", ".parquet"))
-        assigned = read_clusters(ds, cluster_id)["cluster"].to_numpy()
-        labeled = defaults.loc[~defaults["noise"], "cluster"].tolist()
-        names = label_stage.keyword_labels(read_texts(ds, text_column), assigned, labeled, terms=params.terms)
-        label_stage.labels_table(defaults, names).to_parquet(staging.path(".parquet"), index=False)
+        llm = None
+        if model is not None:
+            provider = chat_models.open_provider(model, ds.path.parent, settings.timeout_s)
+            llm = labeling.Chat(provider, Journal(staging.path("-llm.jsonl")), settings)
+        result = labeling.label_all(
+            read_texts(ds, text_column),
+            read_embeddings(ds, source["embedding_id"]),
+            read_umap(ds, source["umap_id"]),
+            read_clusters(ds, cluster_id)["cluster"].to_numpy(),
+            defaults,
+            params,
+            llm,
+        )
+        result.table.to_parquet(staging.path(".parquet"), index=False)
+        result.levels.to_parquet(staging.path("-levels.parquet"), index=False)
         return {
             "cluster_id": cluster_id,
             "umap_id": source["umap_id"],
@@ -268,10 +288,13 @@ def label(ds: Dataset, cluster_id: str, params: label_stage.LabelParams) -> Arti
             "params": dataclasses.asdict(params),
             "dataset": ds.name,
             "inputs": {cluster_id: source["fingerprint"]},
-            "n_labels": len(names),
+            **result.record,
         }
 
-    return _announce(produce(ds, "labels", fp, build, parent=cluster_id, packages=["scikit-learn"]))
+    sdk = [] if model is None else ["mistralai"] if model.provider == "mistral" else ["openai"]
+    packages = ["scikit-learn", *sdk]
+    artifact = produce(ds, "labels", fp, build, parent=cluster_id, packages=packages, resumable=model is not None)
+    return _announce(artifact)
 
 
 # ---- scope -----------------------------------------------------------------------------------------------------------
@@ -305,12 +328,19 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
             "cluster_labels_id": labels_id,
             **sources,
             "cluster_labels_lookup": scope_stage.cluster_lookup(labels),
+            "cluster_levels_lookup": scope_stage.cluster_lookup(_read_levels(ds, labels_id)),
             "rows": len(rows),
             "inputs": inputs,
             "ls_version": "ls-pipeline",
         }
 
     return _announce(produce(ds, "scope", fp, build))
+
+
+def _read_levels(ds: Dataset, labels_id: str) -> pd.DataFrame:
+    """The topics above the clusters (empty for labels made before levels existed)."""
+    path = ds.file("labels", labels_id, "-levels.parquet")
+    return pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=["level", "cluster", "label"])
 
 
 def check_chain(ds: Dataset, embedding_id: str, umap_id: str, cluster_id: str, labels_id: str) -> None:

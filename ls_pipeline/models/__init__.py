@@ -1,1 +1,1 @@
-"""Model providers: embedding models (local sentence-transformers, API) and, later, chat models."""
+"""Model providers: embedding models (embedding.py) and chat models for LLM labels (chat.py, chat_runner.py)."""

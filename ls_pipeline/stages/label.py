@@ -1,8 +1,16 @@
-"""Label: name each cluster. The offline default is class-based TF-IDF: the terms that set a cluster apart."""
+"""Label: name each cluster. The offline default ranks the terms that set a cluster's documents apart.
+
+Scoring (per cluster c, per term t, counting documents, not tokens, so one long text cannot dominate):
+    score = p(t | c) * log(p(t | c) / p(t))
+the term's share of the cluster's documents, weighted by how much more often it occurs there than overall.
+A term that every cluster uses ("package", "contains") scores about zero; a term most of the cluster shares and
+few others do ("haskell", "node js") scores high. Every cluster, noise included, is part of p(t).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,23 +20,38 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from ls_pipeline.errors import UserError
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 KEYWORDS = "keywords"
 _WORD = r"(?u)\b[^\W\d_][^\W_]+\b"  # words of 2+ characters that start with a letter
+# Links, paths and mail addresses split into junk words (github, com, https); drop them before counting.
+_LINKS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[\w-]+(?:\.[\w-]+)+/\S*")
+_BIGRAM_SHARE = 0.9  # a bigram replaces its best word when it keeps this share of the word's score
+_WORD_FLOOR = 0.3  # each word of a bigram must score this share of the cluster's best term (no "contains X")
 
 
 @dataclass(frozen=True)
 class LabelParams:
-    labeler: str = KEYWORDS  # "keywords", or a chat model id (LLM labelers)
-    context: str = ""
+    labeler: str = KEYWORDS  # "keywords", or a chat model id (see ls-list-models)
+    context: str = ""  # for LLM labelers: what the dataset is, in the user's words
     text_column: str | None = None
     terms: int = 2  # terms in a keyword label
+    levels: int = 1  # parent levels above the clusters (0: none); each has about sqrt(n below) topics
+    samples: int = 20  # LLM labelers: at most this many texts per cluster, nearest the centre first
+    max_prompt_tokens: int = 1500  # LLM labelers: budget for a cluster's texts (about 4 characters a token)
 
     def __post_init__(self) -> None:
         if not isinstance(self.terms, int) or not 1 <= self.terms <= 6:
             raise UserError(f"terms must be an integer from 1 to 6, got {self.terms!r}")
         if not self.labeler or not isinstance(self.labeler, str):
-            raise UserError("labeler must be 'keywords' or a chat model id")
+            raise UserError("labeler must be 'keywords' or a chat model id (see ls-list-models)")
+        if not isinstance(self.levels, int) or not 0 <= self.levels <= 3:
+            raise UserError(f"levels must be an integer from 0 to 3, got {self.levels!r}")
+        if not isinstance(self.samples, int) or not 1 <= self.samples <= 200:
+            raise UserError(f"samples must be an integer from 1 to 200, got {self.samples!r}")
+        if not isinstance(self.max_prompt_tokens, int) or not 100 <= self.max_prompt_tokens <= 100_000:
+            raise UserError(f"max_prompt_tokens must be an integer from 100 to 100000, got {self.max_prompt_tokens!r}")
+        if not isinstance(self.context, str):
+            raise UserError("context must be a string")
 
 
 @dataclass(frozen=True)
@@ -36,19 +59,44 @@ class ClusterLabel:
     label: str
     description: str
     terms: list[str]
+    labeler: str = KEYWORDS
 
 
 def keyword_labels(
     texts: Sequence[str], cluster: np.ndarray, labeled: Sequence[int], terms: int = 2, top: int = 8
 ) -> dict[int, ClusterLabel]:
-    """A label for each cluster id in `labeled`, built from its highest-scoring distinct terms.
+    """A label for each cluster id in `labeled`, built from its highest-scoring distinct terms."""
+    presence, vocabulary = class_term_presence(texts, cluster)
+    scores = lift_scores(presence, np.bincount(cluster, minlength=presence.shape[0]))
+    return _from_scores(labeled, lambda cid: scores[cid].toarray().ravel(), vocabulary, terms, top)
 
-    Every cluster (noise too) takes part in the contrast, so a term common to all of them scores low.
-    """
-    counts, vocabulary = class_term_counts(texts, cluster)
-    scores = c_tf_idf(counts)
-    ranked = {cid: _distinct_terms(scores[cid], vocabulary, top) for cid in labeled}
-    chosen = {cid: ranked[cid][:terms] for cid in labeled}
+
+def topic_labels(
+    texts: Sequence[str], cluster: np.ndarray, members: dict[int, list[int]], terms: int = 2, top: int = 8
+) -> dict[int, ClusterLabel]:
+    """A label for each topic (a group of clusters) from the terms its clusters share. Each cluster's scores are
+    scaled to its best term, then summed with weight sqrt(size): a term many clusters rank high beats one that
+    only the most distinctive cluster has (a topic of ten library clusters and one Rust cluster is not "Rust")."""
+    presence, vocabulary = class_term_presence(texts, cluster)
+    sizes = np.bincount(cluster, minlength=presence.shape[0])
+    scores = lift_scores(presence, sizes)
+    best = np.maximum(scores.max(axis=1).toarray().ravel(), 1e-12)
+    weights = sparse.diags(np.sqrt(sizes) / best)  # scale each cluster to its best term, weight by sqrt(size)
+    scaled = (weights @ scores).tocsr()
+
+    def combined(topic: int) -> np.ndarray:
+        return np.asarray(scaled[members[topic]].sum(axis=0)).ravel()
+
+    return _from_scores(list(members), combined, vocabulary, terms, top)
+
+
+def _from_scores(
+    ids: Sequence[int], row: Callable[[int], np.ndarray], vocabulary: np.ndarray, terms: int, top: int
+) -> dict[int, ClusterLabel]:
+    """Labels from score rows, taken one at a time: a dense row per cluster is small, all of them at once is not."""
+    index = {term: i for i, term in enumerate(vocabulary)}
+    ranked = {cid: _distinct_terms(row(cid), vocabulary, index, top) for cid in ids}
+    chosen = {cid: ranked[cid][:terms] for cid in ids}
     _make_unique(chosen, ranked)
     return {
         cid: ClusterLabel(
@@ -56,14 +104,21 @@ def keyword_labels(
             description=("Top terms: " + ", ".join(ranked[cid])) if ranked[cid] else "no distinctive terms",
             terms=ranked[cid],
         )
-        for cid in labeled
+        for cid in ids
     }
 
 
-def class_term_counts(texts: Sequence[str], cluster: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Term counts summed per cluster (rows: cluster ids 0..max), and the vocabulary."""
+def class_term_presence(texts: Sequence[str], cluster: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Per cluster id 0..max, in how many of its documents each term occurs; and the vocabulary."""
     vectorizer = CountVectorizer(
-        stop_words="english", ngram_range=(1, 2), min_df=2, token_pattern=_WORD, lowercase=True, dtype=np.float32
+        stop_words="english",
+        ngram_range=(1, 2),
+        min_df=2,
+        token_pattern=_WORD,
+        lowercase=True,
+        binary=True,
+        preprocessor=lambda text: _LINKS.sub(" ", text.lower()),
+        dtype=np.float32,
     )
     try:
         doc_terms = vectorizer.fit_transform(texts)
@@ -77,30 +132,62 @@ def class_term_counts(texts: Sequence[str], cluster: np.ndarray) -> tuple[sparse
     return (membership @ doc_terms).tocsr(), vocabulary
 
 
-def c_tf_idf(counts: sparse.csr_matrix) -> np.ndarray:
-    """BERTopic-style c-TF-IDF: term frequency within the class times log(1 + average class size / term total)."""
-    dense = counts.toarray()
-    per_class = dense.sum(axis=1, keepdims=True)
-    tf = np.divide(dense, per_class, out=np.zeros_like(dense), where=per_class > 0)
-    term_totals = dense.sum(axis=0)
-    average = per_class.mean() if len(per_class) else 0.0
-    idf = np.log1p(np.divide(average, term_totals, out=np.zeros_like(term_totals), where=term_totals > 0))
-    return tf * idf
+def lift_scores(presence: sparse.csr_matrix, sizes: np.ndarray) -> sparse.csr_matrix:
+    """p(t|c) * log(p(t|c) / p(t)) for every cluster and term, kept where positive (a term rarer in c than
+    overall says nothing about c). Sparse: 600 clusters x 500k terms would not fit in memory dense."""
+    sizes = np.asarray(sizes, dtype=np.float64)
+    overall = np.asarray(presence.sum(axis=0)).ravel() / max(float(sizes.sum()), 1.0)
+    coo = presence.tocoo()
+    within = coo.data / np.maximum(sizes[coo.row], 1.0)
+    score = within * np.log(within / overall[coo.col])
+    keep = score > 0
+    return sparse.csr_matrix((score[keep].astype(np.float32), (coo.row[keep], coo.col[keep])), shape=presence.shape)
 
 
-def _distinct_terms(scores: np.ndarray, vocabulary: np.ndarray, top: int) -> list[str]:
-    """Best terms first, skipping any that repeats a word already taken ("python" after "python testing")."""
+def _distinct_terms(scores: np.ndarray, vocabulary: np.ndarray, index: dict[str, int], top: int) -> list[str]:
+    """Best terms first. A bigram stands in for its word when nearly as strong ("node js" for "node"); a term
+    that repeats a word already taken, singular or plural, is skipped ("games" after "game")."""
+    positive = np.flatnonzero(scores > 0)
+    order = positive[np.argsort(-scores[positive], kind="stable")]
+    if not len(order):
+        return []
+    floor = _WORD_FLOOR * scores[order[0]]
     picked: list[str] = []
     seen: set[str] = set()
-    for index in np.argsort(-scores, kind="stable"):
-        if scores[index] <= 0 or len(picked) == top:
+    for i in order:
+        if len(picked) == top:
             break
-        words = set(vocabulary[index].split())
-        if words & seen:
+        term = str(vocabulary[i])
+        words = term.split()
+        if len(words) > 1:
+            continue  # bigrams are rare overall, so their scores run high: they only stand in for a strong word
+        term = _better_bigram(term, scores[i], scores, vocabulary, index, floor) or term
+        folded = {_fold(w) for w in term.split()}
+        if folded & seen:
             continue
-        picked.append(str(vocabulary[index]))
-        seen |= words
+        picked.append(term)
+        seen |= folded
     return picked
+
+
+def _better_bigram(
+    word: str, score: float, scores: np.ndarray, vocabulary: np.ndarray, index: dict[str, int], floor: float
+) -> str | None:
+    best, best_score = None, _BIGRAM_SHARE * score
+    for candidate in (t for t in vocabulary[scores > best_score] if word in t.split() and " " in t):
+        other = [w for w in candidate.split() if w != word]
+        if all(w in index and scores[index[w]] >= floor for w in other) and scores[index[candidate]] > best_score:
+            best, best_score = str(candidate), scores[index[candidate]]
+    return best
+
+
+def _fold(word: str) -> str:
+    """A crude singular: enough to see that "games"/"game" or "libraries"/"library" say the same thing."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 def _make_unique(chosen: dict[int, list[str]], ranked: dict[int, list[str]]) -> None:
@@ -118,11 +205,14 @@ def _readable(terms: list[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def labels_table(defaults: pd.DataFrame, labels: dict[int, ClusterLabel]) -> pd.DataFrame:
-    """The default labels table with label, description and terms replaced where a labeler named a cluster."""
+def labels_table(defaults: pd.DataFrame, labels: dict[int, ClusterLabel], parents: dict[int, int]) -> pd.DataFrame:
+    """The default labels table with label, description and terms replaced where a labeler named a cluster,
+    plus `labeler` (who named it) and `parent` (its topic id at level 1; -1 for noise or without levels)."""
     table = defaults.copy()
     named = [labels.get(c) for c in table["cluster"]]
     table["terms"] = [n.terms if n else [] for n in named]
     table["label"] = [n.label if n else old for n, old in zip(named, table["label"], strict=True)]
     table["description"] = [n.description if n else old for n, old in zip(named, table["description"], strict=True)]
+    table["labeler"] = [n.labeler if n else "" for n in named]
+    table["parent"] = np.array([parents.get(int(c), -1) for c in table["cluster"]], dtype=np.int32)
     return table

@@ -37,9 +37,13 @@ def scope_rows(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray, labels: pd.
     )
 
 
+# Clusters and the topics above them (levels) share this shape; topics add level and children.
+_LOOKUP = "cluster label description count noise hull terms labeler parent level children".split()
+
+
 def cluster_lookup(labels: pd.DataFrame) -> list[dict[str, object]]:
     """Per cluster for the scope's JSON: everything but the member indices (the parquet has those)."""
-    keep = [c for c in ("cluster", "label", "description", "count", "noise", "hull", "terms") if c in labels]
+    keep = [c for c in _LOOKUP if c in labels]
     return [
         {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()}
         for row in labels[keep].to_dict(orient="records")

@@ -1,0 +1,34 @@
+"""Time the offline keyword labeler on real data: Debian sections split in four by package name as clusters.
+
+PYTHONPATH=$PWD python bench/label_keywords.py [/work/shared/data/debian-packages.parquet] [ROWS]
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+import zlib
+
+import pandas as pd
+
+from ls_pipeline.stages.label import keyword_labels
+
+
+def main(path: str = "/work/shared/data/debian-packages.parquet", rows: int = 0) -> None:
+    frame = pd.read_parquet(path, columns=["package", "section", "text"])
+    frame = frame.head(rows) if rows else frame
+    split = frame["package"].map(lambda name: str(zlib.crc32(name.encode()) % 4))
+    codes, names = pd.factorize(frame["section"] + "/" + split)
+    started = time.perf_counter()
+    labels = keyword_labels(frame["text"].tolist(), codes, list(range(len(names))))
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    distinct = len({label.label for label in labels.values()})
+    print(f"{len(frame)} rows, {len(names)} clusters: {seconds:.1f}s, peak RSS {peak} MB, {distinct} distinct labels")
+    for cid in range(0, len(names), max(1, len(names) // 8)):
+        print(f"  {names[cid]:24} {labels[cid].label}")
+
+
+if __name__ == "__main__":
+    main(*(sys.argv[1:2]), *(int(a) for a in sys.argv[2:3]))

@@ -1,0 +1,184 @@
+"""Label a clustering at every level: keywords always (offline), then a chat model's names where one is chosen.
+
+The glue between the pure stages (label, label_prompt, levels) and a chat provider. A cluster whose answer stays
+unusable after one repair request keeps its keyword label, marked `keywords (fallback)`: one odd answer should
+not sink a run that has already paid for the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ls_pipeline.models.chat import ChatProvider
+from ls_pipeline.models.chat_runner import ChatSettings, Journal, Outcome, Usage, ask_all
+from ls_pipeline.stages import label_prompt, levels
+from ls_pipeline.stages.cluster import hull_indices
+from ls_pipeline.stages.label import ClusterLabel, LabelParams, keyword_labels, labels_table, topic_labels
+
+FALLBACK = "keywords (fallback)"
+
+
+@dataclass
+class Chat:
+    provider: ChatProvider
+    journal: Journal
+    settings: ChatSettings = field(default_factory=ChatSettings)
+
+
+@dataclass
+class Labeled:
+    table: pd.DataFrame  # one row per cluster: the default table + terms, labeler, parent
+    levels: pd.DataFrame  # one row per topic above the clusters
+    record: dict[str, Any]  # sidecar fields
+
+
+def label_all(
+    texts: list[str],
+    vectors: np.ndarray,
+    xy: np.ndarray,
+    cluster: np.ndarray,
+    defaults: pd.DataFrame,
+    params: LabelParams,
+    chat: Chat | None = None,
+) -> Labeled:
+    """Names for every non-noise cluster and every topic above them; `chat` set means a chat model names them."""
+    labeled = [int(c) for c in defaults.loc[~defaults["noise"], "cluster"]]
+    maps = levels.hierarchy(vectors, cluster, labeled, params.levels)
+    names = keyword_labels(texts, cluster, labeled, terms=params.terms)
+    topic_names = [_keyword_topics(texts, cluster, maps, level, params.terms) for level in range(1, len(maps) + 1)]
+    usage, fallbacks, reused = Usage(), [], 0
+    if chat is not None:
+        asked = _ask_clusters(texts, vectors, cluster, labeled, names, params, chat)
+        names, usage, reused = _apply(names, asked, fallbacks, "", params.labeler), asked.usage, asked.reused
+        for level in range(1, len(maps) + 1):
+            asked = _ask_topics(texts, vectors, cluster, maps, level, names, topic_names, params, chat)
+            topic_names[level - 1] = _apply(topic_names[level - 1], asked, fallbacks, f"L{level}-", params.labeler)
+            usage.add(vars(asked.usage))
+            reused += asked.reused
+    table = labels_table(defaults, names, maps[0] if maps else {})
+    record = {
+        "labeler": params.labeler,
+        "n_labels": len(names),
+        "topic_levels": [{"level": i + 1, "topics": len(set(m.values()))} for i, m in enumerate(maps)],
+    }
+    if chat is not None:
+        record |= {
+            "model": chat.provider.model.public(),
+            "usage": {**vars(usage), "total_tokens": usage.prompt_tokens + usage.completion_tokens},
+            "fallbacks": fallbacks,
+            "resumed_answers": reused,
+        }
+    return Labeled(table, levels_table(xy, cluster, maps, topic_names), record)
+
+
+def _keyword_topics(
+    texts: list[str], cluster: np.ndarray, maps: list[dict[int, int]], level: int, terms: int
+) -> dict[int, ClusterLabel]:
+    ids = sorted(maps[0])
+    ancestor = levels.rows_at_level(np.array(ids), maps, level)
+    topics = sorted(set(maps[level - 1].values()))
+    members = {t: [c for c, a in zip(ids, ancestor, strict=True) if a == t] for t in topics}
+    return topic_labels(texts, cluster, members, terms=terms)
+
+
+def _ask_clusters(
+    texts: list[str],
+    vectors: np.ndarray,
+    cluster: np.ndarray,
+    labeled: list[int],
+    names: dict[int, ClusterLabel],
+    params: LabelParams,
+    chat: Chat,
+) -> Outcome:
+    questions = {}
+    for cid in labeled:
+        sample = _typical_texts(texts, vectors, np.flatnonzero(cluster == cid), params)
+        questions[str(cid)] = label_prompt.cluster_messages(sample, names[cid].terms[:6], params.context)
+    return ask_all(chat.provider, questions, label_prompt.parse_label, chat.journal, chat.settings, "cluster")
+
+
+def _ask_topics(
+    texts: list[str],
+    vectors: np.ndarray,
+    cluster: np.ndarray,
+    maps: list[dict[int, int]],
+    level: int,
+    names: dict[int, ClusterLabel],
+    topic_names: list[dict[int, ClusterLabel]],
+    params: LabelParams,
+    chat: Chat,
+) -> Outcome:
+    below = names if level == 1 else topic_names[level - 2]
+    rows = levels.rows_at_level(cluster, maps, level)
+    small = LabelParams(samples=max(1, params.samples // 2), max_prompt_tokens=max(100, params.max_prompt_tokens // 2))
+    questions = {}
+    for topic in sorted(set(maps[level - 1].values())):
+        children = [below[c].label for c, p in maps[level - 1].items() if p == topic]
+        sample = _typical_texts(texts, vectors, np.flatnonzero(rows == topic), small)
+        questions[f"L{level}-{topic}"] = label_prompt.parent_messages(children, sample, params.context)
+    return ask_all(chat.provider, questions, label_prompt.parse_label, chat.journal, chat.settings, "topic")
+
+
+def _typical_texts(texts: list[str], vectors: np.ndarray, members: np.ndarray, params: LabelParams) -> list[str]:
+    nearest = label_prompt.nearest_to_centre(vectors, members, params.samples)
+    return label_prompt.within_budget([texts[i] for i in nearest], params.samples, params.max_prompt_tokens)
+
+
+def _apply(
+    names: dict[int, ClusterLabel], asked: Outcome, fallbacks: list[str], prefix: str, labeler: str
+) -> dict[int, ClusterLabel]:
+    """Chat names where the model gave one; the keyword name, marked as a fallback, where it did not."""
+    out = {}
+    for gid, keyword in names.items():
+        answer = asked.answers.get(f"{prefix}{gid}")
+        if answer is None:
+            fallbacks.append(f"{prefix}{gid}")
+            out[gid] = ClusterLabel(keyword.label, keyword.description, keyword.terms, FALLBACK)
+        else:
+            out[gid] = ClusterLabel(answer["label"], answer["description"], keyword.terms, labeler)
+    return _distinguish(out)
+
+
+def _distinguish(names: dict[int, ClusterLabel]) -> dict[int, ClusterLabel]:
+    """A model may give two clusters the same name; the later ones get their best keyword in brackets."""
+    seen: set[str] = set()
+    for gid in sorted(names):
+        name = names[gid]
+        if name.label in seen and name.terms:
+            names[gid] = ClusterLabel(f"{name.label} ({name.terms[0]})", name.description, name.terms, name.labeler)
+        seen.add(names[gid].label)
+    return names
+
+
+def levels_table(
+    xy: np.ndarray, cluster: np.ndarray, maps: list[dict[int, int]], topic_names: list[dict[int, ClusterLabel]]
+) -> pd.DataFrame:
+    """One row per topic: level, cluster (topic id within its level), label, description, terms, labeler, count,
+    children (ids one level below; cluster ids at level 1), parent (topic id one level up; -1 at the top), hull."""
+    rows = []
+    for level, mapping in enumerate(maps, 1):
+        members = levels.rows_at_level(cluster, maps, level)
+        above = maps[level] if level < len(maps) else {}
+        for topic in sorted(set(mapping.values())):
+            inside = np.flatnonzero(members == topic)
+            name = topic_names[level - 1][topic]
+            rows.append(
+                {
+                    "level": level,
+                    "cluster": topic,
+                    "label": name.label,
+                    "description": name.description,
+                    "terms": name.terms,
+                    "labeler": name.labeler,
+                    "count": len(inside),
+                    "children": sorted(c for c, p in mapping.items() if p == topic),
+                    "parent": above.get(topic, -1),
+                    "hull": hull_indices(xy, inside),
+                }
+            )
+    columns = ["level", "cluster", "label", "description", "terms", "labeler", "count", "children", "parent", "hull"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,254 @@
+"""Chat models behind one small interface: messages in, text and token counts out.
+
+Providers: OpenAI (`openai` SDK), Mistral (`mistralai` SDK) and any OpenAI-compatible server (Ollama, vLLM,
+llama.cpp, LM Studio) through the `openai` SDK with a base URL. Model ids: `openai-<model>`, `mistral-<model>`,
+or the id of a custom entry in $LATENT_SCOPE_DATA/_models.json (or .yaml). Keys come from the environment or
+the data directory's .env; they are passed to the SDK and nowhere else (not logged, not in sidecars or errors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from ls_pipeline.errors import UserError
+
+PROVIDERS = ("openai", "mistral", "openai-compatible")
+KEY_ENV = {"openai": "OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY"}
+CUSTOM_FILES = ("_models.json", "_models.yaml", "_models.yml")
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChatModel:
+    """A catalog entry: which provider, which model, where (base_url), which key, whether JSON mode is asked."""
+
+    id: str
+    provider: str
+    model: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    json_mode: bool = True
+    note: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """What a sidecar may record: everything but secrets (the key's variable name is not a secret)."""
+        return {"id": self.id, "provider": self.provider, "model": self.model, "base_url": self.base_url}
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ChatError(Exception):
+    """A failed call. `transient` ones (429, 5xx, timeouts, dropped connections) are worth another try."""
+
+    def __init__(self, detail: str, transient: bool, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class ChatProvider(Protocol):
+    model: ChatModel
+
+    def complete(self, messages: list[Message], max_tokens: int) -> ChatReply: ...
+
+
+# ---- catalog ---------------------------------------------------------------------------------------------------------
+
+
+def catalog(data_root: Path | None = None) -> list[ChatModel]:
+    """The shipped chat models, then the user's custom entries (which win on the same id)."""
+    shipped = json.loads(resources.files("ls_pipeline.models").joinpath("chat_models.json").read_text())
+    entries = {e["id"]: _entry(e, "chat_models.json") for e in shipped}
+    for entry in custom_entries(data_root):
+        entries[entry.id] = entry
+    return list(entries.values())
+
+
+def custom_entries(data_root: Path | None) -> list[ChatModel]:
+    """Entries from DATA/_models.json or _models.yaml: a list, or a mapping with a `chat` list."""
+    if data_root is None:
+        return []
+    found: list[ChatModel] = []
+    for name in CUSTOM_FILES:
+        path = data_root / name
+        if not path.is_file():
+            continue
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML reads JSON too
+        except yaml.YAMLError as exc:
+            raise UserError(f"{name} in the data directory is not valid JSON/YAML: {str(exc).splitlines()[0]}") from exc
+        items = raw.get("chat", []) if isinstance(raw, dict) else raw
+        if not isinstance(items, list):
+            raise UserError(f"{name} must hold a list of chat models (or a mapping with a 'chat' list)")
+        found += [_entry(item, name) for item in items]
+    return found
+
+
+def _entry(raw: Any, where: str) -> ChatModel:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw.get("id"):
+        raise UserError(f"{where}: every chat model needs an 'id' string, got {raw!r}")
+    allowed = "id, provider, model, base_url, api_key_env, json_mode, note"
+    if unknown := sorted(set(raw) - set(allowed.split(", "))):
+        raise UserError(f"{where}: model {raw['id']!r} has unknown keys {', '.join(unknown)}; allowed: {allowed}")
+    provider = raw.get("provider", "openai-compatible")
+    if provider not in PROVIDERS:
+        raise UserError(f"{where}: model {raw['id']!r} has provider {provider!r}; use one of {', '.join(PROVIDERS)}")
+    if provider == "openai-compatible" and not raw.get("base_url"):
+        raise UserError(f"{where}: model {raw['id']!r} is openai-compatible and needs a base_url (http://host:port/v1)")
+    if not isinstance(raw.get("model"), str) or not raw["model"]:
+        raise UserError(f"{where}: model {raw['id']!r} needs 'model', the name the server knows it by")
+    return ChatModel(
+        id=raw["id"],
+        provider=provider,
+        model=raw["model"],
+        base_url=raw.get("base_url"),
+        api_key_env=raw.get("api_key_env") or KEY_ENV.get(provider),
+        json_mode=bool(raw.get("json_mode", provider != "openai-compatible")),
+        note=str(raw.get("note", "")),
+    )
+
+
+def resolve(model_id: str, data_root: Path | None = None) -> ChatModel:
+    """A chat model by catalog id, or any `openai-<model>` / `mistral-<model>` the catalog does not list."""
+    for entry in catalog(data_root):
+        if entry.id == model_id:
+            return entry
+    for provider in ("openai", "mistral"):
+        if model_id.startswith(provider + "-") and len(model_id) > len(provider) + 1:
+            return _entry({"id": model_id, "provider": provider, "model": model_id[len(provider) + 1 :]}, "model id")
+    known = ", ".join(e.id for e in catalog(data_root))
+    raise UserError(
+        f"unknown labeler {model_id!r}: use 'keywords', openai-<model>, mistral-<model>, or a custom entry in "
+        f"DATA/_models.json (known: {known})"
+    )
+
+
+# ---- keys ------------------------------------------------------------------------------------------------------------
+
+
+def api_key(model: ChatModel, data_root: Path | None) -> str:
+    """The key from the environment, else from DATA/.env. OpenAI-compatible servers often need none."""
+    env = model.api_key_env
+    value = (os.environ.get(env) if env else None) or (_dotenv(data_root / ".env", env) if env and data_root else None)
+    if value:
+        return value
+    if model.provider == "openai-compatible":
+        return "not-needed"  # the SDK insists on some key; local servers ignore it
+    raise UserError(
+        f"chat model {model.id!r} needs {env}: export it, or store it with `ls-init DATA --{model.provider}_key KEY`"
+    )
+
+
+def _dotenv(path: Path, key: str) -> str | None:
+    if not path.is_file():
+        return None
+    for line in path.read_text(errors="replace").splitlines():
+        name, _, value = line.partition("=")
+        if name.strip().removeprefix("export ").strip() == key:
+            return value.strip().strip("'\"") or None
+    return None
+
+
+def redact(text: str, secret: str) -> str:
+    """Error text from an SDK or server, on one line, without the key (servers sometimes echo headers)."""
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return re.sub(r"\s+", " ", text).strip()[:300]
+
+
+# ---- providers -------------------------------------------------------------------------------------------------------
+
+
+def open_provider(model: ChatModel, data_root: Path | None, timeout_s: float = 60.0) -> ChatProvider:
+    key = api_key(model, data_root)
+    if model.provider == "mistral":
+        return MistralChat(model, key, timeout_s)
+    return OpenAIChat(model, key, timeout_s)
+
+
+class OpenAIChat:
+    """OpenAI, or any server speaking its chat completions API. The SDK's own retries are off: ours count."""
+
+    def __init__(self, model: ChatModel, key: str, timeout_s: float) -> None:
+        import openai
+
+        self.model = model
+        self._key = key
+        self._client = openai.OpenAI(api_key=key, base_url=model.base_url, timeout=timeout_s, max_retries=0)
+
+    def complete(self, messages: list[Message], max_tokens: int) -> ChatReply:
+        import openai
+
+        extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if self.model.json_mode else {}
+        # OpenAI's newer models accept only max_completion_tokens; other servers know max_tokens.
+        budget = "max_completion_tokens" if self.model.provider == "openai" else "max_tokens"
+        try:
+            response = self._client.chat.completions.create(
+                model=self.model.model, messages=messages, **{budget: max_tokens}, **extra
+            )
+        except openai.APIStatusError as exc:
+            raise _status_error(exc.status_code, exc.message, exc.response.headers, self._key) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            detail = f"{type(exc).__name__} reaching {self._client.base_url}: {redact(str(exc), self._key)}"
+            raise ChatError(detail, transient=True) from None
+        usage = response.usage
+        text = response.choices[0].message.content if response.choices else None
+        return ChatReply(text or "", usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+
+
+class MistralChat:
+    """Mistral's API through its SDK (3.x: `mistralai.client.Mistral`); its retries are off as well."""
+
+    def __init__(self, model: ChatModel, key: str, timeout_s: float) -> None:
+        from mistralai.client import Mistral
+
+        self.model = model
+        self._key = key
+        self._client = Mistral(
+            api_key=key, server_url=model.base_url or None, timeout_ms=int(timeout_s * 1000), retry_config=None
+        )
+
+    def complete(self, messages: list[Message], max_tokens: int) -> ChatReply:
+        import httpx2
+        from mistralai.client import errors
+
+        extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if self.model.json_mode else {}
+        try:
+            response = self._client.chat.complete(
+                model=self.model.model, messages=messages, max_tokens=max_tokens, **extra
+            )
+        except errors.MistralError as exc:
+            raise _status_error(exc.status_code, exc.body or exc.message, exc.headers, self._key) from None
+        except (errors.NoResponseError, httpx2.TransportError) as exc:
+            where = self.model.base_url or "api.mistral.ai"
+            raise ChatError(f"{type(exc).__name__} reaching {where}: {redact(str(exc), self._key)}", True) from None
+        content = response.choices[0].message.content if response.choices else None
+        if isinstance(content, list):  # content chunks: keep the text ones
+            content = "".join(getattr(chunk, "text", "") for chunk in content)
+        usage = response.usage
+        return ChatReply(content or "", usage.prompt_tokens or 0, usage.completion_tokens or 0)
+
+
+def _status_error(status: int, message: str, headers: Any, key: str) -> ChatError:
+    transient = status in (408, 409, 429) or status >= 500
+    retry_after = None
+    try:
+        retry_after = float(headers.get("retry-after")) if headers and headers.get("retry-after") else None
+    except ValueError:
+        pass
+    hint = {401: " (check the API key)", 403: " (the key may lack access)", 404: " (check the model name)"}
+    return ChatError(f"HTTP {status}{hint.get(status, '')}: {redact(message, key)}", transient, retry_after)

@@ -1,0 +1,124 @@
+"""A chat completions server of our own on 127.0.0.1, speaking the OpenAI and Mistral wire format.
+
+Both SDKs POST to .../v1/chat/completions and read the same response shape. A test sets `reply`, a function
+from (request number, request body) to (status, content), and reads `log` afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = Callable[[int, dict[str, Any]], tuple[int, str]]
+
+
+def question(body: dict[str, Any]) -> str:
+    """The first user message: what identifies one cluster's question (a repair round repeats it)."""
+    return next(m["content"] for m in body["messages"] if m["role"] == "user")
+
+
+def good_answer(body: dict[str, Any]) -> str:
+    """A valid label, distinct per question: 'Topic ab12cd'."""
+    digest = hashlib.sha256(question(body).encode()).hexdigest()[:6]
+    return json.dumps({"label": f"Topic {digest}", "description": f"Texts about {digest}."})
+
+
+def always_good(_: int, body: dict[str, Any]) -> tuple[int, str]:
+    return 200, good_answer(body)
+
+
+@dataclass
+class Logged:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    status: int
+
+
+@dataclass
+class ChatServer:
+    reply: Reply = always_good
+    log: list[Logged] = field(default_factory=list)
+    port: int = 0
+    _arrived: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def mistral_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ok(self) -> list[Logged]:
+        return [entry for entry in self.log if entry.status == 200]
+
+    def handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:  # a request's number is its arrival order; its reply may block without blocking others
+            number = self._arrived
+            self._arrived += 1
+        status, content = self.reply(number, body)
+        with self._lock:
+            self.log.append(Logged(path, headers, body, status))
+        if status != 200:
+            return status, {"error": {"message": content, "type": "test", "code": status}}
+        prompt = sum(len(m["content"]) for m in body["messages"]) // 4
+        return 200, {
+            "id": f"cmpl-{number}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": 11, "total_tokens": prompt + 11},
+        }
+
+
+def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            length = int(self.headers.get("content-length", 0))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if not self.path.rstrip("/").endswith("/v1/chat/completions"):
+                status, payload = 404, {"error": {"message": f"no route {self.path}"}}
+            else:
+                status, payload = server.handle(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            if status == 429:
+                self.send_header("retry-after", "0")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:  # keep test output quiet
+            pass
+
+    return Handler
+
+
+class _Quiet(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:  # a client killed mid-request is expected
+        pass
+
+
+@contextmanager
+def running(server: ChatServer | None = None) -> Iterator[ChatServer]:
+    server = server or ChatServer()
+    httpd = _Quiet(("127.0.0.1", 0), _handler(server))
+    server.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
