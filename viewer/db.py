@@ -34,7 +34,7 @@ class Database:
         timer.start()
         try:
             return cursor.sql(sql, params=params).to_arrow_table()
-        except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
+        except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
             raise BadRequest(f"a filter value does not fit its column: {scrub(str(exc))}") from exc
         finally:
             timer.cancel()
