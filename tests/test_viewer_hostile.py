@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.viewer_support import REPO, copy_built, serve, snapshot, where
+from tests.viewer_support import REPO, copy_built, free_port, serve, snapshot, where
 
 S = "/api/datasets/sample/scopes/scopes-001"
 HOSTILE: list[tuple[str, int]] = [
@@ -193,3 +195,27 @@ def test_single_profile_hides_everything_else(single: tuple[str, Path], path: st
     # The message must not reveal what else exists.
     listed = body["error"].replace(path.split("/")[3], "").replace("scopes-002", "")
     assert "secret" not in listed and "scopes-002" not in listed
+
+
+def test_ls_serve_serves_and_refuses_a_missing_folder(root: Path, tmp_path: Path) -> None:
+    entry = "import sys; from ls_pipeline.cli import serve_main; sys.argv[0] = 'ls-serve'; serve_main()"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    missing = subprocess.run(
+        [sys.executable, "-c", entry, str(tmp_path / "typo")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2 and "does not exist" in missing.stdout + missing.stderr
+    assert not (tmp_path / "typo").exists()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", entry, str(root), "--port", str(port)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/datasets", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert [d["id"] for d in response.json()] == ["sample"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
