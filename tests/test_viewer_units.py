@@ -93,3 +93,18 @@ def test_settings_from_env() -> None:
         config_from_env({"LATENT_SCOPE_APP_MODE": "public"})
     with pytest.raises(UserError, match="integer"):
         config_from_env({"LATENT_SCOPE_MAX_K": "lots"})
+
+
+def test_a_query_past_the_time_limit_is_interrupted() -> None:
+    import time
+
+    import duckdb
+
+    from viewer.db import Database
+
+    store = Database(time_limit_ms=150)
+    started = time.monotonic()
+    with pytest.raises(duckdb.InterruptException):
+        store.table("SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = $m", {"m": 3})
+    assert time.monotonic() - started < 5
+    assert store.scalar("SELECT 40 + $n", {"n": 2}) == 42  # the database is still usable afterwards
