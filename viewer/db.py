@@ -56,7 +56,7 @@ class ScopeSource:
     def select_list(self, with_score: bool) -> str:
         extra = ["sem.score"] if with_score else []
         # An input column named like a scope column (or score) would shadow it in the row: the scope's wins.
-        reserved = {*SCOPE_COLUMNS, "score"}
+        reserved = {*SCOPE_COLUMNS, "score"} if with_score else set(SCOPE_COLUMNS)
         inputs = [f"i.{quote(c)}" for c in self.input_columns if c not in reserved]
         return ", ".join([SCOPE_SELECT, *extra, *inputs])
 
