@@ -42,7 +42,7 @@ def test_values_are_bound_never_written_into_sql() -> None:
 def test_a_quote_in_a_column_name_cannot_escape_the_identifier() -> None:
     types = column_types({"columns": ['we"ird'], "column_metadata": {}})
     f = parse_filter(QueryParams({"where": json.dumps([{"column": 'we"ird', "op": "is_null"}])}), types, Limits())
-    assert where_sql(f, Resolved(), "text").endswith('i."we""ird" IS NULL')
+    assert where_sql(f, Resolved(), "text").endswith('t."we""ird" IS NULL')
 
 
 @pytest.mark.parametrize(
