@@ -108,3 +108,19 @@ def test_a_query_past_the_time_limit_is_interrupted() -> None:
         store.table("SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = $m", {"m": 3})
     assert time.monotonic() - started < 5
     assert store.scalar("SELECT 40 + $n", {"n": 2}) == 42  # the database is still usable afterwards
+
+
+def test_concurrent_queries_share_one_model_and_match_single_embeddings() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ls_pipeline.models.embedding import DEFAULT_MODEL, load_embedder
+    from viewer.search import QueryEmbedder
+
+    texts = ["a game to play", "python json parser", "terminal font", "music player", "mail client", "kernel"]
+    embedder = QueryEmbedder()
+    with ThreadPoolExecutor(6) as pool:
+        batched = list(pool.map(lambda t: embedder.embed(DEFAULT_MODEL, t), texts))
+    single = load_embedder(DEFAULT_MODEL).embed(texts[:1])[0]
+    np.testing.assert_allclose(batched[0], single, atol=1e-5)
+    for text, vector in zip(texts, batched, strict=True):
+        np.testing.assert_allclose(vector, load_embedder(DEFAULT_MODEL).embed([text])[0], atol=1e-5)
