@@ -1,0 +1,109 @@
+"""The viewer app: create_app(data_dir) with the whole route table in one list."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from viewer.catalog import Catalog
+from viewer.db import Database
+from viewer.errors import HANDLERS, NotFound
+from viewer.openapi import openapi
+from viewer.routes import datasets, instance, points, rows, tags
+from viewer.routes.common import Json
+from viewer.routes.static import SinglePageApp
+from viewer.search import QueryEmbedder
+from viewer.settings import AppConfig, config_from_env
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("viewer")
+
+
+def route_table(static_dir: Path) -> list[BaseRoute]:
+    ds = "/api/datasets/{dataset}"
+    scope = ds + "/scopes/{scope}"
+    return [
+        Route("/api/app", instance.app_info, name="app"),
+        Route("/api/models", instance.models, name="models"),
+        Route("/api/datasets", datasets.datasets, name="datasets"),
+        Route(ds + "/meta", datasets.meta, name="meta"),
+        Route(ds + "/scopes", datasets.scopes, name="scopes"),
+        Route(scope, datasets.scope, name="scope"),
+        Route(scope + "/thumbnail", datasets.thumbnail, name="thumbnail"),
+        Route(scope + "/points", points.points, name="points"),
+        Route(scope + "/clusters", datasets.clusters, name="clusters"),
+        Route(scope + "/rows", rows.rows, name="rows"),
+        Route(scope + "/rows/indices", rows.indices, name="indices"),
+        Route(scope + "/search", rows.search, name="search"),
+        Route(scope + "/export", rows.export, name="export"),
+        Route(ds + "/tags", tags.tags, name="tags"),
+        Route(ds + "/tags/{tag}", tags.tag, name="tag"),
+        Route("/openapi.json", openapi_json, name="openapi"),
+        Route("/api/{rest:path}", api_not_found, name="api_not_found"),
+        Mount("/", app=SinglePageApp(static_dir), name="static"),
+    ]
+
+
+async def openapi_json(request: Request) -> Response:
+    """This document."""
+    return Json(openapi(request.app.routes, _version()))
+
+
+async def api_not_found(request: Request) -> Response:
+    raise NotFound("no such API route; see /openapi.json")
+
+
+def create_app(
+    data_dir: str | Path, config: AppConfig | None = None, static_dir: str | Path | None = None
+) -> Starlette:
+    """The viewer over a data directory; config defaults to the environment (LATENT_SCOPE_APP_MODE ...)."""
+    config = config or config_from_env()
+    embedder = QueryEmbedder()
+    catalog = Catalog(data_dir, config)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Load the embedding models of the served scopes in the background: the first search then finds them warm.
+        threading.Thread(target=_warm, args=(catalog, embedder), daemon=True, name="warm-models").start()
+        yield
+
+    app = Starlette(
+        routes=route_table(Path(static_dir) if static_dir else STATIC),
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.catalog = catalog
+    app.state.db = Database(config.limits.sql_time_limit_ms)
+    app.state.embedder = embedder
+    return app
+
+
+def _warm(catalog: Catalog, embedder: QueryEmbedder) -> None:
+    model_ids: list[str] = []
+    try:
+        for name in catalog.dataset_names():
+            for sidecar in catalog.scopes(name):
+                model_id = sidecar.get("embedding", {}).get("model_id")
+                if model_id and model_id not in model_ids:
+                    model_ids.append(model_id)
+        for model_id in model_ids[:2]:
+            embedder.warm(model_id)
+    except Exception as exc:  # a model that cannot load is reported when a search asks for it
+        log.warning("could not warm embedding models: %s", exc)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ls-pipeline")
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,132 @@
+"""What the outside may see of the data directory: datasets, scopes and tags, filtered by the app mode.
+
+Every id from a URL passes through here; nothing else in the viewer builds a path from user input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ls_pipeline.store.datadir import DataDir, Dataset
+from viewer.errors import BadRequest, NotFound, shown
+from viewer.settings import AppConfig
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_LOOKUP_LIGHT = "cluster_labels_lookup"
+
+
+def check_id(value: str, what: str) -> str:
+    """Ids become file names: reject '..', separators, NUL and anything else outside [A-Za-z0-9_.-]."""
+    if not isinstance(value, str) or not _ID.match(value) or ".." in value:
+        raise BadRequest(f"invalid {what} {shown(value)}: use letters, digits, '.', '_' or '-'")
+    return value
+
+
+@dataclass(frozen=True)
+class Scope:
+    dataset: Dataset
+    id: str
+    sidecar: dict[str, Any]
+
+    @property
+    def parquet(self) -> Path:
+        return self.dataset.file("scope", self.id, ".parquet")
+
+    @property
+    def text_column(self) -> str:
+        return str(self.sidecar.get("embedding", {}).get("text_column") or self.dataset_meta()["text_column"])
+
+    def dataset_meta(self) -> dict[str, Any]:
+        return read_json(self.dataset.meta_path)
+
+
+class Catalog:
+    def __init__(self, root: str | Path, config: AppConfig) -> None:
+        self.data = DataDir(root)
+        self.config = config
+
+    def dataset_names(self) -> list[str]:
+        names = self.data.dataset_names()
+        if self.config.single:
+            return [n for n in names if n == self.config.public_dataset]
+        return names
+
+    def dataset(self, name: str) -> Dataset:
+        check_id(name, "dataset id")
+        if self.config.single and name != self.config.public_dataset:
+            raise NotFound(f"unknown dataset {shown(name)}")
+        ds = Dataset(self.data.root / name)
+        if not ds.meta_path.is_file():
+            raise NotFound(f"unknown dataset {shown(name)}; see /api/datasets for the list")
+        return ds
+
+    def meta(self, name: str) -> dict[str, Any]:
+        return read_json(self.dataset(name).meta_path)
+
+    def scope_ids(self, ds: Dataset) -> list[str]:
+        ids = ds.ids("scope")
+        if self.config.single:
+            return [i for i in ids if i == self.config.public_scope]
+        return ids
+
+    def scope(self, name: str, scope_id: str) -> Scope:
+        ds = self.dataset(name)
+        check_id(scope_id, "scope id")
+        if scope_id not in self.scope_ids(ds):
+            raise NotFound(f"unknown scope {shown(scope_id)} in dataset {shown(name)}; see its /scopes list")
+        return Scope(ds, scope_id, read_json(ds.file("scope", scope_id, ".json")))
+
+    def scopes(self, name: str) -> list[dict[str, Any]]:
+        ds = self.dataset(name)
+        light = []
+        for scope_id in self.scope_ids(ds):
+            sidecar = read_json(ds.file("scope", scope_id, ".json"))
+            light.append({k: v for k, v in sidecar.items() if k != _LOOKUP_LIGHT})
+        return light
+
+    def tag_names(self, ds: Dataset) -> list[str]:
+        return [t for t in ds.tags() if _ID.match(t)]
+
+    def tag(self, ds: Dataset, tag: str) -> np.ndarray:
+        check_id(tag, "tag name")
+        if tag not in self.tag_names(ds):
+            raise NotFound(f"unknown tag {shown(tag)} in dataset {ds.name!r}; see /api/datasets/{ds.name}/tags")
+        return read_indices(ds.path / "tags" / f"{tag}.indices")
+
+    def tags(self, ds: Dataset) -> dict[str, np.ndarray]:
+        return {t: read_indices(ds.path / "tags" / f"{t}.indices") for t in self.tag_names(ds)}
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return _read_json(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _read_json(path: Path, mtime_ns: int) -> dict[str, Any]:
+    # Keyed by mtime so a new or rewritten sidecar is seen at once; callers must not mutate the result.
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def read_indices(path: Path) -> np.ndarray:
+    return _read_indices(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _read_indices(path: Path, mtime_ns: int) -> np.ndarray:
+    values = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if not line.isdigit():
+            raise BadRequest(f"tag file {path.name} line {number} is not an ls_index: {shown(line)}")
+        values.append(int(line))
+    return np.unique(np.asarray(values, dtype=np.int64))

@@ -1,0 +1,91 @@
+"""One error body for every failure, typed 4xx errors, and a catch-all that never leaks a path or a traceback."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import duckdb
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ls_pipeline.errors import NotFound as StoreNotFound
+from ls_pipeline.errors import UserError
+
+log = logging.getLogger("viewer")
+
+# Anything that looks like an absolute filesystem path (POSIX or Windows) is cut from messages before they leave.
+# The viewer's own URL paths (/api/..., /openapi.json) are kept: they are what a client should call instead.
+_PATH = re.compile(r"(?:[A-Za-z]:\\|(?<![\w:/])/(?!api/|openapi))(?:[^\s'\"/\\]+[/\\])+[^\s'\"]*")
+
+
+class ApiError(Exception):
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+def error_body(message: str, status: int) -> dict[str, object]:
+    return {"ok": False, "error": scrub(message), "status": status}
+
+
+def error_response(message: str, status: int) -> JSONResponse:
+    return JSONResponse(error_body(message, status), status_code=status)
+
+
+def scrub(message: str) -> str:
+    """One line, no filesystem paths."""
+    first = (message.strip().splitlines() or [""])[0]
+    return _PATH.sub("<path>", first)[:500]
+
+
+def shown(value: object, width: int = 60) -> str:
+    """A user-supplied value quoted for a message, cut short so a hostile input cannot flood the body."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+async def api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.message, exc.status)
+
+
+async def user_error(request: Request, exc: Exception) -> JSONResponse:
+    status = 404 if isinstance(exc, StoreNotFound) else 400
+    return error_response(str(exc), status)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = "no such route" if exc.status_code == 404 else str(exc.detail)
+    return error_response(message, exc.status_code)
+
+
+async def query_interrupted(request: Request, exc: Exception) -> JSONResponse:
+    return error_response("the query ran past sql_time_limit_ms and was stopped; narrow the filters", 400)
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the server log only; the client learns that it was our fault, not where.
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response("internal error in the viewer (logged on the server)", 500)
+
+
+HANDLERS = {
+    ApiError: api_error,
+    UserError: user_error,
+    HTTPException: http_error,
+    duckdb.InterruptException: query_interrupted,
+    Exception: unexpected,
+}

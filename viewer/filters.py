@@ -1,0 +1,255 @@
+"""Query parameters -> a typed RowFilter -> a parameterized DuckDB WHERE clause.
+
+Column names cannot be bound as parameters, so they are checked against the dataset's own column list and then
+quoted; every value is bound. No user string ever becomes SQL text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import QueryParams
+
+from viewer.errors import BadRequest, shown
+from viewer.settings import Limits
+
+OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "is_null", "not_null")
+COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+# Columns every scope has, from the scope parquet (alias s); the rest come from input.parquet (alias i).
+SCOPE_COLUMNS = {"ls_index": "number", "x": "number", "y": "number", "cluster": "number", "label": "string"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    clusters: tuple[int, ...] = ()
+    tag: str | None = None
+    conditions: tuple[Condition, ...] = ()
+    text: str | None = None
+    q: str | None = None
+    k: int = 100
+    selection: tuple[int, ...] | None = None
+    sort: str = "ls_index"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    offset: int
+    limit: int
+
+
+@dataclass
+class Resolved:
+    """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores)."""
+
+    tag_indices: list[int] | None = None
+    semantic: tuple[list[int], list[float]] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def fresh(self) -> Resolved:
+        """The same resolved inputs with no bound values yet: one per query."""
+        return Resolved(self.tag_indices, self.semantic)
+
+
+def column_types(meta: dict[str, Any]) -> dict[str, str]:
+    """Every filterable column and its type; scope columns win over input columns of the same name."""
+    profiles = meta.get("column_metadata", {})
+    types = {c: str(profiles.get(c, {}).get("type", "string")) for c in meta.get("columns", [])}
+    return {**types, **SCOPE_COLUMNS}
+
+
+def column_sql(column: str) -> str:
+    alias = "s" if column in SCOPE_COLUMNS else "i"
+    return f"{alias}.{quote(column)}"
+
+
+def input_column_sql(column: str) -> str:
+    return f"i.{quote(column)}"
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def parse_int(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be an integer, got {shown(raw)}") from exc
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def parse_page(params: QueryParams, limits: Limits) -> Page:
+    return Page(
+        offset=parse_int(params, "offset", 0, 0, 2**62),
+        limit=parse_int(params, "limit", limits.default_page_size, 1, limits.max_page_size),
+    )
+
+
+def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> RowFilter:
+    q = _text(params, "q", limits)
+    sort, descending = _sort(params.get("sort"), types, has_score=q is not None)
+    return RowFilter(
+        clusters=tuple(_ints(params.getlist("cluster"), "cluster")),
+        tag=params.get("tag") or None,
+        conditions=tuple(_conditions(params.get("where"), types)),
+        text=_text(params, "text", limits),
+        q=q,
+        k=parse_int(params, "k", 100, 1, limits.max_k),
+        selection=_selection(params, limits),
+        sort=sort,
+        descending=descending,
+    )
+
+
+def _text(params: QueryParams, name: str, limits: Limits) -> str | None:
+    value = params.get(name)
+    if value is None or value.strip() == "":
+        return None
+    if len(value) > limits.max_query_chars:
+        raise BadRequest(f"{name} is longer than max_query_chars={limits.max_query_chars}")
+    if "\x00" in value:
+        raise BadRequest(f"{name} must not contain NUL characters")
+    return value
+
+
+def _ints(values: list[str], name: str) -> list[int]:
+    out = []
+    for raw in values:
+        try:
+            out.append(int(raw))
+        except ValueError as exc:
+            raise BadRequest(f"{name} must be an integer, got {shown(raw)}") from exc
+        if abs(out[-1]) > 2**62:
+            raise BadRequest(f"{name} {out[-1]} is out of range")
+    return out
+
+
+def _selection(params: QueryParams, limits: Limits) -> tuple[int, ...] | None:
+    raw = params.getlist("ls_index") + [p for v in params.getlist("selection") for p in v.split(",") if p.strip()]
+    if not raw and "selection" not in params and "ls_index" not in params:
+        return None
+    values = _ints([r.strip() for r in raw], "ls_index")
+    if len(values) > limits.max_selection:
+        raise BadRequest(f"a selection may name at most max_selection={limits.max_selection} rows")
+    return tuple(values)
+
+
+def _sort(raw: str | None, types: dict[str, str], has_score: bool) -> tuple[str, bool]:
+    if not raw:
+        return ("score", True) if has_score else ("ls_index", False)
+    descending = raw.startswith("-")
+    column = raw[1:] if descending else raw
+    if column == "score":
+        if not has_score:
+            raise BadRequest("sort=score needs a semantic query q=")
+        # Highest similarity first is the natural order; '-score' asks for the reverse.
+        return "score", not descending
+    if column not in types:
+        raise BadRequest(f"unknown sort column {shown(column)}; columns: {', '.join(types)}")
+    return column, descending
+
+
+def _conditions(raw: str | None, types: dict[str, str]) -> list[Condition]:
+    if raw is None or raw.strip() == "":
+        return []
+    try:
+        items = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest('where must be a JSON list like [{"column": "section", "op": "=", "value": "games"}]') from exc
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or len(items) > 50:
+        raise BadRequest("where must be a JSON list of at most 50 conditions")
+    return [_condition(item, types) for item in items]
+
+
+def _condition(item: Any, types: dict[str, str]) -> Condition:
+    if not isinstance(item, dict) or not isinstance(item.get("column"), str) or not isinstance(item.get("op"), str):
+        raise BadRequest('each where condition needs "column" and "op" strings (and "value" unless op is is_null)')
+    column, op, value = item["column"], item["op"], item.get("value")
+    if column not in types:
+        raise BadRequest(f"unknown column {shown(column)} in where; columns: {', '.join(types)}")
+    if op not in OPS:
+        raise BadRequest(f"unknown op {shown(op)} in where; ops: {', '.join(OPS)}")
+    kind = types[column]
+    if op in ("is_null", "not_null"):
+        return Condition(column, op)
+    if op == "contains":
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"op contains on {column!r} needs a non-empty string value")
+        return Condition(column, op, value)
+    if op == "in":
+        if not isinstance(value, list) or not value or len(value) > 10000:
+            raise BadRequest(f"op in on {column!r} needs a non-empty list value (at most 10,000 items)")
+        return Condition(column, op, [_scalar(column, kind, v) for v in value])
+    return Condition(column, op, _scalar(column, kind, value))
+
+
+def _scalar(column: str, kind: str, value: Any) -> Any:
+    ok = {
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "string": isinstance(value, str),
+        "date": isinstance(value, str),
+    }.get(kind, isinstance(value, str))
+    if not ok:
+        want = {"number": "a number", "boolean": "true or false", "date": "an ISO date string"}.get(kind, "a string")
+        raise BadRequest(f"column {column!r} holds {kind} values: give {want}, not {shown(value)}")
+    return value
+
+
+def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> str:
+    """The WHERE clause (without the keyword) for a filter; adds its bound values to resolved.params."""
+    params = resolved.params
+    parts = ["TRUE"]
+    if f.clusters:
+        params["clusters"] = list(f.clusters)
+        parts.append("s.cluster IN (SELECT unnest($clusters::BIGINT[]))")
+    if resolved.tag_indices is not None:
+        params["tag_indices"] = resolved.tag_indices
+        parts.append("s.ls_index IN (SELECT unnest($tag_indices::BIGINT[]))")
+    if f.selection is not None:
+        params["selection"] = list(f.selection)
+        parts.append("s.ls_index IN (SELECT unnest($selection::BIGINT[]))")
+    if f.text is not None:
+        params["text"] = f.text.lower()
+        parts.append(f"contains(lower(CAST({input_column_sql(text_column)} AS VARCHAR)), $text)")
+    for n, cond in enumerate(f.conditions):
+        parts.append(_condition_sql(cond, f"w{n}", params))
+    return " AND ".join(parts)
+
+
+def _condition_sql(cond: Condition, name: str, params: dict[str, Any]) -> str:
+    col = column_sql(cond.column)
+    if cond.op == "is_null":
+        return f"{col} IS NULL"
+    if cond.op == "not_null":
+        return f"{col} IS NOT NULL"
+    if cond.op == "contains":
+        params[name] = cond.value.lower()
+        return f"contains(lower(CAST({col} AS VARCHAR)), ${name})"
+    params[name] = cond.value
+    if cond.op == "in":
+        return f"{col} IN (SELECT unnest(${name}))"
+    return f"{col} {COMPARE[cond.op]} ${name}"
+
+
+def order_sql(f: RowFilter) -> str:
+    direction = "DESC" if f.descending else "ASC"
+    first = "sem.score" if f.sort == "score" else column_sql(f.sort)
+    return f"{first} {direction} NULLS LAST, s.ls_index ASC"

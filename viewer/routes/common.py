@@ -1,0 +1,121 @@
+"""What every handler needs: the app's services, JSON that never fails on NaN, and the filtered-scope plumbing."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import numpy as np
+import pyarrow as pa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from viewer.catalog import Catalog, Scope
+from viewer.db import Database, ScopeSource
+from viewer.errors import NotFound
+from viewer.filters import Resolved, RowFilter, column_types, parse_filter
+from viewer.search import Matches, QueryEmbedder, embedding_index
+from viewer.settings import AppConfig, Limits
+
+T = TypeVar("T")
+
+
+class Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+def dumps(content: Any) -> bytes:
+    """Compact UTF-8 JSON; dates as ISO strings; NaN and infinity (not JSON) as null."""
+    try:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default)
+    except ValueError:
+        text = json.dumps(_finite(content), ensure_ascii=False, separators=(",", ":"), default=_default)
+    return text.encode("utf-8")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def catalog(request: Request) -> Catalog:
+    return request.app.state.catalog
+
+
+def database(request: Request) -> Database:
+    return request.app.state.db
+
+
+def config(request: Request) -> AppConfig:
+    return request.app.state.config
+
+
+def limits(request: Request) -> Limits:
+    return config(request).limits
+
+
+async def work(fn: Callable[..., T], *args: Any) -> T:
+    """Blocking work (DuckDB, numpy, the model, file reads) off the event loop."""
+    return await run_in_threadpool(fn, *args)
+
+
+def scope_of(request: Request) -> Scope:
+    return catalog(request).scope(request.path_params["dataset"], request.path_params["scope"])
+
+
+def records(table: pa.Table) -> list[dict[str, Any]]:
+    return table.to_pylist()
+
+
+def source_of(scope: Scope) -> ScopeSource:
+    meta = scope.dataset_meta()
+    return ScopeSource(scope.parquet, scope.dataset.input_path, tuple(meta.get("columns", [])), scope.text_column)
+
+
+def filter_of(request: Request, scope: Scope) -> RowFilter:
+    return parse_filter(request.query_params, column_types(scope.dataset_meta()), limits(request))
+
+
+async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
+    """Turn the parts of a filter that live outside SQL (tag, semantic query) into ls_index lists."""
+    resolved = Resolved()
+    if f.tag is not None:
+        resolved.tag_indices = catalog(request).tag(scope.dataset, f.tag).tolist()
+    if f.q is not None:
+        matches = await semantic(request, scope, f.q, f.k)
+        resolved.semantic = (matches.indices.tolist(), [float(s) for s in matches.scores])
+    return resolved
+
+
+async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
+    embedding = scope.sidecar.get("embedding", {})
+    path = scope.dataset.file("embedding", str(scope.sidecar.get("embedding_id")), ".h5")
+    if not path.is_file():
+        raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage")
+    embedder: QueryEmbedder = request.app.state.embedder
+    vector = await work(embedder.embed, str(embedding["model_id"]), q, str(embedding.get("prefix") or ""))
+    index = await work(embedding_index, path)
+    return await work(index.top_k, vector, k)

@@ -1,0 +1,34 @@
+"""The instance: app mode and the embedding model catalog."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ls_pipeline.models.embedding import catalog as model_catalog
+from viewer.routes.common import Json, config
+
+
+async def app_info(request: Request) -> Response:
+    """App mode, read-only flag, the public dataset and scope (single_profile), version."""
+    cfg = config(request)
+    try:
+        version = metadata.version("ls-pipeline")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return Json(
+        {
+            "mode": cfg.mode,
+            "read_only": True,
+            "public_dataset": cfg.public_dataset if cfg.single else None,
+            "public_scope": cfg.public_scope if cfg.single else None,
+            "version": version,
+        }
+    )
+
+
+async def models(request: Request) -> Response:
+    """Embedding models of the catalog (for display only)."""
+    return Json(model_catalog())

@@ -1,0 +1,89 @@
+"""The map's points as one Arrow IPC stream: ls_index, x, y, cluster (+ color for color_by)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from starlette.requests import Request
+from starlette.responses import Response
+
+from viewer.errors import BadRequest, shown
+from viewer.routes.common import limits, scope_of, work
+
+ARROW = "application/vnd.apache.arrow.stream"
+NUMERIC = ("number", "boolean")
+
+
+async def points(request: Request) -> Response:
+    """Arrow IPC stream of every point; color_by=COLUMN adds color (float32 value or int32 category code)."""
+    found = await work(scope_of, request)
+    color_by = request.query_params.get("color_by") or None
+    kind = None
+    if color_by is not None:
+        profiles = found.dataset_meta().get("column_metadata", {})
+        if color_by not in found.dataset_meta().get("columns", []):
+            raise BadRequest(f"unknown color_by column {shown(color_by)}; columns: {', '.join(profiles)}")
+        kind = str(profiles.get(color_by, {}).get("type", "string"))
+    body, categories = await work(
+        encoded_points,
+        found.parquet,
+        found.parquet.stat().st_mtime_ns,
+        found.dataset.input_path,
+        color_by,
+        kind,
+        limits(request).max_color_categories,
+    )
+    headers = {"x-ls-categories": json.dumps(categories)} if categories is not None else {}
+    return Response(body, media_type=ARROW, headers=headers)
+
+
+@lru_cache(maxsize=8)
+def encoded_points(
+    scope_path: Path, mtime_ns: int, input_path: Path, color_by: str | None, kind: str | None, max_categories: int
+) -> tuple[bytes, list[str] | None]:
+    """Cached per scope file version: a map of a million points is read and encoded once, not per client."""
+    table = pq.read_table(scope_path, columns=["ls_index", "x", "y", "cluster"])
+    index = table.column("ls_index").cast(pa.int64())
+    columns = {
+        "ls_index": index.cast(pa.int32()),
+        "x": table.column("x").cast(pa.float32()),
+        "y": table.column("y").cast(pa.float32()),
+        "cluster": table.column("cluster").cast(pa.int32()),
+    }
+    categories = None
+    if color_by is not None:
+        values = pq.read_table(input_path, columns=[color_by]).column(0).take(index)
+        columns["color"], categories = color_column(values, color_by, kind, max_categories)
+    out = pa.table(columns)
+    if categories is not None:
+        out = out.replace_schema_metadata({"x-ls-categories": json.dumps(categories)})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, out.schema) as writer:
+        writer.write_table(out)
+    return sink.getvalue().to_pybytes(), categories
+
+
+def color_column(
+    values: pa.ChunkedArray, column: str, kind: str | None, max_categories: int
+) -> tuple[pa.ChunkedArray, list[str] | None]:
+    if kind in NUMERIC and (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or kind == "boolean"):
+        return values.cast(pa.float32()), None
+    text = values.cast(pa.string())
+    encoded = pc.dictionary_encode(text).combine_chunks()
+    names = [str(v) for v in encoded.dictionary.to_pylist()]
+    if len(names) > max_categories:
+        raise BadRequest(
+            f"column {column!r} has {len(names)} distinct values, more than max_color_categories={max_categories}; "
+            "colour by a column with fewer categories"
+        )
+    # Codes follow the sorted category names so the legend order is stable; nulls stay null.
+    rank = np.empty(len(names), dtype=np.int32)
+    rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names), dtype=np.int32)
+    codes = pc.take(pa.array(rank), encoded.indices)
+    return pa.chunked_array([codes.cast(pa.int32())]), sorted(names)

@@ -1,0 +1,126 @@
+"""Filtered rows of a scope: a page, all matching indices, semantic search, and export as a file."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+from starlette.requests import Request
+from starlette.responses import Response
+
+from viewer import db
+from viewer.errors import BadRequest, shown
+from viewer.filters import Resolved, RowFilter, parse_int, parse_page
+from viewer.routes.common import (
+    Json,
+    catalog,
+    database,
+    dumps,
+    filter_of,
+    limits,
+    records,
+    resolve,
+    scope_of,
+    semantic,
+    source_of,
+    work,
+)
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "jsonl": "application/x-ndjson; charset=utf-8",
+}
+
+
+async def rows(request: Request) -> Response:
+    """A page of rows matching every filter (cluster, tag, where, text, q+k, ls_index selection), sorted."""
+    found = await work(scope_of, request)
+    f = filter_of(request, found)
+    page = parse_page(request.query_params, limits(request))
+    resolved = await resolve(request, found, f)
+    src, store = source_of(found), database(request)
+    total_q, total_p = _query(db.count_sql, src, f, resolved)
+    total = int(await work(store.scalar, total_q, total_p))
+    page_q, page_p = _query(db.page_sql, src, f, resolved, page)
+    table = await work(store.table, page_q, page_p)
+    end = page.offset + table.num_rows
+    return Json(
+        {
+            "total": total,
+            "offset": page.offset,
+            "limit": page.limit,
+            "rows": records(table),
+            "next": end if end < total else None,
+        }
+    )
+
+
+async def indices(request: Request) -> Response:
+    """Every matching ls_index (for dimming the map), same filters as rows."""
+    found = await work(scope_of, request)
+    f = filter_of(request, found)
+    resolved = await resolve(request, found, f)
+    sql, params = _query(db.indices_sql, source_of(found), f, resolved)
+    table = await work(database(request).table, sql, params)
+    values = table.column(0).to_pylist()
+    return Json({"total": len(values), "indices": values})
+
+
+async def search(request: Request) -> Response:
+    """Exact cosine top-k of q against the scope's embeddings, with the rows."""
+    found = await work(scope_of, request)
+    q = request.query_params.get("q", "")
+    if not q.strip():
+        raise BadRequest("search needs a query: ?q=TEXT")
+    lim = limits(request)
+    if len(q) > lim.max_query_chars or "\x00" in q:
+        raise BadRequest(f"q must be at most max_query_chars={lim.max_query_chars} characters, without NUL")
+    k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
+    matches = await semantic(request, found, q, k)
+    f = RowFilter(q=q, k=k, sort="score", descending=True)
+    resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
+    sql, params = _query(db.page_sql, source_of(found), f, resolved, None)
+    table = await work(database(request).table, sql, params)
+    return Json({"query": q, "model_id": found.sidecar.get("embedding", {}).get("model_id"), "results": records(table)})
+
+
+async def export(request: Request) -> Response:
+    """The filtered rows as a csv, parquet or jsonl download, with x, y, cluster, label and tag:NAME columns."""
+    found = await work(scope_of, request)
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in EXPORT_TYPES:
+        raise BadRequest(f"unknown export format {shown(fmt)}; use csv, parquet or jsonl")
+    f = filter_of(request, found)
+    resolved = await resolve(request, found, f)
+    tags = {name: values.tolist() for name, values in (await work(catalog(request).tags, found.dataset)).items()}
+    sql, params = _query(db.export_sql, source_of(found), f, resolved, tags)
+    table = await work(database(request).table, sql, params)
+    body = await work(encode, table, fmt)
+    name = f"{found.dataset.name}-{found.id}.{fmt}"
+    headers = {"content-disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=EXPORT_TYPES[fmt], headers=headers)
+
+
+def encode(table: pa.Table, fmt: str) -> bytes:
+    sink = io.BytesIO()
+    if fmt == "parquet":
+        pq.write_table(table, sink)
+    elif fmt == "csv":
+        pcsv.write_csv(table, sink)
+    else:
+        for row in table.to_pylist():
+            sink.write(dumps(row) + b"\n")
+    return sink.getvalue()
+
+
+def _query(
+    build: Callable[..., str], src: db.ScopeSource, f: RowFilter, resolved: Resolved, *extra: Any
+) -> tuple[str, dict[str, Any]]:
+    """SQL and its own bound values: each query gets fresh parameters."""
+    fresh = resolved.fresh()
+    return build(src, f, fresh, *extra), fresh.params

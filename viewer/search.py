@@ -1,0 +1,97 @@
+"""Exact cosine top-k over a scope's embedding matrix, memory-mapped from its HDF5 file, with numpy.
+
+numpy over the mapped matrix was measured against DuckDB's array_cosine_similarity (bench/search_backends.py):
+numpy is an order of magnitude faster on the sizes we serve, and exact, so there is no index to build.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ls_pipeline.models.embedding import Embedder, load_embedder
+from viewer.errors import BadRequest
+
+DATASET = "embeddings"
+
+
+@dataclass(frozen=True)
+class Matches:
+    indices: np.ndarray  # int64 ls_index, best first
+    scores: np.ndarray  # float32 cosine similarity
+
+
+class EmbeddingIndex:
+    def __init__(self, path: Path) -> None:
+        self.matrix = open_matrix(path)
+        norms = np.linalg.norm(self.matrix, axis=1).astype(np.float32)
+        norms[norms == 0] = 1.0  # a zero vector scores 0 against everything instead of NaN
+        self.inverse_norms = 1.0 / norms
+
+    def top_k(self, vector: np.ndarray, k: int) -> Matches:
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != self.matrix.shape[1]:
+            raise BadRequest(f"query vector has {query.shape[0]} dimensions, the embedding {self.matrix.shape[1]}")
+        norm = float(np.linalg.norm(query)) or 1.0
+        scores = (self.matrix @ (query / norm)) * self.inverse_norms
+        return top_k(scores, k)
+
+
+def top_k(scores: np.ndarray, k: int) -> Matches:
+    """The k highest scores, best first; ties broken by the lower ls_index so results are deterministic."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return Matches(np.empty(0, np.int64), np.empty(0, np.float32))
+    candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    order = np.lexsort((candidates, -scores[candidates]))
+    chosen = candidates[order].astype(np.int64)
+    return Matches(chosen, scores[chosen].astype(np.float32))
+
+
+def open_matrix(path: Path) -> np.ndarray:
+    """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once."""
+    with h5py.File(path, "r") as handle:
+        data = handle[DATASET]
+        offset = data.id.get_offset()
+        if data.chunks is None and data.compression is None and offset is not None:
+            return np.memmap(path, dtype=data.dtype, mode="r", offset=offset, shape=data.shape)
+        return np.asarray(data[...], dtype=np.float32)
+
+
+@lru_cache(maxsize=8)
+def _index(path: Path, mtime_ns: int) -> EmbeddingIndex:
+    return EmbeddingIndex(path)
+
+
+_index_lock = threading.Lock()
+
+
+def embedding_index(path: Path) -> EmbeddingIndex:
+    with _index_lock:  # two first requests would otherwise both compute the norms
+        return _index(path, path.stat().st_mtime_ns)
+
+
+class QueryEmbedder:
+    """The scope's own embedding model, loaded once per process and shared; one query embedded at a time per model."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def embed(self, model_id: str, text: str, prefix: str = "") -> np.ndarray:
+        with self._guard:
+            lock = self._locks.setdefault(model_id, threading.Lock())
+        with lock:
+            model: Embedder = load_embedder(model_id)
+            return model.embed([prefix + text])[0]
+
+    def warm(self, model_id: str) -> None:
+        with self._guard:
+            lock = self._locks.setdefault(model_id, threading.Lock())
+        with lock:
+            load_embedder(model_id)

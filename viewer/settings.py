@@ -1,0 +1,86 @@
+"""Named limits of the viewer, each with help text (as datasette does), and the app mode from the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+from ls_pipeline.errors import UserError
+
+MODES = ("studio", "hosted", "single_profile")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: int
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("default_page_size", 50, "rows per page when a request gives no limit"),
+    Setting("max_page_size", 500, "largest limit a rows request may ask for"),
+    Setting("max_k", 1000, "largest k (nearest neighbours) a search or semantic filter may ask for"),
+    Setting("sql_time_limit_ms", 5000, "a DuckDB query running longer than this is interrupted (400 to the client)"),
+    Setting("max_selection", 10000, "most ls_index values an explicit selection may name"),
+    Setting("max_color_categories", 1000, "most distinct values a categorical color_by column may have"),
+    Setting("max_query_chars", 1000, "longest text or semantic query accepted"),
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    default_page_size: int = 50
+    max_page_size: int = 500
+    max_k: int = 1000
+    sql_time_limit_ms: int = 5000
+    max_selection: int = 10000
+    max_color_categories: int = 1000
+    max_query_chars: int = 1000
+
+    def replace(self, **changes: int) -> Limits:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    mode: str = "studio"
+    public_dataset: str | None = None
+    public_scope: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise UserError(f"unknown LATENT_SCOPE_APP_MODE {self.mode!r}: use one of {', '.join(MODES)}")
+        if self.mode == "single_profile" and not (self.public_dataset and self.public_scope):
+            raise UserError(
+                "single_profile mode needs LATENT_SCOPE_PUBLIC_DATASET and LATENT_SCOPE_PUBLIC_SCOPE "
+                "(e.g. LATENT_SCOPE_PUBLIC_DATASET=mydata LATENT_SCOPE_PUBLIC_SCOPE=scopes-001)"
+            )
+
+    @property
+    def single(self) -> bool:
+        return self.mode == "single_profile"
+
+
+def config_from_env(environ: dict[str, str] | None = None) -> AppConfig:
+    """The app mode and limits: LATENT_SCOPE_APP_MODE, LATENT_SCOPE_PUBLIC_*, and LATENT_SCOPE_<SETTING> overrides."""
+    env = dict(os.environ if environ is None else environ)
+    overrides = {}
+    for setting in SETTINGS:
+        raw = env.get(f"LATENT_SCOPE_{setting.name.upper()}")
+        if raw is not None:
+            try:
+                overrides[setting.name] = int(raw)
+            except ValueError as exc:
+                raise UserError(f"LATENT_SCOPE_{setting.name.upper()} must be an integer, got {raw!r}") from exc
+            if overrides[setting.name] < 1:
+                raise UserError(f"LATENT_SCOPE_{setting.name.upper()} must be at least 1")
+    mode = env.get("LATENT_SCOPE_APP_MODE", "studio").strip() or "studio"
+    return AppConfig(
+        mode=mode,
+        public_dataset=env.get("LATENT_SCOPE_PUBLIC_DATASET") or None,
+        public_scope=env.get("LATENT_SCOPE_PUBLIC_SCOPE") or None,
+        limits=Limits(**overrides),
+    )
