@@ -31,6 +31,9 @@ export async function mountExplore(root, route, app) {
     tablePage: route.tablePage,
   }
   const ui = { sortBy: 'size', hovered: null, search: null, selection: null, selectionCount: 0 }
+  // Tokens drop answers that arrive after a newer request was sent.
+  const tokens = { hover: 0, mask: 0, table: 0, search: 0 }
+  const rowCache = new Map()
 
   // ---- layout
   const el = {}
@@ -109,6 +112,8 @@ export async function mountExplore(root, route, app) {
   // ---- the map
   const map = new ScatterMap(el.mapWrap, { onHover: hoverPoint, onClick: clickPoint, onLasso: lassoDone })
   await loadPoints()
+  // A hook for the browser tests and the bench: screen position of a data point.
+  window.__lsProject = (x, y) => map.deck.getViewports()[0].project([x, y])
 
   window.addEventListener('popstate', onPopState)
   refresh()
@@ -219,8 +224,6 @@ export async function mountExplore(root, route, app) {
   }
 
   // ---- hover card and clicks
-  let hoverToken = 0
-  const rowCache = new Map()
   async function hoverPoint(hit, info) {
     const cluster = hit ? hit.cluster : null
     if (cluster !== ui.hovered) {
@@ -231,14 +234,14 @@ export async function mountExplore(root, route, app) {
       el.card.hidden = true
       return
     }
-    const token = ++hoverToken
+    const token = ++tokens.hover
     const info2 = clustersById.get(hit.cluster) || { cluster: hit.cluster, label: `cluster ${hit.cluster}` }
     placeCard(info.x, info.y)
     if (!rowCache.has(hit.lsIndex)) {
       showCard(info2, hit.lsIndex, null)
       const page = await api.getRows(dataset, scope, new URLSearchParams({ ls_index: String(hit.lsIndex), limit: '1' }))
       rowCache.set(hit.lsIndex, page.rows[0])
-      if (token !== hoverToken) return
+      if (token !== tokens.hover) return
     }
     showCard(info2, hit.lsIndex, rowCache.get(hit.lsIndex))
   }
@@ -324,14 +327,13 @@ export async function mountExplore(root, route, app) {
     return ids.sort((a, b) => a - b)
   }
 
-  let maskToken = 0
   async function applyMask() {
-    const token = ++maskToken
+    const token = ++tokens.mask
     const f = state.filters
     const selection = selectionIndices()
     let allowed = null
     if (api.hasServerFilter(f)) allowed = (await api.getIndices(dataset, scope, f)).indices
-    if (token !== maskToken) return
+    if (token !== tokens.mask) return
     let matching = allowed
     if (selection) {
       const keep = allowed ? new Set(allowed) : null
@@ -362,9 +364,8 @@ export async function mountExplore(root, route, app) {
     updateHighlight()
   }
 
-  let tableToken = 0
   async function loadTable() {
-    const token = ++tableToken
+    const token = ++tokens.table
     const params = api.filterParams(state.filters)
     params.set('limit', String(PAGE_SIZE))
     if (state.sort) params.set('sort', state.sort)
@@ -380,7 +381,7 @@ export async function mountExplore(root, route, app) {
       params.set('offset', String(state.tablePage * PAGE_SIZE))
       page = await api.getRows(dataset, scope, params)
     }
-    if (token !== tableToken) return
+    if (token !== tokens.table) return
     ui.page = page
     renderRows()
   }
@@ -412,15 +413,14 @@ export async function mountExplore(root, route, app) {
     })
   }
 
-  let searchToken = 0
   async function loadSearch() {
-    const token = ++searchToken
+    const token = ++tokens.search
     const q = state.filters.q
     if (!q) {
       ui.search = null
     } else if (ui.search?.query !== q) {
       const res = await api.search(dataset, scope, q, Math.min(state.filters.k, 100))
-      if (token !== searchToken) return
+      if (token !== tokens.search) return
       ui.search = res
     }
     renderSearch()
@@ -446,7 +446,9 @@ export async function mountExplore(root, route, app) {
       if (r === undefined || r < 0) return
       items.push({ row: r, lsIndex: li, cluster: map.points.cluster[r], position: [map.points.x[r], map.points.y[r]], kind })
     }
-    for (const r of ui.search?.results || []) add(r.ls_index, 'search')
+    // Search hits that other filters remove stay dimmed like any other filtered-out point.
+    const passes = (li) => !map.mask || map.mask[map.rowOf[li]] === 1
+    for (const r of ui.search?.results || []) if (passes(r.ls_index)) add(r.ls_index, 'search')
     for (const li of state.filters.sel) add(li, 'picked')
     if (ui.pinned !== undefined && ui.pinned !== null) add(ui.pinned, 'pinned')
     map.setHighlight(items)

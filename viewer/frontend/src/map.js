@@ -204,7 +204,7 @@ export class ScatterMap {
         lineWidthUnits: 'pixels',
         getLineWidth: 1.5,
         radiusUnits: 'pixels',
-        getRadius: Math.max(4, this.radius * 2.2),
+        getRadius: Math.max(4, this.radius * 1.8),
         pickable: true,
         updateTriggers: { getFillColor: [theme.name], getLineColor: [theme.name] },
       }),

@@ -8,8 +8,11 @@ const swatch = (theme, c) =>
 /** Cluster list (sorted by size or name), or a topic tree when labels have a parent level. */
 export function renderClusters(el, { clusters, parents, theme, selected, sortBy, onToggle, onToggleMany, onHover }) {
   clear(el)
-  const sorted = [...clusters].sort((a, b) =>
-    sortBy === 'name' ? String(a.label).localeCompare(String(b.label)) : b.count - a.count,
+  // Noise ("unclustered") always goes last: it is not a topic.
+  const sorted = [...clusters].sort(
+    (a, b) =>
+      Number(!!a.noise) - Number(!!b.noise) ||
+      (sortBy === 'name' ? String(a.label).localeCompare(String(b.label)) : b.count - a.count),
   )
   const item = (c) => {
     const on = selected.includes(c.cluster)
