@@ -230,3 +230,38 @@ def test_lasso_selects_points_and_the_table_follows(page, server, explore_data):
         "n => document.querySelector('[data-testid=table-total]').textContent.endsWith(`of ${n} rows`)", arg=matching
     )
     assert "lasso=" in page.url
+
+
+def test_hover_card_shows_the_row_text(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    points, frame = explore_data["points"], explore_data["frame"]
+    # The point farthest from the centre is the least likely to sit under another point.
+    far = points.iloc[int(((points["x"] ** 2) + (points["y"] ** 2)).to_numpy().argmax())]
+    box = page.locator("[data-testid=map]").bounding_box()
+    sx, sy = page.evaluate("([x, y]) => window.__lsProject(x, y)", [float(far["x"]), float(far["y"])])
+    page.mouse.move(box["x"] + sx, box["y"] + sy)
+    card = page.locator(".hovercard")
+    card.wait_for(state="visible")
+    page.wait_for_function("() => !document.querySelector('.hovercard .card-text').textContent.startsWith('…')")
+    index = int(card.locator(".card-head .muted").inner_text().lstrip("#"))
+    text = str(frame.iloc[index]["text"])
+    assert card.locator(".card-text").inner_text().rstrip("…") in text
+    assert abs(points.iloc[index]["x"] - far["x"]) < 0.05 and abs(points.iloc[index]["y"] - far["y"]) < 0.05
+    # A click picks that point: one chip, the table shows exactly that row.
+    page.mouse.click(box["x"] + sx, box["y"] + sy)
+    page.wait_for_selector("[data-testid=chip][data-kind=points]")
+    page.wait_for_function("() => document.querySelector('[data-testid=table-total]').textContent.endsWith('of 1 rows')")
+    assert page.locator("[data-testid=rows] tbody tr").get_attribute("data-ls-index") == str(index)
+
+
+def test_colour_by_a_column_recolours_the_map(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    before = page.locator("[data-testid=map]").screenshot()
+    page.get_by_label("Colour by").select_option("section")
+    page.wait_for_function("() => location.search.includes('color=section')")
+    page.wait_for_timeout(500)
+    after = page.locator("[data-testid=map]").screenshot()
+    assert before != after and non_background_pixels(after) > 2000
+    page.reload()
+    page.wait_for_selector("[data-testid=map][data-drawn=true]")
+    assert page.get_by_label("Colour by").input_value() == "section"
