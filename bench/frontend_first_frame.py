@@ -5,7 +5,8 @@ copy's x, y get Gaussian jitter (sigma 0.01 in the [-1, 1] map space), so the ma
 Cluster labels and hulls are the real scope's (counts scaled). Chromium runs headless with --disable-gpu, so WebGL is
 SwiftShader *software* rendering: a laptop GPU draws faster, and these figures are an upper bound.
 
-    PYTHONPATH=$PWD python bench/frontend_first_frame.py --data demo-data --dataset debian-demo   # after scripts/demo.sh
+    # after scripts/demo.sh made demo-data/debian-demo:
+    PYTHONPATH=$PWD python bench/frontend_first_frame.py --data demo-data --dataset debian-demo
 """
 
 from __future__ import annotations
@@ -71,10 +72,14 @@ def first_frame_ms(browser: object, url: str) -> dict[str, float]:
     page.goto(url)
     page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=300_000)
     wall = (time.perf_counter() - start) * 1000
-    frame = page.evaluate("window.__lsFirstFrame")  # ms since navigation start, taken in the first drawn frame
+    frame = page.evaluate("window.__lsFirstFrame")  # ms since navigation start, once the GPU has drawn the frame
+    marks = page.evaluate(
+        "Object.fromEntries(performance.getEntriesByType('mark').filter(m => m.name.startsWith('ls-'))"
+        ".map(m => [m.name, m.startTime]))"
+    )
     points = int(page.locator("[data-testid=map]").get_attribute("data-points"))
     context.close()
-    return {"first_frame_ms": frame, "wall_ms": wall, "points": points}
+    return {"first_frame_ms": frame, "wall_ms": wall, "points": points, **marks}
 
 
 def main() -> int:
@@ -112,7 +117,9 @@ def main() -> int:
             runs = [first_frame_ms(browser, url) for _ in range(args.repeat)]
             median = statistics.median(r["first_frame_ms"] for r in runs)
             results.append({"points": n, "median_first_frame_ms": median, "runs": runs})
-            print(f"{n:>9,} points: first frame {median:,.0f} ms after navigation (median of {args.repeat})")
+            stages = {k: statistics.median(r.get(k, 0) for r in runs) for k in runs[0] if k.startswith("ls-")}
+            shown = ", ".join(f"{k[3:]} {v:,.0f}" for k, v in stages.items())
+            print(f"{n:>9,} points: first frame {median:,.0f} ms after navigation (median of {args.repeat}; {shown})")
     out = ROOT / "bench" / "results" / "frontend_first_frame.json"
     out.write_text(json.dumps({"renderer": "SwiftShader (software WebGL)", "results": results}, indent=2))
     print(f"wrote {out.relative_to(ROOT)}")

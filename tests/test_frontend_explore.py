@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import urllib.parse
@@ -182,6 +183,10 @@ def test_combined_filters_round_trip_through_the_url(page, server, explore_data)
     for ls_index, c in shown:
         assert c == cluster and ls_index % 2 == 0 and frame.iloc[ls_index]["section"] == section
     assert page.get_by_label("Semantic search").input_value() == query
+    # Export downloads exactly the filtered rows.
+    with urllib.request.urlopen(server + page.locator("[data-testid=export]").get_attribute("href")) as res:
+        exported = pd.read_csv(io.BytesIO(res.read()))
+    assert len(exported) == expected and set(exported["cluster"]) == {cluster}
     # Removing a chip updates the URL and widens the table.
     page.locator("[data-testid=chip][data-kind=tag] button.x").click()
     page.wait_for_function("() => !location.search.includes('tag=')")
@@ -250,7 +255,9 @@ def test_hover_card_shows_the_row_text(page, server, explore_data):
     # A click picks that point: one chip, the table shows exactly that row.
     page.mouse.click(box["x"] + sx, box["y"] + sy)
     page.wait_for_selector("[data-testid=chip][data-kind=points]")
-    page.wait_for_function("() => document.querySelector('[data-testid=table-total]').textContent.endsWith('of 1 rows')")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=table-total]').textContent.endsWith(' of 1 rows')"
+    )
     assert page.locator("[data-testid=rows] tbody tr").get_attribute("data-ls-index") == str(index)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,32 @@ def two_datasets(built_data: dict[str, object], tmp_path_factory: pytest.TempPat
         doc = json.loads(path.read_text())
         doc["id" if path.name == "meta.json" else "dataset"] = "other"
         path.write_text(json.dumps(doc))
+    add_topic_level(root / "other" / "scopes" / f"{built_data['ids']['scope']}.json")
     return {"root": root, "scope": built_data["ids"]["scope"]}
+
+
+def add_topic_level(sidecar_path: Path) -> None:
+    """Give 'other' a two-level label hierarchy in the scope's lookup (level 1 topics, `parent` on each cluster),
+    the format a hierarchical labeler writes; the keyword labeler makes one level only."""
+    doc = json.loads(sidecar_path.read_text())
+    clusters = sorted((c for c in doc["cluster_labels_lookup"] if not c.get("noise")), key=lambda c: c["cluster"])
+    halves = [clusters[: (len(clusters) + 1) // 2], clusters[(len(clusters) + 1) // 2 :]]
+    for topic, members in zip((1000, 1001), halves, strict=True):
+        for c in members:
+            c["parent"] = topic
+        doc["cluster_labels_lookup"].append(
+            {
+                "cluster": topic,
+                "label": f"Topic {topic}",
+                "description": "",
+                "count": sum(c["count"] for c in members),
+                "noise": False,
+                "hull": [],
+                "terms": [],
+                "level": 1,
+            }
+        )
+    sidecar_path.write_text(json.dumps(doc))
 
 
 @pytest.fixture(scope="module")
@@ -68,4 +94,25 @@ def test_single_profile_shows_only_the_public_scope(browser, two_datasets):
         assert page.locator("[data-testid=scope-switch]").count() == 0
         assert page.locator("[data-testid=cluster-item]").count() > 0
         page.wait_for_selector("[data-testid=rows] tbody tr")
+        page.close()
+
+
+def test_topic_tree_groups_clusters_and_filters_a_topic(browser, two_datasets):
+    doc = json.loads((two_datasets["root"] / "other" / "scopes" / f"{two_datasets['scope']}.json").read_text())
+    topic = next(c for c in doc["cluster_labels_lookup"] if c.get("level") == 1)
+    members = sorted(c["cluster"] for c in doc["cluster_labels_lookup"] if c.get("parent") == topic["cluster"])
+    with viewer_server(two_datasets["root"]) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(f"{url}/datasets/other/explore/{two_datasets['scope']}")
+        page.wait_for_selector("[data-testid=map][data-drawn=true]")
+        node = page.locator("details.topic", has_text=topic["label"])
+        items = node.locator("[data-testid=cluster-item]")
+        shown = items.evaluate_all("els => els.map(e => Number(e.dataset.cluster))")
+        assert sorted(shown) == members
+        node.get_by_role("button", name="filter").click()
+        page.wait_for_function(
+            "n => document.querySelector('[data-testid=table-total]').textContent.endsWith(`of ${n} rows`)",
+            arg=topic["count"],
+        )
+        assert page.locator("[data-testid=chip][data-kind=cluster]").count() == len(members)
         page.close()

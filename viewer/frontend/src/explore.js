@@ -143,11 +143,14 @@ export async function mountExplore(root, route, app) {
 
   async function loadPoints() {
     const colorMeta = state.color ? meta.column_metadata?.[state.color] : null
+    performance.mark('ls-points-request')
     const points = await api.getPoints(dataset, scope, state.color)
+    performance.mark('ls-points-decoded')
     const mode = points.color ? (points.categories ? 'category' : 'numeric') : null
     if (colorMeta && !points.color) console.warn('colour column not returned:', state.color)
     map.setColorMode(mode)
     map.setPoints(points, clusters, currentTheme())
+    performance.mark('ls-points-uploaded')
     el.mapWrap.dataset.points = String(points.length)
   }
 

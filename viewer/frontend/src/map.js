@@ -57,9 +57,13 @@ export class ScatterMap {
   afterRender() {
     if (this.firstFrameDone || !this.points || !this.layersSet) return
     this.firstFrameDone = true
+    // WebGL calls return before the GPU has drawn; reading one pixel waits until the frame is really drawn.
+    const gl = this.deck.device?.gl
+    if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4))
     // Navigation-relative time of the first frame that drew the points (read by the bench and the tests).
     window.__lsFirstFrame = performance.now()
     this.container.dataset.drawn = 'true'
+    setTimeout(() => this.render(), 0) // now add hulls, rings and labels
   }
 
   setPoints(points, clusters, theme) {
@@ -77,9 +81,29 @@ export class ScatterMap {
     this.positions = positions
     this.rowOf = new Int32Array(maxIndex + 1).fill(-1)
     for (let i = 0; i < n; i++) this.rowOf[points.lsIndex[i]] = i
+    if (!this.fitted) this.fit()
     this.radius = pointRadius(this.viewState.zoom, n)
     this.labels = labelAnchors(points, clusters)
     this.recolor()
+  }
+
+  /** Zoom so the points fill the map (UMAP output rarely spans the whole [-1, 1] square). */
+  fit() {
+    const { x, y, length } = this.points
+    if (!length) return
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity]
+    for (let i = 0; i < length; i++) {
+      if (x[i] < x0) x0 = x[i]
+      if (x[i] > x1) x1 = x[i]
+      if (y[i] < y0) y0 = y[i]
+      if (y[i] > y1) y1 = y[i]
+    }
+    const w = this.container.clientWidth || 800
+    const h = this.container.clientHeight || 600
+    const scale = 0.9 * Math.min(w / Math.max(x1 - x0, 1e-3), h / Math.max(y1 - y0, 1e-3))
+    this.viewState = { target: [(x0 + x1) / 2, (y0 + y1) / 2, 0], zoom: Math.log2(scale) }
+    this.deck.setProps({ initialViewState: this.viewState })
+    this.fitted = true
   }
 
   setTheme(theme) {
@@ -88,6 +112,8 @@ export class ScatterMap {
   }
 
   setMask(mask) {
+    // Each recolour re-uploads a colour per point: skip it when nothing changes (1M points).
+    if (!mask && !this.mask) return
     this.mask = mask
     this.recolor()
   }
@@ -136,11 +162,14 @@ export class ScatterMap {
   }
 
   setHighlight(items) {
+    if (!items.length && !this.highlight.length) return
     this.highlight = items
     this.render()
   }
 
   setHulls(clusterIds, hovered) {
+    const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i])
+    if (hovered === this.hoveredCluster && same(clusterIds, this.hullClusters)) return
     this.hullClusters = clusterIds
     this.hoveredCluster = hovered
     this.render()
@@ -166,7 +195,11 @@ export class ScatterMap {
     const theme = this.theme
     const n = this.points.length
     const strokeRgb = hexToRgb(theme.stroke)
+    // Before the first frame only the points layer exists: compiling the shaders of hulls, rings and text
+    // (software WebGL: seconds) must not delay the points.
+    const later = this.firstFrameDone
     const layers = [
+      later &&
       new PolygonLayer({
         id: 'hulls',
         data: this.hullPolygons(),
@@ -194,6 +227,7 @@ export class ScatterMap {
         autoHighlight: true,
         highlightColor: [...strokeRgb, 255],
       }),
+      later &&
       new ScatterplotLayer({
         id: 'highlight',
         data: this.highlight,
@@ -208,6 +242,7 @@ export class ScatterMap {
         pickable: true,
         updateTriggers: { getFillColor: [theme.name], getLineColor: [theme.name] },
       }),
+      later &&
       new TextLayer({
         id: 'labels',
         data: this.labels,
@@ -227,7 +262,7 @@ export class ScatterMap {
         collisionTestProps: { sizeScale: 2 },
         updateTriggers: { getColor: [theme.name], getBackgroundColor: [theme.name] },
       }),
-    ]
+    ].filter(Boolean)
     this.layersSet = true
     this.deck.setProps({ layers })
   }
