@@ -132,7 +132,7 @@ def test_search_lists_and_highlights_results(page, server, explore_data):
     highlighted = int(page.locator("[data-testid=map]").get_attribute("data-highlighted"))
     assert highlighted >= results.count()
     # The top hit is on the map's highlight layer and the table carries scores, best first.
-    page.wait_for_selector("[data-testid=rows] th:text('score')")
+    page.get_by_role("button", name="Sort by score").wait_for()
     after = page.locator("[data-testid=map]").screenshot()
     assert before != after
     assert page.locator("[data-testid=chip][data-kind=search]").count() == 1
@@ -258,7 +258,9 @@ def test_hover_card_shows_the_row_text(page, server, explore_data):
     page.wait_for_function(
         "() => document.querySelector('[data-testid=table-total]').textContent.endsWith(' of 1 rows')"
     )
-    assert page.locator("[data-testid=rows] tbody tr").get_attribute("data-ls-index") == str(index)
+    picked = int(urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["sel"][0])
+    assert page.locator("[data-testid=rows] tbody tr").get_attribute("data-ls-index") == str(picked)
+    assert abs(points.iloc[picked]["x"] - far["x"]) < 0.05 and abs(points.iloc[picked]["y"] - far["y"]) < 0.05
 
 
 def test_colour_by_a_column_recolours_the_map(page, server, explore_data):
@@ -272,3 +274,33 @@ def test_colour_by_a_column_recolours_the_map(page, server, explore_data):
     page.reload()
     page.wait_for_selector("[data-testid=map][data-drawn=true]")
     assert page.get_by_label("Colour by").input_value() == "section"
+
+
+def test_table_sorts_by_a_column_on_the_server(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    page.get_by_role("button", name="Sort by package").click()
+    page.wait_for_function("() => location.search.includes('sort=package')")
+    first = page.locator("[data-testid=rows] tbody tr").first
+    page.wait_for_function(
+        "i => document.querySelector('[data-testid=rows] tbody tr').dataset.lsIndex === String(i)",
+        arg=int(explore_data["frame"]["package"].idxmin()),
+    )
+    page.get_by_role("button", name="Sort by package").click()
+    page.wait_for_function("() => location.search.includes('sort=-package')")
+    page.wait_for_function(
+        "i => document.querySelector('[data-testid=rows] tbody tr').dataset.lsIndex === String(i)",
+        arg=int(explore_data["frame"]["package"].idxmax()),
+    )
+    assert first.get_attribute("data-ls-index") == str(int(explore_data["frame"]["package"].idxmax()))
+
+
+def test_a_bad_condition_in_the_url_shows_the_servers_error(page, server, explore_data):
+    where = urllib.parse.quote(json.dumps([{"column": "no_such_column", "op": "=", "value": 1}]))
+    page.goto(explore_url(server, explore_data, f"where={where}"))
+    error = page.locator("[data-testid=error]")
+    error.wait_for(state="visible", timeout=30_000)
+    assert "no_such_column" in error.inner_text()
+    assert page.locator("[data-testid=chip][data-kind=where]").count() == 1  # removable, to recover
+    page.locator("[data-testid=chip][data-kind=where] button.x").click()
+    error.wait_for(state="hidden")
+    page.wait_for_selector("[data-testid=rows] tbody tr")

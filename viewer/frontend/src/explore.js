@@ -87,6 +87,7 @@ export async function mountExplore(root, route, app) {
     themeButton,
   )
   el.chips = h('div.chips', { dataset: { testid: 'chips' } })
+  el.error = h('div.error-line', { role: 'alert', hidden: true, dataset: { testid: 'error' } })
   el.mapWrap = h('div.map', { dataset: { testid: 'map' } })
   el.card = h('div.hovercard', { hidden: true })
   el.mapWrap.append(el.card)
@@ -105,7 +106,7 @@ export async function mountExplore(root, route, app) {
     h('section', {}, h('h3', {}, 'Column condition'), el.condition),
   )
   clear(root).append(
-    h('div.explore', {}, header, el.chips, h('div.body', {}, side, h('main', {}, el.mapWrap, el.table))),
+    h('div.explore', {}, header, el.chips, el.error, h('div.body', {}, side, h('main', {}, el.mapWrap, el.table))),
   )
   renderConditionForm(el.condition, { meta, onAdd: (w) => update({ filters: { ...state.filters, where: [...state.filters.where, w] } }) })
 
@@ -114,6 +115,7 @@ export async function mountExplore(root, route, app) {
   await loadPoints()
   // A hook for the browser tests and the bench: screen position of a data point.
   window.__lsProject = (x, y) => map.deck.getViewports()[0].project([x, y])
+  window.__lsRedrawMs = () => map.timeRedraw()
 
   window.addEventListener('popstate', onPopState)
   refresh()
@@ -284,8 +286,21 @@ export async function mountExplore(root, route, app) {
   // ---- data refresh
   async function refresh() {
     renderAll()
-    await applyMask()
-    await Promise.all([loadTable(), loadSearch()])
+    await guarded(async () => {
+      await applyMask()
+      await Promise.all([loadTable(), loadSearch()])
+    })
+  }
+
+  /** Runs a data request; a server error (say, a bad column condition) shows as one line above the map. */
+  async function guarded(fn) {
+    try {
+      await fn()
+      el.error.hidden = true
+    } catch (err) {
+      el.error.textContent = String(err.message || err)
+      el.error.hidden = false
+    }
   }
 
   function renderAll() {
@@ -399,10 +414,19 @@ export async function mountExplore(root, route, app) {
       theme: currentTheme(),
       clustersById,
       pageIndex: state.tablePage,
+      sort: state.sort,
       textColumn,
       on: {
         page: (i) => {
-          update({ tablePage: i }, { push: false })
+          state.tablePage = i
+          history.replaceState({}, '', exploreUrl(state))
+          guarded(loadTable)
+        },
+        sort: (column) => {
+          state.sort = state.sort === column ? `-${column}` : state.sort === `-${column}` ? '' : column
+          state.tablePage = 0
+          history.replaceState({}, '', exploreUrl(state))
+          guarded(loadTable)
         },
         columns: (c, on) => {
           const next = on ? [...columns, c] : columns.filter((x) => x !== c)

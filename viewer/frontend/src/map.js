@@ -267,6 +267,15 @@ export class ScatterMap {
     this.deck.setProps({ layers })
   }
 
+  /** Milliseconds to draw one frame until the GPU has finished it (the bench's smoothness figure). */
+  timeRedraw() {
+    const gl = this.deck.device?.gl
+    const t = performance.now()
+    this.deck.redraw('timing')
+    if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4))
+    return performance.now() - t
+  }
+
   flyTo(x, y) {
     const zoom = Math.max(this.viewState.zoom, Math.log2(Math.min(this.container.clientWidth, 600) / 0.6))
     this.viewState = { ...this.viewState, target: [x, y, 0], zoom, transitionDuration: 400 }

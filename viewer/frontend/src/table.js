@@ -4,7 +4,7 @@ import { clusterColor } from './theme.js'
 
 export const PAGE_SIZE = 50
 
-export function renderTable(el, { page, columns, allColumns, theme, clustersById, pageIndex, textColumn, on }) {
+export function renderTable(el, { page, columns, allColumns, theme, clustersById, pageIndex, sort, textColumn, on }) {
   clear(el)
   const total = page?.total ?? 0
   const first = total ? pageIndex * PAGE_SIZE + 1 : 0
@@ -54,7 +54,24 @@ export function renderTable(el, { page, columns, allColumns, theme, clustersById
       h(
         'table',
         { dataset: { testid: 'rows' } },
-        h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            head.map((c) => {
+              // Sort on the server: ascending, then descending, then back to the default order.
+              const dir = sort === c ? 'ascending' : sort === `-${c}` ? 'descending' : 'none'
+              const arrow = dir === 'ascending' ? ' ▲' : dir === 'descending' ? ' ▼' : ''
+              return h(
+                'th',
+                { 'aria-sort': dir },
+                h('button.sort', { 'aria-label': `Sort by ${c}`, on: { click: () => on.sort(c) } }, c + arrow),
+              )
+            }),
+          ),
+        ),
         h(
           'tbody',
           {},
