@@ -246,6 +246,8 @@ def _name_from_file(path: Path) -> str:
 )
 def _serve(args: argparse.Namespace) -> int:
     if args.data_dir:
+        if not Path(args.data_dir).expanduser().is_dir():  # serving must not create a folder from a typo
+            raise UserError(f"data directory {args.data_dir!r} does not exist; give the folder `ls-init` made")
         _api().init(args.data_dir)
     _api().serve(args.host, args.port)
     return 0

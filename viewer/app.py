@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,8 +66,12 @@ async def api_not_found(request: Request) -> Response:
 def create_app(
     data_dir: str | Path, config: AppConfig | None = None, static_dir: str | Path | None = None
 ) -> Starlette:
-    """The viewer over a data directory; config defaults to the environment (LATENT_SCOPE_APP_MODE ...)."""
+    """The viewer over a data directory; config defaults to the environment (LATENT_SCOPE_APP_MODE ...).
+
+    The frontend comes from viewer/static/, or from $LATENT_SCOPE_VIEWER_STATIC (a frontend built elsewhere).
+    """
     config = config or config_from_env()
+    static_dir = static_dir or os.environ.get("LATENT_SCOPE_VIEWER_STATIC") or STATIC
     embedder = QueryEmbedder()
     catalog = Catalog(data_dir, config)
 
@@ -77,7 +82,7 @@ def create_app(
         yield
 
     app = Starlette(
-        routes=route_table(Path(static_dir) if static_dir else STATIC),
+        routes=route_table(Path(static_dir)),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

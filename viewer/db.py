@@ -1,12 +1,16 @@
 """DuckDB access: one in-memory database, a cursor per query, every value bound, a time limit per query.
 
 The rows of a scope are input.parquet (row position = ls_index, from DuckDB's file_row_number) joined to the scope's
-parquet (x, y, cluster, label). The database is in memory and only ever reads those files.
+parquet (x, y, cluster, label). That join is materialized once per scope file version as an in-memory DuckDB table
+(the most recently used `max_cached_scopes` are kept): reading and joining the parquet files on every request cost
+0.4-0.9 s at 100k rows, a query over the table a few milliseconds. Nothing is ever written to the data directory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,31 +21,7 @@ import pyarrow as pa
 from viewer.errors import BadRequest, scrub
 from viewer.filters import SCOPE_COLUMNS, Page, Resolved, RowFilter, order_sql, quote, where_sql
 
-SCOPE_SELECT = "s.ls_index, s.x, s.y, s.cluster, s.label"
-
-
-class Database:
-    def __init__(self, time_limit_ms: int) -> None:
-        self._con = duckdb.connect(":memory:")
-        self._lock = threading.Lock()  # cursor() on a shared connection is not safe from many threads at once
-        self.time_limit_ms = time_limit_ms
-
-    def table(self, sql: str, params: dict[str, Any]) -> pa.Table:
-        """Run one query (call from a worker thread); interrupted when it runs past the time limit."""
-        with self._lock:
-            cursor = self._con.cursor()
-        timer = threading.Timer(self.time_limit_ms / 1000, cursor.interrupt)
-        timer.start()
-        try:
-            return cursor.sql(sql, params=params).to_arrow_table()
-        except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
-            raise BadRequest(f"a filter value does not fit its column: {scrub(str(exc))}") from exc
-        finally:
-            timer.cancel()
-            cursor.close()
-
-    def scalar(self, sql: str, params: dict[str, Any]) -> Any:
-        return self.table(sql, params).column(0)[0].as_py()
+SCOPE_SELECT = "t.ls_index, t.x, t.y, t.cluster, t.label"
 
 
 @dataclass(frozen=True)
@@ -53,49 +33,123 @@ class ScopeSource:
     input_columns: tuple[str, ...]
     text_column: str
 
+    @property
+    def stored_columns(self) -> list[str]:
+        # An input column named like a scope column would shadow it: the scope's wins.
+        return [c for c in self.input_columns if c not in SCOPE_COLUMNS]
+
     def select_list(self, with_score: bool) -> str:
         extra = ["sem.score"] if with_score else []
-        inputs = [f"i.{quote(c)}" for c in self.input_columns if c not in SCOPE_COLUMNS]
+        inputs = [f"t.{quote(c)}" for c in self.stored_columns if not (with_score and c == "score")]
         return ", ".join([SCOPE_SELECT, *extra, *inputs])
 
+    def version(self) -> tuple[str, int, str, int]:
+        return (
+            str(self.scope_path),
+            self.scope_path.stat().st_mtime_ns,
+            str(self.input_path),
+            self.input_path.stat().st_mtime_ns,
+        )
 
-def from_where(src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
-    """FROM ... WHERE ... for a filtered scope; binds the file paths and every filter value into resolved.params."""
-    resolved.params.update(scope_path=str(src.scope_path), input_path=str(src.input_path))
-    sql = (
-        "FROM read_parquet($scope_path) s "
-        "JOIN read_parquet($input_path, file_row_number = true) i ON i.file_row_number = s.ls_index "
-    )
+
+class Database:
+    def __init__(self, time_limit_ms: int, max_cached_scopes: int = 4) -> None:
+        self._con = duckdb.connect(":memory:")
+        self._lock = threading.Lock()  # cursor() on a shared connection is not safe from many threads at once
+        self._tables: OrderedDict[tuple[str, int, str, int], str] = OrderedDict()
+        self._tables_lock = threading.Lock()
+        self.time_limit_ms = time_limit_ms
+        self.max_cached_scopes = max_cached_scopes
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._con.cursor()
+
+    def table(self, sql: str, params: dict[str, Any]) -> pa.Table:
+        """Run one query (call from a worker thread); interrupted when it runs past the time limit."""
+        cursor = self._cursor()
+        timer = threading.Timer(self.time_limit_ms / 1000, cursor.interrupt)
+        timer.start()
+        try:
+            return cursor.sql(sql, params=params).to_arrow_table()
+        except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
+            raise BadRequest(f"a filter value does not fit its column: {scrub(str(exc))}") from exc
+        finally:
+            timer.cancel()
+            cursor.close()
+
+    def scalar(self, sql: str, params: dict[str, Any]) -> Any:
+        return self.table(sql, params).column(0)[0].as_py()
+
+    def scope_table(self, src: ScopeSource) -> str:
+        """The name of the in-memory table holding this scope's joined rows, built on first use."""
+        key = src.version()
+        with self._tables_lock:
+            name = self._tables.get(key)
+            if name is not None:
+                self._tables.move_to_end(key)
+                return name
+            # The name comes from a hash of our own file paths, never from request text.
+            name = "scope_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+            inputs = ", ".join(f"i.{quote(c)}" for c in src.stored_columns)
+            sql = (
+                f"CREATE OR REPLACE TABLE {name} AS SELECT s.ls_index, s.x, s.y, s.cluster, s.label"
+                f"{', ' + inputs if inputs else ''} FROM read_parquet($scope_path) s "
+                "JOIN read_parquet($input_path, file_row_number = true) i ON i.file_row_number = s.ls_index "
+                "ORDER BY s.ls_index"
+            )
+            cursor = self._cursor()
+            try:
+                cursor.execute(sql, {"scope_path": str(src.scope_path), "input_path": str(src.input_path)})
+            finally:
+                cursor.close()
+            self._tables[key] = name
+            while len(self._tables) > self.max_cached_scopes:
+                _, old = self._tables.popitem(last=False)
+                self._drop(old)
+            return name
+
+    def _drop(self, name: str) -> None:
+        cursor = self._cursor()
+        try:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        finally:
+            cursor.close()
+
+
+def from_where(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
+    """FROM ... WHERE ... over a scope's table; binds every filter value into resolved.params."""
+    sql = f"FROM {table} t "
     if resolved.semantic is not None:
         resolved.params.update(sem_idx=resolved.semantic[0], sem_score=resolved.semantic[1])
         sql += (
             "JOIN (SELECT unnest($sem_idx::BIGINT[]) AS ls_index, unnest($sem_score::DOUBLE[]) AS score) sem "
-            "ON sem.ls_index = s.ls_index "
+            "ON sem.ls_index = t.ls_index "
         )
     return sql + "WHERE " + where_sql(f, resolved, src.text_column)
 
 
-def count_sql(src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
-    return "SELECT count(*) " + from_where(src, f, resolved)
+def count_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
+    return "SELECT count(*) " + from_where(table, src, f, resolved)
 
 
-def page_sql(src: ScopeSource, f: RowFilter, resolved: Resolved, page: Page | None) -> str:
+def page_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved, page: Page | None) -> str:
     select = src.select_list(resolved.semantic is not None)
-    sql = f"SELECT {select} {from_where(src, f, resolved)} ORDER BY {order_sql(f)}"
+    sql = f"SELECT {select} {from_where(table, src, f, resolved)} ORDER BY {order_sql(f)}"
     if page is not None:
         resolved.params.update(page_limit=page.limit, page_offset=page.offset)
         sql += " LIMIT $page_limit OFFSET $page_offset"
     return sql
 
 
-def indices_sql(src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
-    return "SELECT s.ls_index " + from_where(src, f, resolved) + " ORDER BY s.ls_index"
+def indices_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
+    return "SELECT t.ls_index " + from_where(table, src, f, resolved) + " ORDER BY t.ls_index"
 
 
-def export_sql(src: ScopeSource, f: RowFilter, resolved: Resolved, tags: dict[str, list[int]]) -> str:
+def export_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved, tags: dict[str, list[int]]) -> str:
     """The filtered rows with one boolean column per tag, named tag:NAME."""
     columns = [src.select_list(resolved.semantic is not None)]
     for n, (name, indices) in enumerate(sorted(tags.items())):
         resolved.params[f"tag_{n}"] = indices
-        columns.append(f"s.ls_index IN (SELECT unnest($tag_{n}::BIGINT[])) AS {quote('tag:' + name)}")
-    return f"SELECT {', '.join(columns)} {from_where(src, f, resolved)} ORDER BY {order_sql(f)}"
+        columns.append(f"t.ls_index IN (SELECT unnest($tag_{n}::BIGINT[])) AS {quote('tag:' + name)}")
+    return f"SELECT {', '.join(columns)} {from_where(table, src, f, resolved)} ORDER BY {order_sql(f)}"

@@ -17,7 +17,7 @@ from viewer.settings import Limits
 
 OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "is_null", "not_null")
 COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-# Columns every scope has, from the scope parquet (alias s); the rest come from input.parquet (alias i).
+# Columns every scope has, from the scope parquet; the rest come from input.parquet.
 SCOPE_COLUMNS = {"ls_index": "number", "x": "number", "y": "number", "cluster": "number", "label": "string"}
 
 
@@ -68,12 +68,8 @@ def column_types(meta: dict[str, Any]) -> dict[str, str]:
 
 
 def column_sql(column: str) -> str:
-    alias = "s" if column in SCOPE_COLUMNS else "i"
-    return f"{alias}.{quote(column)}"
-
-
-def input_column_sql(column: str) -> str:
-    return f"i.{quote(column)}"
+    """A checked column name of the scope's table (alias t): scope columns and input columns side by side."""
+    return f"t.{quote(column)}"
 
 
 def quote(identifier: str) -> str:
@@ -219,16 +215,16 @@ def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> str:
     parts = ["TRUE"]
     if f.clusters:
         params["clusters"] = list(f.clusters)
-        parts.append("s.cluster IN (SELECT unnest($clusters::BIGINT[]))")
+        parts.append("t.cluster IN (SELECT unnest($clusters::BIGINT[]))")
     if resolved.tag_indices is not None:
         params["tag_indices"] = resolved.tag_indices
-        parts.append("s.ls_index IN (SELECT unnest($tag_indices::BIGINT[]))")
+        parts.append("t.ls_index IN (SELECT unnest($tag_indices::BIGINT[]))")
     if f.selection is not None:
         params["selection"] = list(f.selection)
-        parts.append("s.ls_index IN (SELECT unnest($selection::BIGINT[]))")
+        parts.append("t.ls_index IN (SELECT unnest($selection::BIGINT[]))")
     if f.text is not None:
         params["text"] = f.text.lower()
-        parts.append(f"contains(lower(CAST({input_column_sql(text_column)} AS VARCHAR)), $text)")
+        parts.append(f"contains(lower(CAST({column_sql(text_column)} AS VARCHAR)), $text)")
     for n, cond in enumerate(f.conditions):
         parts.append(_condition_sql(cond, f"w{n}", params))
     return " AND ".join(parts)
@@ -252,4 +248,4 @@ def _condition_sql(cond: Condition, name: str, params: dict[str, Any]) -> str:
 def order_sql(f: RowFilter) -> str:
     direction = "DESC" if f.descending else "ASC"
     first = "sem.score" if f.sort == "score" else column_sql(f.sort)
-    return f"{first} {direction} NULLS LAST, s.ls_index ASC"
+    return f"{first} {direction} NULLS LAST, t.ls_index ASC"

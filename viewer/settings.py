@@ -29,15 +29,20 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+_DEFAULT = {s.name: s.default for s in SETTINGS}
+
+
 @dataclass(frozen=True)
 class Limits:
-    default_page_size: int = 50
-    max_page_size: int = 500
-    max_k: int = 1000
-    sql_time_limit_ms: int = 5000
-    max_selection: int = 10000
-    max_color_categories: int = 1000
-    max_query_chars: int = 1000
+    """The settings' values; each default lives once, in SETTINGS."""
+
+    default_page_size: int = _DEFAULT["default_page_size"]
+    max_page_size: int = _DEFAULT["max_page_size"]
+    max_k: int = _DEFAULT["max_k"]
+    sql_time_limit_ms: int = _DEFAULT["sql_time_limit_ms"]
+    max_selection: int = _DEFAULT["max_selection"]
+    max_color_categories: int = _DEFAULT["max_color_categories"]
+    max_query_chars: int = _DEFAULT["max_query_chars"]
 
     def replace(self, **changes: int) -> Limits:
         return dataclasses.replace(self, **changes)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from viewer import db
+from viewer.catalog import Scope
 from viewer.errors import BadRequest, shown
 from viewer.filters import Resolved, RowFilter, parse_int, parse_page
 from viewer.routes.common import (
@@ -43,11 +44,8 @@ async def rows(request: Request) -> Response:
     f = filter_of(request, found)
     page = parse_page(request.query_params, limits(request))
     resolved = await resolve(request, found, f)
-    src, store = source_of(found), database(request)
-    total_q, total_p = _query(db.count_sql, src, f, resolved)
-    total = int(await work(store.scalar, total_q, total_p))
-    page_q, page_p = _query(db.page_sql, src, f, resolved, page)
-    table = await work(store.table, page_q, page_p)
+    total = int((await _run(request, found, db.count_sql, f, resolved)).column(0)[0].as_py())
+    table = await _run(request, found, db.page_sql, f, resolved, page)
     end = page.offset + table.num_rows
     return Json(
         {
@@ -65,8 +63,7 @@ async def indices(request: Request) -> Response:
     found = await work(scope_of, request)
     f = filter_of(request, found)
     resolved = await resolve(request, found, f)
-    sql, params = _query(db.indices_sql, source_of(found), f, resolved)
-    table = await work(database(request).table, sql, params)
+    table = await _run(request, found, db.indices_sql, f, resolved)
     values = table.column(0).to_pylist()
     return Json({"total": len(values), "indices": values})
 
@@ -84,8 +81,7 @@ async def search(request: Request) -> Response:
     matches = await semantic(request, found, q, k)
     f = RowFilter(q=q, k=k, sort="score", descending=True)
     resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
-    sql, params = _query(db.page_sql, source_of(found), f, resolved, None)
-    table = await work(database(request).table, sql, params)
+    table = await _run(request, found, db.page_sql, f, resolved, None)
     return Json({"query": q, "model_id": found.sidecar.get("embedding", {}).get("model_id"), "results": records(table)})
 
 
@@ -98,8 +94,7 @@ async def export(request: Request) -> Response:
     f = filter_of(request, found)
     resolved = await resolve(request, found, f)
     tags = {name: values.tolist() for name, values in (await work(catalog(request).tags, found.dataset)).items()}
-    sql, params = _query(db.export_sql, source_of(found), f, resolved, tags)
-    table = await work(database(request).table, sql, params)
+    table = await _run(request, found, db.export_sql, f, resolved, tags)
     body = await work(encode, table, fmt)
     name = f"{found.dataset.name}-{found.id}.{fmt}"
     headers = {"content-disposition": f'attachment; filename="{name}"'}
@@ -118,9 +113,12 @@ def encode(table: pa.Table, fmt: str) -> bytes:
     return sink.getvalue()
 
 
-def _query(
-    build: Callable[..., str], src: db.ScopeSource, f: RowFilter, resolved: Resolved, *extra: Any
-) -> tuple[str, dict[str, Any]]:
-    """SQL and its own bound values: each query gets fresh parameters."""
+async def _run(
+    request: Request, found: Scope, build: Callable[..., str], f: RowFilter, resolved: Resolved, *extra: Any
+) -> pa.Table:
+    """Build one query over the scope's table with its own bound values, and run it off the event loop."""
+    src, store = source_of(found), database(request)
+    name = await work(store.scope_table, src)
     fresh = resolved.fresh()
-    return build(src, f, fresh, *extra), fresh.params
+    sql = build(name, src, f, fresh, *extra)
+    return await work(store.table, sql, fresh.params)

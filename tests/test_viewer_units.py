@@ -1,0 +1,110 @@
+"""The viewer's pure parts: filter parsing into bound SQL, exact top-k, error scrubbing, settings from the env."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from starlette.datastructures import QueryParams
+
+from ls_pipeline.errors import UserError
+from viewer.errors import BadRequest, scrub
+from viewer.filters import Resolved, column_types, parse_filter, where_sql
+from viewer.search import top_k
+from viewer.settings import Limits, config_from_env
+
+META = {
+    "columns": ["package", "section", "size", "text"],
+    "column_metadata": {"package": {"type": "string"}, "size": {"type": "number"}, "section": {"type": "string"}},
+}
+TYPES = column_types(META)
+
+
+def test_values_are_bound_never_written_into_sql() -> None:
+    evil = "x'); DROP TABLE t; --"
+    conditions = [
+        {"column": "section", "op": "=", "value": evil},
+        {"column": "package", "op": "in", "value": [evil, "b"]},
+        {"column": "size", "op": ">=", "value": 10},
+        {"column": "text", "op": "contains", "value": evil.upper()},
+    ]
+    params = QueryParams({"where": json.dumps(conditions), "text": evil, "cluster": "3"})
+    f = parse_filter(params, TYPES, Limits())
+    resolved = Resolved()
+    sql = where_sql(f, resolved, "text")
+    assert evil not in sql and "DROP" not in sql
+    assert resolved.params["w0"] == evil and resolved.params["w1"] == [evil, "b"] and resolved.params["w2"] == 10
+    assert resolved.params["w3"] == evil.lower() and resolved.params["text"] == evil.lower()
+    assert resolved.params["clusters"] == [3]
+
+
+def test_a_quote_in_a_column_name_cannot_escape_the_identifier() -> None:
+    types = column_types({"columns": ['we"ird'], "column_metadata": {}})
+    f = parse_filter(QueryParams({"where": json.dumps([{"column": 'we"ird', "op": "is_null"}])}), types, Limits())
+    assert where_sql(f, Resolved(), "text").endswith('t."we""ird" IS NULL')
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"where": json.dumps([{"column": "size", "op": "=", "value": "ten"}])},
+        {"where": json.dumps([{"column": "size", "op": "=", "value": True}])},
+        {"where": json.dumps([{"column": "section", "op": "in", "value": []}])},
+        {"where": json.dumps({"column": "nope", "op": "="})},
+        {"sort": "-nope"},
+        {"k": "0"},
+        {"selection": "1,2,x"},
+    ],
+)
+def test_bad_filters_raise_bad_request(params: dict[str, str]) -> None:
+    with pytest.raises(BadRequest):
+        parse_filter(QueryParams(params), TYPES, Limits())
+
+
+def test_sort_defaults_to_score_with_a_query() -> None:
+    f = parse_filter(QueryParams({"q": "games"}), TYPES, Limits())
+    assert (f.sort, f.descending) == ("score", True)
+    f = parse_filter(QueryParams({"q": "games", "sort": "-score"}), TYPES, Limits())
+    assert (f.sort, f.descending) == ("score", False)
+
+
+def test_top_k_is_exact_and_deterministic() -> None:
+    rng = np.random.default_rng(3)
+    scores = rng.random(5000).astype(np.float32)
+    scores[[10, 20, 30]] = 2.0  # a three-way tie at the top: lower ls_index first
+    found = top_k(scores, 50)
+    assert found.indices[:3].tolist() == [10, 20, 30]
+    assert found.indices.tolist() == np.lexsort((np.arange(5000), -scores))[:50].tolist()
+    assert len(top_k(scores[:7], 100).indices) == 7
+
+
+def test_scrub_removes_paths_and_keeps_api_urls() -> None:
+    text = 'IO Error: cannot open "/srv/data/ds/input.parquet"; see /api/datasets\nTraceback...'
+    assert scrub(text) == 'IO Error: cannot open "<path>"; see /api/datasets'
+
+
+def test_settings_from_env() -> None:
+    config = config_from_env({"LATENT_SCOPE_MAX_PAGE_SIZE": "20", "LATENT_SCOPE_APP_MODE": "hosted"})
+    assert config.mode == "hosted" and config.limits.max_page_size == 20 and config.limits.max_k == 1000
+    with pytest.raises(UserError, match="LATENT_SCOPE_PUBLIC_SCOPE"):
+        config_from_env({"LATENT_SCOPE_APP_MODE": "single_profile", "LATENT_SCOPE_PUBLIC_DATASET": "a"})
+    with pytest.raises(UserError, match="studio, hosted, single_profile"):
+        config_from_env({"LATENT_SCOPE_APP_MODE": "public"})
+    with pytest.raises(UserError, match="integer"):
+        config_from_env({"LATENT_SCOPE_MAX_K": "lots"})
+
+
+def test_a_query_past_the_time_limit_is_interrupted() -> None:
+    import time
+
+    import duckdb
+
+    from viewer.db import Database
+
+    store = Database(time_limit_ms=150)
+    started = time.monotonic()
+    with pytest.raises(duckdb.InterruptException):
+        store.table("SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = $m", {"m": 3})
+    assert time.monotonic() - started < 5
+    assert store.scalar("SELECT 40 + $n", {"n": 2}) == 42  # the database is still usable afterwards

@@ -1,0 +1,86 @@
+"""Helpers for the viewer tests: a copy of the pipeline-built data directory and a real uvicorn server on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+TAGS = {"favourites": [1, 2, 5, 40, 77, 150], "empty": [], "firsts": list(range(0, 30))}
+
+
+def copy_built(built_root: Path, target: Path) -> Path:
+    """A private copy of the session's built data, with tag files added (the session copy stays untouched)."""
+    shutil.copytree(built_root, target)
+    tags = target / "sample" / "tags"
+    tags.mkdir(exist_ok=True)
+    for name, values in TAGS.items():
+        (tags / f"{name}.indices").write_text("".join(f"{v}\n" for v in values))
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(root: Path, log: Path, **env: str) -> Iterator[str]:
+    """`python -m viewer ROOT --port N` in a subprocess; yields its base URL once /api/app answers."""
+    port = free_port()
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", **env}
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "viewer", str(root), "--port", str(port)], env=full_env, stdout=sink, stderr=sink
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_responds(base + "/api/app", proc, log)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def wait_until_responds(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"viewer exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"viewer did not answer within {timeout}s: {log.read_text()[-2000:]}")
+
+
+def joined_rows(dataset_dir: Path, scope_id: str = "scopes-001") -> pd.DataFrame:
+    """The expected rows, computed with pandas apart from the server: input rows by position + the scope columns."""
+    rows = pd.read_parquet(dataset_dir / "input.parquet")
+    rows["ls_index"] = range(len(rows))
+    scope = pd.read_parquet(dataset_dir / "scopes" / f"{scope_id}.parquet")
+    return rows.merge(scope[["ls_index", "x", "y", "cluster", "label"]], on="ls_index").set_index(
+        "ls_index", drop=False
+    )
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file with its size and mtime: to prove the server wrote nothing."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+def where(*conditions: dict[str, object]) -> str:
+    return json.dumps(list(conditions))
