@@ -117,10 +117,13 @@ export async function mountExplore(root, route, app) {
   window.__lsProject = (x, y) => map.deck.getViewports()[0].project([x, y])
   window.__lsRedrawMs = () => map.timeRedraw()
 
+  const onKey = (e) => e.key === 'Escape' && ui.lasso && setLasso(false)
   window.addEventListener('popstate', onPopState)
+  window.addEventListener('keydown', onKey)
   refresh()
   return () => {
     window.removeEventListener('popstate', onPopState)
+    window.removeEventListener('keydown', onKey)
     map.destroy()
   }
 

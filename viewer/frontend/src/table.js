@@ -82,7 +82,11 @@ export function renderTable(el, { page, columns, allColumns, theme, clustersById
                 dataset: { lsIndex: String(r.ls_index), cluster: String(r.cluster) },
                 on: { mouseenter: () => on.hover(r), mouseleave: () => on.hover(null), click: () => on.pick(r) },
               },
-              head.map((c) => h('td', { class: c === textColumn ? 'text' : '' }, cell(c, r, theme, clustersById))),
+              head.map((c) =>
+                c === textColumn
+                  ? h('td.text', {}, h('span.clamp', { title: String(r[c] ?? '') }, cell(c, r, theme, clustersById)))
+                  : h('td', {}, cell(c, r, theme, clustersById)),
+              ),
             ),
           ),
         ),
