@@ -1,11 +1,13 @@
 // The explore page: wires the map, panels, table and search to one state object that mirrors the URL.
 import * as api from './api.js'
 import { h, clear } from './dom.js'
+import { HoverCard } from './hovercard.js'
 import { ScatterMap } from './map.js'
 import { renderChips, renderClusters, renderConditionForm, renderSearchResults, renderTags } from './panels.js'
+import { buildHeader } from './header.js'
 import { exploreUrl, parseRoute } from './state.js'
 import { PAGE_SIZE, renderTable } from './table.js'
-import { clusterColor, currentTheme, setTheme } from './theme.js'
+import { currentTheme, setTheme } from './theme.js'
 
 export async function mountExplore(root, route, app) {
   const { dataset, scope } = route
@@ -37,60 +39,28 @@ export async function mountExplore(root, route, app) {
 
   // ---- layout
   const el = {}
-  const themeButton = h('button.icon', { dataset: { testid: 'theme-toggle' }, on: { click: toggleTheme } })
-  const searchInput = h('input', {
-    type: 'search',
-    placeholder: 'Semantic search…',
-    'aria-label': 'Semantic search',
-    value: state.filters.q,
+  const { header, searchInput, themeButton, ...controls } = buildHeader({
+    app,
+    dataset,
+    scope,
+    scopeJson,
+    scopes,
+    meta,
+    state,
+    on: {
+      theme: toggleTheme,
+      color: (c) => changeColor(c),
+      lasso: () => setLasso(!ui.lasso),
+      exportFormat: () => updateExportLink(),
+      scope: (id) => switchScope(id),
+      search: (q) => update({ filters: { ...state.filters, q } }),
+    },
   })
-  el.colorSelect = h(
-    'select',
-    { 'aria-label': 'Colour by', on: { change: (e) => changeColor(e.target.value) } },
-    h('option', { value: '' }, 'Colour: cluster'),
-    meta.columns.filter((c) => c !== textColumn).map((c) => h('option', { value: c, selected: c === state.color }, c)),
-  )
-  el.lassoButton = h('button', { 'aria-pressed': 'false', on: { click: () => setLasso(!ui.lasso) } }, 'Lasso')
-  el.exportFormat = h('select', { 'aria-label': 'Export format' }, ['csv', 'parquet', 'jsonl'].map((f) => h('option', {}, f)))
-  el.exportLink = h('a.button', { download: '', dataset: { testid: 'export' } }, 'Export')
-  el.exportFormat.addEventListener('change', updateExportLink)
-  const single = app.mode === 'single_profile'
-  const scopeSwitch = single
-    ? h('span.scope-name', {}, scopeJson.label || scope)
-    : h(
-        'select',
-        { 'aria-label': 'Scope', dataset: { testid: 'scope-switch' }, on: { change: (e) => switchScope(e.target.value) } },
-        scopes.map((s) => h('option', { value: s.id, selected: s.id === scope }, `${s.label || s.id} (${s.id})`)),
-      )
-  const header = h(
-    'header.bar',
-    {},
-    single ? h('span.brand', {}, 'Latent Scope') : h('a.brand', { href: '/' }, 'Latent Scope'),
-    h('span.dataset', {}, dataset),
-    scopeSwitch,
-    h(
-      'form.search',
-      {
-        on: {
-          submit: (e) => {
-            e.preventDefault()
-            update({ filters: { ...state.filters, q: searchInput.value.trim() } })
-          },
-        },
-      },
-      searchInput,
-    ),
-    el.colorSelect,
-    el.lassoButton,
-    el.exportFormat,
-    el.exportLink,
-    themeButton,
-  )
+  Object.assign(el, controls)
   el.chips = h('div.chips', { dataset: { testid: 'chips' } })
   el.error = h('div.error-line', { role: 'alert', hidden: true, dataset: { testid: 'error' } })
   el.mapWrap = h('div.map', { dataset: { testid: 'map' } })
-  el.card = h('div.hovercard', { hidden: true })
-  el.mapWrap.append(el.card)
+  const card = new HoverCard(el.mapWrap)
   el.table = h('section.table')
   el.results = h('section.results', { hidden: true })
   el.clusters = h('div.cluster-list')
@@ -238,40 +208,17 @@ export async function mountExplore(root, route, app) {
       ui.hovered = cluster
       map.setHulls(state.filters.clusters, cluster)
     }
-    if (!hit) {
-      el.card.hidden = true
-      return
-    }
+    if (!hit) return card.hide()
     const token = ++tokens.hover
-    const info2 = clustersById.get(hit.cluster) || { cluster: hit.cluster, label: `cluster ${hit.cluster}` }
-    placeCard(info.x, info.y)
+    const about = clustersById.get(hit.cluster) || { cluster: hit.cluster, label: `cluster ${hit.cluster}` }
+    card.place(info.x, info.y)
     if (!rowCache.has(hit.lsIndex)) {
-      showCard(info2, hit.lsIndex, null)
+      card.show(about, hit.lsIndex, null, currentTheme())
       const page = await api.getRows(dataset, scope, new URLSearchParams({ ls_index: String(hit.lsIndex), limit: '1' }))
       rowCache.set(hit.lsIndex, page.rows[0])
       if (token !== tokens.hover) return
     }
-    showCard(info2, hit.lsIndex, rowCache.get(hit.lsIndex))
-  }
-
-  function placeCard(x, y) {
-    const w = el.mapWrap.clientWidth
-    el.card.style.left = `${Math.min(x + 14, w - 330)}px`
-    el.card.style.top = `${y + 14}px`
-  }
-
-  function showCard(info, lsIndex, row) {
-    clear(el.card).append(
-      h(
-        'div.card-head',
-        {},
-        h('span.swatch', { style: { background: clusterColor(currentTheme(), info.cluster, info.noise) } }),
-        h('span.label', {}, info.label),
-        h('span.muted', {}, `#${lsIndex}`),
-      ),
-      h('p.card-text', {}, row ? truncate(String(row[textColumn] ?? ''), 420) : '…'),
-    )
-    el.card.hidden = false
+    card.show(about, hit.lsIndex, rowCache.get(hit.lsIndex)?.[textColumn], currentTheme())
   }
 
   function clickPoint(hit, event) {
@@ -497,9 +444,5 @@ export async function mountExplore(root, route, app) {
     el.exportLink.href = `${api.scopeBase(dataset, scope)}/export?${params}`
     el.exportLink.title = ui.matching && ui.matching.length > 10000 ? 'Exports the first 10,000 selected rows' : ''
   }
-}
-
-function truncate(s, n) {
-  return s.length > n ? s.slice(0, n - 1) + '…' : s
 }
 
