@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +109,38 @@ def test_a_query_past_the_time_limit_is_interrupted() -> None:
         store.table("SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = $m", {"m": 3})
     assert time.monotonic() - started < 5
     assert store.scalar("SELECT 40 + $n", {"n": 2}) == 42  # the database is still usable afterwards
+
+
+def test_concurrent_queries_share_one_model_and_match_single_embeddings() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ls_pipeline.models.embedding import DEFAULT_MODEL, load_embedder
+    from viewer.search import QueryEmbedder
+
+    texts = ["a game to play", "python json parser", "terminal font", "music player", "mail client", "kernel"]
+    embedder = QueryEmbedder()
+    with ThreadPoolExecutor(6) as pool:
+        batched = list(pool.map(lambda t: embedder.embed(DEFAULT_MODEL, t), texts))
+    single = load_embedder(DEFAULT_MODEL).embed(texts[:1])[0]
+    np.testing.assert_allclose(batched[0], single, atol=1e-5)
+    for text, vector in zip(texts, batched, strict=True):
+        np.testing.assert_allclose(vector, load_embedder(DEFAULT_MODEL).embed([text])[0], atol=1e-5)
+
+
+def test_scope_tables_are_cached_and_the_least_recent_dropped(built_data: dict[str, object], tmp_path: Path) -> None:
+    import shutil
+
+    from viewer.db import Database, ScopeSource
+
+    ds = Path(str(built_data["root"])) / "sample"
+    src = ScopeSource(ds / "scopes" / "scopes-001.parquet", ds / "input.parquet", ("package", "text"), "text")
+    shutil.copy(src.scope_path, tmp_path / "scopes-002.parquet")
+    other = ScopeSource(tmp_path / "scopes-002.parquet", src.input_path, ("package", "text"), "text")
+    store = Database(time_limit_ms=5000, max_cached_scopes=1)
+    first = store.scope_table(src)
+    assert store.scope_table(src) == first  # built once
+    assert store.scalar(f"SELECT count(*) FROM {first}", {}) == 300
+    second = store.scope_table(other)
+    assert second != first and store.scalar(f"SELECT count(*) FROM {second}", {}) == 300
+    exists = "SELECT count(*) FROM information_schema.tables WHERE table_name = $name"
+    assert store.scalar(exists, {"name": first}) == 0  # over max_cached_scopes: the least recent was dropped

@@ -88,7 +88,7 @@ def create_app(
     )
     app.state.config = config
     app.state.catalog = catalog
-    app.state.db = Database(config.limits.sql_time_limit_ms)
+    app.state.db = Database(config.limits.sql_time_limit_ms, config.limits.max_cached_scopes)
     app.state.embedder = embedder
     return app
 

@@ -7,6 +7,7 @@ numpy is an order of magnitude faster on the sizes we serve, and exact, so there
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -77,21 +78,53 @@ def embedding_index(path: Path) -> EmbeddingIndex:
 
 
 class QueryEmbedder:
-    """The scope's own embedding model, loaded once per process and shared; one query embedded at a time per model."""
+    """The scope's own embedding model, loaded once per process and shared.
+
+    Queries that arrive while the model is busy are embedded together in the next forward pass: under concurrent
+    searches one batch costs far less than the same queries one after another.
+    """
 
     def __init__(self) -> None:
-        self._locks: dict[str, threading.Lock] = {}
+        self._batchers: dict[str, _Batcher] = {}
         self._guard = threading.Lock()
 
-    def embed(self, model_id: str, text: str, prefix: str = "") -> np.ndarray:
+    def _batcher(self, model_id: str) -> _Batcher:
         with self._guard:
-            lock = self._locks.setdefault(model_id, threading.Lock())
-        with lock:
-            model: Embedder = load_embedder(model_id)
-            return model.embed([prefix + text])[0]
+            return self._batchers.setdefault(model_id, _Batcher(model_id))
+
+    def embed(self, model_id: str, text: str, prefix: str = "") -> np.ndarray:
+        return self._batcher(model_id).embed(prefix + text)
 
     def warm(self, model_id: str) -> None:
-        with self._guard:
-            lock = self._locks.setdefault(model_id, threading.Lock())
-        with lock:
+        with self._batcher(model_id).running:
             load_embedder(model_id)
+
+
+class _Batcher:
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        self.pending: list[tuple[str, Future[np.ndarray]]] = []
+        self.guard = threading.Lock()
+        self.running = threading.Lock()  # one forward pass at a time
+
+    def embed(self, text: str) -> np.ndarray:
+        future: Future[np.ndarray] = Future()
+        with self.guard:
+            self.pending.append((text, future))
+        with self.running:
+            with self.guard:
+                batch, self.pending = self.pending, []
+            if batch:  # else an earlier pass already took this query along
+                self._run(batch)
+        return future.result()
+
+    def _run(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
+        try:
+            model: Embedder = load_embedder(self.model_id)
+            vectors = model.embed([text for text, _ in batch])
+        except BaseException as exc:  # every waiting request gets the same error (e.g. the model cannot load)
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for (_, future), vector in zip(batch, vectors, strict=True):
+            future.set_result(vector)

@@ -26,6 +26,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_selection", 10000, "most ls_index values an explicit selection may name"),
     Setting("max_color_categories", 1000, "most distinct values a categorical color_by column may have"),
     Setting("max_query_chars", 1000, "longest text or semantic query accepted"),
+    Setting("max_cached_scopes", 4, "scopes whose joined rows stay in DuckDB memory (least recently used dropped)"),
 )
 
 
@@ -43,6 +44,7 @@ class Limits:
     max_selection: int = _DEFAULT["max_selection"]
     max_color_categories: int = _DEFAULT["max_color_categories"]
     max_query_chars: int = _DEFAULT["max_query_chars"]
+    max_cached_scopes: int = _DEFAULT["max_cached_scopes"]
 
     def replace(self, **changes: int) -> Limits:
         return dataclasses.replace(self, **changes)
