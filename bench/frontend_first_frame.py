@@ -1,0 +1,137 @@
+"""Time from navigation to the first drawn map frame, at 100k and 1M points, in headless Chromium.
+
+The big scopes are synthesized from a real one: its input rows and scope rows are tiled up to N rows and each tiled
+copy's x, y get Gaussian jitter (sigma 0.01 in the [-1, 1] map space), so the map keeps the real clusters' shapes.
+Cluster labels and hulls are the real scope's (counts scaled). Chromium runs headless with --disable-gpu, so WebGL is
+SwiftShader *software* rendering: a laptop GPU draws faster, and these figures are an upper bound.
+
+    # after scripts/demo.sh made demo-data/debian-demo:
+    PYTHONPATH=$PWD python bench/frontend_first_frame.py --data demo-data --dataset debian-demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ls_pipeline.store.datadir import DataDir  # noqa: E402
+from tests.browser import chromium, ensure_frontend_built, viewer_server  # noqa: E402
+
+JITTER = 0.01
+
+
+def tile_scope(source: DataDir, dataset: str, scope_id: str, target: DataDir, n: int, seed: int = 0) -> str:
+    """Write dataset `tiled-<n>` into target: the source scope's rows repeated up to n rows, with jitter."""
+    src = source.dataset(dataset)
+    name = f"tiled-{n}"
+    out = target.root / name
+    if (out / "scopes" / f"{scope_id}.json").is_file():
+        return name
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "scopes").mkdir(parents=True)
+    rows = pq.read_table(src.input_path)
+    scope = pq.read_table(src.file("scope", scope_id, ".parquet"))
+    take = pa.array(np.arange(n) % rows.num_rows)
+    pq.write_table(rows.take(take), out / "input.parquet", row_group_size=100_000)
+    rng = np.random.default_rng(seed)
+    tiled = scope.take(take).to_pandas()
+    copy = np.arange(n) >= rows.num_rows  # the first copy keeps its real position
+    for axis in ("x", "y"):
+        jitter = rng.normal(0, JITTER, n).astype(np.float32) * copy
+        tiled[axis] = np.clip(tiled[axis].to_numpy() + jitter, -1, 1).astype(np.float32)
+    tiled["ls_index"] = np.arange(n, dtype=np.int64)
+    pq.write_table(pa.Table.from_pandas(tiled, preserve_index=False), out / "scopes" / f"{scope_id}.parquet")
+    meta = json.loads(src.meta_path.read_text())
+    scale = n / rows.num_rows
+    meta.update(id=name, length=n)
+    (out / "meta.json").write_text(json.dumps(meta))
+    sidecar = src.sidecar("scope", scope_id)
+    sidecar.update(dataset=name, rows=n)
+    for entry in sidecar.get("cluster_labels_lookup", []):
+        entry["count"] = round(entry["count"] * scale)
+    (out / "scopes" / f"{scope_id}.json").write_text(json.dumps(sidecar))
+    return name
+
+
+def first_frame_ms(browser: object, url: str) -> dict[str, float]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=300_000)
+    wall = (time.perf_counter() - start) * 1000
+    frame = page.evaluate("window.__lsFirstFrame")  # ms since navigation start, once the GPU has drawn the frame
+    marks = page.evaluate(
+        "Object.fromEntries(performance.getEntriesByType('mark').filter(m => m.name.startsWith('ls-'))"
+        ".map(m => [m.name, m.startTime]))"
+    )
+    points = int(page.locator("[data-testid=map]").get_attribute("data-points"))
+    page.wait_for_timeout(500)  # let the labels and hulls join before timing a full redraw
+    redraw = page.evaluate("window.__lsRedrawMs()")
+    context.close()
+    return {"first_frame_ms": frame, "redraw_ms": redraw, "wall_ms": wall, "points": points, **marks}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT / "demo-data"), help="a data directory with a built scope")
+    parser.add_argument("--dataset", default="debian-demo")
+    parser.add_argument("--scope", default=None, help="scope id (default: the dataset's last scope)")
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", default=str(ROOT / "bench" / "results" / "tiled"), help="where tiled data goes")
+    args = parser.parse_args()
+    source = DataDir(args.data)
+    if args.dataset not in source.dataset_names():
+        print(f"error: no dataset {args.dataset!r} in {args.data}; run scripts/demo.sh or pass --data/--dataset")
+        return 2
+    ds = source.dataset(args.dataset)
+    scope_id = args.scope or (ds.ids("scope") or [None])[-1]
+    if scope_id is None:
+        print(f"error: dataset {args.dataset!r} has no scope yet; run `ls-run` on it first")
+        return 2
+    ensure_frontend_built()
+    target = DataDir(Path(args.work))
+    target.root.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    names = {}
+    for n in sizes:
+        t = time.perf_counter()
+        names[n] = tile_scope(source, args.dataset, scope_id, target, n)
+        print(f"tiled {n:,} rows in {time.perf_counter() - t:.1f}s", flush=True)
+    results = []
+    with viewer_server(target.root) as base, chromium() as browser:
+        for n in sizes:
+            url = f"{base}/datasets/{names[n]}/explore/{scope_id}"
+            first_frame_ms(browser, url)  # warm the viewer's points cache and the page's code
+            runs = [first_frame_ms(browser, url) for _ in range(args.repeat)]
+            median = statistics.median(r["first_frame_ms"] for r in runs)
+            results.append({"points": n, "median_first_frame_ms": median, "runs": runs})
+            stages = {k: statistics.median(r.get(k, 0) for r in runs) for k in runs[0] if k.startswith("ls-")}
+            stages["redraw"] = statistics.median(r["redraw_ms"] for r in runs)
+            shown = ", ".join(f"{k.removeprefix('ls-')} {v:,.0f}" for k, v in stages.items())
+            print(f"{n:>9,} points: first frame {median:,.0f} ms after navigation (median of {args.repeat}; {shown})")
+    out = ROOT / "bench" / "results" / "frontend_first_frame.json"
+    load = os.getloadavg()[0]
+    print(f"software WebGL (SwiftShader), {os.cpu_count()} CPUs, load average {load:.1f}")
+    doc = {"renderer": "SwiftShader (software WebGL)", "cpus": os.cpu_count(), "load_average": load, "results": results}
+    out.write_text(json.dumps(doc, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

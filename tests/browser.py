@@ -1,0 +1,127 @@
+"""Helpers for the browser tests: the built frontend, a real viewer on a free loopback port, headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONTEND = ROOT / "viewer" / "frontend"
+STATIC_INDEX = ROOT / "viewer" / "static" / "index.html"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def ensure_frontend_built() -> None:
+    """Build viewer/static/ when it is missing or older than the sources (setup.sh builds it in CI)."""
+    sources = [p for p in FRONTEND.rglob("*") if p.is_file() and "node_modules" not in p.parts]
+    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    if STATIC_INDEX.is_file() and STATIC_INDEX.stat().st_mtime >= newest:
+        return
+    if shutil.which("npm") is None:
+        pytest.fail("the explore frontend is not built and npm is missing: run `bash scripts/setup.sh`")
+    steps = [] if (FRONTEND / "node_modules").is_dir() else [["npm", "ci", "--no-audit", "--no-fund"]]
+    for cmd in [*steps, ["npm", "run", "build"]]:
+        done = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.fail(f"`{' '.join(cmd)}` failed in viewer/frontend:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def viewer_server(data_root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The real viewer (ls-serve, uvicorn) over a data directory; yields its base URL."""
+    port = free_port()
+    code = "import sys; from ls_pipeline.cli import serve_main; sys.exit(serve_main())"
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(data_root), "--host", "127.0.0.1", "--port", str(port)],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the viewer exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            try:
+                with urllib.request.urlopen(url + "/api/app", timeout=2) as res:
+                    if res.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the viewer did not answer /api/app within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing at /usr/bin/chromium: run `apt-get install -y chromium`")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def non_background_pixels(png: bytes, tolerance: int = 24) -> int:
+    """How many pixels differ from the image's most common colour (the map background)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    colours, counts = np.unique(img, axis=0, return_counts=True)
+    background = colours[counts.argmax()]
+    return int((np.abs(img - background).max(axis=1) > tolerance).sum())
+
+
+def dominant_colour(png: bytes) -> tuple[int, int, int]:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+    colours, counts = np.unique(img, axis=0, return_counts=True)
+    return tuple(int(v) for v in colours[counts.argmax()])

@@ -1,0 +1,306 @@
+"""The explore page in real headless Chromium against the real viewer over a data directory made by the pipeline."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from tests.browser import (
+    ARTIFACTS,
+    chromium,
+    dominant_colour,
+    ensure_frontend_built,
+    non_background_pixels,
+    viewer_server,
+)
+
+TAG = "even-rows"
+
+
+@pytest.fixture(scope="module")
+def explore_data(built_data: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A copy of the built data directory with one tag (every even row), so tests can change it freely."""
+    root = tmp_path_factory.mktemp("frontend") / "data"
+    shutil.copytree(built_data["root"], root)
+    scope_id = built_data["ids"]["scope"]
+    frame = pd.read_parquet(root / "sample" / "input.parquet")
+    scope = pd.read_parquet(root / "sample" / "scopes" / f"{scope_id}.parquet")
+    (root / "sample" / "tags").mkdir(exist_ok=True)
+    (root / "sample" / "tags" / f"{TAG}.indices").write_text("".join(f"{i}\n" for i in range(0, len(frame), 2)))
+    return {"root": root, "scope": scope_id, "frame": frame, "points": scope}
+
+
+@pytest.fixture(scope="module")
+def server(explore_data: dict[str, object]) -> Iterator[str]:
+    ensure_frontend_built()
+    with viewer_server(explore_data["root"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="light")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def explore_url(server: str, data: dict[str, object], query: str = "") -> str:
+    return f"{server}/datasets/sample/explore/{data['scope']}{'?' + query if query else ''}"
+
+
+def open_explore(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=30_000)
+    page.wait_for_selector("[data-testid=rows] tbody tr", timeout=30_000)
+
+
+def table_total(page) -> int:
+    text = page.locator("[data-testid=table-total]").inner_text()
+    return int(text.rsplit(" of ", 1)[1].split()[0].replace(",", ""))
+
+
+def api_total(server: str, data: dict[str, object], params: list[tuple[str, str]]) -> int:
+    url = f"{server}/api/datasets/sample/scopes/{data['scope']}/rows?{urllib.parse.urlencode(params)}"
+    with urllib.request.urlopen(url) as res:
+        return json.load(res)["total"]
+
+
+def save(png: bytes, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / name).write_bytes(png)
+
+
+def test_map_canvas_draws_points(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    assert page.locator("[data-testid=map]").get_attribute("data-points") == str(len(explore_data["points"]))
+    shot = page.locator("[data-testid=map]").screenshot()
+    save(page.screenshot(), "explore-light.png")
+    # Hundreds of points at >= 3 px radius plus labels: far more than a blank or near-blank canvas.
+    assert non_background_pixels(shot) > 2000
+    first_frame = page.evaluate("window.__lsFirstFrame")
+    assert first_frame and first_frame > 0
+
+
+def test_clicking_a_cluster_filters_the_table(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    points = explore_data["points"]
+    item = page.locator("[data-testid=cluster-item]").first  # the largest cluster (sorted by size)
+    cluster = int(item.get_attribute("data-cluster"))
+    expected = int((points["cluster"] == cluster).sum())
+    item.click()
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=table-total]').textContent.endsWith(`of ${n} rows`)", arg=expected
+    )
+    assert item.get_attribute("aria-pressed") == "true"
+    clusters_in_table = page.locator("[data-testid=rows] tbody tr").evaluate_all(
+        "rows => rows.map(r => Number(r.dataset.cluster))"
+    )
+    assert clusters_in_table and set(clusters_in_table) == {cluster}
+    assert f"cluster={cluster}" in page.url
+    assert page.locator("[data-testid=map]").get_attribute("data-matching") == str(expected)
+    save(page.screenshot(), "explore-cluster-filter.png")
+
+
+def test_search_lists_and_highlights_results(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    before = page.locator("[data-testid=map]").screenshot()
+    page.get_by_label("Semantic search").fill("video game for children")
+    page.get_by_label("Semantic search").press("Enter")
+    page.wait_for_selector("[data-testid=search-result]")
+    results = page.locator("[data-testid=search-result]")
+    assert results.count() > 0
+    scores = [float(s) for s in page.locator("[data-testid=search-result] .score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True)
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=map]').dataset.highlighted) > 0")
+    highlighted = int(page.locator("[data-testid=map]").get_attribute("data-highlighted"))
+    assert highlighted >= results.count()
+    # The top hit is on the map's highlight layer and the table carries scores, best first.
+    page.get_by_role("button", name="Sort by score").wait_for()
+    after = page.locator("[data-testid=map]").screenshot()
+    assert before != after
+    assert page.locator("[data-testid=chip][data-kind=search]").count() == 1
+    top = results.first.get_attribute("data-ls-index")
+    game_rows = page.locator("[data-testid=rows] tbody tr").evaluate_all("rows => rows.map(r => r.dataset.lsIndex)")
+    assert top in game_rows
+    save(page.screenshot(), "explore-search.png")
+
+
+def test_combined_filters_round_trip_through_the_url(page, server, explore_data):
+    points, frame = explore_data["points"], explore_data["frame"]
+    # A row that passes every filter below: its cluster, the even-row tag, its own section, a query from its text.
+    candidates = points[(points["cluster"] >= 0) & (points["ls_index"] % 2 == 0)]
+    anchor = candidates.iloc[0]
+    row = frame.iloc[int(anchor["ls_index"])]
+    cluster, section, query = int(anchor["cluster"]), str(row["section"]), " ".join(str(row["text"]).split()[:12])
+
+    open_explore(page, explore_url(server, explore_data))
+    page.locator(f"[data-testid=cluster-item][data-cluster='{cluster}']").click()
+    page.locator(f"button.tag[data-tag='{TAG}']").click()
+    page.get_by_label("Column").select_option("section")
+    page.get_by_label("Operator").select_option("=")
+    page.get_by_label("Value").fill(section)
+    page.get_by_role("button", name="Add").click()
+    page.get_by_label("Semantic search").fill(query)
+    page.get_by_label("Semantic search").press("Enter")
+    page.wait_for_selector("[data-testid=search-result]")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=chip]').length === 4")
+
+    where = json.dumps([{"column": "section", "op": "=", "value": section}])
+    params = [("cluster", str(cluster)), ("tag", TAG), ("where", where), ("q", query), ("k", "100")]
+    expected = api_total(server, explore_data, params)
+    assert expected >= 1
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=table-total]').textContent.endsWith(`of ${n} rows`)", arg=expected
+    )
+    url = page.url
+    page.reload()
+    open_explore(page, url)
+    kinds = page.locator("[data-testid=chip]").evaluate_all("chips => chips.map(c => c.dataset.kind)")
+    assert sorted(kinds) == ["cluster", "search", "tag", "where"]
+    assert page.locator("[data-testid=chip][data-kind=where] .text").inner_text() == f"section = {section}"
+    assert table_total(page) == expected
+    shown = page.locator("[data-testid=rows] tbody tr").evaluate_all(
+        "rows => rows.map(r => [Number(r.dataset.lsIndex), Number(r.dataset.cluster)])"
+    )
+    assert int(anchor["ls_index"]) in [i for i, _ in shown]
+    for ls_index, c in shown:
+        assert c == cluster and ls_index % 2 == 0 and frame.iloc[ls_index]["section"] == section
+    assert page.get_by_label("Semantic search").input_value() == query
+    # Export downloads exactly the filtered rows.
+    with urllib.request.urlopen(server + page.locator("[data-testid=export]").get_attribute("href")) as res:
+        exported = pd.read_csv(io.BytesIO(res.read()))
+    assert len(exported) == expected and set(exported["cluster"]) == {cluster}
+    # Removing a chip updates the URL and widens the table.
+    page.locator("[data-testid=chip][data-kind=tag] button.x").click()
+    page.wait_for_function("() => !location.search.includes('tag=')")
+    widened = api_total(server, explore_data, [p for p in params if p[0] != "tag"])
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=table-total]').textContent.endsWith(`of ${n} rows`)", arg=widened
+    )
+    save(page.screenshot(), "explore-combined-filters.png")
+
+
+def test_dark_mode_switches_palettes(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    swatch = "[data-testid=cluster-item] .swatch"
+    light_colour = page.locator(swatch).first.evaluate("el => getComputedStyle(el).backgroundColor")
+    light_bg = dominant_colour(page.locator("[data-testid=map]").screenshot())
+    page.locator("[data-testid=theme-toggle]").click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.wait_for_timeout(300)
+    dark_colour = page.locator(swatch).first.evaluate("el => getComputedStyle(el).backgroundColor")
+    dark_shot = page.locator("[data-testid=map]").screenshot()
+    dark_bg = dominant_colour(dark_shot)
+    assert dark_colour != light_colour  # the same cluster, the dark palette's lighter tone
+    assert sum(light_bg) > 600 and sum(dark_bg) < 120  # paper vs near-black background
+    assert non_background_pixels(dark_shot) > 2000
+    save(page.screenshot(), "explore-dark.png")
+    # The choice persists across a reload.
+    page.reload()
+    page.wait_for_selector("[data-testid=map][data-drawn=true]")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+
+
+def test_lasso_selects_points_and_the_table_follows(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    box = page.locator("[data-testid=map]").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.get_by_role("button", name="Lasso").click()
+    page.mouse.move(cx - 150, cy - 150)
+    page.mouse.down()
+    for dx, dy in [(150, -150), (150, 150), (-150, 150), (-150, -150)]:
+        page.mouse.move(cx + dx, cy + dy, steps=8)
+    page.mouse.up()
+    page.wait_for_selector("[data-testid=chip][data-kind=lasso]")
+    matching = int(page.locator("[data-testid=map]").get_attribute("data-matching"))
+    assert 0 < matching < len(explore_data["points"])
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=table-total]').textContent.endsWith(`of ${n} rows`)", arg=matching
+    )
+    assert "lasso=" in page.url
+
+
+def test_hover_card_shows_the_row_text(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    points, frame = explore_data["points"], explore_data["frame"]
+    # The point farthest from the centre is the least likely to sit under another point.
+    far = points.iloc[int(((points["x"] ** 2) + (points["y"] ** 2)).to_numpy().argmax())]
+    box = page.locator("[data-testid=map]").bounding_box()
+    sx, sy = page.evaluate("([x, y]) => window.__lsProject(x, y)", [float(far["x"]), float(far["y"])])
+    page.mouse.move(box["x"] + sx, box["y"] + sy)
+    card = page.locator(".hovercard")
+    card.wait_for(state="visible")
+    page.wait_for_function("() => !document.querySelector('.hovercard .card-text').textContent.startsWith('…')")
+    index = int(card.locator(".card-head .muted").inner_text().lstrip("#"))
+    text = str(frame.iloc[index]["text"])
+    assert card.locator(".card-text").inner_text().rstrip("…") in text
+    assert abs(points.iloc[index]["x"] - far["x"]) < 0.05 and abs(points.iloc[index]["y"] - far["y"]) < 0.05
+    # A click picks that point: one chip, the table shows exactly that row.
+    page.mouse.click(box["x"] + sx, box["y"] + sy)
+    page.wait_for_selector("[data-testid=chip][data-kind=points]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=table-total]').textContent.endsWith(' of 1 rows')"
+    )
+    picked = int(urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["sel"][0])
+    assert page.locator("[data-testid=rows] tbody tr").get_attribute("data-ls-index") == str(picked)
+    assert abs(points.iloc[picked]["x"] - far["x"]) < 0.05 and abs(points.iloc[picked]["y"] - far["y"]) < 0.05
+
+
+def test_colour_by_a_column_recolours_the_map(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    before = page.locator("[data-testid=map]").screenshot()
+    page.get_by_label("Colour by").select_option("section")
+    page.wait_for_function("() => location.search.includes('color=section')")
+    page.wait_for_timeout(500)
+    after = page.locator("[data-testid=map]").screenshot()
+    assert before != after and non_background_pixels(after) > 2000
+    page.reload()
+    page.wait_for_selector("[data-testid=map][data-drawn=true]")
+    assert page.get_by_label("Colour by").input_value() == "section"
+
+
+def test_table_sorts_by_a_column_on_the_server(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    page.get_by_role("button", name="Sort by package").click()
+    page.wait_for_function("() => location.search.includes('sort=package')")
+    first = page.locator("[data-testid=rows] tbody tr").first
+    page.wait_for_function(
+        "i => document.querySelector('[data-testid=rows] tbody tr').dataset.lsIndex === String(i)",
+        arg=int(explore_data["frame"]["package"].idxmin()),
+    )
+    page.get_by_role("button", name="Sort by package").click()
+    page.wait_for_function("() => location.search.includes('sort=-package')")
+    page.wait_for_function(
+        "i => document.querySelector('[data-testid=rows] tbody tr').dataset.lsIndex === String(i)",
+        arg=int(explore_data["frame"]["package"].idxmax()),
+    )
+    assert first.get_attribute("data-ls-index") == str(int(explore_data["frame"]["package"].idxmax()))
+
+
+def test_a_bad_condition_in_the_url_shows_the_servers_error(page, server, explore_data):
+    where = urllib.parse.quote(json.dumps([{"column": "no_such_column", "op": "=", "value": 1}]))
+    page.goto(explore_url(server, explore_data, f"where={where}"))
+    error = page.locator("[data-testid=error]")
+    error.wait_for(state="visible", timeout=30_000)
+    assert "no_such_column" in error.inner_text()
+    assert page.locator("[data-testid=chip][data-kind=where]").count() == 1  # removable, to recover
+    page.locator("[data-testid=chip][data-kind=where] button.x").click()
+    error.wait_for(state="hidden")
+    page.wait_for_selector("[data-testid=rows] tbody tr")

@@ -1,0 +1,68 @@
+// Thin client for the viewer HTTP API (docs/viewer-api.md). Filters become query parameters here, in one place.
+import { tableFromIPC } from 'apache-arrow'
+
+export class ApiError extends Error {}
+
+async function check(res) {
+  if (res.ok) return res
+  let message = `${res.status} ${res.statusText}`
+  try {
+    message = (await res.json()).error || message
+  } catch {
+    /* not JSON: keep the status line */
+  }
+  throw new ApiError(message)
+}
+
+export async function getJSON(path) {
+  return (await check(await fetch(path))).json()
+}
+
+export const scopeBase = (ds, scope) => `/api/datasets/${encodeURIComponent(ds)}/scopes/${encodeURIComponent(scope)}`
+
+/** The scope's points as column arrays (ls_index, x, y, cluster, optional color) plus category names. */
+export async function getPoints(ds, scope, colorBy) {
+  const url = scopeBase(ds, scope) + '/points' + (colorBy ? `?color_by=${encodeURIComponent(colorBy)}` : '')
+  const res = await check(await fetch(url))
+  const header = res.headers.get('x-ls-categories')
+  const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()))
+  const col = (name) => table.getChild(name)?.toArray()
+  return {
+    length: table.numRows,
+    lsIndex: col('ls_index'),
+    x: col('x'),
+    y: col('y'),
+    cluster: col('cluster'),
+    color: col('color'),
+    categories: header ? JSON.parse(header) : null,
+  }
+}
+
+/** Query parameters for the server-side filters (everything but an explicit selection). */
+export function filterParams(filters) {
+  const p = new URLSearchParams()
+  for (const c of filters.clusters) p.append('cluster', String(c))
+  for (const t of filters.tags) p.append('tag', t)
+  if (filters.where.length) p.set('where', JSON.stringify(filters.where))
+  if (filters.q) {
+    p.set('q', filters.q)
+    p.set('k', String(filters.k))
+  }
+  return p
+}
+
+export function hasServerFilter(filters) {
+  return filters.clusters.length > 0 || filters.tags.length > 0 || filters.where.length > 0 || !!filters.q
+}
+
+export async function getRows(ds, scope, params) {
+  return getJSON(`${scopeBase(ds, scope)}/rows?${params}`)
+}
+
+export async function getIndices(ds, scope, filters) {
+  return getJSON(`${scopeBase(ds, scope)}/rows/indices?${filterParams(filters)}`)
+}
+
+export async function search(ds, scope, q, k) {
+  return getJSON(`${scopeBase(ds, scope)}/search?q=${encodeURIComponent(q)}&k=${k}`)
+}

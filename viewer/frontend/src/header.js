@@ -1,0 +1,53 @@
+// The explore page's top bar: home link, scope switcher, search box, colour-by, lasso, export and theme toggle.
+import { h } from './dom.js'
+
+export function buildHeader({ app, dataset, scope, scopeJson, scopes, meta, state, on }) {
+  const textColumn = meta.text_column
+  const themeButton = h('button.icon', { dataset: { testid: 'theme-toggle' }, on: { click: on.theme } })
+  const searchInput = h('input', {
+    type: 'search',
+    placeholder: 'Semantic search…',
+    'aria-label': 'Semantic search',
+    value: state.filters.q,
+  })
+  const colorSelect = h(
+    'select',
+    { 'aria-label': 'Colour by', on: { change: (e) => on.color(e.target.value) } },
+    h('option', { value: '' }, 'Colour: cluster'),
+    meta.columns.filter((c) => c !== textColumn).map((c) => h('option', { value: c, selected: c === state.color }, c)),
+  )
+  const lassoButton = h('button', { 'aria-pressed': 'false', on: { click: on.lasso } }, 'Lasso')
+  const exportFormat = h(
+    'select',
+    { 'aria-label': 'Export format', on: { change: on.exportFormat } },
+    ['csv', 'parquet', 'jsonl'].map((f) => h('option', {}, f)),
+  )
+  const exportLink = h('a.button', { download: '', dataset: { testid: 'export' } }, 'Export')
+  // A public single_profile page shows its one scope: no home page, no other scopes.
+  const single = app.mode === 'single_profile'
+  const scopeSwitch = single
+    ? h('span.scope-name', {}, scopeJson.label || scope)
+    : h(
+        'select',
+        { 'aria-label': 'Scope', dataset: { testid: 'scope-switch' }, on: { change: (e) => on.scope(e.target.value) } },
+        scopes.map((s) => h('option', { value: s.id, selected: s.id === scope }, `${s.label || s.id} (${s.id})`)),
+      )
+  const search = (e) => {
+    e.preventDefault()
+    on.search(searchInput.value.trim())
+  }
+  const header = h(
+    'header.bar',
+    {},
+    single ? h('span.brand', {}, 'Latent Scope') : h('a.brand', { href: '/' }, 'Latent Scope'),
+    h('span.dataset', {}, dataset),
+    scopeSwitch,
+    h('form.search', { on: { submit: search } }, searchInput),
+    colorSelect,
+    lassoButton,
+    exportFormat,
+    exportLink,
+    themeButton,
+  )
+  return { header, searchInput, themeButton, colorSelect, lassoButton, exportFormat, exportLink }
+}

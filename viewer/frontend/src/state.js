@@ -1,0 +1,69 @@
+// The explore view's state, kept in the URL so any view can be shared and reloaded.
+// Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, where, q, k, sel, lasso, color, cols, sort, page.
+
+export function emptyFilters() {
+  return { clusters: [], tags: [], where: [], q: '', k: 100, sel: [], lasso: null }
+}
+
+export function parseRoute(location) {
+  const m = location.pathname.match(/^\/datasets\/([^/]+)\/explore\/([^/]+)\/?$/)
+  if (!m) return { page: 'home' }
+  const p = new URLSearchParams(location.search)
+  const ints = (s) => (s ? s.split(',').map(Number).filter(Number.isInteger) : [])
+  let where = []
+  try {
+    where = JSON.parse(p.get('where') || '[]')
+  } catch {
+    where = []
+  }
+  let lasso = null
+  if (p.get('lasso')) {
+    lasso = p
+      .get('lasso')
+      .split(';')
+      .map((pt) => pt.split(',').map(Number))
+    if (lasso.length < 3 || lasso.some((pt) => pt.length !== 2 || pt.some(Number.isNaN))) lasso = null
+  }
+  return {
+    page: 'explore',
+    dataset: decodeURIComponent(m[1]),
+    scope: decodeURIComponent(m[2]),
+    filters: {
+      clusters: p.getAll('cluster').map(Number).filter(Number.isInteger),
+      tags: p.getAll('tag'),
+      where: Array.isArray(where) ? where : [],
+      q: p.get('q') || '',
+      k: Number(p.get('k')) || 100,
+      sel: ints(p.get('sel')),
+      lasso,
+    },
+    color: p.get('color') || '',
+    cols: p.get('cols') ? p.get('cols').split(',') : null,
+    sort: p.get('sort') || '',
+    tablePage: Number(p.get('page')) || 0,
+  }
+}
+
+export function exploreUrl(state) {
+  const { dataset, scope, filters: f } = state
+  const p = new URLSearchParams()
+  for (const c of f.clusters) p.append('cluster', String(c))
+  for (const t of f.tags) p.append('tag', t)
+  if (f.where.length) p.set('where', JSON.stringify(f.where))
+  if (f.q) {
+    p.set('q', f.q)
+    if (f.k !== 100) p.set('k', String(f.k))
+  }
+  if (f.sel.length) p.set('sel', f.sel.join(','))
+  if (f.lasso) p.set('lasso', f.lasso.map(([x, y]) => `${x.toFixed(4)},${y.toFixed(4)}`).join(';'))
+  if (state.color) p.set('color', state.color)
+  if (state.cols) p.set('cols', state.cols.join(','))
+  if (state.sort) p.set('sort', state.sort)
+  if (state.tablePage) p.set('page', String(state.tablePage))
+  const qs = p.toString()
+  return `/datasets/${encodeURIComponent(dataset)}/explore/${encodeURIComponent(scope)}${qs ? '?' + qs : ''}`
+}
+
+export function isFiltered(f) {
+  return f.clusters.length > 0 || f.tags.length > 0 || f.where.length > 0 || !!f.q || f.sel.length > 0 || !!f.lasso
+}
