@@ -51,7 +51,9 @@ async def clusters(request: Request) -> Response:
     """Clusters with label, description, count, noise, hull, terms; level=N for a level of a label hierarchy."""
     found = await work(scope_of, request)
     level = parse_int(request.query_params, "level", 0, 0, 100)
-    return Json(clusters_at(found.sidecar.get("cluster_labels_lookup", []), level))
+    # clusters are level 0; their parent topics (label levels) sit in a list of their own
+    lookup = found.sidecar.get("cluster_labels_lookup", []) + found.sidecar.get("cluster_levels_lookup", [])
+    return Json(clusters_at(lookup, level))
 
 
 def clusters_at(lookup: list[dict[str, Any]], level: int) -> list[dict[str, Any]]:
