@@ -28,7 +28,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
         df = _read(path, suffix)
     except UserError:
         raise
-    except (ValueError, OSError, csv.Error, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8 and retry"
+        ) from exc
+    except (ValueError, OSError, csv.Error, pd.errors.ParserError) as exc:
         raise UserError(f"cannot read {path.name} as {suffix[1:]}: {_first_line(exc)}") from exc
     if len(df.columns) == 0:
         raise UserError(f"{path.name} has no columns")
