@@ -34,7 +34,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
             "save it as UTF-8 and retry"
         ) from exc
     except (ValueError, OSError, csv.Error, pd.errors.ParserError) as exc:
-        raise UserError(f"cannot read {path.name} as {suffix[1:]}: {_first_line(exc)}") from exc
+        # Readers (pyarrow) put the file's absolute path in their message: the user knows it, a log reader need not.
+        detail = _first_line(exc).replace(str(path.resolve()), path.name).replace(str(path), path.name)
+        raise UserError(f"cannot read {path.name} as {suffix[1:]}: {detail}") from exc
     if len(df.columns) == 0:
         raise UserError(f"{path.name} has no columns")
     if len(df) == 0:
