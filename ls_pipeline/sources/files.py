@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +54,19 @@ def _read(path: Path, suffix: str) -> pd.DataFrame:
         return pd.read_json(path, lines=True, dtype=False)
     if suffix == ".json":
         return _read_json(path)
-    return pd.read_excel(path)
+    return _read_excel(path)
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    # A damaged or renamed workbook fails deep in openpyxl/xlrd with KeyError, BadZipFile or an "engine" hint
+    # the user cannot act on: say what it is instead.
+    try:
+        return pd.read_excel(path)
+    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserError(
+            f"{path.name} is not a readable Excel workbook ({type(exc).__name__}); "
+            "open and save it again in a spreadsheet program, or export it as CSV"
+        ) from exc
 
 
 def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
