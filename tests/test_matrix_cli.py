@@ -8,6 +8,7 @@ duplicate and numeric columns, identical texts, ids with path and unicode tricks
 from __future__ import annotations
 
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ def _write_files(folder: Path) -> None:
     (folder / "utf16.csv").write_bytes("id,text\n1,hello\n".encode("utf-16"))
     (folder / "dupes3.csv").write_text("id,text,id\n1,a text,2\n")
     (folder / "numeric.csv").write_text("id,text\n1,123\n2,456\n3,789\n")
+    with zipfile.ZipFile(folder / "zip.xlsx", "w") as archive:  # a zip that is no workbook
+        archive.writestr("data.csv", "id,text\n1,a\n")
+    (folder / "truncated.xlsx").write_bytes(b"PK\x03\x04" + bytes(40))
     with open(folder / "bigcell.csv", "w") as handle:
         handle.write("id,text\n1,short\n2,")
         handle.write("x" * BIG_CELL)
@@ -109,6 +113,8 @@ CLI_CASES: list[tuple[str, Callable, list[str], str]] = [
         ["new", "{files}/long_quote.csv"],
         f"EOF inside string starting at row {BROKEN_AT + 1}",
     ),
+    ("zip renamed .xlsx", cli._ingest, ["new", "{files}/zip.xlsx"], "zip.xlsx is not a readable Excel workbook"),
+    ("truncated .xlsx", cli._ingest, ["new", "{files}/truncated.xlsx"], "not a readable Excel workbook (BadZipFile)"),
     ("duplicate names, 3 columns", cli._ingest_csv, ["new", "{files}/dupes3.csv"], "duplicate column names: id"),
     ("numeric-only texts, guessed", cli._ingest_csv, ["new", "{files}/numeric.csv"], "no text column found"),
     (
