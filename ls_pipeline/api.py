@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ls_pipeline import steps
+from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import DEFAULT, load_recipe
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.stages.cluster import ClusterParams
@@ -21,7 +22,7 @@ from ls_pipeline.stages.label import LabelParams
 from ls_pipeline.stages.project import UmapParams
 from ls_pipeline.stages.scope import ScopeParams
 from ls_pipeline.store.atomic import write_bytes
-from ls_pipeline.store.datadir import DATA_ENV, DataDir, resolve_data_dir
+from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name, resolve_data_dir
 
 _KEY_NAMES = {"openai_key": "OPENAI_API_KEY", "mistral_key": "MISTRAL_API_KEY"}
 
@@ -29,9 +30,9 @@ _KEY_NAMES = {"openai_key": "OPENAI_API_KEY", "mistral_key": "MISTRAL_API_KEY"}
 def init(path: str | os.PathLike[str], **keys: str) -> Path:
     """Choose (and create) the data directory for this process; API keys go to its .env, never to sidecars."""
     unknown = sorted(set(keys) - set(_KEY_NAMES))
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise UserError(f"init needs a folder path, got {_shown(path)}")
     if unknown:
-        from ls_pipeline.errors import UserError
-
         raise UserError(f"unknown key option(s) {', '.join(unknown)}; allowed: {', '.join(_KEY_NAMES)}")
     root = Path(path).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -54,6 +55,9 @@ def data_dir() -> DataDir:
 
 def ingest(name: str, data: pd.DataFrame | str | os.PathLike[str], text_column: str | None = None) -> dict[str, Any]:
     """Ingest a DataFrame or a data file (CSV, Parquet, JSON, JSONL, Excel) as dataset `name`."""
+    check_name(name)
+    if not isinstance(data, pd.DataFrame | str | os.PathLike):
+        raise UserError(f"ingest takes a pandas DataFrame or a file path, got {_shown(data)}")
     frame = data if isinstance(data, pd.DataFrame) else read_table(data)
     source = "dataframe" if isinstance(data, pd.DataFrame) else Path(data).name
     return steps.ingest(data_dir(), name, frame, IngestParams(text_column=text_column), source=source)
@@ -62,6 +66,9 @@ def ingest(name: str, data: pd.DataFrame | str | os.PathLike[str], text_column: 
 def embed(
     dataset: str, text_column: str | None = None, model_id: str | None = None, prefix: str = "", batch_size: int = 64
 ) -> str:
+    for what, value in (("text_column", text_column), ("prefix", prefix)):
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{what} must be a string, got {_shown(value)}")
     params = EmbedParams(
         model_id=model_id or EmbedParams.model_id, prefix=prefix, batch_size=batch_size, text_column=text_column
     )
@@ -101,9 +108,15 @@ def scope(dataset: str, cluster_labels_id: str, label: str, description: str = "
 
 def run(dataset: str, recipe: str = DEFAULT) -> dict[str, str]:
     """Every stage after ingest with a named recipe; returns the artifact id of each stage."""
+    if not isinstance(recipe, str):
+        raise UserError(f"recipe must be a recipe name or a YAML file path, got {_shown(recipe)}")
     data = data_dir()
     artifacts = steps.run_recipe(data.dataset(dataset), load_recipe(recipe, data))
     return {kind: artifact.id for kind, artifact in artifacts.items()}
+
+
+def _shown(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"[:80]
 
 
 def serve(host: str = "127.0.0.1", port: int = 5001) -> None:

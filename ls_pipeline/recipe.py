@@ -45,14 +45,16 @@ _SECTIONS = {
 
 def load_recipe(name_or_path: str = DEFAULT, data: DataDir | None = None) -> Recipe:
     """A recipe by file path, by name in the data directory's _recipes/, or by name among the shipped ones."""
+    if not isinstance(name_or_path, str) or not name_or_path:
+        raise UserError(f"a recipe is a name or a YAML file path, got {name_or_path!r}")
     path = Path(name_or_path).expanduser()
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
             raise NotFound(f"no such recipe file: {name_or_path}")
-        return parse_recipe(path.stem, path.read_text(encoding="utf-8"))
+        return parse_recipe(path.stem, read_recipe_text(path))
     check_name(name_or_path, "recipe name")
     if data is not None and (data.recipes / f"{name_or_path}.yaml").is_file():
-        return parse_recipe(name_or_path, (data.recipes / f"{name_or_path}.yaml").read_text(encoding="utf-8"))
+        return parse_recipe(name_or_path, read_recipe_text(data.recipes / f"{name_or_path}.yaml"))
     shipped = resources.files("ls_pipeline.recipes").joinpath(f"{name_or_path}.yaml")
     if shipped.is_file():
         return parse_recipe(name_or_path, shipped.read_text(encoding="utf-8"))
@@ -64,13 +66,24 @@ def save_recipe(data: DataDir, name: str, file: Path, replace: bool = False) -> 
     check_name(name, "recipe name")
     if not file.is_file():
         raise NotFound(f"no such recipe file: {file}")
-    text = file.read_text(encoding="utf-8")
+    text = read_recipe_text(file)
     parse_recipe(name, text)
     target = data.recipes / f"{name}.yaml"
     if target.exists() and not replace:
-        raise UserError(f"recipe {name!r} is already registered ({target}); pass --replace to overwrite it")
+        raise UserError(
+            f"recipe {name!r} is already registered (_recipes/{target.name}); pass --replace to overwrite it"
+        )
     atomic.write_bytes(target, text.encode("utf-8"))
     return target
+
+
+def read_recipe_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"recipe file {path.name} is not UTF-8 text (offset {exc.start}); save it as UTF-8") from exc
+    except OSError as exc:
+        raise UserError(f"cannot read recipe file {path.name}: {exc.strerror or type(exc).__name__}") from exc
 
 
 def recipe_names(data: DataDir | None = None) -> list[str]:
@@ -84,7 +97,7 @@ def parse_recipe(name: str, text: str) -> Recipe:
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise UserError(f"recipe {name!r} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+        raise UserError(f"recipe {name!r} is not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(raw, dict):
         raise UserError(f"recipe {name!r} must be a mapping of sections ({', '.join(_SECTIONS)})")
     unknown = sorted(set(raw) - set(_SECTIONS) - {"description", "name"})
@@ -94,6 +107,12 @@ def parse_recipe(name: str, text: str) -> Recipe:
         key: build_params(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in _SECTIONS.items()
     }
     return Recipe(name=name, description=str(raw.get("description", "")), **sections)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
 
 
 def build_params(cls: type, values: Any, where: str) -> Any:
@@ -108,7 +127,10 @@ def build_params(cls: type, values: Any, where: str) -> Any:
     for key, value in values.items():
         if not _matches(value, hints[key]):
             raise UserError(f"{where}: {key} must be {_type_name(hints[key])}, got {value!r}")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except UserError as exc:  # a range check in the params class: say where it came from
+        raise UserError(f"{where}: {exc}") from exc
 
 
 def _matches(value: Any, hint: Any) -> bool:

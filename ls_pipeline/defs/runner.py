@@ -81,9 +81,16 @@ def execute(
     # The console shows our own log lines (through the CLI's handler); Dagster's copy, with its tracebacks of
     # failed steps, stays in the run's log in the UI. Failures come back as one line below.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    result = job.execute_in_process(
-        run_config={**(run_config or {}), **quiet}, instance=instance, partition_key=partition_key, raise_on_error=False
-    )
+    try:
+        result = job.execute_in_process(
+            run_config={**(run_config or {}), **quiet},
+            instance=instance,
+            partition_key=partition_key,
+            raise_on_error=False,
+        )
+    except dg.DagsterInvalidConfigError as exc:  # raised before the run starts, with a multi-line report
+        problems = "; ".join(" ".join(error.message.split()) for error in exc.errors) or "invalid"
+        raise UserError(f"bad run config for {job.name}: {problems}") from exc
     if not result.success:
         raise UserError(f"{failure_message(result)} (run {result.run_id[:8]}, {job.name} {partition_key})")
     return result

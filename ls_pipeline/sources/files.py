@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -28,8 +29,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
         df = _read(path, suffix)
     except UserError:
         raise
-    except (ValueError, OSError, csv.Error, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path.name} as {suffix[1:]}: {_first_line(exc)}") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8 and retry"
+        ) from exc
+    except (ValueError, OSError, csv.Error, pd.errors.ParserError) as exc:
+        # Readers (pyarrow) put the file's absolute path in their message: the user knows it, a log reader need not.
+        detail = _first_line(exc).replace(str(path.resolve()), path.name).replace(str(path), path.name)
+        raise UserError(f"cannot read {path.name} as {suffix[1:]}: {detail}") from exc
     if len(df.columns) == 0:
         raise UserError(f"{path.name} has no columns")
     if len(df) == 0:
@@ -46,7 +54,19 @@ def _read(path: Path, suffix: str) -> pd.DataFrame:
         return pd.read_json(path, lines=True, dtype=False)
     if suffix == ".json":
         return _read_json(path)
-    return pd.read_excel(path)
+    return _read_excel(path)
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    # A damaged or renamed workbook fails deep in openpyxl/xlrd with KeyError, BadZipFile or an "engine" hint
+    # the user cannot act on: say what it is instead.
+    try:
+        return pd.read_excel(path)
+    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserError(
+            f"{path.name} is not a readable Excel workbook ({type(exc).__name__}); "
+            "open and save it again in a spreadsheet program, or export it as CSV"
+        ) from exc
 
 
 def _read_delimited(path: Path, sep: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.sources.registry import dataset_name
-from ls_pipeline.stages.ingest import choose_text_column
+from ls_pipeline.stages.ingest import IngestParams, prepare
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, check_name
 
@@ -37,7 +37,7 @@ def file_key(path: Path) -> str:
 def validate(path: Path) -> str:
     """The dataset name for a readable data file with a text column; UserError naming the problem otherwise."""
     name = check_name(dataset_name(path))
-    choose_text_column(read_table(path), None)
+    prepare(read_table(path), IngestParams())  # every check ingest makes, so the run it starts does not fail
     return name
 
 
@@ -45,11 +45,12 @@ def reject(data: DataDir, path: Path, reason: str) -> Path:
     """Move a bad file to _inbox/_rejected/ with a NAME.error.txt beside it saying why and what to do."""
     folder = data.inbox / REJECTED
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / path.name
-    if target.exists():
-        target = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+    target, n = folder / path.name, 1
+    while target.exists():  # never overwrite an earlier rejected file, even two in the same second
+        target, n = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{n}{path.suffix}", n + 1
     path.replace(target)
-    note = f"{reason}\nFix the file and drop it in {data.inbox}/ again.\n"
+    # One line: the reason (newlines folded), then what to do. No absolute paths: the folder may be shared.
+    note = f"{' '.join(reason.split())}; fix the file and drop it in {data.inbox.name}/ again\n"
     atomic.write_bytes(folder / f"{target.name}.error.txt", note.encode())
     return target
 

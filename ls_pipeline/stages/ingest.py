@@ -13,6 +13,9 @@ from ls_pipeline.errors import UserError
 
 CODE_VERSION = "1"
 CATEGORY_LIMIT = 100  # a text column with at most this many distinct values is profiled as categories
+# A text longer than this is almost always a broken file (an unclosed quote swallowing the rows after it), and the
+# embedder reads only its first few hundred tokens anyway: refuse it rather than store and serve it.
+MAX_TEXT_CHARS = 1_000_000
 _TEXT_HINTS = ("text", "content", "body", "description", "message", "sentence", "document")
 
 
@@ -58,6 +61,13 @@ def clean_texts(column: pd.Series, name: str) -> tuple[pd.Series, int]:
     if not _is_texty(column):
         raise UserError(f"column {name!r} holds {column.dtype} values, not text; pick a text column with --text_column")
     texts = column.astype("string").fillna("").astype(str)
+    lengths = texts.str.len()
+    if len(texts) and lengths.max() > MAX_TEXT_CHARS:
+        row = int(lengths.to_numpy().argmax())
+        raise UserError(
+            f"row {row} of text column {name!r} has {lengths.iloc[row]:,} characters, over the limit of "
+            f"{MAX_TEXT_CHARS:,}; check the file for an unclosed quote, or split or shorten that text"
+        )
     empty = int((texts.str.strip() == "").sum())
     if empty == len(texts):
         raise UserError(f"every value of text column {name!r} is empty; pick another column with --text_column")

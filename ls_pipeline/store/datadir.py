@@ -15,7 +15,8 @@ from ls_pipeline.store import lock
 
 DATA_ENV = "LATENT_SCOPE_DATA"
 # Names that become folder names: no separators, no dots up front, nothing a shell or URL mangles.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# fullmatch everywhere: `$` alone would let a trailing newline through ("name\n" as a folder name).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 # kind -> (folder, id prefix). Labels ids hang off their cluster: cluster-001-labels-001.
 KINDS: dict[str, tuple[str, str]] = {
@@ -46,7 +47,7 @@ def _dotenv_value(path: Path, key: str) -> str | None:
 
 
 def check_name(name: str, what: str = "dataset name") -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise UserError(
             f"invalid {what} {name!r}: use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
@@ -70,7 +71,7 @@ class DataDir:
     def dataset_names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / "meta.json").is_file() and _NAME.match(p.name))
+        return sorted(p.name for p in self.root.iterdir() if (p / "meta.json").is_file() and _NAME.fullmatch(p.name))
 
     def dataset(self, name: str, must_exist: bool = True) -> Dataset:
         check_name(name)
@@ -136,7 +137,7 @@ class Dataset:
 
     def sidecar(self, kind: str, artifact_id: str) -> dict[str, Any]:
         path = self.file(kind, artifact_id, ".json")
-        if not isinstance(artifact_id, str) or not _NAME.match(artifact_id) or not path.is_file():
+        if not isinstance(artifact_id, str) or not _NAME.fullmatch(artifact_id) or not path.is_file():
             known = ", ".join(self.all_ids(kind)) or "none yet"
             raise NotFound(f"unknown {kind} id {artifact_id!r} in dataset {self.name!r} (known: {known})")
         return read_json(path)
