@@ -1,7 +1,7 @@
 """Latent Scope 1.0 and ls-pipeline side by side, in one run, on the same sample with the same parameters.
 
 Each stage of each tool runs as its own CLI command in a subprocess (as a user runs them); we record its wall
-time and its peak RSS (os.wait4's rusage of that child). Then, for ours only: a whole recipe in one process
+time and its peak RSS (GNU time's %M for that command). Then, for ours only: a whole recipe in one process
 (ls-run), a re-ingest with 1% new or changed rows, a re-run that changes only clustering, and a UMAP sweep
 that changes only min_dist (kNN graph reused).
 
@@ -53,19 +53,22 @@ class Step:
 
 
 def run(cmd: list[str], env: dict[str, str], cwd: Path, tool: str, stage: str) -> Step:
-    """Run one command, wait for exactly that child, and take its own peak RSS from the kernel."""
+    """Run one command under GNU time, which reports that command's own peak RSS. (The rusage of a child forked
+    straight from this process would start at this process's RSS: Linux keeps the high-water mark across exec.)"""
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.NamedTemporaryFile("r") as peak, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", peak.name, *cmd],
+            env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        peak_kb = int(peak.read().strip().splitlines()[-1] or 0)
     if proc.returncode != 0:
         sys.exit(f"{tool} {stage} failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-3000:]}")
-    step = Step(tool, stage, round(wall, 2), round(usage.ru_maxrss / 1024, 1), stdout)  # ru_maxrss is in KiB
-    print(f"  {tool:6} {stage:28} {step.wall_s:8.1f} s {step.peak_rss_mb:8.0f} MB", flush=True)
+    step = Step(tool, stage, round(wall, 2), round(peak_kb / 1024, 1), stdout)  # %M is in KiB
+    print(f"  {tool:6} {stage:34} {step.wall_s:8.1f} s {step.peak_rss_mb:8.0f} MB", flush=True)
     return step
 
 

@@ -7,7 +7,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import ConvexHull, QhullError
 
 from ls_pipeline.errors import UserError
 
@@ -117,6 +116,8 @@ def hull_indices(xy: np.ndarray, members: np.ndarray) -> list[int]:
     """ls_index of the cluster's convex hull vertices, counter-clockwise; the members themselves if degenerate."""
     if len(members) < 3:
         return members.tolist()
+    from scipy.spatial import ConvexHull, QhullError  # imported here: it slows every ls-* command's start
+
     try:
         hull = ConvexHull(xy[members])
     except QhullError:  # all points on a line or on one spot

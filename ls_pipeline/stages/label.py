@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
 
 from ls_pipeline.errors import UserError
 
@@ -62,6 +61,8 @@ def keyword_labels(
 
 def class_term_counts(texts: Sequence[str], cluster: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
     """Term counts summed per cluster (rows: cluster ids 0..max), and the vocabulary."""
+    from sklearn.feature_extraction.text import CountVectorizer  # ~8 s to import on a busy machine: only when used
+
     vectorizer = CountVectorizer(
         stop_words="english", ngram_range=(1, 2), min_df=2, token_pattern=_WORD, lowercase=True, dtype=np.float32
     )
