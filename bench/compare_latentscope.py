@@ -208,8 +208,10 @@ def main() -> None:
     parser.add_argument("--method", default="hdbscan", help="our clustering method for the extra runs")
     parser.add_argument("--skip-latentscope", action="store_true", help="only our tool (e.g. for memory at 60k)")
     parser.add_argument("--skip-reruns", action="store_true")
+    parser.add_argument("--reruns-only", action="store_true", help="only our ls-run measurements (no stage table)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temp folder, removed after)")
     args = parser.parse_args()
+    args.skip_latentscope |= args.reruns_only
     if not args.skip_latentscope and not (args.ls_venv / "bin" / "ls-embed").exists():
         sys.exit(f"no Latent Scope in {args.ls_venv}: run bash bench/setup_latentscope.sh first")
 
@@ -235,7 +237,7 @@ def main() -> None:
     # Stage by stage, the two tools alternate, so a change in the shared machine's load hits both alike.
     ls_steps: list[Step] = []
     mine: list[Step] = []
-    for i, ours_thunk in enumerate(our_plan):
+    for i, ours_thunk in enumerate([] if args.reruns_only else our_plan):
         if ls_plan:
             ls_steps.append(ls_plan[i]())
         mine.append(ours_thunk())

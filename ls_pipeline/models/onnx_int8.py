@@ -76,8 +76,13 @@ def ensure_int8_model(location: str, folder: Path, st: Any) -> Path:
         _export(location, fp32, st.tokenizer)
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        with atomic.atomic_path(target) as tmp:
-            quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8, per_channel=True)
+        root = logging.getLogger()
+        level, root.level = root.level, logging.ERROR  # it logs a pre-processing tip at WARNING on the root logger
+        try:
+            with atomic.atomic_path(target) as tmp:
+                quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root.setLevel(level)
     finally:
         fp32.unlink(missing_ok=True)
     return target

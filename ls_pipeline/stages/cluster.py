@@ -19,6 +19,7 @@ class ClusterParams:
     min_cluster_size: int = 15  # Latent Scope calls it "samples"
     min_samples: int = 5
     cluster_selection_epsilon: float = 0.0
+    # hdbscan: measured faster here (bench/cluster_methods.py); fast_hdbscan pays a numba compile in every new process
     method: Literal["hdbscan", "fast_hdbscan"] = "hdbscan"
 
     def __post_init__(self) -> None:
