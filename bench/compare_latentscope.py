@@ -201,6 +201,28 @@ def table(ls: list[Step], ours: list[Step]) -> str:
     return "\n".join(lines)
 
 
+def embed_ab(work: Path, src: Path, ls_env: dict[str, str], our_env: dict[str, str], ls_bin: Path, repeats: int):
+    """Only the embed stage, LS then ours, `repeats` times in turn, each from an empty embedding folder (and, for
+    ours, an empty vector cache): a fairer embedding ratio on a machine whose load changes by the minute."""
+    (work / "ls").mkdir(exist_ok=True), (work / "ours").mkdir(exist_ok=True)
+    run([str(ls_bin / "ls-ingest"), DATASET, "--path", str(src), "--text_column", "text"], ls_env, work / "ls",
+        "LS 1.0", "ingest")  # fmt: skip
+    ours_bin = Path(sys.executable).parent
+    run([str(ours_bin / "ls-ingest"), DATASET, str(src), "--text_column", "text"], our_env, work / "ours", "ours",
+        "ingest")  # fmt: skip
+    pairs = []
+    for _ in range(repeats):
+        shutil.rmtree(Path(ls_env["LATENT_SCOPE_DATA"]) / DATASET / "embeddings", ignore_errors=True)
+        (Path(ls_env["LATENT_SCOPE_DATA"]) / DATASET / "embeddings").mkdir()
+        a = run([str(ls_bin / "ls-embed"), DATASET, "text", LS_MODEL], ls_env, work / "ls", "LS 1.0", "embed")
+        for folder in ("bench/embeddings", "_cache"):
+            shutil.rmtree(Path(our_env["LATENT_SCOPE_DATA"]) / folder, ignore_errors=True)
+        b = run([str(ours_bin / "ls-embed"), DATASET, "text"], our_env, work / "ours", "ours", "embed")
+        pairs.append((a, b))
+        print(f"  embed LS/ours time {a.wall_s / b.wall_s:.2f}, load {os.getloadavg()[0]:.2f}", flush=True)
+    return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
@@ -209,6 +231,7 @@ def main() -> None:
     parser.add_argument("--skip-latentscope", action="store_true", help="only our tool (e.g. for memory at 60k)")
     parser.add_argument("--skip-reruns", action="store_true")
     parser.add_argument("--reruns-only", action="store_true", help="only our ls-run measurements (no stage table)")
+    parser.add_argument("--embed-ab", type=int, default=0, help="only the embed stage, alternating, N times each")
     parser.add_argument("--work", type=Path, help="working folder (default: a temp folder, removed after)")
     args = parser.parse_args()
     args.skip_latentscope |= args.reruns_only
@@ -224,6 +247,14 @@ def main() -> None:
     load = os.getloadavg()
     print(f"{args.rows} rows; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cores {os.cpu_count()}")
 
+    if args.embed_ab:
+        ls_env = base_env | {"LATENT_SCOPE_DATA": str(work / "ls-data"), "HF_HOME": str(hf_cache(
+            args.ls_venv / "bin" / "python", work))}  # fmt: skip
+        our_env = base_env | {"LATENT_SCOPE_DATA": str(work / "our-data"), "PYTHONPATH": str(REPO)}
+        pairs = embed_ab(work, src, ls_env, our_env, args.ls_venv / "bin", args.embed_ab)
+        total = sum(a.wall_s for a, _ in pairs) / sum(b.wall_s for _, b in pairs)
+        print(f"embed only, {args.rows} rows, {args.embed_ab} alternating pairs: LS/ours time {total:.2f}")
+        return
     ls_plan: list[Thunk] = []
     if not args.skip_latentscope:
         (work / "ls").mkdir(exist_ok=True)
