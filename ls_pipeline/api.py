@@ -64,13 +64,22 @@ def ingest(name: str, data: pd.DataFrame | str | os.PathLike[str], text_column: 
 
 
 def embed(
-    dataset: str, text_column: str | None = None, model_id: str | None = None, prefix: str = "", batch_size: int = 64
+    dataset: str,
+    text_column: str | None = None,
+    model_id: str | None = None,
+    prefix: str = "",
+    batch_size: int = 64,
+    quantize: str = "none",
 ) -> str:
     for what, value in (("text_column", text_column), ("prefix", prefix)):
         if value is not None and not isinstance(value, str):
             raise UserError(f"{what} must be a string, got {_shown(value)}")
     params = EmbedParams(
-        model_id=model_id or EmbedParams.model_id, prefix=prefix, batch_size=batch_size, text_column=text_column
+        model_id=model_id or EmbedParams.model_id,
+        prefix=prefix,
+        batch_size=batch_size,
+        text_column=text_column,
+        quantize=quantize,  # type: ignore[arg-type]
     )
     return steps.embed(data_dir().dataset(dataset), params).id
 

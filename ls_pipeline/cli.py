@@ -169,10 +169,11 @@ def _chat_catalog() -> list[Any]:
         p.add_argument("model_id", nargs="?", default=None, help="Hugging Face id, local folder or catalog id"),
         p.add_argument("prefix", nargs="?", default=""),
         p.add_argument("--batch_size", type=_positive_int, default=64),
+        p.add_argument("--quantize", choices=["none", "int8"], default="none", help="int8: ONNX Runtime, ~2-3x faster"),
     )
 )
 def _embed(args: argparse.Namespace) -> int:
-    print(_api().embed(args.dataset_id, args.text_column, args.model_id, args.prefix, args.batch_size))
+    print(_api().embed(args.dataset_id, args.text_column, args.model_id, args.prefix, args.batch_size, args.quantize))
     return 0
 
 

@@ -22,7 +22,7 @@ from ls_pipeline import labeling
 from ls_pipeline.errors import UserError
 from ls_pipeline.models import chat as chat_models
 from ls_pipeline.models.chat_runner import ChatSettings, Journal
-from ls_pipeline.models.embedding import load_embedder, resolve_location
+from ls_pipeline.models.embedding import embedder_revision, load_embedder
 from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages import ingest as ingest_stage
@@ -34,6 +34,8 @@ from ls_pipeline.store import atomic
 from ls_pipeline.store.artifacts import Artifact, Staging, now_iso, produce
 from ls_pipeline.store.datadir import DataDir, Dataset
 from ls_pipeline.store.fingerprint import fingerprint
+from ls_pipeline.store.knn_cache import KnnCache
+from ls_pipeline.store.vector_cache import VectorCache, text_keys
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
     meta = ds.meta()
     text_column = params.text_column or meta["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
-    revision = resolve_location(params.model_id)[1]
+    revision = embedder_revision(params.model_id, params.quantize)
     fp = fingerprint(
         "embed",
         embed_stage.CODE_VERSION,
@@ -121,8 +123,9 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
 
     def build(staging: Staging) -> dict[str, Any]:
         texts = read_texts(ds, text_column)
-        embedder = load_embedder(params.model_id)
-        _embed_resumable(staging.path(".h5"), texts, embedder, params)
+        embedder = load_embedder(params.model_id, params.quantize)
+        cache = VectorCache.for_model(ds.path.parent, params.model_id, embedder.revision, embedder.dimensions)
+        counts = _embed_resumable(staging.path(".h5"), texts, embedder, params, cache)
         return {
             "model_id": params.model_id,
             "revision": embedder.revision,
@@ -130,47 +133,79 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
             "prefix": params.prefix,
             "text_column": text_column,
             "batch_size": params.batch_size,
+            "quantize": params.quantize,
             "params": dataclasses.asdict(params),
             "dataset": ds.name,
             "inputs": {"dataset": meta["fingerprint"]},
             "rows": len(texts),
+            **counts,
         }
 
-    return _announce(produce(ds, "embedding", fp, build, packages=["torch", "sentence-transformers"], resumable=True))
+    return _announce(
+        produce(ds, "embedding", fp, build, packages=["torch", "sentence-transformers", "onnxruntime"], resumable=True)
+    )
 
 
-def _embed_resumable(path: Path, texts: list[str], embedder: Any, params: embed_stage.EmbedParams) -> None:
-    """Vectors go to HDF5 batch by batch; a rerun after a crash skips the batches already written."""
-    batches = embed_stage.batch_order(texts, params.batch_size)
+def _embed_resumable(
+    path: Path, texts: list[str], embedder: Any, params: embed_stage.EmbedParams, cache: VectorCache | None = None
+) -> dict[str, int]:
+    """Vectors go to HDF5 batch by batch, each row marked done as it is written, so a rerun after a crash
+    embeds only the rows not done. Rows whose text is in the vector cache are copied, not embedded, and each
+    distinct text is embedded once. Returns how many rows were embedded, copied from the cache, or resumed."""
+    keys = text_keys(texts, params.prefix)
     with h5py.File(path, "a") as handle:
-        done = _resume_point(handle, len(texts), embedder.dimensions, params.batch_size)
-        if done:
-            log.info("resuming embedding after %d of %d batches", done, len(batches))
-        vectors = handle["embeddings"]
-        progress = tqdm(
-            total=len(texts), initial=sum(len(b) for b in batches[:done]), unit="texts", desc="embed", disable=None
-        )
-        for rows, batch in embed_stage.embed_batches(texts, embedder, params, skip=done):
+        vectors, done = _resume_state(handle, len(texts), embedder.dimensions)
+        resumed = int(done.sum())
+        if resumed:
+            log.info("resuming embedding: %d of %d rows already done", resumed, len(texts))
+
+        def write(rows: np.ndarray, batch: np.ndarray) -> None:
             vectors[rows] = batch
-            done += 1
-            handle.attrs["batches_done"] = done
+            done[rows] = True
+            handle["done"][rows] = True
             handle.flush()
-            progress.update(len(rows))
-            if done % max(1, len(batches) // 10) == 0:
-                log.info("embedded %d of %d batches", done, len(batches))
-        progress.close()
+
+        cached = len(cache.fill(keys, np.flatnonzero(~done), write)) if cache else 0
+        if cached:
+            log.info("%d of %d rows found in the vector cache; not embedded again", cached, len(texts))
+        todo = np.flatnonzero(~done)
+        firsts, rows_of = _distinct(keys, todo)
+        embedded: list[int] = []
+        progress = tqdm(total=len(firsts), unit="texts", desc="embed", disable=None)
+        try:
+            for positions, batch in embed_stage.embed_batches([texts[i] for i in firsts], embedder, params):
+                batch_keys = [keys[firsts[p]] for p in positions]
+                targets = np.concatenate([rows_of[k] for k in batch_keys])
+                source = np.repeat(np.arange(len(batch_keys)), [len(rows_of[k]) for k in batch_keys])
+                order = np.argsort(targets)
+                write(targets[order], batch[source[order]])
+                embedded.extend(firsts[p] for p in positions)
+                progress.update(len(positions))
+        finally:
+            progress.close()
+            if cache and embedded:  # also after a crash: what was embedded is never embedded again
+                cache.add([keys[r] for r in embedded], vectors, np.array(embedded))
+    return {"rows_embedded": len(firsts), "rows_from_cache": cached, "rows_resumed": resumed}
 
 
-def _resume_point(handle: h5py.File, rows: int, dimensions: int, batch_size: int) -> int:
-    existing = handle.get("embeddings")
-    if existing is not None and existing.shape == (rows, dimensions) and handle.attrs.get("batch_size") == batch_size:
-        return int(handle.attrs.get("batches_done", 0))
-    if existing is not None:
-        del handle["embeddings"]
-    handle.create_dataset("embeddings", shape=(rows, dimensions), dtype="float32")
-    handle.attrs["batch_size"] = batch_size
-    handle.attrs["batches_done"] = 0
-    return 0
+def _distinct(keys: list[bytes], rows: np.ndarray) -> tuple[list[int], dict[bytes, np.ndarray]]:
+    """The first row of each distinct text among `rows`, and every row holding each text."""
+    grouped: dict[bytes, list[int]] = {}
+    for row in rows.tolist():
+        grouped.setdefault(keys[row], []).append(row)
+    return [r[0] for r in grouped.values()], {k: np.array(r, dtype=np.int64) for k, r in grouped.items()}
+
+
+def _resume_state(handle: h5py.File, rows: int, dimensions: int) -> tuple[h5py.Dataset, np.ndarray]:
+    existing, done = handle.get("embeddings"), handle.get("done")
+    if existing is not None and done is not None and existing.shape == (rows, dimensions) and done.shape == (rows,):
+        return existing, done[:]
+    for name in ("embeddings", "done"):
+        if name in handle:
+            del handle[name]
+    vectors = handle.create_dataset("embeddings", shape=(rows, dimensions), dtype="float32")
+    handle.create_dataset("done", shape=(rows,), dtype="bool")
+    return vectors, np.zeros(rows, dtype=bool)
 
 
 def read_embeddings(ds: Dataset, embedding_id: str) -> np.ndarray:
@@ -188,8 +223,10 @@ def umap(ds: Dataset, embedding_id: str, params: project_stage.UmapParams) -> Ar
         "umap", project_stage.CODE_VERSION, dataclasses.asdict(params), {embedding_id: source["fingerprint"]}
     )
 
+    knn = KnnCache(ds.path.parent / "_cache" / "knn", source["fingerprint"], project_stage.knn_graph)
+
     def build(staging: Staging) -> dict[str, Any]:
-        xy = project_stage.project(read_embeddings(ds, embedding_id), params)
+        xy = project_stage.project(read_embeddings(ds, embedding_id), params, knn)
         pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}).to_parquet(staging.path(".parquet"), index=False)
         staging.path(".png").write_bytes(render_png(xy))
         return {
@@ -199,6 +236,7 @@ def umap(ds: Dataset, embedding_id: str, params: project_stage.UmapParams) -> Ar
             "dataset": ds.name,
             "inputs": {embedding_id: source["fingerprint"]},
             "rows": len(xy),
+            "knn_reused": knn.reused,
         }
 
     return _announce(produce(ds, "umap", fp, build, packages=["umap-learn", "numba"]))

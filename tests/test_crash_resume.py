@@ -124,7 +124,7 @@ def test_embedding_killed_halfway_resumes_from_its_last_finished_batch(tmp_path:
     seen = watch.stop()
     assert code == 0, err
     assert out.strip() == "embedding-001"
-    assert "resuming embedding after" in err
+    assert "resuming embedding" in err
     embedded_after = sum(int(x.split()[1]) for x in err.splitlines() if x.startswith("EMBEDDED "))
     # Everything not finished before the kill, and at most the one batch in flight when it came: never more.
     assert ROWS - embedded_before_kill <= embedded_after <= ROWS - embedded_before_kill + BATCH, err

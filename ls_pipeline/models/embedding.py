@@ -104,9 +104,29 @@ def _load_error(model_id: str, exc: Exception) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_embedder(model_id: str) -> Embedder:
-    """One loaded model per id per process: loading costs seconds, embedding a query milliseconds."""
+def load_embedder(model_id: str, quantize: str = "none") -> Embedder:
+    """One loaded model per id per process: loading costs seconds, embedding a query milliseconds.
+
+    quantize="int8" runs an int8 ONNX export of the model (about 2x the texts/s here, cosine >= 0.99 to fp32).
+    """
+    if quantize == "int8":
+        from ls_pipeline.models.onnx_int8 import OnnxInt8Embedder
+
+        location, revision = resolve_location(model_id)
+        return OnnxInt8Embedder(model_id, location, revision)
+    if quantize != "none":
+        raise UserError(f"unknown quantize {quantize!r}: use none or int8")
     return SentenceTransformerEmbedder(model_id)
+
+
+def embedder_revision(model_id: str, quantize: str = "none") -> str:
+    """The revision an embedder of this model would record, without loading it."""
+    revision = resolve_location(model_id)[1]
+    if quantize == "int8":
+        from ls_pipeline.models.onnx_int8 import QUANTIZED_SUFFIX
+
+        return revision + QUANTIZED_SUFFIX
+    return revision
 
 
 def catalog() -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import ConvexHull, QhullError
 
 from ls_pipeline.errors import UserError
 
@@ -20,6 +19,7 @@ class ClusterParams:
     min_cluster_size: int = 15  # Latent Scope calls it "samples"
     min_samples: int = 5
     cluster_selection_epsilon: float = 0.0
+    # hdbscan: measured faster here (bench/cluster_methods.py); fast_hdbscan pays a numba compile in every new process
     method: Literal["hdbscan", "fast_hdbscan"] = "hdbscan"
 
     def __post_init__(self) -> None:
@@ -117,6 +117,8 @@ def hull_indices(xy: np.ndarray, members: np.ndarray) -> list[int]:
     """ls_index of the cluster's convex hull vertices, counter-clockwise; the members themselves if degenerate."""
     if len(members) < 3:
         return members.tolist()
+    from scipy.spatial import ConvexHull, QhullError  # imported here: it slows every ls-* command's start
+
     try:
         hull = ConvexHull(xy[members])
     except QhullError:  # all points on a line or on one spot

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
 
 from ls_pipeline.errors import UserError
 
@@ -110,6 +109,8 @@ def _from_scores(
 
 def class_term_presence(texts: Sequence[str], cluster: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
     """Per cluster id 0..max, in how many of its documents each term occurs; and the vocabulary."""
+    from sklearn.feature_extraction.text import CountVectorizer  # ~8 s to import on a busy machine: only when used
+
     vectorizer = CountVectorizer(
         stop_words="english",
         ngram_range=(1, 2),

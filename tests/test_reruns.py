@@ -1,0 +1,81 @@
+"""Re-runs do only the work their change needs: clustering-only changes reuse embedding and UMAP; a UMAP sweep
+with unchanged neighbours reuses the neighbour graph, and reusing it gives the same layout as computing it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ls_pipeline import steps
+from ls_pipeline.recipe import parse_recipe
+from ls_pipeline.stages import project as project_stage
+from ls_pipeline.stages.embed import EmbedParams
+from ls_pipeline.stages.ingest import IngestParams
+from ls_pipeline.stages.project import UmapParams
+from ls_pipeline.store import DataDir
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFrame) -> tuple[DataDir, str]:
+    data = DataDir(tmp_path_factory.mktemp("reruns") / "data")
+    steps.ingest(data, "d", sample_frame, IngestParams(text_column="text"))
+    return data, steps.embed(data.dataset("d"), EmbedParams()).id
+
+
+def test_umap_sweep_reuses_the_neighbour_graph(embedded: tuple[DataDir, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    data, embedding_id = embedded
+    ds = data.dataset("d")
+    monkeypatch.setattr(project_stage, "KNN_MIN_ROWS", 0)  # 300 rows: let the graph be computed apart, as above 4096
+    knn_folder = data.root / "_cache" / "knn"
+
+    first = steps.umap(ds, embedding_id, UmapParams(neighbors=10, min_dist=0.1, seed=3))
+    assert not first.sidecar["knn_reused"] and len(list(knn_folder.glob("*.npz"))) == 1
+    sweep = steps.umap(ds, embedding_id, UmapParams(neighbors=10, min_dist=0.3, seed=3))
+    assert sweep.sidecar["knn_reused"] and sweep.id != first.id
+    assert len(list(knn_folder.glob("*.npz"))) == 1
+
+    # The same parameters with the graph computed afresh give the same layout as with the reused graph.
+    reused_xy = steps.read_umap(ds, sweep.id)
+    for path in knn_folder.glob("*.npz"):
+        path.unlink()
+    vectors = steps.read_embeddings(ds, embedding_id)
+    fresh_xy = project_stage.project(vectors, UmapParams(neighbors=10, min_dist=0.3, seed=3))
+    np.testing.assert_allclose(reused_xy, fresh_xy, atol=1e-5)
+
+    other = steps.umap(ds, embedding_id, UmapParams(neighbors=12, min_dist=0.3, seed=3))
+    assert not other.sidecar["knn_reused"]
+
+
+def test_changing_only_clustering_reuses_embedding_and_umap(embedded: tuple[DataDir, str]) -> None:
+    data, _ = embedded
+    ds = data.dataset("d")
+    base = parse_recipe("base", "umap: {neighbors: 10, seed: 7}\ncluster: {min_cluster_size: 8, min_samples: 3}\n"
+                                "checks: {max_noise_share: 1.0, min_clusters: 0}")  # fmt: skip
+    first = steps.run_recipe(ds, base)
+    changed = dataclasses.replace(base, cluster=dataclasses.replace(base.cluster, min_cluster_size=12))
+    second = steps.run_recipe(ds, changed)
+    assert second["embedding"].reused and second["umap"].reused
+    assert second["embedding"].id == first["embedding"].id and second["umap"].id == first["umap"].id
+    assert not second["cluster"].reused and second["cluster"].id != first["cluster"].id
+
+
+def test_knn_cache_file_is_keyed_by_embedding_and_neighbours(tmp_path: Path) -> None:
+    from ls_pipeline.store.knn_cache import KnnCache
+
+    calls: list[int] = []
+
+    def compute(unique: np.ndarray, params: UmapParams) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(params.neighbors)
+        return np.zeros((len(unique), params.neighbors), np.int64), np.zeros((len(unique), params.neighbors))
+
+    vectors = np.eye(6, dtype=np.float32)
+    KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=3))
+    KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=3, min_dist=0.5))
+    KnnCache(tmp_path, "fpB", compute)(vectors, UmapParams(neighbors=3))
+    KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=4))
+    assert calls == [3, 3, 4]
+    assert not list(tmp_path.glob(".*.tmp"))
