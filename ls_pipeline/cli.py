@@ -324,7 +324,7 @@ def _twitter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude_retweets", action="store_true")
     p.add_argument("--top_n", type=int)
     p.add_argument("--sort", default="recent", choices=["recent", "oldest", "favorites", "retweets", "engagement"])
-    p.add_argument("--run_pipeline", action="store_true", help="then run the default recipe")
+    p.add_argument("--run_pipeline", action="store_true", help="then run the recipe through Dagster")
     p.add_argument("--recipe", default="default")
 
 
@@ -356,7 +356,9 @@ def _twitter_import(args: argparse.Namespace) -> int:
     meta = import_archive(_api().data_dir(), args.dataset_id, source, filters)
     print(f"{meta['id']}: {meta['length']} rows")
     if args.run_pipeline:
-        for kind, artifact_id in _api().run(args.dataset_id, args.recipe).items():
+        from ls_pipeline.defs.runner import run_in_dagster  # a Dagster run, in the UI's history like ls-run
+
+        for kind, artifact_id in run_in_dagster(_api().data_dir(), args.dataset_id, args.recipe).items():
             print(f"{kind}: {artifact_id}")
     return 0
 

@@ -122,6 +122,27 @@ def test_reimport_adds_and_updates_without_moving_existing_rows(
     assert [b["total"] for b in manifest] == [3, 6]
 
 
+def test_run_pipeline_takes_the_archive_to_a_scope_through_dagster(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topics = ["maps and latent spaces", "cooking pasta at home", "rust compiler errors", "birds in the garden"]
+    tweets = [tweet(n, f"{topics[n % 4]}: thought number {n} about {topics[n % 4].split()[0]}") for n in range(48)]
+    archive = write_zip(tmp_path / "archive.zip", tweets)
+    (data_dir / "_recipes").mkdir()
+    (data_dir / "_recipes" / "tiny.yaml").write_text(
+        "umap: {neighbors: 8}\ncluster: {min_cluster_size: 5, min_samples: 2}\nchecks: {max_noise_share: 0.95}\n"
+    )
+    args = ["birds", "--source", "zip", "--zip_path", str(archive), "--run_pipeline", "--recipe", "tiny"]
+    code, out, err = run_cli(cli._twitter_import, args, capsys)
+    assert code == 0, err
+    assert "scope: scopes-001" in out and (data_dir / "birds/scopes/scopes-001.parquet").is_file()
+    from ls_pipeline.defs.runner import open_instance
+    from ls_pipeline.store import DataDir
+
+    with open_instance(DataDir(data_dir)) as instance:  # the run is in Dagster's history, as in the UI
+        assert [run.job_name for run in instance.get_runs()] == ["recipe_job"]
+
+
 def test_community_archive_from_a_file_and_from_a_server(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
