@@ -1,6 +1,8 @@
 // The explore view's state, kept in the URL so any view can be shared and reloaded.
 // Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, where, q, k, sel, lasso, color, cols, sort, page.
 
+import { filterParams } from './api.js'
+
 export function emptyFilters() {
   return { clusters: [], tags: [], where: [], q: '', k: 100, sel: [], lasso: null }
 }
@@ -46,14 +48,9 @@ export function parseRoute(location) {
 
 export function exploreUrl(state) {
   const { dataset, scope, filters: f } = state
-  const p = new URLSearchParams()
-  for (const c of f.clusters) p.append('cluster', String(c))
-  for (const t of f.tags) p.append('tag', t)
-  if (f.where.length) p.set('where', JSON.stringify(f.where))
-  if (f.q) {
-    p.set('q', f.q)
-    if (f.k !== 100) p.set('k', String(f.k))
-  }
+  // The same filter parameters the server reads, so a shared URL and an API call never disagree.
+  const p = filterParams(f)
+  if (f.q && f.k === emptyFilters().k) p.delete('k') // the default k stays out of the URL
   if (f.sel.length) p.set('sel', f.sel.join(','))
   if (f.lasso) p.set('lasso', f.lasso.map(([x, y]) => `${x.toFixed(4)},${y.toFixed(4)}`).join(';'))
   if (state.color) p.set('color', state.color)
