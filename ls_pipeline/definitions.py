@@ -8,7 +8,12 @@ from ls_pipeline.defs.resources import data_dir_resource
 defs = dg.Definitions(
     assets=[assets.ingest, *assets.RECIPE_ASSETS],
     jobs=[assets.ingest_job, assets.recipe_job],
-    sensors=[sensors.inbox_sensor, sensors.ingested_sensor],
+    sensors=[
+        sensors.inbox_sensor,
+        sensors.ingested_sensor,
+        sensors.import_failed_sensor,
+        sensors.import_canceled_sensor,
+    ],
     schedules=[schedules.reingest_schedule],
     resources={"data_dir": data_dir_resource()},
     # One process per run: UMAP's numba compile (~11 s idle, 15-50 s loaded) and the model load are paid once,

@@ -70,6 +70,8 @@ def ingest(
     with ds.lock():
         if ds.meta_path.is_file() and ds.input_path.is_file() and ds.meta().get("fingerprint") == digest:
             log.info("dataset %r is unchanged (same rows); nothing rewritten", name)
+            if upsert_key:  # the manifest still records that this import happened (and changed nothing)
+                _record_import(ds, {**batch, "added": 0, "total": len(rows), "fingerprint": digest})
             return ds.meta()
         meta = {
             "id": name,
@@ -86,7 +88,7 @@ def ingest(
         atomic.write_bytes(ds.input_path, buffer.getvalue())
         if upsert_key:
             batch.setdefault("added", len(rows))
-            _record_import(ds, {**batch, "total": len(rows), "fingerprint": digest, "imported_at": meta["ingested_at"]})
+            _record_import(ds, {**batch, "total": len(rows), "fingerprint": digest})
         atomic.write_json(ds.meta_path, meta)
     return meta
 
@@ -94,7 +96,7 @@ def ingest(
 def _record_import(ds: Dataset, batch: dict[str, Any]) -> None:
     manifest = ds.path / "imports.json"
     batches = json.loads(manifest.read_text()) if manifest.is_file() else []
-    atomic.write_json(manifest, [*batches, batch])
+    atomic.write_json(manifest, [*batches, {**batch, "imported_at": now_iso()}])
 
 
 def read_texts(ds: Dataset, column: str | None = None) -> list[str]:

@@ -60,6 +60,8 @@ def test_instance_and_datasets(client: httpx.Client, root: Path) -> None:
     assert get_json(client, "/api/app") == {
         "mode": "studio",
         "read_only": True,
+        "imports": False,
+        "max_upload_mb": None,
         "public_dataset": None,
         "public_scope": None,
         "version": get_json(client, "/api/app")["version"],

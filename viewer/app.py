@@ -19,7 +19,7 @@ from viewer.catalog import Catalog
 from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
 from viewer.openapi import openapi
-from viewer.routes import datasets, instance, points, rows, tags
+from viewer.routes import datasets, imports, instance, points, rows, tags
 from viewer.routes.common import Json
 from viewer.routes.static import SinglePageApp
 from viewer.search import QueryEmbedder
@@ -29,10 +29,16 @@ STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("viewer")
 
 
-def route_table(static_dir: Path) -> list[BaseRoute]:
+def route_table(static_dir: Path, hosted: bool = False) -> list[BaseRoute]:
+    """Every route; the import routes exist in hosted mode only (the upload is the one route that writes)."""
     ds = "/api/datasets/{dataset}"
     scope = ds + "/scopes/{scope}"
+    hosted_only = [
+        Route("/api/imports", imports.upload, methods=["POST"], name="import_upload"),
+        Route("/api/imports/{name}", imports.status, name="import_status"),
+    ]
     return [
+        *(hosted_only if hosted else []),
         Route("/api/app", instance.app_info, name="app"),
         Route("/api/models", instance.models, name="models"),
         Route("/api/datasets", datasets.datasets, name="datasets"),
@@ -82,7 +88,7 @@ def create_app(
         yield
 
     app = Starlette(
-        routes=route_table(Path(static_dir)),
+        routes=route_table(Path(static_dir), hosted=config.mode == "hosted"),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

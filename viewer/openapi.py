@@ -60,7 +60,7 @@ def openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
         params += [_param(n, "query", t, d, n == "q" and name == "search") for n, t, d in QUERY.get(name, [])]
         media = MEDIA.get(name, "application/json")
         paths[route.path] = {
-            "get": {
+            ("post" if "POST" in (route.methods or ()) else "get"): {
                 "operationId": name,
                 "summary": doc,
                 "parameters": params,

@@ -27,6 +27,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_color_categories", 1000, "most distinct values a categorical color_by column may have"),
     Setting("max_query_chars", 1000, "longest text or semantic query accepted"),
     Setting("max_cached_scopes", 4, "scopes whose joined rows stay in DuckDB memory (least recently used dropped)"),
+    Setting("max_upload_mb", 1024, "largest X archive or minimized tweet JSON a hosted-mode import may upload (MB)"),
 )
 
 
@@ -45,6 +46,7 @@ class Limits:
     max_color_categories: int = _DEFAULT["max_color_categories"]
     max_query_chars: int = _DEFAULT["max_query_chars"]
     max_cached_scopes: int = _DEFAULT["max_cached_scopes"]
+    max_upload_mb: int = _DEFAULT["max_upload_mb"]
 
     def replace(self, **changes: int) -> Limits:
         return dataclasses.replace(self, **changes)

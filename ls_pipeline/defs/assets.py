@@ -22,8 +22,7 @@ from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import Recipe, load_recipe
-from ls_pipeline.sources.files import read_table
-from ls_pipeline.sources.registry import Source, find_source
+from ls_pipeline.sources.registry import Source, find_source, read_rows
 from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages import ingest as ingest_stage
@@ -59,8 +58,9 @@ def ingest(context: dg.AssetExecutionContext, config: IngestConfig, data_dir: Da
         given = Source(name, Path(config.path), config.text_column or None) if config.path else None
         source = given or find_source(data, name)
         before = data.dataset(name).meta().get("fingerprint") if name in data.dataset_names() else None
-        params = ingest_stage.IngestParams(text_column=source.text_column)
-        meta = steps.ingest(data, name, read_table(source.path), params, source=source.path.name)
+        rows = read_rows(source.path, source.text_column)
+        params = ingest_stage.IngestParams(text_column=rows.text_column)
+        meta = steps.ingest(data, name, rows.frame, params, source=source.path.name, upsert_key=rows.upsert_key)
     metadata = {
         "dataset": name,
         "source": dg.MetadataValue.path(str(source.path)),

@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
 
 import json
+import os
 from collections.abc import Sequence
 
 import dagster as dg
@@ -10,11 +11,25 @@ import dagster as dg
 from ls_pipeline.defs.assets import ingest, ingest_job, ingest_run_config, recipe_job, scope
 from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, split_key
 from ls_pipeline.defs.resources import DataDirResource
+from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import DEFAULT, recipe_names
-from ls_pipeline.sources.inbox import file_key, inbox_files, reject, try_validate
+from ls_pipeline.sources.inbox import file_key, inbox_files, note_failure, reject, try_validate
 from ls_pipeline.store.datadir import DataDir
 
 INTERVAL_S = 15
+JOB_TIMEOUT_ENV = "LATENT_SCOPE_JOB_TIMEOUT_SEC"
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+
+
+def run_tags() -> dict[str, str]:
+    """Tags for the runs sensors start: LATENT_SCOPE_JOB_TIMEOUT_SEC bounds each one (Dagster's run monitoring,
+    enabled in dagster.yaml, cancels a run that goes past it; `import_failed_sensor` then says so)."""
+    raw = os.environ.get(JOB_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return {}
+    if not raw.isdigit() or int(raw) < 1:
+        raise UserError(f"{JOB_TIMEOUT_ENV} must be a whole number of seconds (e.g. 1800), got {raw!r}")
+    return {MAX_RUNTIME_TAG: raw}
 
 
 def partition_requests(
@@ -34,7 +49,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
     """A new or changed file in _inbox/ is ingested as the dataset named by its stem; a bad one is moved aside."""
     data = data_dir.data()
     seen: dict[str, str] = json.loads(context.cursor or "{}")
-    requests, names = [], []
+    requests, names, tags = [], [], run_tags()
     for path in inbox_files(data):
         try:
             key = file_key(path)
@@ -52,7 +67,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
         seen[path.name] = key
         names.append(name)
         run_config = ingest_run_config(path)
-        requests.append(dg.RunRequest(run_key=f"inbox:{key}", partition_key=name, run_config=run_config))
+        requests.append(dg.RunRequest(run_key=f"inbox:{key}", partition_key=name, run_config=run_config, tags=tags))
         context.log.info(f"{path.name}: ingest as dataset {name!r}")
     return dg.SensorResult(
         run_requests=requests,
@@ -68,7 +83,7 @@ def ingested_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResour
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=ingest.key, after_storage_id=after), limit=100, ascending=True
     ).records
-    requests = []
+    requests, tags = [], run_tags()
     for record in records:
         event = record.asset_materialization
         changed = event.metadata.get("changed")
@@ -77,7 +92,7 @@ def ingested_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResour
         version = event.metadata["fingerprint"].value
         for recipe in recipes_of(context.instance, event.partition):
             key = dataset_recipe_key(event.partition, recipe)
-            requests.append(dg.RunRequest(run_key=f"{key}:{version}", partition_key=key))
+            requests.append(dg.RunRequest(run_key=f"{key}:{version}", partition_key=key, tags=tags))
     return dg.SensorResult(
         run_requests=requests,
         cursor=str(records[-1].storage_id if records else after),
@@ -89,3 +104,49 @@ def recipes_of(instance: dg.DagsterInstance, dataset: str) -> list[str]:
     """The default recipe plus every recipe a scope of this dataset was materialized with."""
     done = {split_key(key) for key in instance.get_materialized_partitions(scope.key)}
     return sorted({DEFAULT} | {recipe for name, recipe in done if name == dataset})
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.FAILURE,
+    monitored_jobs=[ingest_job, recipe_job],
+    minimum_interval_seconds=INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def import_failed_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirResource) -> None:
+    """A failed run of a dataset that came from the inbox leaves a one-line note beside the rejected files,
+    so whoever dropped (or uploaded) the file can see why no scope came of it."""
+    record_failure(context, data_dir.data(), failure_reason(context))
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.CANCELED,
+    monitored_jobs=[ingest_job, recipe_job],
+    minimum_interval_seconds=INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def import_canceled_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirResource) -> None:
+    """A run stopped by LATENT_SCOPE_JOB_TIMEOUT_SEC (or by hand) is noted the same way."""
+    limit = context.dagster_run.tags.get(MAX_RUNTIME_TAG)
+    reason = (
+        f"the run took longer than {JOB_TIMEOUT_ENV}={limit} s and was stopped; import fewer rows or raise the limit"
+        if limit
+        else "the run was canceled"
+    )
+    record_failure(context, data_dir.data(), reason)
+
+
+def failure_reason(context: dg.RunStatusSensorContext) -> str:
+    """The first step failure's own message (a UserError's one line), else the run's failure event message."""
+    for event in context.instance.all_logs(context.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        error = event.dagster_event.step_failure_data.error if event.dagster_event else None
+        if error is not None:
+            user_data = event.dagster_event.step_failure_data.user_failure_data
+            return (user_data.description if user_data and user_data.description else error.message).strip()
+    return context.dagster_event.message or "the run failed"
+
+
+def record_failure(context: dg.RunStatusSensorContext, data: DataDir, reason: str) -> None:
+    tags = context.dagster_run.tags
+    dataset = tags.get("dagster/partition/dataset") or tags.get("dagster/partition")
+    if dataset and note_failure(data, dataset, f"{context.dagster_run.job_name} run failed: {reason}"):
+        context.log.info(f"noted the failed run of dataset {dataset!r} beside its inbox file")

@@ -6,13 +6,12 @@ import time
 from pathlib import Path
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.sources.files import read_table
-from ls_pipeline.sources.registry import dataset_name
+from ls_pipeline.sources.registry import dataset_name, read_rows
 from ls_pipeline.stages.ingest import IngestParams, prepare
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, check_name
+from ls_pipeline.store.imports import REJECTED, write_note
 
-REJECTED = "_rejected"
 SETTLE_S = 5.0  # a file modified more recently may still be being copied in; look at it on a later tick
 
 
@@ -35,9 +34,11 @@ def file_key(path: Path) -> str:
 
 
 def validate(path: Path) -> str:
-    """The dataset name for a readable data file with a text column; UserError naming the problem otherwise."""
+    """The dataset name for a readable data file or X archive; UserError naming the problem otherwise."""
     name = check_name(dataset_name(path))
-    prepare(read_table(path), IngestParams())  # every check ingest makes, so the run it starts does not fail
+    rows = read_rows(path)
+    # Every check ingest makes, so the run it starts does not fail.
+    prepare(rows.frame, IngestParams(text_column=rows.text_column))
     return name
 
 
@@ -63,3 +64,12 @@ def try_validate(path: Path) -> tuple[str | None, str | None]:
         return None, str(exc)
     except Exception as exc:  # a reader library failing in its own way is still a bad file, not a sensor crash
         return None, f"cannot read {path.name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def note_failure(data: DataDir, dataset: str, reason: str) -> Path | None:
+    """After a failed run: a note beside the rejected files naming this dataset's newest inbox file, if it has one."""
+    found = [p for p in inbox_files(data, settle_s=0) if dataset_name(p) == dataset]
+    if not found:
+        return None
+    newest = max(found, key=lambda p: p.stat().st_mtime_ns)
+    return write_note(data, newest.name, reason)

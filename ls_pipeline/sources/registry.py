@@ -10,9 +10,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.sources import tweets_json, twitter
+from ls_pipeline.sources.files import read_table
 from ls_pipeline.store.datadir import DataDir, check_name
 
 SOURCES_FILE = "_sources.yaml"
@@ -25,9 +28,28 @@ class Source:
     text_column: str | None = None
 
 
+@dataclass(frozen=True)
+class Rows:
+    """A source file's rows, and how they merge into a dataset: X imports upsert by tweet id."""
+
+    frame: pd.DataFrame
+    upsert_key: str | None = None
+    text_column: str | None = None
+
+
+def read_rows(path: Path, text_column: str | None = None) -> Rows:
+    """Rows of a data file, an X archive zip, or the minimized tweet JSON of a hosted upload."""
+    if tweets_json.is_tweets_json(path):
+        return Rows(tweets_json.read(path), "id", "text")
+    if path.suffix.lower() == ".zip":
+        return Rows(twitter.read_zip(path), "id", "text")
+    return Rows(read_table(path), None, text_column)
+
+
 def dataset_name(path: Path) -> str:
     """A dataset name from a file name: its stem with anything a folder name should not hold replaced."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-._")[:100] or "dataset"
+    stem = path.name[: -len(tweets_json.SUFFIX)] if tweets_json.is_tweets_json(path) else path.stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-._")[:100] or "dataset"
 
 
 def load_sources(data: DataDir) -> dict[str, Source]:

@@ -12,7 +12,7 @@ from viewer.routes.common import Json, config
 
 
 async def app_info(request: Request) -> Response:
-    """App mode, read-only flag, the public dataset and scope (single_profile), version."""
+    """App mode, whether imports are open (hosted), the public dataset and scope (single_profile), version."""
     cfg = config(request)
     try:
         version = metadata.version("ls-pipeline")
@@ -21,7 +21,9 @@ async def app_info(request: Request) -> Response:
     return Json(
         {
             "mode": cfg.mode,
-            "read_only": True,
+            "read_only": cfg.mode != "hosted",
+            "imports": cfg.mode == "hosted",
+            "max_upload_mb": cfg.limits.max_upload_mb if cfg.mode == "hosted" else None,
             "public_dataset": cfg.public_dataset if cfg.single else None,
             "public_scope": cfg.public_scope if cfg.single else None,
             "version": version,

@@ -1,0 +1,112 @@
+"""Imports that arrive through the inbox (a hosted upload, a dropped X archive): where their files go, and how far
+one has come on its way to a scope, read from the data directory alone (the viewer has no Dagster to ask).
+
+An upload waits in the inbox as NAME.tweets.json (privacy mode) or NAME.zip (the whole archive); the inbox sensor
+ingests it (the file stays, its key in the sensor's cursor), the ingest records a batch in NAME/imports.json, and
+the default recipe's artifacts follow. A file the sensor refuses, or a run that fails or times out, leaves a
+one-line note in _inbox/_rejected/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ls_pipeline.store import atomic
+from ls_pipeline.store.datadir import DataDir, Dataset
+
+UPLOAD_SUFFIXES = (".tweets.json", ".zip")
+REJECTED = "_rejected"
+NOTE_SUFFIX = ".error.txt"
+# The chain from rows to scope: (kind, what is being made while it is missing, the sidecar key naming its parent)
+CHAIN = (
+    ("embedding", "embedding", None),
+    ("umap", "projecting", "embedding_id"),
+    ("cluster", "clustering", "umap_id"),
+    ("labels", "labeling", "cluster_id"),
+    ("scope", "saving the scope", "cluster_labels_id"),
+)
+
+
+def upload_path(data: DataDir, name: str, suffix: str) -> Path:
+    return data.inbox / f"{name}{suffix}"
+
+
+def pending_upload(data: DataDir, name: str) -> Path | None:
+    """The newest inbox file of an import by this name (ingested files stay in the inbox)."""
+    found = [p for s in UPLOAD_SUFFIXES if (p := upload_path(data, name, s)).is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime_ns, default=None)
+
+
+def note_path(data: DataDir, file_name: str) -> Path:
+    return data.inbox / REJECTED / f"{file_name}{NOTE_SUFFIX}"
+
+
+def write_note(data: DataDir, file_name: str, reason: str) -> Path:
+    """One line saying why this inbox file did not become a scope (a later note replaces an earlier one)."""
+    path = note_path(data, file_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(path, (" ".join(reason.split()) + "\n").encode())
+    return path
+
+
+def notes(data: DataDir, name: str) -> list[Path]:
+    """Notes about this import's files: NAME.zip.error.txt, or the dated names a second rejection gets."""
+    folder = data.inbox / REJECTED
+    if not folder.is_dir():
+        return []
+    forms = []
+    for suffix in UPLOAD_SUFFIXES:
+        stem, last = (name + suffix).rsplit(".", 1)[0], "." + suffix.rsplit(".", 1)[1]
+        forms.append(re.escape(name + suffix))
+        forms.append(rf"{re.escape(stem)}-\d{{8}}-\d{{6}}-\d+{re.escape(last)}")
+    pattern = re.compile(rf"^(?:{'|'.join(forms)}){re.escape(NOTE_SUFFIX)}$")
+    return [p for p in folder.iterdir() if pattern.match(p.name)]
+
+
+def import_status(data: DataDir, name: str) -> dict[str, Any] | None:
+    """{"state": queued | embedding | projecting | clustering | labeling | saving the scope | ready | failed, ...};
+    None when there is no such import."""
+    upload = pending_upload(data, name)
+    uploaded_at = upload.stat().st_mtime if upload else None
+    note = max(notes(data, name), key=lambda p: p.stat().st_mtime_ns, default=None)
+    if note and (uploaded_at is None or note.stat().st_mtime >= math.floor(uploaded_at)):
+        message = note.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        return {"name": name, "state": "failed", "message": message[0] if message else "the import failed"}
+    if upload is None or uploaded_at is None:
+        return None
+    status: dict[str, Any] = {"name": name, "state": "queued", "uploaded_at": _iso(uploaded_at)}
+    ds = Dataset(data.root / name)
+    batch = _batch_since(ds, math.floor(uploaded_at))
+    if batch is None:
+        return status
+    status.update(rows=batch.get("total"), added=batch.get("added"), changed=batch.get("changed", 0))
+    return {**status, **_progress(ds, str(batch["fingerprint"]))}
+
+
+def _batch_since(ds: Dataset, since: float) -> dict[str, Any] | None:
+    manifest = ds.path / "imports.json"
+    if not manifest.is_file():
+        return None
+    batches = json.loads(manifest.read_text(encoding="utf-8"))
+    done = [b for b in batches if datetime.fromisoformat(b["imported_at"]).timestamp() >= since]
+    return done[-1] if done else None
+
+
+def _progress(ds: Dataset, rows_fingerprint: str) -> dict[str, Any]:
+    """The first stage of the chain with nothing made from these rows yet; ready once a scope is."""
+    parents = {s["id"] for s in ds.sidecars("embedding") if s.get("inputs", {}).get("dataset") == rows_fingerprint}
+    for kind, state, parent_key in CHAIN:
+        if parent_key is not None:
+            parents = {s["id"] for s in ds.sidecars(kind) if s.get(parent_key) in parents}
+        if not parents:
+            return {"state": state}
+    return {"state": "ready", "scope": sorted(parents)[-1]}
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")

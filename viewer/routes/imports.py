@@ -1,0 +1,97 @@
+"""Hosted mode's X import: the one route of the viewer that writes (into the inbox), and its progress.
+
+The upload is checked here as strictly as the inbox sensor would check it, so a bad archive is refused at once with
+its reason instead of waiting in the inbox to be rejected. The pipeline itself runs in Dagster: the inbox sensor
+ingests the file, the default recipe follows, bounded by LATENT_SCOPE_JOB_TIMEOUT_SEC.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ls_pipeline.errors import UserError
+from ls_pipeline.sources import tweets_json, twitter
+from ls_pipeline.store.imports import import_status, upload_path
+from viewer.catalog import check_id
+from viewer.errors import ApiError, BadRequest, NotFound, shown
+from viewer.routes.common import Json, catalog, limits, work
+
+SUFFIX_BY_TYPE = {
+    "application/json": tweets_json.SUFFIX,  # privacy mode: the minimized tweets the browser extracted
+    "application/zip": ".zip",  # the whole archive, read on the server
+    "application/x-zip-compressed": ".zip",
+}
+
+
+class TooLarge(ApiError):
+    status = 413
+
+
+class UnsupportedType(ApiError):
+    status = 415
+
+
+async def upload(request: Request) -> Response:
+    """Upload an X archive (application/zip) or its minimized tweets (application/json) as dataset `name`."""
+    name = check_id(request.query_params.get("name", ""), "import name")
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    suffix = SUFFIX_BY_TYPE.get(media)
+    if suffix is None:
+        raise UnsupportedType(f"unsupported upload type {shown(media)}: send application/zip or application/json")
+    max_mb = limits(request).max_upload_mb
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_mb * 2**20:
+        raise TooLarge(f"the upload is {int(declared) / 2**20:.1f} MB, over LATENT_SCOPE_MAX_UPLOAD_MB={max_mb} MB")
+    inbox = catalog(request).data.inbox
+    inbox.mkdir(parents=True, exist_ok=True)
+    # Hidden while it arrives: the inbox sensor skips dot-files, and the rename below is atomic.
+    partial = inbox / f".upload-{secrets.token_hex(8)}.partial"
+    try:
+        size = await _receive(request, partial, max_mb)
+        rows = await work(_validate, partial, suffix, f"{name}{suffix}")
+        target = upload_path(catalog(request).data, name, suffix)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return Json({"name": name, "rows": rows, "bytes": size, "status": f"/api/imports/{name}"}, status_code=202)
+
+
+async def status(request: Request) -> Response:
+    """How far an import has come: queued, embedding, projecting, clustering, labeling, ready (with its scope)."""
+    name = check_id(request.path_params["name"], "import name")
+    found = await work(import_status, catalog(request).data, name)
+    if found is None:
+        raise NotFound(f"no import named {shown(name)}; upload one with POST /api/imports?name=NAME")
+    return Json(found)
+
+
+async def _receive(request: Request, path: Path, max_mb: int) -> int:
+    size = 0
+    with open(path, "wb") as handle:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_mb * 2**20:  # a body longer than its Content-Length said, or one sent chunked
+                raise TooLarge(f"the upload is over LATENT_SCOPE_MAX_UPLOAD_MB={max_mb} MB")
+            handle.write(chunk)
+    if size == 0:
+        raise BadRequest("the upload is empty: choose the archive zip you downloaded from X")
+    return size
+
+
+def _validate(path: Path, suffix: str, shown_as: str) -> int:
+    """The number of tweets in the upload; BadRequest naming the first problem (and never the server's paths)."""
+    try:
+        if suffix == tweets_json.SUFFIX:
+            frame = tweets_json.parse(path.read_bytes(), shown_as)
+        else:
+            frame = twitter.read_zip(path)
+    except UserError as exc:
+        raise BadRequest(str(exc).replace(path.name, shown_as)) from exc
+    if frame.empty:
+        raise BadRequest(f"{shown_as} holds no tweets")
+    return len(frame)
