@@ -14,53 +14,7 @@ import pytest
 
 from ls_pipeline import cli
 from tests.helpers import run_cli, tree_digest
-
-
-def tweet(
-    n: int,
-    text: str,
-    *,
-    year: int = 2023,
-    favs: int = 0,
-    rts: int = 0,
-    lang: str = "en",
-    reply_to: str | None = None,
-    link: bool = False,
-) -> dict:
-    body = {
-        "id_str": str(1000 + n),
-        "full_text": text,
-        "lang": lang,
-        "favorite_count": str(favs),
-        "retweet_count": str(rts),
-        "created_at": f"Wed Oct 1{n % 10} 20:19:24 +0000 {year}",
-        "entities": {"urls": [], "hashtags": [{"text": "maps"}], "user_mentions": [{"screen_name": "enjalot"}]},
-    }
-    if link:
-        body["full_text"] = f"{text} https://t.co/abc"
-        body["entities"]["urls"] = [{"url": "https://t.co/abc", "expanded_url": "https://example.org/post"}]
-    if reply_to:
-        body["in_reply_to_status_id_str"] = reply_to
-    return {"tweet": body}
-
-
-TWEETS = [
-    tweet(1, "Latent spaces are maps of meaning", favs=10, link=True),
-    tweet(2, "RT @someone: embeddings everywhere", rts=3),
-    tweet(3, "replying about UMAP parameters", reply_to="999"),
-    tweet(4, "un mapa de significados", lang="es", favs=2),
-    tweet(5, "old tweet about clustering", year=2021, favs=50),
-]
-
-
-def write_zip(path: Path, tweets: list[dict], parts: int = 2, wrapper: str = "window.YTD.tweets.part{n} = ") -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for n in range(parts):
-            name = "data/tweets.js" if n == 0 else f"data/tweets-part{n}.js"
-            archive.writestr(name, wrapper.format(n=n) + json.dumps(tweets[n::parts]))
-        archive.writestr("data/like.js", 'window.YTD.like.part0 = [{"like": {"tweetId": "7", "fullText": "liked"}}]')
-        archive.writestr("data/manifest.js", "window.__THAR_CONFIG = {}")
-    return path
+from tests.x_archives import TWEETS, tweet, write_zip
 
 
 def test_zip_with_parts_maps_every_field_and_expands_links(
@@ -227,3 +181,37 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def test_an_archive_dropped_in_the_inbox_is_ingested_by_the_sensor_as_an_upsert(data_dir: Path, tmp_path: Path) -> None:
+    import os
+    import time
+
+    import dagster as dg
+
+    from ls_pipeline.definitions import defs
+    from ls_pipeline.defs.resources import DataDirResource
+    from ls_pipeline.defs.sensors import inbox_sensor
+
+    def drop_and_ingest(tweets: list[dict], instance: dg.DagsterInstance, cursor: str | None) -> str | None:
+        archive = write_zip(data_dir / "_inbox" / "my archive.zip", tweets)
+        os.utime(archive, (time.time() - 60, time.time() - 60))
+        resources = {"data_dir": DataDirResource(path=str(data_dir))}
+        with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs) as ctx:
+            result = inbox_sensor(ctx)
+        [request] = result.run_requests
+        assert request.partition_key == "my-archive"
+        instance.add_dynamic_partitions("datasets", ["my-archive"])
+        job = defs.resolve_job_def("ingest_job")
+        assert job.execute_in_process(run_config=request.run_config, instance=instance, partition_key="my-archive")
+        return result.cursor
+
+    (data_dir / "_inbox").mkdir()
+    with dg.DagsterInstance.ephemeral() as instance:
+        cursor = drop_and_ingest(TWEETS[:3], instance, None)
+        first = pd.read_parquet(data_dir / "my-archive/input.parquet")
+        drop_and_ingest([tweet(9, "a newer tweet"), *TWEETS], instance, cursor)
+    after = pd.read_parquet(data_dir / "my-archive/input.parquet")
+    assert after["id"].tolist()[:3] == first["id"].tolist() and len(after) == 6
+    manifest = json.loads((data_dir / "my-archive/imports.json").read_text())
+    assert [b["added"] for b in manifest] == [3, 3] and manifest[0]["source"] == "my archive.zip"

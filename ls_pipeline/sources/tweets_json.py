@@ -107,7 +107,7 @@ def dumps(frame: pd.DataFrame) -> bytes:
             {
                 **{f: row[f] for f in FIELDS},
                 "created_at": None if pd.isna(created) else created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "in_reply_to": row["in_reply_to"] or None,
+                "in_reply_to": None if pd.isna(row["in_reply_to"]) else str(row["in_reply_to"]),
                 **{f: [str(s) for s in row[f]] for f in _STRINGS},
                 **{f: int(row[f]) for f in ("favorite_count", "retweet_count", "media_count")},
                 **{f: bool(row[f]) for f in ("is_reply", "is_retweet")},

@@ -18,7 +18,7 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
 from ls_pipeline.store.imports import import_status, upload_path
 from viewer.catalog import check_id
-from viewer.errors import ApiError, BadRequest, NotFound, shown
+from viewer.errors import ApiError, BadRequest, NotFound, scrub, shown
 from viewer.routes.common import Json, catalog, limits, work
 
 SUFFIX_BY_TYPE = {
@@ -67,6 +67,8 @@ async def status(request: Request) -> Response:
     found = await work(import_status, catalog(request).data, name)
     if found is None:
         raise NotFound(f"no import named {shown(name)}; upload one with POST /api/imports?name=NAME")
+    if "message" in found:  # a run's failure may name files on the server's disk: the uploader sees the reason only
+        found["message"] = scrub(found["message"])
     return Json(found)
 
 
