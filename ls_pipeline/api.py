@@ -90,8 +90,11 @@ def umap(
     neighbors: int = UmapParams.neighbors,
     min_dist: float = UmapParams.min_dist,
     seed: int = UmapParams.seed,
+    fresh_layout: bool = False,
 ) -> str:
-    return steps.umap(data_dir().dataset(dataset), embedding_id, UmapParams(neighbors, min_dist, seed)).id
+    """A 2D map; rows added since an earlier map of the dataset are placed on it unless fresh_layout."""
+    params = UmapParams(neighbors, min_dist, seed, fresh_layout=fresh_layout)
+    return steps.umap(data_dir().dataset(dataset), embedding_id, params).id
 
 
 def cluster(

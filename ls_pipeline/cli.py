@@ -185,10 +185,13 @@ def _embed(args: argparse.Namespace) -> int:
         p.add_argument("neighbors", nargs="?", type=int, default=25),
         p.add_argument("min_dist", nargs="?", type=float, default=0.1),
         p.add_argument("--seed", type=int, default=42),
+        p.add_argument(
+            "--fresh_layout", action="store_true", help="lay out every row afresh (default: new rows join the last map)"
+        ),
     )
 )
 def _umap(args: argparse.Namespace) -> int:
-    print(_api().umap(args.dataset_id, args.embedding_id, args.neighbors, args.min_dist, args.seed))
+    print(_api().umap(args.dataset_id, args.embedding_id, args.neighbors, args.min_dist, args.seed, args.fresh_layout))
     return 0
 
 

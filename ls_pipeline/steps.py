@@ -220,26 +220,78 @@ def read_embeddings(ds: Dataset, embedding_id: str) -> np.ndarray:
 
 
 def umap(ds: Dataset, embedding_id: str, params: project_stage.UmapParams) -> Artifact:
+    """A fresh UMAP layout, or (unless params.fresh_layout) the dataset's earlier map with its new rows placed on it."""
     source = ds.sidecar("embedding", embedding_id)
-    fp = fingerprint(
-        "umap", project_stage.CODE_VERSION, dataclasses.asdict(params), {embedding_id: source["fingerprint"]}
-    )
-
+    base = None if params.fresh_layout else _earlier_map(ds, embedding_id, source, params)
+    if base is not None:
+        placed = _place_on(ds, embedding_id, source, params, base)
+        if placed is not None:
+            return placed
+    fp = fingerprint("umap", project_stage.CODE_VERSION, params.layout_fields(), {embedding_id: source["fingerprint"]})
     knn = KnnCache(ds.path.parent / "_cache" / "knn", source["fingerprint"], project_stage.knn_graph)
 
     def build(staging: Staging) -> dict[str, Any]:
         xy = project_stage.project(read_embeddings(ds, embedding_id), params, knn)
-        pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}).to_parquet(staging.path(".parquet"), index=False)
-        staging.path(".png").write_bytes(render_png(xy))
-        return {
-            "embedding_id": embedding_id,
-            **dataclasses.asdict(params),
-            "params": dataclasses.asdict(params),
-            "dataset": ds.name,
-            "inputs": {embedding_id: source["fingerprint"]},
-            "rows": len(xy),
-            "knn_reused": knn.reused,
-        }
+        return {**_write_layout(staging, xy, ds, embedding_id, source, params), "knn_reused": knn.reused}
+
+    return _announce(produce(ds, "umap", fp, build, packages=["umap-learn", "numba"]))
+
+
+def _write_layout(
+    staging: Staging, xy: np.ndarray, ds: Dataset, embedding_id: str, source: dict[str, Any], params: Any
+) -> dict[str, Any]:
+    pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}).to_parquet(staging.path(".parquet"), index=False)
+    staging.path(".png").write_bytes(render_png(xy))
+    return {
+        "embedding_id": embedding_id,
+        **dataclasses.asdict(params),
+        "params": dataclasses.asdict(params),
+        "dataset": ds.name,
+        "inputs": {embedding_id: source["fingerprint"]},
+        "rows": len(xy),
+    }
+
+
+def _earlier_map(
+    ds: Dataset, embedding_id: str, source: dict[str, Any], params: project_stage.UmapParams
+) -> dict[str, Any] | None:
+    """The newest map of this dataset made with the same layout parameters from the same model, on earlier rows."""
+    for candidate in reversed(list(ds.sidecars("umap"))):
+        earlier = candidate.get("embedding_id")
+        if earlier == embedding_id:
+            continue
+        same_layout = all(candidate.get(k) == v for k, v in params.layout_fields().items())
+        embedding = ds.sidecar("embedding", earlier) if earlier in ds.ids("embedding") else {}
+        same_model = all(embedding.get(k) == source.get(k) for k in ("model_id", "revision", "prefix", "quantize"))
+        if same_layout and same_model:
+            return candidate
+    return None
+
+
+def _place_on(
+    ds: Dataset, embedding_id: str, source: dict[str, Any], params: project_stage.UmapParams, base: dict[str, Any]
+) -> Artifact | None:
+    """Rows whose vector is unchanged keep their point; the others are placed on the map. None when most rows are
+    new (a re-ingest that replaced the rows): such a dataset gets a fresh layout instead."""
+    vectors, earlier = read_embeddings(ds, embedding_id), read_embeddings(ds, base["embedding_id"])
+    base_xy = read_umap(ds, base["id"])
+    n = min(len(vectors), len(earlier), len(base_xy))
+    kept = np.zeros(len(vectors), dtype=bool)
+    kept[:n] = np.all(vectors[:n] == earlier[:n], axis=1)  # one text, one cached vector: equal means unchanged
+    if kept.sum() < len(vectors) / 2:
+        log.info("most rows changed since %s: laying out every row afresh", base["id"])
+        return None
+    fields = {**params.layout_fields(), "placed_on": base["fingerprint"]}
+    fp = fingerprint("umap", project_stage.CODE_VERSION, fields, {embedding_id: source["fingerprint"]})
+
+    def build(staging: Staging) -> dict[str, Any]:
+        xy = np.zeros((len(vectors), 2), dtype=np.float32)
+        xy[kept] = base_xy[:n][kept[:n]]
+        if (~kept).any():
+            xy[~kept] = project_stage.place(vectors[~kept], vectors[kept], xy[kept], params)
+        log.info("placed %d new or changed rows on %s; %d rows kept their points", (~kept).sum(), base["id"], n)
+        layout = _write_layout(staging, xy, ds, embedding_id, source, params)
+        return {**layout, "placed_on": base["id"], "placed_rows": int((~kept).sum()), "kept_rows": int(kept.sum())}
 
     return _announce(produce(ds, "umap", fp, build, packages=["umap-learn", "numba"]))
 

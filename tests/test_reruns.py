@@ -79,3 +79,32 @@ def test_knn_cache_file_is_keyed_by_embedding_and_neighbours(tmp_path: Path) -> 
     KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=4))
     assert calls == [3, 3, 4]
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_rows_added_by_a_reimport_are_placed_on_the_existing_map(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
+    data = DataDir(tmp_path / "data")
+    recipe = parse_recipe("small", "umap: {neighbors: 10, seed: 7}\ncluster: {min_cluster_size: 8, min_samples: 3}\n")
+    first = sample_frame.head(240)
+    steps.ingest(data, "d", first, IngestParams(text_column="text"), upsert_key="package")
+    ds = data.dataset("d")
+    before = steps.read_umap(ds, steps.run_recipe(ds, recipe)["umap"].id)
+
+    # Twins: new rows (new keys) repeating the texts of stored rows 5, 50 and 150; one stored row's text changes.
+    twins = first.iloc[[5, 50, 150]].assign(package=lambda f: f["package"] + "-twin")
+    changed = first.iloc[[20]].assign(text="a tool to edit photos and images with layers and filters")
+    steps.ingest(data, "d", pd.concat([changed, twins]), IngestParams(text_column="text"), upsert_key="package")
+    umap = steps.run_recipe(ds, recipe)["umap"]
+    after = steps.read_umap(ds, umap.id)
+    assert umap.sidecar["placed_on"] == "umap-001" and umap.sidecar["placed_rows"] == 4
+    kept = np.ones(240, dtype=bool)
+    kept[20] = False
+    np.testing.assert_array_equal(after[:240][kept], before[kept])  # every unchanged row keeps its point exactly
+    assert np.abs(after).max() <= 1.0 + 1e-6
+    for twin, original in zip(range(240, 243), (5, 50, 150), strict=True):
+        distances = np.linalg.norm(after[:240] - after[twin], axis=1)
+        assert distances[original] <= np.quantile(distances, 0.1)  # among the nearest tenth of the map
+
+    fresh = parse_recipe("fresh", "umap: {neighbors: 10, seed: 7, fresh_layout: true}\n")
+    again = steps.umap(ds, umap.sidecar["embedding_id"], fresh.umap)
+    assert "placed_on" not in again.sidecar and again.id == "umap-003"
+    assert not np.array_equal(steps.read_umap(ds, again.id)[:240][kept], before[kept])

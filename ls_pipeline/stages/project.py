@@ -28,6 +28,9 @@ class UmapParams:
     min_dist: float = 0.1
     seed: int = 42
     metric: str = "cosine"
+    # False: rows added to a dataset since an earlier map are placed on that map (UMAP transform), every other
+    # point staying where it was. True: lay out every row afresh.
+    fresh_layout: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.neighbors, int) or self.neighbors < 2:
@@ -36,6 +39,12 @@ class UmapParams:
             raise UserError(f"min_dist must be a number from 0 to 1, got {self.min_dist!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise UserError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.fresh_layout, bool):
+            raise UserError(f"fresh_layout must be true or false, got {self.fresh_layout!r}")
+
+    def layout_fields(self) -> dict[str, object]:
+        """What decides a layout (fresh_layout only decides whether an earlier one is kept)."""
+        return {"neighbors": self.neighbors, "min_dist": self.min_dist, "seed": self.seed, "metric": self.metric}
 
 
 def distinct(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +98,37 @@ def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None) -> np
         # Without the search index UMAP cannot transform new points later; we never do.
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         return np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
+
+
+def place(new: np.ndarray, reference: np.ndarray, reference_xy: np.ndarray, params: UmapParams) -> np.ndarray:
+    """Positions for new vectors on an existing map, as UMAP's transform starts them: each new row's fuzzy
+    membership to its nearest reference rows (UMAP's own smooth_knn_dist and membership strengths), then the
+    membership-weighted mean of those rows' positions (UMAP's init_graph_transform).
+
+    UMAP then refines the new points for a few epochs; we skip that, so the map stays inside [-1, 1] and exactly as
+    the user saw it. The neighbours are exact (cosine on normalized vectors): the reference is what the map holds.
+    """
+    import scipy.sparse
+    from sklearn.preprocessing import normalize
+    from umap.umap_ import compute_membership_strengths, init_graph_transform, smooth_knn_dist
+
+    k = min(params.neighbors, len(reference))
+    ref = normalize(reference.astype(np.float32))
+    indices = np.empty((len(new), k), dtype=np.int64)
+    distances = np.empty((len(new), k), dtype=np.float32)
+    for start in range(0, len(new), 1024):  # bounded memory: 1024 x reference similarities at a time
+        sims = normalize(new[start : start + 1024].astype(np.float32)) @ ref.T
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_sims, axis=1)
+        indices[start : start + len(sims)] = np.take_along_axis(top, order, axis=1)
+        distances[start : start + len(sims)] = np.clip(1 - np.take_along_axis(top_sims, order, axis=1), 0, 2)
+    # As UMAP.transform does: local_connectivity one lower, since no new row is its own neighbour.
+    sigmas, rhos = smooth_knn_dist(distances, float(k), local_connectivity=0.0)
+    rows, cols, vals, _ = compute_membership_strengths(indices, distances, sigmas, rhos)
+    graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(new), len(reference)))
+    graph = normalize(graph, norm="l1").tocsr()
+    return np.asarray(init_graph_transform(graph, reference_xy.astype(np.float32)), dtype=np.float32)
 
 
 def scale_to_unit(xy: np.ndarray) -> np.ndarray:
