@@ -4,7 +4,6 @@ its limits and refusals, and the import's progress from the inbox through the Da
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from ls_pipeline.defs.sensors import import_canceled_sensor, import_failed_senso
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
 from tests.helpers import tree_digest
+from tests.hosted_support import evaluate, settle, temp_instance
 from tests.viewer_support import serve
 from tests.x_archives import TWEETS, topic_tweets, tweet, write_full_archive, write_zip
 
@@ -162,25 +162,8 @@ def test_only_hosted_mode_has_import_routes(built_data: dict[str, object], tmp_p
 
 @pytest.fixture
 def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
-    (tmp_path / "dagster_home").mkdir()
-    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as persistent:
+    with temp_instance(tmp_path) as persistent:
         yield persistent
-
-
-def evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, root: Path) -> dg.SensorResult:
-    resources = {"data_dir": DataDirResource(path=str(root))}
-    with dg.build_sensor_context(instance=instance, resources=resources, definitions=defs) as context:
-        result = sensor(context)
-    for request in result.dynamic_partitions_requests:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    return result
-
-
-def settle(root: Path, name: str) -> None:
-    """Age the upload past the inbox sensor's settle time, as if it arrived a minute ago."""
-    for path in (root / "_inbox").glob(f"{name}.*"):
-        past = time.time() - 60
-        os.utime(path, (past, past))
 
 
 def state(base: str, name: str) -> dict[str, object]:

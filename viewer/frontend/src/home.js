@@ -3,7 +3,7 @@ import { getJSON, scopeBase } from './api.js'
 import { h, clear, fmt } from './dom.js'
 import { currentTheme, setTheme } from './theme.js'
 
-export async function mountHome(root) {
+export async function mountHome(root, app = {}) {
   const datasets = await getJSON('/api/datasets')
   const withScopes = await Promise.all(
     datasets.map(async (d) => ({ meta: d, scopes: await getJSON(`/api/datasets/${encodeURIComponent(d.id)}/scopes`) })),
@@ -19,7 +19,14 @@ export async function mountHome(root) {
     h(
       'div.home',
       {},
-      h('header.bar', {}, h('span.brand', {}, 'Latent Scope'), h('span.spacer'), themeButton),
+      h(
+        'header.bar',
+        {},
+        h('span.brand', {}, 'Latent Scope'),
+        h('span.spacer'),
+        app.imports ? h('a.button', { href: '/import', dataset: { testid: 'import-link' } }, 'Import an X archive') : null,
+        themeButton,
+      ),
       h(
         'main.datasets',
         {},

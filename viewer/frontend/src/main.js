@@ -4,6 +4,7 @@ import { getJSON } from './api.js'
 import { h, clear } from './dom.js'
 import { mountExplore } from './explore.js'
 import { mountHome } from './home.js'
+import { mountImport } from './import.js'
 import { emptyFilters, exploreUrl, parseRoute } from './state.js'
 
 const root = document.getElementById('app')
@@ -19,8 +20,9 @@ async function start() {
       route = parseRoute(location)
     }
   }
-  if (route.page === 'explore') await mountExplore(root, route, app)
-  else await mountHome(root)
+  if (app.imports && location.pathname.replace(/\/$/, '') === '/import') mountImport(root, app)
+  else if (route.page === 'explore') await mountExplore(root, route, app)
+  else await mountHome(root, app)
 }
 
 start().catch((err) => {
