@@ -144,6 +144,16 @@ def test_bad_uploads_are_refused_and_write_nothing(
     assert tree_digest(root) == before
 
 
+def test_an_upload_never_merges_into_a_dataset_of_another_kind(hosted: tuple[str, Path], tmp_path: Path) -> None:
+    base, root = hosted
+    (root / "packages").mkdir()
+    (root / "packages" / "meta.json").write_text('{"id": "packages"}')  # a dataset ingested from a CSV, say
+    before = tree_digest(root)
+    answer = post(base, "packages", minimized(TWEETS, tmp_path))
+    assert answer.status_code == 409 and "is already a dataset that is not an X import" in answer.json()["error"]
+    assert tree_digest(root) == before
+
+
 def test_only_hosted_mode_has_import_routes(built_data: dict[str, object], tmp_path: Path) -> None:
     root = Path(str(built_data["root"]))
     before = tree_digest(root)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
+from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.imports import import_status, upload_path
 from viewer.catalog import check_id
 from viewer.errors import ApiError, BadRequest, NotFound, scrub, shown
@@ -36,6 +37,10 @@ class UnsupportedType(ApiError):
     status = 415
 
 
+class NameTaken(ApiError):
+    status = 409
+
+
 async def upload(request: Request) -> Response:
     """Upload an X archive (application/zip) or its minimized tweets (application/json) as dataset `name`."""
     name = check_id(request.query_params.get("name", ""), "import name")
@@ -43,18 +48,23 @@ async def upload(request: Request) -> Response:
     suffix = SUFFIX_BY_TYPE.get(media)
     if suffix is None:
         raise UnsupportedType(f"unsupported upload type {shown(media)}: send application/zip or application/json")
+    data = catalog(request).data
+    existing = Dataset(data.root / name)
+    if existing.meta_path.is_file() and not (existing.path / "imports.json").is_file():
+        # An import upserts by tweet id into its dataset: never into one made from another kind of file.
+        raise NameTaken(f"{shown(name)} is already a dataset that is not an X import; choose another name")
     max_mb = limits(request).max_upload_mb
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_mb * 2**20:
         raise TooLarge(f"the upload is {int(declared) / 2**20:.1f} MB, over LATENT_SCOPE_MAX_UPLOAD_MB={max_mb} MB")
-    inbox = catalog(request).data.inbox
+    inbox = data.inbox
     inbox.mkdir(parents=True, exist_ok=True)
     # Hidden while it arrives: the inbox sensor skips dot-files, and the rename below is atomic.
     partial = inbox / f".upload-{secrets.token_hex(8)}.partial"
     try:
         size = await _receive(request, partial, max_mb)
         rows = await work(_validate, partial, suffix, f"{name}{suffix}")
-        target = upload_path(catalog(request).data, name, suffix)
+        target = upload_path(data, name, suffix)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
