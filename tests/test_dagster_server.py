@@ -143,3 +143,38 @@ def test_run_launched_through_graphql(server: tuple[int, Path], data_dir: Path, 
     assert status == dg.DagsterRunStatus.SUCCESS
     meta = (data_dir / "posts" / "meta.json").read_text()
     assert '"length": 25' in meta and '"source": "posts.csv"' in meta
+
+
+def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
+    data_dir: Path, tmp_path: Path, sample_frame: pd.DataFrame
+) -> None:
+    """The real daemon: the inbox sensor starts runs tagged from LATENT_SCOPE_JOB_TIMEOUT_SEC, run monitoring stops
+    the one that goes past it, and a run status sensor leaves the reason where the import's status reads it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    config = (ROOT / "dagster.yaml").read_text()
+    assert "poll_interval_seconds: 30" in config
+    (home / "dagster.yaml").write_text(config.replace("poll_interval_seconds: 30", "poll_interval_seconds: 3"))
+    with dg.DagsterInstance.local_temp(str(home)):
+        pass  # the SQLite schema, created before the daemon's threads race to create it
+    inbox = data_dir / "_inbox"
+    inbox.mkdir()
+    sample_frame.head(300).to_csv(inbox / "posts.csv", index=False)
+    os.utime(inbox / "posts.csv", (time.time() - 60, time.time() - 60))
+    env = {**env_for(data_dir, home), "LATENT_SCOPE_JOB_TIMEOUT_SEC": "4"}
+    daemon = start([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], env, tmp_path / "daemon.log")
+    note = inbox / "_rejected" / "posts.csv.error.txt"
+    try:
+        deadline = time.monotonic() + 300
+        while not note.is_file() and time.monotonic() < deadline:
+            assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
+            time.sleep(2)
+    finally:
+        stop([daemon])
+    assert note.is_file(), (tmp_path / "daemon.log").read_text()[-3000:]
+    assert "run failed: the run took longer than LATENT_SCOPE_JOB_TIMEOUT_SEC=4 s and was stopped" in note.read_text()
+    with dg.DagsterInstance.local_temp(str(home)) as instance:
+        runs = instance.get_runs()
+        assert runs and all(run.tags.get("dagster/max_runtime") == "4" for run in runs)
+        assert not any(run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "recipe_job" for run in runs)
+    assert not (data_dir / "posts" / "scopes").is_dir() or not list((data_dir / "posts" / "scopes").iterdir())

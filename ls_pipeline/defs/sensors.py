@@ -126,22 +126,27 @@ def import_failed_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirRe
 )
 def import_canceled_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirResource) -> None:
     """A run stopped by LATENT_SCOPE_JOB_TIMEOUT_SEC (or by hand) is noted the same way."""
+    record_failure(context, data_dir.data(), timeout_reason(context) or "the run was canceled")
+
+
+def timeout_reason(context: dg.RunStatusSensorContext) -> str | None:
     limit = context.dagster_run.tags.get(MAX_RUNTIME_TAG)
-    reason = (
-        f"the run took longer than {JOB_TIMEOUT_ENV}={limit} s and was stopped; import fewer rows or raise the limit"
-        if limit
-        else "the run was canceled"
-    )
-    record_failure(context, data_dir.data(), reason)
+    if not limit:
+        return None
+    return f"the run took longer than {JOB_TIMEOUT_ENV}={limit} s and was stopped; import fewer rows or raise the limit"
 
 
 def failure_reason(context: dg.RunStatusSensorContext) -> str:
     """The first step failure's own message (a UserError's one line), else the run's failure event message."""
     for event in context.instance.all_logs(context.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
         error = event.dagster_event.step_failure_data.error if event.dagster_event else None
-        if error is not None:
-            user_data = event.dagster_event.step_failure_data.user_failure_data
-            return (user_data.description if user_data and user_data.description else error.message).strip()
+        if error is None:
+            continue
+        if error.cls_name == "DagsterExecutionInterruptedError":
+            # Run monitoring stops an in-process run by interrupting its step: the run ends FAILURE, not CANCELED.
+            return timeout_reason(context) or "the run was interrupted"
+        user_data = event.dagster_event.step_failure_data.user_failure_data
+        return (user_data.description if user_data and user_data.description else error.message).strip()
     return context.dagster_event.message or "the run failed"
 
 
