@@ -10,6 +10,7 @@ The same load as tests/test_viewer_load.py (tests/load_client.py), on any data d
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -34,15 +35,22 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp, serve_process(args.data_dir, Path(tmp) / "viewer.log") as (base, proc):
         with httpx.Client(base_url=base, timeout=300) as http:
-            dataset = args.dataset or http.get("/api/datasets").json()[0]["id"]
+            datasets = [d["id"] for d in http.get("/api/datasets").json()]
+            if not datasets:
+                print(f"error: {args.data_dir} has no dataset; ingest one and run a recipe first (ls-run)")
+                return 2
+            dataset = args.dataset or datasets[0]
             scope = args.scope or http.get(f"/api/datasets/{dataset}/scopes").json()[-1]["id"]
             target = describe(http, dataset, scope)
+            length = http.get(f"/api/datasets/{dataset}/meta").json()["length"]
             http.get(target.base + "/search?q=warm").raise_for_status()  # the model loaded before timing
+        print(f"warming up {args.warm_up:.0f} s, then measuring {args.seconds:.0f} s ...", file=sys.stderr, flush=True)
         run_load(base, target, args.clients, args.warm_up)
         before = rss_bytes(proc.pid)
         result = run_load(base, target, args.clients, args.seconds)
         after = rss_bytes(proc.pid)
-    print(f"{dataset}/{scope} on {sys.platform}, {args.clients} clients for {args.seconds:.0f} s\n")
+    load = f"{args.clients} clients for {args.seconds:.0f} s, {os.cpu_count()} cores"
+    print(f"{dataset}/{scope} ({length:,} rows), {load}\n")
     print(table(result))
     print(f"\nserver RSS {before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after ({after / before - 1:+.1%})")
     for error in result.errors[:5]:
