@@ -196,7 +196,8 @@ def test_schemathesis_finds_no_server_error(base: str, root: Path) -> None:
     operations = [op.ok() for op in schema.get_all_operations()]
     assert {op.definition.raw["operationId"] for op in operations} >= {"rows", "search", "points", "export", "tag"}
     for operation in operations:
-        if operation.definition.raw["operationId"] in EXCLUDED:
+        op_id = operation.definition.raw["operationId"]  # the route name (+ "_<method>" for a multi-method route)
+        if any(op_id == name or op_id.startswith(name + "_") for name in EXCLUDED):
             continue
         has_path, has_query = "{" in operation.path, bool(operation.query)
         real = {k: v for k, v in REAL_IDS.items() if "{" + k + "}" in operation.path}
