@@ -68,6 +68,10 @@ HOSTILE: list[tuple[str, int]] = [
     (S + "/points?color_by=package", 400),
     (S + "/clusters?level=5", 400),
     (S + "/clusters?level=x", 400),
+    # Found by schemathesis (tests/test_viewer_fuzz.py): an empty value is a mistake to name, not the default.
+    (S + "/rows?limit=", 400),
+    (S + "/rows?tag=", 400),
+    (S + "/clusters?level=", 400),
 ]
 
 
@@ -122,6 +126,19 @@ def test_unexpected_failure_is_json_without_path(root: Path, tmp_path: Path) -> 
         }
         assert str(broken) not in response.text
     assert "scopes-001.parquet" in log.read_text()  # the cause is in the server log, for the operator
+
+
+def test_wrong_methods_and_an_unbuilt_frontend_answer_cleanly(root: Path, tmp_path: Path) -> None:
+    """Both went to the static mount: a 500 where viewer/static/ was missing, a 405 without Allow where not."""
+    with serve(root, tmp_path / "viewer.log", LATENT_SCOPE_VIEWER_STATIC=str(tmp_path / "not-built")) as url:
+        page = httpx.get(url + "/datasets/sample/explore/scopes-001")
+        assert page.status_code == 200 and "frontend is not built" in page.text
+        for method, path in [("POST", "/api/datasets"), ("DELETE", S), ("PUT", "/"), ("PATCH", "/openapi.json")]:
+            response = httpx.request(method, url + path)
+            body = assert_clean_error(response, 405, root)
+            assert response.headers["allow"] == "GET, HEAD" and method in body["error"], (method, path)
+        assert_clean_error(httpx.post(url + "/api/nope"), 404, root)
+    assert "Traceback" not in (tmp_path / "viewer.log").read_text()
 
 
 def test_bad_mode_exits_with_one_line(root: Path) -> None:

@@ -137,10 +137,10 @@ def test_scope_tables_are_cached_and_the_least_recent_dropped(built_data: dict[s
     shutil.copy(src.scope_path, tmp_path / "scopes-002.parquet")
     other = ScopeSource(tmp_path / "scopes-002.parquet", src.input_path, ("package", "text"), "text")
     store = Database(time_limit_ms=5000, max_cached_scopes=1)
-    first = store.scope_table(src)
-    assert store.scope_table(src) == first  # built once
-    assert store.scalar(f"SELECT count(*) FROM {first}", {}) == 300
-    second = store.scope_table(other)
-    assert second != first and store.scalar(f"SELECT count(*) FROM {second}", {}) == 300
+    with store.lease(src) as first, store.lease(src) as again:
+        assert again == first  # built once
+        assert store.scalar(f"SELECT count(*) FROM {first}", {}) == 300
+    with store.lease(other) as second:
+        assert second != first and store.scalar(f"SELECT count(*) FROM {second}", {}) == 300
     exists = "SELECT count(*) FROM information_schema.tables WHERE table_name = $name"
     assert store.scalar(exists, {"name": first}) == 0  # over max_cached_scopes: the least recent was dropped

@@ -39,6 +39,13 @@ def free_port() -> int:
 @contextmanager
 def serve(root: Path, log: Path, **env: str) -> Iterator[str]:
     """`python -m viewer ROOT --port N` in a subprocess; yields its base URL once /api/app answers."""
+    with serve_process(root, log, **env) as (base, _):
+        yield base
+
+
+@contextmanager
+def serve_process(root: Path, log: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As serve, and the server's process too (to read its memory)."""
     port = free_port()
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", **env}
     with open(log, "wb") as sink:
@@ -48,7 +55,7 @@ def serve(root: Path, log: Path, **env: str) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_responds(base + "/api/app", proc, log)
-            yield base
+            yield base, proc
         finally:
             proc.terminate()
             proc.wait(timeout=20)

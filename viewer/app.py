@@ -11,9 +11,10 @@ from importlib import metadata
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from viewer.catalog import Catalog
 from viewer.db import Database
@@ -26,6 +27,7 @@ from viewer.search import QueryEmbedder
 from viewer.settings import AppConfig, config_from_env
 
 STATIC = Path(__file__).parent / "static"
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 log = logging.getLogger("viewer")
 
 
@@ -55,17 +57,27 @@ def route_table(static_dir: Path, hosted: bool = False) -> list[BaseRoute]:
         Route(ds + "/tags", tags.tags, name="tags"),
         Route(ds + "/tags/{tag}", tags.tag, name="tag"),
         Route("/openapi.json", openapi_json, name="openapi"),
-        Route("/api/{rest:path}", api_not_found, name="api_not_found"),
+        Route("/api/{rest:path}", api_not_found, methods=ANY_METHOD, name="api_not_found"),
         Mount("/", app=SinglePageApp(static_dir), name="static"),
     ]
 
 
 async def openapi_json(request: Request) -> Response:
     """This document."""
-    return Json(openapi(request.app.routes, _version()))
+    return Json(openapi(request.app.routes, _version(), request.app.state.config.limits))
 
 
 async def api_not_found(request: Request) -> Response:
+    # Every method reaches this catch-all, so a known path asked with the wrong method gets its 405 here (the
+    # static mount below would otherwise answer it).
+    allowed = {
+        method
+        for route in request.app.routes
+        if isinstance(route, Route) and route.name != "api_not_found" and route.matches(request.scope)[0] != Match.NONE
+        for method in route.methods or ()
+    }
+    if allowed:
+        raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
     raise NotFound("no such API route; see /openapi.json")
 
 

@@ -24,7 +24,7 @@ _LOOKUP_LIGHT = "cluster_labels_lookup"
 
 def check_id(value: str, what: str) -> str:
     """Ids become file names: reject '..', separators, NUL and anything else outside [A-Za-z0-9_.-]."""
-    if not isinstance(value, str) or not _ID.match(value) or ".." in value:
+    if not isinstance(value, str) or not _ID.fullmatch(value) or ".." in value:
         raise BadRequest(f"invalid {what} {shown(value)}: use letters, digits, '.', '_' or '-'")
     return value
 
@@ -92,7 +92,7 @@ class Catalog:
         return light
 
     def tag_names(self, ds: Dataset) -> list[str]:
-        return [t for t in ds.tags() if _ID.match(t)]
+        return [t for t in ds.tags() if _ID.fullmatch(t)]
 
     def tag(self, ds: Dataset, tag: str) -> np.ndarray:
         check_id(tag, "tag name")

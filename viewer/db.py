@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,11 +54,17 @@ class ScopeSource:
         )
 
 
+@dataclass
+class _Cached:
+    name: str
+    users: int = 0  # requests running a query on this table right now
+
+
 class Database:
     def __init__(self, time_limit_ms: int, max_cached_scopes: int = 4) -> None:
         self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()  # cursor() on a shared connection is not safe from many threads at once
-        self._tables: OrderedDict[tuple[str, int, str, int], str] = OrderedDict()
+        self._tables: OrderedDict[tuple[str, int, str, int], _Cached] = OrderedDict()
         self._tables_lock = threading.Lock()
         self.time_limit_ms = time_limit_ms
         self.max_cached_scopes = max_cached_scopes
@@ -81,33 +89,60 @@ class Database:
     def scalar(self, sql: str, params: dict[str, Any]) -> Any:
         return self.table(sql, params).column(0)[0].as_py()
 
-    def scope_table(self, src: ScopeSource) -> str:
-        """The name of the in-memory table holding this scope's joined rows, built on first use."""
+    def scope_query(self, src: ScopeSource, sql_for: Callable[[str], str], params: dict[str, Any]) -> pa.Table:
+        """Run sql_for(table name) over the scope's joined rows; sql_for binds its values into params."""
+        with self.lease(src) as name:
+            return self.table(sql_for(name), params)
+
+    @contextmanager
+    def lease(self, src: ScopeSource) -> Iterator[str]:
+        """The name of the in-memory table holding this scope's joined rows, built on first use.
+
+        The table stays until the block ends: eviction skips tables in use, so a request can never find its table
+        dropped by another request's eviction between the lookup and the query.
+        """
         key = src.version()
         with self._tables_lock:
-            name = self._tables.get(key)
-            if name is not None:
-                self._tables.move_to_end(key)
-                return name
-            # The name comes from a hash of our own file paths, never from request text.
-            name = "scope_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
-            inputs = ", ".join(f"i.{quote(c)}" for c in src.stored_columns)
-            sql = (
-                f"CREATE OR REPLACE TABLE {name} AS SELECT s.ls_index, s.x, s.y, s.cluster, s.label"
-                f"{', ' + inputs if inputs else ''} FROM read_parquet($scope_path) s "
-                "JOIN read_parquet($input_path, file_row_number = true) i ON i.file_row_number = s.ls_index "
-                "ORDER BY s.ls_index"
-            )
-            cursor = self._cursor()
-            try:
-                cursor.execute(sql, {"scope_path": str(src.scope_path), "input_path": str(src.input_path)})
-            finally:
-                cursor.close()
-            self._tables[key] = name
-            while len(self._tables) > self.max_cached_scopes:
-                _, old = self._tables.popitem(last=False)
-                self._drop(old)
-            return name
+            entry = self._tables.get(key)
+            if entry is None:
+                entry = _Cached(self._build(key, src))
+                self._tables[key] = entry
+            self._tables.move_to_end(key)
+            entry.users += 1
+            self._evict()
+        try:
+            yield entry.name
+        finally:
+            with self._tables_lock:
+                entry.users -= 1
+                self._evict()
+
+    def _build(self, key: tuple[str, int, str, int], src: ScopeSource) -> str:
+        # The name comes from a hash of our own file paths, never from request text.
+        name = "scope_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+        inputs = ", ".join(f"i.{quote(c)}" for c in src.stored_columns)
+        sql = (
+            f"CREATE OR REPLACE TABLE {name} AS SELECT s.ls_index, s.x, s.y, s.cluster, s.label"
+            f"{', ' + inputs if inputs else ''} FROM read_parquet($scope_path) s "
+            "JOIN read_parquet($input_path, file_row_number = true) i ON i.file_row_number = s.ls_index "
+            "ORDER BY s.ls_index"
+        )
+        cursor = self._cursor()
+        try:
+            cursor.execute(sql, {"scope_path": str(src.scope_path), "input_path": str(src.input_path)})
+        finally:
+            cursor.close()
+        return name
+
+    def _evict(self) -> None:
+        """Drop the least recently used idle tables beyond max_cached_scopes (call with _tables_lock held).
+
+        While every cached table is in use the cache may stay over the limit; the last release trims it.
+        """
+        excess = len(self._tables) - self.max_cached_scopes
+        idle = [key for key, entry in self._tables.items() if entry.users == 0][: max(0, excess)]
+        for key in idle:
+            self._drop(self._tables.pop(key).name)
 
     def _drop(self, name: str) -> None:
         cursor = self._cursor()

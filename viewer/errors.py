@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 import duckdb
 from starlette.exceptions import HTTPException
@@ -40,8 +41,8 @@ def error_body(message: str, status: int) -> dict[str, object]:
     return {"ok": False, "error": scrub(message), "status": status}
 
 
-def error_response(message: str, status: int) -> JSONResponse:
-    return JSONResponse(error_body(message, status), status_code=status)
+def error_response(message: str, status: int, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(message, status), status_code=status, headers=headers)
 
 
 def scrub(message: str) -> str:
@@ -69,7 +70,11 @@ async def user_error(request: Request, exc: Exception) -> JSONResponse:
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     message = "no such route" if exc.status_code == 404 else str(exc.detail)
-    return error_response(message, exc.status_code)
+    allow = (exc.headers or {}).get("Allow")
+    if exc.status_code == 405 and allow:
+        message = f"method {request.method} is not allowed here; this route answers {allow}"
+    # The headers stay: a 405 must say in Allow what the route does answer.
+    return error_response(message, exc.status_code, exc.headers)
 
 
 async def query_interrupted(request: Request, exc: Exception) -> JSONResponse:

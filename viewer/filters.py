@@ -78,7 +78,7 @@ def quote(identifier: str) -> str:
 
 def parse_int(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:  # an empty value (`?limit=`) is a mistake to name, not a request for the default
         return default
     try:
         value = int(raw)
@@ -101,7 +101,7 @@ def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> 
     sort, descending = _sort(params.get("sort"), types, has_score=q is not None)
     return RowFilter(
         clusters=tuple(_ints(params.getlist("cluster"), "cluster")),
-        tag=params.get("tag") or None,
+        tag=params.get("tag"),  # an empty tag= is an invalid id (400), not "no tag"
         conditions=tuple(_conditions(params.get("where"), types)),
         text=_text(params, "text", limits),
         q=q,

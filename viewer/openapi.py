@@ -1,4 +1,9 @@
-"""An OpenAPI 3 document built from the route table: every /api route, its path and query parameters."""
+"""An OpenAPI 3 document built from the route table: every /api route with its methods, its path and query
+parameters (types, ranges and enums from the server's own limits) and the shape of its answers.
+
+Schemathesis generates its requests from this document (tests/test_viewer_fuzz.py), so it is the contract in
+machine-readable form: a parameter it describes too loosely is fuzzed too little, one it describes wrongly fails.
+"""
 
 from __future__ import annotations
 
@@ -7,69 +12,242 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
-_FILTERS: list[tuple[str, str, str]] = [
-    ("cluster", "integer[]", "keep rows in any of these clusters (repeat the parameter)"),
-    ("tag", "string", "keep rows in this tag"),
-    (
-        "where",
-        "string",
-        'JSON list of {"column", "op", "value"}; ops =, !=, <, <=, >, >=, in, contains, is_null, not_null',
-    ),
-    ("text", "string", "literal, case-insensitive substring of the text column"),
-    ("q", "string", "semantic query; only the top-k nearest rows pass and rows carry score"),
-    ("k", "integer", "how many nearest rows q keeps (1..max_k)"),
-    ("ls_index", "integer[]", "explicit selection (repeat the parameter)"),
-    ("selection", "string", "explicit selection as a comma list of ls_index"),
-    ("sort", "string", "COLUMN or -COLUMN; score when q is given"),
-]
-_PAGE = [("offset", "integer", "first row (>= 0)"), ("limit", "integer", "rows per page (1..max_page_size)")]
-QUERY: dict[str, list[tuple[str, str, str]]] = {
-    "points": [("color_by", "string", "a column to colour by: adds color (float32 value or int32 category code)")],
-    "clusters": [("level", "integer", "label hierarchy level (0: the clusters)")],
-    "rows": _PAGE + _FILTERS,
-    "indices": _FILTERS,
-    "search": [("q", "string", "the query text (required)"), ("k", "integer", "results (1..max_k)")],
-    "export": [("format", "string", "csv, parquet or jsonl")] + _FILTERS,
+from ls_pipeline.store.imports import STATES as IMPORT_STATES
+from viewer.filters import OPS
+from viewer.settings import MODES, Limits
+
+Schema = dict[str, Any]
+BIG = 2**62  # integers the filters accept (they are bound as BIGINT)
+# The id rule of viewer/catalog.py check_id: letters, digits, '.', '_', '-', at most 100, never '..'.
+ID: Schema = {"type": "string", "pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}
+NO_NUL = "^[^\\x00]*$"
+INDICES: Schema = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+SELECTION: Schema = {"type": "string", "pattern": r"^(\d{1,18}(,\d{1,18})*)?$"}
+
+ERROR: Schema = {
+    "type": "object",
+    "required": ["ok", "error", "status"],
+    "properties": {
+        "ok": {"type": "boolean", "enum": [False]},
+        "error": {"type": "string", "minLength": 1},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+    },
+    "additionalProperties": False,
 }
-MEDIA = {
-    "points": "application/vnd.apache.arrow.stream",
-    "thumbnail": "image/png",
-    "export": "application/octet-stream",
+META: Schema = {
+    "type": "object",
+    "required": ["id", "length", "columns", "text_column"],
+    "properties": {
+        "id": {"type": "string"},
+        "length": {"type": "integer", "minimum": 0},
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "text_column": {"type": "string"},
+        "column_metadata": {"type": "object"},
+    },
 }
-_ERROR = {
-    "description": "error",
-    "content": {
+CLUSTER: Schema = {
+    "type": "object",
+    "required": ["cluster", "label", "count", "hull"],
+    "properties": {
+        "cluster": {"type": "integer"},
+        "label": {"type": "string"},
+        "description": {"type": "string"},
+        "count": {"type": "integer", "minimum": 0},
+        "hull": INDICES,
+        "terms": {"type": "array", "items": {"type": "string"}},
+    },
+}
+SCOPE_LIGHT: Schema = {
+    "type": "object",
+    "required": ["id", "dataset", "embedding_id", "umap_id", "cluster_id"],
+    "properties": {k: {"type": "string"} for k in ("id", "dataset", "embedding_id", "umap_id", "cluster_id")},
+}
+SCOPE: Schema = {
+    **SCOPE_LIGHT,
+    "required": [*SCOPE_LIGHT["required"], "cluster_labels_lookup"],
+    "properties": {**SCOPE_LIGHT["properties"], "cluster_labels_lookup": {"type": "array", "items": CLUSTER}},
+}
+ROW: Schema = {  # plus every input column of the dataset
+    "type": "object",
+    "required": ["ls_index", "x", "y", "cluster", "label"],
+    "properties": {
+        "ls_index": {"type": "integer", "minimum": 0},
+        "x": {"type": "number"},
+        "y": {"type": "number"},
+        "cluster": {"type": "integer"},
+        "label": {"type": "string", "nullable": True},
+    },
+}
+SCORED: Schema = {
+    **ROW,
+    "required": [*ROW["required"], "score"],
+    "properties": {**ROW["properties"], "score": {"type": "number"}},
+}
+BINARY: Schema = {"type": "string", "format": "binary"}
+
+
+def _object(**properties: Schema) -> Schema:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def _array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+NULLABLE_STRING: Schema = {"type": "string", "nullable": True}
+BODIES: dict[str, dict[str, Schema]] = {
+    "app": {
+        "application/json": _object(
+            mode={"type": "string", "enum": list(MODES)},
+            read_only={"type": "boolean"},
+            imports={"type": "boolean"},
+            max_upload_mb={"type": "integer", "minimum": 1, "nullable": True},
+            public_dataset=NULLABLE_STRING,
+            public_scope=NULLABLE_STRING,
+            version={"type": "string"},
+        )
+    },
+    "models": {"application/json": _array(_object(id={"type": "string"}))},
+    "datasets": {"application/json": _array(META)},
+    "meta": {"application/json": META},
+    "scopes": {"application/json": _array(SCOPE_LIGHT)},
+    "scope": {"application/json": SCOPE},
+    "thumbnail": {"image/png": BINARY},
+    "points": {"application/vnd.apache.arrow.stream": BINARY},
+    "clusters": {"application/json": _array(CLUSTER)},
+    "rows": {
+        "application/json": _object(
+            total={"type": "integer", "minimum": 0},
+            offset={"type": "integer", "minimum": 0},
+            limit={"type": "integer", "minimum": 1},
+            rows=_array(ROW),
+            next={"type": "integer", "minimum": 1, "nullable": True},
+        )
+    },
+    "indices": {"application/json": _object(total={"type": "integer", "minimum": 0}, indices=INDICES)},
+    "search": {"application/json": _object(query={"type": "string"}, model_id=NULLABLE_STRING, results=_array(SCORED))},
+    "export": {
+        "text/csv": {"type": "string"},
+        "application/vnd.apache.parquet": BINARY,
+        "application/x-ndjson": {"type": "string"},
+    },
+    "tags": {"application/json": _array(_object(tag={"type": "string"}, count={"type": "integer", "minimum": 0}))},
+    "tag": {"application/json": _object(tag={"type": "string"}, indices=INDICES)},
+    "openapi": {"application/json": _object(openapi={"type": "string"}, info={"type": "object"}, paths={})},
+    "import_upload": {
+        "application/json": _object(
+            name={"type": "string"}, rows={"type": "integer", "minimum": 1}, bytes={"type": "integer"}, status={}
+        )
+    },
+    "import_status": {
         "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"ok": {"type": "boolean"}, "error": {"type": "string"}, "status": {"type": "integer"}},
-            }
+            "type": "object",
+            "required": ["name", "state"],
+            "properties": {"name": {"type": "string"}, "state": {"type": "string", "enum": IMPORT_STATES}},
         }
+    },
+}
+# Hosted mode's upload: the minimized tweets (privacy mode) or the whole archive; see docs/viewer-api.md.
+UPLOADS: Schema = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": _object(format={"type": "string"}, tweets=_array({"type": "object"}))},
+        "application/zip": {"schema": BINARY},
     },
 }
 
 
-def openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
+def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
+    """The query parameters of each route name, bounded by this server's limits."""
+    text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
+    big_int: Schema = {"type": "integer", "minimum": -BIG, "maximum": BIG}
+    where = _array(
+        {
+            "type": "object",
+            "required": ["column", "op"],
+            "properties": {"column": {"type": "string"}, "op": {"type": "string", "enum": list(OPS)}, "value": {}},
+        }
+    )
+    filters = [
+        _query("cluster", "keep rows in any of these clusters (repeat the parameter)", _array(big_int)),
+        _query("tag", "keep rows in this tag of the dataset", ID),
+        {
+            "name": "where",
+            "in": "query",
+            "description": "JSON list of column conditions; a column must be one of the dataset's (meta.columns) "
+            "or ls_index, x, y, cluster, label, and a value must match the column's type",
+            "content": {"application/json": {"schema": {**where, "maxItems": 50}}},
+        },
+        _query("text", "literal, case-insensitive substring of the text column", text),
+        _query("q", "semantic query: only the top-k nearest rows pass, and rows carry score", text),
+        _query("k", "how many nearest rows q keeps", _range(1, limits.max_k)),
+        # No maxItems: max_selection is checked by the server, and 10,000 repeated values would not fit in the
+        # 64 KiB a URL may have (httptools refuses longer ones before the viewer sees them).
+        _query("ls_index", "explicit selection (repeat the parameter; at most max_selection)", _array(big_int)),
+        _query("selection", "explicit selection as a comma list of ls_index", SELECTION),
+        _query(
+            "sort",
+            "a column of the dataset (meta.columns) or of the scope, '-' first for descending; score when q is given",
+            {"type": "string", "pattern": NO_NUL, "maxLength": 200},
+        ),
+    ]
+    page = [
+        _query("offset", "first row", _range(0, BIG)),
+        _query("limit", "rows per page", _range(1, limits.max_page_size)),
+    ]
+    search_q = {"type": "string", "minLength": 1, "maxLength": limits.max_query_chars}
+    search_q["pattern"] = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides whitespace, and no NUL
+    return {
+        "points": [_query("color_by", "a column of the dataset to colour by (adds color)", {"type": "string"})],
+        "clusters": [_query("level", "label hierarchy level (0: the clusters)", _range(0, 100))],
+        "rows": page + filters,
+        "indices": filters,
+        "search": [
+            {**_query("q", "the query text", search_q), "required": True},
+            _query("k", "how many results", _range(1, limits.max_k)),
+        ],
+        "export": [_query("format", "file format", {"type": "string", "enum": ["csv", "parquet", "jsonl"]})] + filters,
+        "import_upload": [{**_query("name", "the dataset the tweets go into", ID), "required": True}],
+    }
+
+
+def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None) -> dict[str, Any]:
+    queries = query_parameters(limits or Limits())
     paths: dict[str, Any] = {}
     for route in routes:
         if not isinstance(route, Route) or "{rest" in route.path:
             continue
-        name = route.name
-        doc = (route.endpoint.__doc__ or name).strip().splitlines()[0]
-        params = [_param(p, "path", "string", "id", True) for p in re.findall(r"{(\w+)}", route.path)]
-        params += [_param(n, "query", t, d, n == "q" and name == "search") for n, t, d in QUERY.get(name, [])]
-        media = MEDIA.get(name, "application/json")
-        paths[route.path] = {
-            ("post" if "POST" in (route.methods or ()) else "get"): {
-                "operationId": name,
-                "summary": doc,
-                "parameters": params,
-                "responses": {"200": {"description": "ok", "content": {media: {}}}, "4XX": _ERROR},
-            }
-        }
+        methods = sorted((route.methods or {"GET"}) - {"HEAD"})
+        for method in methods:
+            op_id = route.name if len(methods) == 1 else f"{route.name}_{method.lower()}"
+            paths.setdefault(route.path, {})[method.lower()] = _operation(route, op_id, queries.get(route.name, []))
     return {"openapi": "3.0.3", "info": {"title": "Latent Scope viewer", "version": version}, "paths": paths}
 
 
-def _param(name: str, where: str, kind: str, description: str, required: bool) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "array", "items": {"type": kind[:-2]}} if kind.endswith("[]") else {"type": kind}
-    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
+    doc = (route.endpoint.__doc__ or route.name).strip().splitlines()[0]
+    path = [
+        {"name": p, "in": "path", "required": True, "description": "an id", "schema": ID}
+        for p in re.findall(r"{(\w+)}", route.path)
+    ]
+    bodies = BODIES.get(route.name, {"application/json": {}})
+    error = {"description": "a client error", "content": {"application/json": {"schema": ERROR}}}
+    ok = "202" if route.name == "import_upload" else "200"  # accepted: the pipeline runs later, in Dagster
+    operation = {
+        "operationId": op_id,
+        "summary": doc,
+        "parameters": path + query,
+        "responses": {
+            ok: {"description": "ok", "content": {media: {"schema": s} for media, s in bodies.items()}},
+            "4XX": error,
+        },
+    }
+    return {**operation, "requestBody": UPLOADS} if route.name == "import_upload" else operation
+
+
+def _query(name: str, description: str, schema: Schema) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _range(low: int, high: int) -> Schema:
+    return {"type": "integer", "minimum": low, "maximum": high}

@@ -20,6 +20,7 @@ from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, Dataset
 
 UPLOAD_SUFFIXES = (".tweets.json", ".zip")
+STATES = ["queued", "embedding", "projecting", "clustering", "labeling", "saving the scope", "ready", "failed"]
 REJECTED = "_rejected"
 NOTE_SUFFIX = ".error.txt"
 # The chain from rows to scope: (kind, what is being made while it is missing, the sidecar key naming its parent)

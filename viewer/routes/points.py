@@ -18,6 +18,7 @@ from viewer.routes.common import limits, scope_of, work
 
 ARROW = "application/vnd.apache.arrow.stream"
 NUMERIC = ("number", "boolean")
+MAX_HEADER_BYTES = 8192
 
 
 async def points(request: Request) -> Response:
@@ -39,7 +40,10 @@ async def points(request: Request) -> Response:
         kind,
         limits(request).max_color_categories,
     )
-    headers = {"x-ls-categories": json.dumps(categories)} if categories is not None else {}
+    names = json.dumps(categories) if categories is not None else None
+    # Many categories with long names (colour by a text column) would make a header no client accepts (http.client
+    # and browsers stop at 64 KiB, proxies at 8 KiB): then only the Arrow schema metadata carries them.
+    headers = {"x-ls-categories": names} if names is not None and len(names) <= MAX_HEADER_BYTES else {}
     return Response(body, media_type=ARROW, headers=headers)
 
 

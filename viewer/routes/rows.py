@@ -118,7 +118,5 @@ async def _run(
 ) -> pa.Table:
     """Build one query over the scope's table with its own bound values, and run it off the event loop."""
     src, store = source_of(found), database(request)
-    name = await work(store.scope_table, src)
     fresh = resolved.fresh()
-    sql = build(name, src, f, fresh, *extra)
-    return await work(store.table, sql, fresh.params)
+    return await work(store.scope_query, src, lambda name: build(name, src, f, fresh, *extra), fresh.params)

@@ -26,7 +26,15 @@ class SinglePageApp(StaticFiles):
         super().__init__(directory=directory, html=True, check_dir=False)
         self.root = directory
 
+    async def check_config(self) -> None:
+        # A checkout where the frontend is not built has no static folder: get_response then answers NOT_BUILT,
+        # where StaticFiles would raise (a 500 on every non-API path).
+        if self.root.is_dir():
+            await super().check_config()
+
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
         index = self.root / "index.html"
         if not index.is_file():
             return HTMLResponse(NOT_BUILT, status_code=200)

@@ -24,8 +24,9 @@ export const scopeBase = (ds, scope) => `/api/datasets/${encodeURIComponent(ds)}
 export async function getPoints(ds, scope, colorBy) {
   const url = scopeBase(ds, scope) + '/points' + (colorBy ? `?color_by=${encodeURIComponent(colorBy)}` : '')
   const res = await check(await fetch(url))
-  const header = res.headers.get('x-ls-categories')
   const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()))
+  // The schema metadata always has the category names; the header only while they are short.
+  const names = table.schema.metadata.get('x-ls-categories') ?? res.headers.get('x-ls-categories')
   const col = (name) => table.getChild(name)?.toArray()
   return {
     length: table.numRows,
@@ -34,7 +35,7 @@ export async function getPoints(ds, scope, colorBy) {
     y: col('y'),
     cluster: col('cluster'),
     color: col('color'),
-    categories: header ? JSON.parse(header) : null,
+    categories: names ? JSON.parse(names) : null,
   }
 }
 
