@@ -32,6 +32,7 @@ DATA = Path("/work/shared/data/debian-packages.parquet")
 HF_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 LS_MODEL = "huggingface-sentence-transformers___all-MiniLM-L6-v2"
 DATASET = "bench"
+REINGEST = "re-ingest 1% new/changed rows"
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,12 @@ def our_reruns(bin_dir: Path, env: dict[str, str], cwd: Path, srcs: tuple[Path, 
     base = recipe_file(cwd, "base", p, method)
     steps = [ls_run("full run, one process (ls-run)", srcs[0], "--name", "runs", "--recipe", base,
                     "--text_column", "text")]  # fmt: skip
-    reingest = ls_run("re-ingest 1% new/changed rows", srcs[1], "--name", "runs", "--recipe", base)
-    steps.append(reingest)
     recluster = recipe_file(cwd, "recluster", p, method, cluster={"min_cluster_size": p.min_cluster_size + 10})
     steps.append(ls_run("re-run, only clustering changed", "runs", "--recipe", recluster))
+    # The sweep before the re-ingest: it starts from the full run's embedding, whose neighbour graph is cached.
     sweep = recipe_file(cwd, "sweep", p, method, umap={"min_dist": round(p.min_dist + 0.15, 3)})
     steps.append(ls_run("UMAP sweep (min_dist; kNN reused)", "runs", "--recipe", sweep))
+    steps.append(ls_run(REINGEST, srcs[1], "--name", "runs", "--recipe", base))
     return steps
 
 
@@ -285,8 +286,9 @@ def main() -> None:
     for step in [*([] if ls_steps else mine), *reruns]:
         print(f"| ours: {step.stage} | {step.wall_s:.1f} s | {step.peak_rss_mb:.0f} MB |")
     if reruns:
-        print(f"re-ingest of 1% rows = {reruns[1].wall_s / reruns[0].wall_s:.1%} of a full run; "
-              f"clustering-only re-run = {reruns[2].wall_s / reruns[0].wall_s:.1%}")  # fmt: skip
+        full, by_stage = reruns[0].wall_s, {step.stage: step.wall_s for step in reruns}
+        print(f"re-ingest of 1% rows = {by_stage[REINGEST] / full:.1%} of a full run; "
+              f"clustering-only re-run = {by_stage['re-run, only clustering changed'] / full:.1%}")  # fmt: skip
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
 
     results = {
