@@ -256,13 +256,15 @@ def _earlier_map(
     ds: Dataset, embedding_id: str, source: dict[str, Any], params: project_stage.UmapParams
 ) -> dict[str, Any] | None:
     """The newest map of this dataset made with the same layout parameters from the same model, on earlier rows."""
+    embeddings = {s["id"]: s for s in ds.sidecars("embedding")}
     for candidate in reversed(list(ds.sidecars("umap"))):
         earlier = candidate.get("embedding_id")
-        if earlier == embedding_id:
+        if earlier == embedding_id or earlier not in embeddings:
             continue
         same_layout = all(candidate.get(k) == v for k, v in params.layout_fields().items())
-        embedding = ds.sidecar("embedding", earlier) if earlier in ds.ids("embedding") else {}
-        same_model = all(embedding.get(k) == source.get(k) for k in ("model_id", "revision", "prefix", "quantize"))
+        same_model = all(
+            embeddings[earlier].get(k) == source.get(k) for k in ("model_id", "revision", "prefix", "quantize")
+        )
         if same_layout and same_model:
             return candidate
     return None
