@@ -23,20 +23,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.load_client import QUERIES, WORDS  # the same query mix as the load test
+
 REPO = Path(__file__).resolve().parents[1]
-QUERIES = [
-    "a game to play with friends",
-    "python library for parsing json",
-    "font for terminals",
-    "music player",
-    "database server",
-    "documentation for a compiler",
-    "network monitoring tool",
-    "scientific plotting",
-    "email client",
-    "kernel module",
-]
-WORDS = ["lib", "data", "tool", "python", "file", "server", "the", "for", "and", "package"]
 # Common Debian sections, so that the filtered scenario returns rows rather than an empty page.
 SECTIONS = ["libs", "devel", "python", "utils", "misc", "net", "libdevel", "doc", "science", "text", "admin", "web"]
 

@@ -21,6 +21,14 @@ JOB_TIMEOUT_ENV = "LATENT_SCOPE_JOB_TIMEOUT_SEC"
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 
 
+# What the run status sensors watch: the runs that take an inbox file to a scope.
+_WATCH_RUNS = {
+    "monitored_jobs": [ingest_job, recipe_job],
+    "minimum_interval_seconds": INTERVAL_S,
+    "default_status": dg.DefaultSensorStatus.RUNNING,
+}
+
+
 def run_tags() -> dict[str, str]:
     """Tags for the runs sensors start: LATENT_SCOPE_JOB_TIMEOUT_SEC bounds each one (Dagster's run monitoring,
     enabled in dagster.yaml, cancels a run that goes past it; `import_failed_sensor` then says so)."""
@@ -106,24 +114,14 @@ def recipes_of(instance: dg.DagsterInstance, dataset: str) -> list[str]:
     return sorted({DEFAULT} | {recipe for name, recipe in done if name == dataset})
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.FAILURE,
-    monitored_jobs=[ingest_job, recipe_job],
-    minimum_interval_seconds=INTERVAL_S,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.FAILURE, **_WATCH_RUNS)
 def import_failed_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirResource) -> None:
     """A failed run of a dataset that came from the inbox leaves a one-line note beside the rejected files,
     so whoever dropped (or uploaded) the file can see why no scope came of it."""
     record_failure(context, data_dir.data(), failure_reason(context))
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.CANCELED,
-    monitored_jobs=[ingest_job, recipe_job],
-    minimum_interval_seconds=INTERVAL_S,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.CANCELED, **_WATCH_RUNS)
 def import_canceled_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirResource) -> None:
     """A run stopped by LATENT_SCOPE_JOB_TIMEOUT_SEC (or by hand) is noted the same way."""
     record_failure(context, data_dir.data(), timeout_reason(context) or "the run was canceled")
