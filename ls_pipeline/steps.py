@@ -283,7 +283,7 @@ def _place_on(
     if kept.sum() < len(vectors) / 2:
         log.info("most rows changed since %s: laying out every row afresh", base["id"])
         return None
-    fields = {**params.layout_fields(), "placed_on": base["fingerprint"]}
+    fields = {**params.layout_fields(), "placed_on": base["fingerprint"], "place_version": project_stage.PLACE_VERSION}
     fp = fingerprint("umap", project_stage.CODE_VERSION, fields, {embedding_id: source["fingerprint"]})
 
     def build(staging: Staging) -> dict[str, Any]:

@@ -12,6 +12,8 @@ import numpy as np
 from ls_pipeline.errors import UserError
 
 CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be reused) above 4096 rows
+# Placement on an earlier map has its own version, so changing it leaves fresh layouts' fingerprints alone.
+PLACE_VERSION = "2"  # 2: a new row whose vector equals a mapped row's takes that row's point exactly
 log = logging.getLogger(__name__)
 
 # Below this many distinct rows UMAP computes exact neighbours itself (cheap); above it, it runs NNDescent, which
@@ -107,6 +109,8 @@ def place(new: np.ndarray, reference: np.ndarray, reference_xy: np.ndarray, para
 
     UMAP then refines the new points for a few epochs; we skip that, so the map stays inside [-1, 1] and exactly as
     the user saw it. The neighbours are exact (cosine on normalized vectors): the reference is what the map holds.
+    A new vector equal to a reference vector takes that row's point, as exact duplicates share one point in a fresh
+    layout (the weighted mean of its neighbours would pull it towards them).
     """
     import scipy.sparse
     from sklearn.preprocessing import normalize
@@ -116,19 +120,32 @@ def place(new: np.ndarray, reference: np.ndarray, reference_xy: np.ndarray, para
     ref = normalize(reference.astype(np.float32))
     indices = np.empty((len(new), k), dtype=np.int64)
     distances = np.empty((len(new), k), dtype=np.float32)
+    twin = np.full(len(new), -1, dtype=np.int64)  # per new row: a reference row with the very same vector, or -1
     for start in range(0, len(new), 1024):  # bounded memory: 1024 x reference similarities at a time
-        sims = normalize(new[start : start + 1024].astype(np.float32)) @ ref.T
+        chunk = slice(start, start + 1024)
+        sims = normalize(new[chunk].astype(np.float32)) @ ref.T
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         top_sims = np.take_along_axis(sims, top, axis=1)
         order = np.argsort(-top_sims, axis=1)
-        indices[start : start + len(sims)] = np.take_along_axis(top, order, axis=1)
-        distances[start : start + len(sims)] = np.clip(1 - np.take_along_axis(top_sims, order, axis=1), 0, 2)
+        indices[chunk] = np.take_along_axis(top, order, axis=1)
+        distances[chunk] = np.clip(1 - np.take_along_axis(top_sims, order, axis=1), 0, 2)
+        twin[chunk] = _twins(new[chunk], reference, indices[chunk])
     # As UMAP.transform does: local_connectivity one lower, since no new row is its own neighbour.
     sigmas, rhos = smooth_knn_dist(distances, float(k), local_connectivity=0.0)
     rows, cols, vals, _ = compute_membership_strengths(indices, distances, sigmas, rhos)
     graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(new), len(reference)))
     graph = normalize(graph, norm="l1").tocsr()
-    return np.asarray(init_graph_transform(graph, reference_xy.astype(np.float32)), dtype=np.float32)
+    xy = np.asarray(init_graph_transform(graph, reference_xy.astype(np.float32)), dtype=np.float32)
+    xy[twin >= 0] = reference_xy[twin[twin >= 0]]
+    return xy
+
+
+def _twins(new: np.ndarray, reference: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Per new row, the first of its nearest reference rows whose vector is bit-for-bit equal to it, else -1.
+    An equal vector has cosine 1, so it is among the nearest candidates: comparing those few is enough."""
+    equal = (reference[candidates] == new[:, None, :]).all(axis=2)
+    first = np.take_along_axis(candidates, equal.argmax(axis=1)[:, None], axis=1)[:, 0]
+    return np.where(equal.any(axis=1), first, -1)
 
 
 def scale_to_unit(xy: np.ndarray) -> np.ndarray:
