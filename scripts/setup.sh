@@ -15,13 +15,19 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
+# pip's own failure fails the setup (set -o pipefail); only its noise about this machine's wheel folder is dropped.
+quiet() { "$@" 2>&1 | { grep -v -E "^WARNING: Location .* is ignored" || true; }; }
 # torch first and pinned: any other torch request would pull a multi-GB CUDA build.
 if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   echo "== installing torch 2.13.0 (CPU)"
-  $PIP install torch==2.13.0 2>&1 | grep -v -E "^WARNING: Location .* is ignored" || true
+  quiet $PIP install torch==2.13.0
 fi
-echo "== installing ls-pipeline and its dependencies"
-$PIP install -e ".[test]" 2>&1 | grep -v -E "^WARNING: Location .* is ignored" || true
+# The exact versions of requirements.lock (the ones the suite passed with); LS_UNLOCKED=1 (scripts/lock.sh) takes the
+# newest that pyproject.toml's ranges allow instead.
+LOCK="-c requirements.lock"
+[ "${LS_UNLOCKED:-0}" = 1 ] && LOCK=""
+echo "== installing ls-pipeline and its dependencies${LOCK:+ (versions from requirements.lock)}"
+quiet $PIP install $LOCK -e ".[test]"
 .venv/bin/python -c "import ls_pipeline, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 
 if [ -f viewer/frontend/package.json ]; then
