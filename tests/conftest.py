@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-os.environ["HF_HUB_OFFLINE"] = "1"  # the model ships in a package; nothing may reach for the network
+# Hermetic: no outcome depends on the user's settings. Their data directory, Dagster instance, app mode, API keys and
+# endpoints, and Hugging Face cache are dropped before any of our code reads them; tests set what they need.
+_USER_SETTINGS = ("LATENT_SCOPE_", "LS_", "DAGSTER_", "OPENAI_", "MISTRAL_", "HF_", "HUGGING", "TRANSFORMERS_")
+for _name in [name for name in os.environ if name.startswith(_USER_SETTINGS)]:
+    del os.environ[_name]
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="ls-tests-hf-")  # an empty cache: the default model ships in a package
+atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
+os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may reach for the network
 
 DEMO = Path(__file__).resolve().parents[1] / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
 SMALL_RECIPE = """
@@ -18,6 +28,15 @@ umap: {neighbors: 10, min_dist: 0.1, seed: 7}
 cluster: {min_cluster_size: 8, min_samples: 3}
 checks: {max_noise_share: 0.9, min_clusters: 2, max_clusters: 200}
 """
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests run from an empty folder: a .env (or anything else) in the folder pytest was started from is not read."""
+    before, work = Path.cwd(), tmp_path_factory.mktemp("cwd")
+    os.chdir(work)
+    yield work
+    os.chdir(before)
 
 
 @pytest.fixture(scope="session")

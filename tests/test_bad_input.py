@@ -45,3 +45,16 @@ def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     expected = "ls-umap: error: unknown dataset 'ghost' (known: none yet); ingest it first with ls-ingest"
     assert done.stderr.strip() == expected
+
+
+def test_the_environment_wins_over_the_dotenv_that_ls_init_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ls_pipeline.store import resolve_data_dir
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"LATENT_SCOPE_DATA={tmp_path / 'from-file'}\n")
+    monkeypatch.delenv("LATENT_SCOPE_DATA", raising=False)
+    assert resolve_data_dir() == tmp_path / "from-file"
+    monkeypatch.setenv("LATENT_SCOPE_DATA", str(tmp_path / "exported"))
+    assert resolve_data_dir() == tmp_path / "exported"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -18,7 +19,9 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from ls_pipeline.defs.assets import ingest_run_config
+from ls_pipeline.defs.launch import dagster_process
 from ls_pipeline.defs.runner import dagster_home
+from ls_pipeline.store import DataDir
 
 # The GraphQL client's own transport library warns about its internals, not about our calls.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")
@@ -26,21 +29,35 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def env_for(data_dir: Path, home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LATENT_SCOPE_DATA": str(data_dir),
-        "DAGSTER_HOME": str(home),
-        "PYTHONPATH": str(ROOT),
-        "HF_HUB_OFFLINE": "1",
-    }
+WORKSPACE = str(ROOT / "workspace.yaml")
 
 
-def test_definitions_validate(data_dir: Path, tmp_path: Path) -> None:
+@pytest.fixture(autouse=True)
+def hostile_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test here runs from a folder whose .env names another data directory and instance, as the one `ls-init`
+    writes does: Dagster's CLI loads such a file over the environment unless started as the launcher starts it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    hostile = f"LATENT_SCOPE_DATA={tmp_path / 'hostile-data'}\nDAGSTER_HOME={tmp_path / 'hostile-home'}\n"
+    (work / ".env").write_text(hostile)
+    monkeypatch.chdir(work)
+    yield work
+    assert not (tmp_path / "hostile-data").exists() and not (tmp_path / "hostile-home").exists()
+
+
+def env_for(data_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], Path]:
+    """The environment and working directory the launcher gives Dagster's processes, plus this checkout's code."""
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    env, cwd = dagster_process(DataDir(data_dir))
+    return {**env, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}, cwd
+
+
+def test_definitions_validate(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env, cwd = env_for(data_dir, tmp_path / "home", monkeypatch)
     done = subprocess.run(
-        [BIN / "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT,
-        env=env_for(data_dir, tmp_path),
+        [BIN / "dagster", "definitions", "validate", "-w", WORKSPACE],
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -50,8 +67,6 @@ def test_definitions_validate(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_instance_config_limits_concurrency(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ls_pipeline.store import DataDir
-
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     home = dagster_home(DataDir(data_dir))
     assert home == data_dir / "_dagster" and (home / "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()
@@ -69,10 +84,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(args: list[str], launch: tuple[dict[str, str], Path], log: Path) -> subprocess.Popen[bytes]:
     # Its own process group, stopped with SIGINT to the group: Dagster's children (code servers, runs) go too.
+    env, cwd = launch
     with open(log, "wb") as out:
-        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -89,7 +105,7 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 @pytest.fixture
-def server(data_dir: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+def server(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, Path]]:
     """dagster-webserver on a free loopback port, and the daemon that dequeues its runs, on one instance."""
     home = tmp_path / "home"
     home.mkdir()
@@ -97,12 +113,12 @@ def server(data_dir: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
     # Create the SQLite schema once, before two processes race to create it, and the partition the run uses.
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         instance.add_dynamic_partitions("datasets", ["posts"])
-    env, port = env_for(data_dir, home), free_port()
+    launch, port = env_for(data_dir, home, monkeypatch), free_port()
     processes = [
-        start([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], env, tmp_path / "daemon.log"),
+        start([str(BIN / "dagster-daemon"), "run", "-w", WORKSPACE], launch, tmp_path / "daemon.log"),
         start(
-            [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            env,
+            [str(BIN / "dagster-webserver"), "-w", WORKSPACE, "-h", "127.0.0.1", "-p", str(port)],
+            launch,
             tmp_path / "webserver.log",
         ),
     ]
@@ -146,7 +162,7 @@ def test_run_launched_through_graphql(server: tuple[int, Path], data_dir: Path, 
 
 
 def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
-    data_dir: Path, tmp_path: Path, sample_frame: pd.DataFrame
+    data_dir: Path, tmp_path: Path, sample_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real daemon: the inbox sensor starts runs tagged from LATENT_SCOPE_JOB_TIMEOUT_SEC, run monitoring stops
     the one that goes past it, and a run status sensor leaves the reason where the import's status reads it."""
@@ -161,8 +177,9 @@ def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
     inbox.mkdir()
     sample_frame.head(300).to_csv(inbox / "posts.csv", index=False)
     os.utime(inbox / "posts.csv", (time.time() - 60, time.time() - 60))
-    env = {**env_for(data_dir, home), "LATENT_SCOPE_JOB_TIMEOUT_SEC": "4"}
-    daemon = start([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], env, tmp_path / "daemon.log")
+    env, cwd = env_for(data_dir, home, monkeypatch)
+    launch = {**env, "LATENT_SCOPE_JOB_TIMEOUT_SEC": "4"}, cwd
+    daemon = start([str(BIN / "dagster-daemon"), "run", "-w", WORKSPACE], launch, tmp_path / "daemon.log")
     note = inbox / "_rejected" / "posts.csv.error.txt"
     try:
         deadline = time.monotonic() + 300
@@ -178,3 +195,32 @@ def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
         assert runs and all(run.tags.get("dagster/max_runtime") == "4" for run in runs)
         assert not any(run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "recipe_job" for run in runs)
     assert not (data_dir / "posts" / "scopes").is_dir() or not list((data_dir / "posts" / "scopes").iterdir())
+
+
+def test_the_launcher_keeps_the_environment_over_a_dotenv(
+    data_dir: Path, hostile_dotenv: Path, sample_frame: pd.DataFrame
+) -> None:
+    """Started through the launcher from a folder with a hostile .env, a Dagster command (which loads ./.env over the
+    environment) materializes into the exported data directory and instance; the file's are never touched."""
+    source = data_dir / "posts.csv"
+    sample_frame.head(20).to_csv(source, index=False)
+    home = data_dir / "_dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    with dg.DagsterInstance.local_temp(str(home)) as instance:
+        instance.add_dynamic_partitions("datasets", ["posts"])
+    command = [sys.executable, "-m", "ls_pipeline.defs.launch", str(BIN / "dagster"), "asset", "materialize"]
+    command += ["-m", "ls_pipeline.definitions", "--select", "ingest", "--partition", "posts"]
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # DAGSTER_HOME from the default rule
+    done = subprocess.run(
+        [*command, "--config-json", json.dumps(ingest_run_config(source))],
+        cwd=hostile_dotenv,
+        env={**env, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert '"length": 20' in (data_dir / "posts" / "meta.json").read_text()
+    with dg.DagsterInstance.local_temp(str(home)) as instance:
+        assert [run.status for run in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]

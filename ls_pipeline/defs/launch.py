@@ -1,0 +1,48 @@
+"""Dagster's own processes (`dagster dev`, the webserver, the daemon) started on a data directory.
+
+Dagster's CLI loads a `.env` from its working directory *over* the environment, and `ls-init` (like Latent Scope's
+own) writes LATENT_SCOPE_DATA into `./.env`. Left alone, a user who exports LATENT_SCOPE_DATA in a folder holding such
+a file would get the file's data directory in the UI and the daemon, and the environment's in `ls-run`. So the data
+directory is resolved here as everywhere else (LATENT_SCOPE_DATA from the environment, else `./.env`), DAGSTER_HOME
+is set, and Dagster starts in the instance folder, where no `.env` lies.
+
+    python -m ls_pipeline.defs.launch dagster dev -w /abs/path/workspace.yaml
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ls_pipeline.defs.runner import dagster_home, open_instance
+from ls_pipeline.errors import UserError
+from ls_pipeline.store.datadir import DATA_ENV, DataDir, resolve_data_dir
+
+
+def dagster_process(data: DataDir) -> tuple[dict[str, str], Path]:
+    """The environment and the working directory for a Dagster CLI process on `data`."""
+    home = dagster_home(data)
+    return {**os.environ, DATA_ENV: str(data.root.resolve()), "DAGSTER_HOME": str(home)}, home
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = argv if argv is not None else sys.argv[1:]
+    if not command:
+        sys.exit("usage: python -m ls_pipeline.defs.launch DAGSTER_COMMAND [ARGS...] (paths in ARGS absolute)")
+    try:
+        data = DataDir(resolve_data_dir())
+    except UserError as exc:
+        sys.exit(f"error: {exc}")
+    for folder in (data.inbox, data.recipes):  # the inbox sensor and the UI's recipes look there
+        folder.mkdir(parents=True, exist_ok=True)
+    with open_instance(data):
+        pass  # the SQLite schema, created once here: the webserver and the daemon would race to create it
+    print(f"== data directory {data.root}, instance {os.environ['DAGSTER_HOME']}", file=sys.stderr)
+    env, cwd = dagster_process(data)
+    os.chdir(cwd)
+    os.execvpe(command[0], command, env)
+
+
+if __name__ == "__main__":
+    main()
