@@ -9,8 +9,6 @@ the data directory's .env; they are passed to the SDK and nowhere else (not logg
 from __future__ import annotations
 
 import json
-import os
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any, Protocol
 import yaml
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.models.provider_calls import ProviderError, key_value, redact, status_error
 
 PROVIDERS = ("openai", "mistral", "openai-compatible")
 KEY_ENV = {"openai": "OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY"}
@@ -49,15 +48,6 @@ class ChatReply:
     text: str
     prompt_tokens: int
     completion_tokens: int
-
-
-class ChatError(Exception):
-    """A failed call. `transient` ones (429, 5xx, timeouts, dropped connections) are worth another try."""
-
-    def __init__(self, detail: str, transient: bool, retry_after: float | None = None) -> None:
-        super().__init__(detail)
-        self.transient = transient
-        self.retry_after = retry_after
 
 
 class ChatProvider(Protocol):
@@ -142,32 +132,14 @@ def resolve(model_id: str, data_root: Path | None = None) -> ChatModel:
 
 def api_key(model: ChatModel, data_root: Path | None) -> str:
     """The key from the environment, else from DATA/.env. OpenAI-compatible servers often need none."""
-    env = model.api_key_env
-    value = (os.environ.get(env) if env else None) or (_dotenv(data_root / ".env", env) if env and data_root else None)
-    if value:
+    if value := key_value(model.api_key_env, data_root):
         return value
     if model.provider == "openai-compatible":
         return "not-needed"  # the SDK insists on some key; local servers ignore it
     raise UserError(
-        f"chat model {model.id!r} needs {env}: export it, or store it with `ls-init DATA --{model.provider}_key KEY`"
+        f"chat model {model.id!r} needs {model.api_key_env}: export it, or store it with "
+        f"`ls-init DATA --{model.provider}_key KEY`"
     )
-
-
-def _dotenv(path: Path, key: str) -> str | None:
-    if not path.is_file():
-        return None
-    for line in path.read_text(errors="replace").splitlines():
-        name, _, value = line.partition("=")
-        if name.strip().removeprefix("export ").strip() == key:
-            return value.strip().strip("'\"") or None
-    return None
-
-
-def redact(text: str, secret: str) -> str:
-    """Error text from an SDK or server, on one line, without the key (servers sometimes echo headers)."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-    return re.sub(r"\s+", " ", text).strip()[:300]
 
 
 # ---- providers -------------------------------------------------------------------------------------------------------
@@ -201,10 +173,10 @@ class OpenAIChat:
                 model=self.model.model, messages=messages, **{budget: max_tokens}, **extra
             )
         except openai.APIStatusError as exc:
-            raise _status_error(exc.status_code, exc.message, exc.response.headers, self._key) from None
+            raise status_error(exc.status_code, exc.message, exc.response.headers, self._key) from None
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             detail = f"{type(exc).__name__} reaching {self._client.base_url}: {redact(str(exc), self._key)}"
-            raise ChatError(detail, transient=True) from None
+            raise ProviderError(detail, transient=True) from None
         usage = response.usage
         text = response.choices[0].message.content if response.choices else None
         return ChatReply(text or "", usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
@@ -232,23 +204,12 @@ class MistralChat:
                 model=self.model.model, messages=messages, max_tokens=max_tokens, **extra
             )
         except errors.MistralError as exc:
-            raise _status_error(exc.status_code, exc.body or exc.message, exc.headers, self._key) from None
+            raise status_error(exc.status_code, exc.body or exc.message, exc.headers, self._key) from None
         except (errors.NoResponseError, httpx2.TransportError) as exc:
             where = self.model.base_url or "api.mistral.ai"
-            raise ChatError(f"{type(exc).__name__} reaching {where}: {redact(str(exc), self._key)}", True) from None
+            raise ProviderError(f"{type(exc).__name__} reaching {where}: {redact(str(exc), self._key)}", True) from None
         content = response.choices[0].message.content if response.choices else None
         if isinstance(content, list):  # content chunks: keep the text ones
             content = "".join(getattr(chunk, "text", "") for chunk in content)
         usage = response.usage
         return ChatReply(content or "", usage.prompt_tokens or 0, usage.completion_tokens or 0)
-
-
-def _status_error(status: int, message: str, headers: Any, key: str) -> ChatError:
-    transient = status in (408, 409, 429) or status >= 500
-    retry_after = None
-    try:
-        retry_after = float(headers.get("retry-after")) if headers and headers.get("retry-after") else None
-    except ValueError:
-        pass
-    hint = {401: " (check the API key)", 403: " (the key may lack access)", 404: " (check the model name)"}
-    return ChatError(f"HTTP {status}{hint.get(status, '')}: {redact(message, key)}", transient, retry_after)

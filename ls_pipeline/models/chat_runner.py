@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,7 +19,8 @@ from typing import Any
 from tqdm import tqdm
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.models.chat import ChatError, ChatProvider, Message
+from ls_pipeline.models.chat import ChatProvider, Message
+from ls_pipeline.models.provider_calls import ProviderError, call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +137,7 @@ def ask_all(
 
 def _collect(
     futures: dict[Future[Any], str], journal: Journal, outcome: Outcome, progress: tqdm | None = None
-) -> ChatError | None:
+) -> ProviderError | None:
     """Journal every answer that finishes; stop waiting at the first failure and return it. Answers that land
     after a failure are collected by a second call, once the rest are cancelled, so nothing paid for is lost."""
     remaining = {f for f in futures if not f.cancelled()}
@@ -149,7 +148,7 @@ def _collect(
             if future.cancelled():
                 continue
             if (error := future.exception()) is not None:
-                if not isinstance(error, ChatError):
+                if not isinstance(error, ProviderError):
                     raise error
                 failure = failure or error
                 continue
@@ -186,15 +185,10 @@ def _answer(
 
 
 def _call_with_retries(provider: ChatProvider, messages: list[Message], settings: ChatSettings) -> Any:
-    for attempt in range(1, settings.attempts + 1):
-        try:
-            return provider.complete(messages, settings.max_answer_tokens)
-        except ChatError as exc:
-            if not exc.transient or attempt == settings.attempts:
-                raise
-            delay = min(settings.max_backoff_s, settings.backoff_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-            if exc.retry_after is not None:
-                delay = min(settings.max_backoff_s, max(delay, exc.retry_after))
-            log.info("%s: %s; try %d of %d in %.1fs", provider.model.id, exc, attempt + 1, settings.attempts, delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+    return call_with_retries(
+        lambda: provider.complete(messages, settings.max_answer_tokens),
+        provider.model.id,
+        settings.attempts,
+        settings.backoff_s,
+        settings.max_backoff_s,
+    )

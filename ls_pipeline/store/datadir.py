@@ -30,19 +30,20 @@ KINDS: dict[str, tuple[str, str]] = {
 
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The data directory: an explicit path, else $LATENT_SCOPE_DATA, else the value ls-init left in ./.env."""
-    value = str(explicit) if explicit else os.environ.get(DATA_ENV) or _dotenv_value(Path(".env"), DATA_ENV)
+    value = str(explicit) if explicit else os.environ.get(DATA_ENV) or dotenv_value(Path(".env"), DATA_ENV)
     if not value:
         raise UserError(f"no data directory: run `ls-init PATH` or set {DATA_ENV}")
     return Path(value).expanduser().resolve()
 
 
-def _dotenv_value(path: Path, key: str) -> str | None:
+def dotenv_value(path: Path, key: str) -> str | None:
+    """`key`'s value in a .env file (`KEY=value`, optionally `export KEY=value`, quotes stripped); None if unset."""
     if not path.is_file():
         return None
     for line in path.read_text(errors="replace").splitlines():
         name, _, value = line.partition("=")
-        if name.strip() == key:
-            return value.strip().strip("'\"")
+        if name.strip().removeprefix("export ").strip() == key:
+            return value.strip().strip("'\"") or None
     return None
 
 
