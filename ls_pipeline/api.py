@@ -70,6 +70,8 @@ def embed(
     prefix: str = "",
     batch_size: int = 64,
     quantize: str = "none",
+    dimensions: int | None = None,
+    overlong: str = "truncate",
 ) -> str:
     for what, value in (("text_column", text_column), ("prefix", prefix)):
         if value is not None and not isinstance(value, str):
@@ -80,6 +82,8 @@ def embed(
         batch_size=batch_size,
         text_column=text_column,
         quantize=quantize,  # type: ignore[arg-type]
+        dimensions=dimensions,
+        overlong=overlong,  # type: ignore[arg-type]
     )
     return steps.embed(data_dir().dataset(dataset), params).id
 

@@ -140,8 +140,16 @@ def _list_models(args: argparse.Namespace) -> int:
     for entry in catalog():
         print(
             f"  {entry['id']:45} {entry['dimensions']:>5}d  {'offline' if entry['offline'] else 'hub':8} "
-            f"{entry['note']}"
+            f"{'matryoshka (--dimensions) ' if entry.get('matryoshka') else ''}{entry['note']}"
         )
+    from ls_pipeline.models import api_embedding
+
+    root = _data_root_if_any()
+    for model in api_embedding.catalog(root):
+        key = "no key needed" if model.provider == "openai-compatible" else api_embedding.key_env(model)
+        have = "" if model.provider == "openai-compatible" else (" (set)" if api_embedding.has_key(model, root) else
+                                                                  " (missing)")  # fmt: skip
+        print(f"  {model.id:45} {model.dimensions:>5}d  {'api':8} {key}{have} {model.note}".rstrip())
     print("labelers (ls-label MODEL_ID):")
     print(f"  {'keywords':45} {'offline':17} distinctive terms of each cluster (default)")
     for entry in _chat_catalog():
@@ -154,11 +162,15 @@ def _chat_catalog() -> list[Any]:
     """Shipped chat models plus the data directory's custom ones (_models.json/.yaml), if one is configured."""
     from ls_pipeline.models import chat
 
+    return chat.catalog(_data_root_if_any())
+
+
+def _data_root_if_any() -> Path | None:
+    """The data directory, if one is configured (its _models.json and .env add models and keys)."""
     try:
-        root = _api().data_dir().root
+        return _api().data_dir().root
     except UserError:
-        root = None
-    return chat.catalog(root)
+        return None
 
 
 @command("ls-embed", "Embed a dataset's text column.")
@@ -170,10 +182,16 @@ def _chat_catalog() -> list[Any]:
         p.add_argument("prefix", nargs="?", default=""),
         p.add_argument("--batch_size", type=_positive_int, default=64),
         p.add_argument("--quantize", choices=["none", "int8"], default="none", help="int8: ONNX Runtime, ~2-3x faster"),
+        p.add_argument("--dimensions", type=_positive_int, default=None, help="shorter vectors (text-embedding-3, "
+                       "or a Matryoshka model)"),  # fmt: skip
+        p.add_argument("--overlong", choices=["truncate", "refuse"], default="truncate",
+                       help="an input over an API model's token limit: cut it, or stop naming the row"),  # fmt: skip
     )
 )
 def _embed(args: argparse.Namespace) -> int:
-    print(_api().embed(args.dataset_id, args.text_column, args.model_id, args.prefix, args.batch_size, args.quantize))
+    api = _api()
+    print(api.embed(args.dataset_id, args.text_column, args.model_id, args.prefix, args.batch_size, args.quantize,
+                    args.dimensions, args.overlong))  # fmt: skip
     return 0
 
 

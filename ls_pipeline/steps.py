@@ -115,7 +115,7 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
     meta = ds.meta()
     text_column = params.text_column or meta["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
-    revision = embedder_revision(params.model_id, params.quantize)
+    revision = embedder_revision(params.model_id, params.quantize, ds.path.parent)
     fp = fingerprint(
         "embed",
         embed_stage.CODE_VERSION,
@@ -125,9 +125,11 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
 
     def build(staging: Staging) -> dict[str, Any]:
         texts = read_texts(ds, text_column)
-        embedder = load_embedder(params.model_id, params.quantize)
+        embedder = load_embedder(params.model_id, params.quantize, ds.path.parent, params.dimensions)
         cache = VectorCache.for_model(ds.path.parent, params.model_id, embedder.revision, embedder.dimensions)
+        texts, truncated = embed_stage.fit_inputs(texts, embedder, params)
         counts = _embed_resumable(staging.path(".h5"), texts, embedder, params, cache)
+        usage = getattr(embedder, "usage", None)  # an API model: requests, retries and tokens of this run
         return {
             "model_id": params.model_id,
             "revision": embedder.revision,
@@ -141,11 +143,11 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
             "inputs": {"dataset": meta["fingerprint"]},
             "rows": len(texts),
             **counts,
+            **({"rows_truncated": truncated, "api_usage": usage.public()} if usage is not None else {}),
         }
 
-    return _announce(
-        produce(ds, "embedding", fp, build, packages=["torch", "sentence-transformers", "onnxruntime"], resumable=True)
-    )
+    packages = ["torch", "sentence-transformers", "onnxruntime", "openai", "mistralai"]
+    return _announce(produce(ds, "embedding", fp, build, packages=packages, resumable=True))
 
 
 def _embed_resumable(

@@ -36,7 +36,7 @@ class CountingEmbedder:
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, embedder: CountingEmbedder) -> CountingEmbedder:
-    monkeypatch.setattr(steps, "load_embedder", lambda model_id, quantize="none": embedder)
+    monkeypatch.setattr(steps, "load_embedder", lambda model_id, *args: embedder)
     return embedder
 
 

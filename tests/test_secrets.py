@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from tests.conftest import DEMO, SMALL_RECIPE
+from tests.embedding_server import EmbeddingServer, running
 
 CANARY = "LEAKCANARY"
 KEYS = {
@@ -28,11 +29,17 @@ def _ls(name: str, *args: str, env: dict[str, str], cwd: Path) -> subprocess.Com
 
 
 def test_api_keys_appear_nowhere_but_the_data_directory_env(tmp_path: Path) -> None:
+    with running(EmbeddingServer()) as embeddings:
+        _run_and_look_for_keys(tmp_path, embeddings)
+
+
+def _run_and_look_for_keys(tmp_path: Path, embeddings: EmbeddingServer) -> None:
     root, work = tmp_path / "data", tmp_path / "work"
     work.mkdir()
     repo = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if k not in ("LATENT_SCOPE_DATA", "DAGSTER_HOME")}
     env.update(KEYS, HF_HUB_OFFLINE="1", PYTHONPATH=str(repo))  # DAGSTER_HOME: the default, DATA/_dagster
+    env["OPENAI_BASE_URL"] = embeddings.openai_url  # the OpenAI embedding ids reach our server, with the key
     pd.read_parquet(DEMO).head(60).to_csv(work / "keys.csv", index=False)
     (work / "small.yaml").write_text(SMALL_RECIPE)
 
@@ -44,17 +51,22 @@ def test_api_keys_appear_nowhere_but_the_data_directory_env(tmp_path: Path) -> N
         _ls("ls-run", "keys", "--recipe", "small", env=env, cwd=work),  # through Dagster
         _ls("ls-run", "keys", "--recipe", "small", "--no-dagster", env=env, cwd=work),
         _ls("ls-label", "keys", "text", "cluster-001", "keywords", f"context {CANARY}-not-a-key", env=env, cwd=work),
+        _ls("ls-embed", "keys", "text", "openai-text-embedding-3-small", "--dimensions", "32", env=env, cwd=work),
     ]
-    for step in done[1:5]:
+    for step in [*done[1:5], done[6]]:
         assert step.returncode == 0, step.stderr
+    assert {r.headers["authorization"] for r in embeddings.log} == {f"Bearer {KEYS['OPENAI_API_KEY']}"}
+    embeddings.policy = lambda number, inputs: 401  # a refused key: the error names the status, never the key
     failing = [
         _ls("ls-run", "ghost", "--recipe", "small", env=env, cwd=work),
         _ls("ls-run", "keys", "--recipe", "nope", env=env, cwd=work),
         _ls("ls-label", "keys", "text", "cluster-001", "gpt-4o-mini", env=env, cwd=work),
         _ls("ls-embed", "keys", "text", "openai/text-embedding-3-small", env=env, cwd=work),
+        _ls("ls-embed", "keys", "text", "openai-text-embedding-3-large", env=env, cwd=work),
     ]
     for step in failing:
         assert step.returncode == 2 and len(step.stderr.strip().splitlines()) >= 1, step.stderr
+    assert "HTTP 401 (check the API key)" in failing[-1].stderr
     assert (root / "_dagster").is_dir() and list((root / "_dagster").rglob("*.db")), "Dagster kept no event log here"
 
     # The keys are where ls-init put them (so the search below can find them) and nowhere else.

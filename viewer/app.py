@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
+from ls_pipeline.models import api_embedding
 from viewer.catalog import Catalog
 from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
@@ -117,7 +118,7 @@ def _warm(catalog: Catalog, embedder: QueryEmbedder) -> None:
         for name in catalog.dataset_names():
             for sidecar in catalog.scopes(name):
                 model_id = sidecar.get("embedding", {}).get("model_id")
-                if model_id and model_id not in model_ids:
+                if model_id and model_id not in model_ids and api_embedding.find(model_id) is None:  # local only
                     model_ids.append(model_id)
         for model_id in model_ids[:2]:
             embedder.warm(model_id)

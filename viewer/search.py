@@ -88,15 +88,29 @@ class QueryEmbedder:
         self._batchers: dict[str, _Batcher] = {}
         self._guard = threading.Lock()
 
-    def _batcher(self, model_id: str) -> _Batcher:
+    def _batcher(self, model: QueryModel) -> _Batcher:
         with self._guard:
-            return self._batchers.setdefault(model_id, _Batcher(model_id))
+            return self._batchers.setdefault(model, _Batcher(model))
 
-    def embed(self, model_id: str, text: str, prefix: str = "") -> np.ndarray:
-        return self._batcher(model_id).embed(prefix + text)
+    def embed(self, model: QueryModel | str, text: str, prefix: str = "") -> np.ndarray:
+        return self._batcher(QueryModel(model) if isinstance(model, str) else model).embed(prefix + text)
 
     def warm(self, model_id: str) -> None:
-        self._batcher(model_id).worker.submit(load_embedder, model_id).result()
+        model = QueryModel(model_id)
+        self._batcher(model).worker.submit(model.load).result()
+
+
+@dataclass(frozen=True)
+class QueryModel:
+    """What embeds a scope's queries: its model id, the data directory (for custom API models and the keys in its
+    .env) and the shorter dimensions it was embedded with, if any."""
+
+    model_id: str
+    data_root: Path | None = None
+    dimensions: int | None = None
+
+    def load(self) -> Embedder:
+        return load_embedder(self.model_id, data_root=self.data_root, dimensions=self.dimensions)
 
 
 class _Batcher:
@@ -107,8 +121,8 @@ class _Batcher:
     thread, by 65 MB in 150 s and slowing. Batches also got larger (mean 16 queries instead of 2 at 32 clients).
     """
 
-    def __init__(self, model_id: str) -> None:
-        self.model_id = model_id
+    def __init__(self, model: QueryModel) -> None:
+        self.model = model
         self.pending: list[tuple[str, Future[np.ndarray]]] = []
         self.guard = threading.Lock()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
@@ -128,8 +142,7 @@ class _Batcher:
 
     def _run(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
         try:
-            model: Embedder = load_embedder(self.model_id)
-            vectors = model.embed([text for text, _ in batch])
+            vectors = self.model.load().embed([text for text, _ in batch])
         except BaseException as exc:  # every waiting request gets the same error (e.g. the model cannot load)
             for _, future in batch:
                 future.set_exception(exc)

@@ -14,14 +14,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from ls_pipeline.errors import UserError
-from ls_pipeline.models.provider_calls import ProviderError, key_value, redact, status_error
+from ls_pipeline.models.provider_calls import ProviderError, custom_models, key_value, redact, status_error
 
 PROVIDERS = ("openai", "mistral", "openai-compatible")
 KEY_ENV = {"openai": "OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY"}
-CUSTOM_FILES = ("_models.json", "_models.yaml", "_models.yml")
 
 Message = dict[str, str]
 
@@ -69,29 +66,14 @@ def catalog(data_root: Path | None = None) -> list[ChatModel]:
 
 
 def custom_entries(data_root: Path | None) -> list[ChatModel]:
-    """Entries from DATA/_models.json or _models.yaml: a list, or a mapping with a `chat` list."""
-    if data_root is None:
-        return []
-    found: list[ChatModel] = []
-    for name in CUSTOM_FILES:
-        path = data_root / name
-        if not path.is_file():
-            continue
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML reads JSON too
-        except yaml.YAMLError as exc:
-            raise UserError(f"{name} in the data directory is not valid JSON/YAML: {str(exc).splitlines()[0]}") from exc
-        items = raw.get("chat", []) if isinstance(raw, dict) else raw
-        if not isinstance(items, list):
-            raise UserError(f"{name} must hold a list of chat models (or a mapping with a 'chat' list)")
-        found += [_entry(item, name) for item in items]
-    return found
+    """The chat entries of DATA/_models.json or _models.yaml."""
+    return [_entry(item, name) for name, item in custom_models(data_root, "chat")]
 
 
 def _entry(raw: Any, where: str) -> ChatModel:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw.get("id"):
         raise UserError(f"{where}: every chat model needs an 'id' string, got {raw!r}")
-    allowed = "id, provider, model, base_url, api_key_env, json_mode, note"
+    allowed = "id, kind, provider, model, base_url, api_key_env, json_mode, note"
     if unknown := sorted(set(raw) - set(allowed.split(", "))):
         raise UserError(f"{where}: model {raw['id']!r} has unknown keys {', '.join(unknown)}; allowed: {allowed}")
     provider = raw.get("provider", "openai-compatible")

@@ -103,24 +103,66 @@ def _load_error(model_id: str, exc: Exception) -> str:
     )
 
 
-@lru_cache(maxsize=4)
-def load_embedder(model_id: str, quantize: str = "none") -> Embedder:
-    """One loaded model per id per process: loading costs seconds, embedding a query milliseconds.
+def load_embedder(
+    model_id: str, quantize: str = "none", data_root: Path | None = None, dimensions: int | None = None
+) -> Embedder:
+    """The embedder for a model id. An API model (models/api_embedding.py, or a `"kind": "embedding"` entry of
+    DATA/_models.json) embeds remotely; it is made afresh each time (cheap), so it reads its key, its base URL and
+    its usage counts anew. A local model is loaded once per process (loading costs seconds, a query milliseconds).
 
     quantize="int8" runs an int8 ONNX export of the model (about 2x the texts/s here, cosine >= 0.99 to fp32).
+    `dimensions` asks for shorter vectors: from the API where it offers them, else by truncating (and renormalising)
+    a local model trained for it (Matryoshka; marked in embedding_models.json).
     """
+    from ls_pipeline.models import api_embedding
+
+    if (api_model := api_embedding.find(model_id, data_root)) is not None:
+        if quantize != "none":
+            raise UserError(f"quantize applies to local models only; {model_id!r} embeds through its API")
+        return api_embedding.ApiEmbedder(api_model, data_root, dimensions)
+    return _local_embedder(model_id, quantize, dimensions)
+
+
+@lru_cache(maxsize=4)
+def _local_embedder(model_id: str, quantize: str, dimensions: int | None) -> Embedder:
     if quantize == "int8":
         from ls_pipeline.models.onnx_int8 import OnnxInt8Embedder
 
         location, revision = resolve_location(model_id)
-        return OnnxInt8Embedder(model_id, location, revision)
-    if quantize != "none":
+        embedder: Embedder = OnnxInt8Embedder(model_id, location, revision)
+    elif quantize != "none":
         raise UserError(f"unknown quantize {quantize!r}: use none or int8")
-    return SentenceTransformerEmbedder(model_id)
+    else:
+        embedder = SentenceTransformerEmbedder(model_id)
+    return embedder if dimensions in (None, embedder.dimensions) else Truncated(embedder, dimensions)
 
 
-def embedder_revision(model_id: str, quantize: str = "none") -> str:
+class Truncated:
+    """The first `dimensions` of a Matryoshka model's vectors, renormalised to unit length."""
+
+    def __init__(self, inner: Embedder, dimensions: int) -> None:
+        if not matryoshka(inner.model_id) or not 1 <= dimensions < inner.dimensions:
+            raise UserError(
+                f"embedding model {inner.model_id!r} was not trained for shorter vectors (or {dimensions} is not "
+                f"below its {inner.dimensions}); drop dimensions, or pick a model marked matryoshka in ls-list-models"
+            )
+        self.model_id, self.revision, self.dimensions, self._inner = inner.model_id, inner.revision, dimensions, inner
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        head = self._inner.embed(texts)[:, : self.dimensions]
+        return head / np.maximum(np.linalg.norm(head, axis=1, keepdims=True), 1e-12)
+
+
+def matryoshka(model_id: str) -> bool:
+    return any(entry["id"] == hub_id(model_id) and entry.get("matryoshka") for entry in catalog())
+
+
+def embedder_revision(model_id: str, quantize: str = "none", data_root: Path | None = None) -> str:
     """The revision an embedder of this model would record, without loading it."""
+    from ls_pipeline.models import api_embedding
+
+    if (api_model := api_embedding.find(model_id, data_root)) is not None:
+        return api_model.revision
     revision = resolve_location(model_id)[1]
     if quantize == "int8":
         from ls_pipeline.models.onnx_int8 import QUANTIZED_SUFFIX

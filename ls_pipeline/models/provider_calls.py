@@ -15,6 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
+
+from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import dotenv_value
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,31 @@ class ProviderError(Exception):
         super().__init__(detail)
         self.transient = transient
         self.retry_after = retry_after
+
+
+CUSTOM_FILES = ("_models.json", "_models.yaml", "_models.yml")
+
+
+def custom_models(data_root: Path | None, kind: str) -> list[tuple[str, Any]]:
+    """(file name, entry) for the custom models of one kind ("chat" or "embedding") in DATA/_models.json or .yaml:
+    a list whose entries say `"kind"` (chat when absent), or a mapping with a `chat` and an `embedding` list."""
+    found: list[tuple[str, Any]] = []
+    for name in CUSTOM_FILES if data_root is not None else ():
+        path = data_root / name
+        if not path.is_file():
+            continue
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML reads JSON too
+        except yaml.YAMLError as exc:
+            raise UserError(f"{name} in the data directory is not valid JSON/YAML: {str(exc).splitlines()[0]}") from exc
+        if isinstance(raw, dict):
+            items = raw.get(kind, [])
+        else:
+            items = [i for i in raw or [] if not isinstance(i, dict) or i.get("kind", "chat") == kind]
+        if not isinstance(items, list):
+            raise UserError(f"{name} must hold a list of models (or a mapping with 'chat' and 'embedding' lists)")
+        found += [(name, item) for item in items]
+    return found
 
 
 def key_value(env: str | None, data_root: Path | None) -> str | None:

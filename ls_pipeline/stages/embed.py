@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,10 +22,18 @@ class EmbedParams:
     batch_size: int = 64
     text_column: str | None = None  # None: the dataset's text column
     quantize: Literal["none", "int8"] = "none"  # int8: ONNX Runtime, ~2x faster, cosine >= 0.99 to fp32
+    # Shorter vectors: the API's own (OpenAI text-embedding-3) or a Matryoshka model's first N, renormalised.
+    dimensions: int | None = None
+    # An input over an API model's token limit: cut to the limit, or stop the run naming the row.
+    overlong: Literal["truncate", "refuse"] = "truncate"
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise UserError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if self.dimensions is not None and (not isinstance(self.dimensions, int) or self.dimensions < 1):
+            raise UserError(f"dimensions must be a positive integer, got {self.dimensions!r}")
+        if self.overlong not in ("truncate", "refuse"):
+            raise UserError(f"overlong must be truncate or refuse, got {self.overlong!r}")
         if not self.model_id or not isinstance(self.model_id, str):
             raise UserError("model_id must be a non-empty string")
         if self.quantize not in ("none", "int8"):
@@ -35,18 +44,83 @@ class EmbedParams:
         fields: dict[str, object] = {"model_id": self.model_id, "prefix": self.prefix, "text_column": self.text_column}
         if self.quantize != "none":  # only when set, so fp32 artifacts keep the fingerprints they had
             fields["quantize"] = self.quantize
+        if self.dimensions is not None:  # likewise
+            fields["dimensions"] = self.dimensions
         return fields
 
 
-def batch_order(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
-    """Row indices grouped into batches of similar length (each batch sorted ascending for HDF5 writes)."""
+def batch_order(
+    texts: Sequence[str], batch_size: int, max_batch_tokens: int | None = None, tokens: Callable[[str], int] = len
+) -> list[np.ndarray]:
+    """Row indices grouped into batches of similar length (each batch sorted ascending for HDF5 writes); with
+    `max_batch_tokens`, a batch also closes before its estimated tokens would pass that limit."""
     order = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable")
-    return [np.sort(order[i : i + batch_size]) for i in range(0, len(order), batch_size)]
+    if max_batch_tokens is None:
+        return [np.sort(order[i : i + batch_size]) for i in range(0, len(order), batch_size)]
+    batches, current, used = [], [], 0
+    for row in order.tolist():
+        cost = tokens(texts[row])
+        if current and (len(current) == batch_size or used + cost > max_batch_tokens):
+            batches.append(np.sort(np.array(current, dtype=np.int64)))
+            current, used = [], 0
+        current.append(row)
+        used += cost
+    if current:
+        batches.append(np.sort(np.array(current, dtype=np.int64)))
+    return batches
+
+
+def fit_inputs(texts: list[str], embedder: Embedder, params: EmbedParams) -> tuple[list[str], int]:
+    """Texts whose input (prefix + text) is within an API model's token limit (local models truncate on their own),
+    and how many were cut. With overlong="refuse", a text over the limit stops the run instead, naming its row."""
+    limits = getattr(embedder, "model", None)
+    if limits is None or not hasattr(limits, "max_input_tokens"):
+        return texts, 0
+    from ls_pipeline.models.api_embedding import estimate_tokens, fit_input
+
+    room = limits.max_input_tokens - estimate_tokens(params.prefix) + 1
+    over = [i for i, text in enumerate(texts) if estimate_tokens(params.prefix + text) > limits.max_input_tokens]
+    if over and params.overlong == "refuse":
+        raise UserError(
+            f"{len(over)} text(s) are over {limits.id}'s {limits.max_input_tokens}-token limit (first: ls_index "
+            f"{over[0]}); shorten them, or embed with overlong: truncate"
+        )
+    fitted = list(texts)
+    for i in over:
+        fitted[i] = fit_input(texts[i], room)
+    return fitted, len(over)
 
 
 def embed_batches(
-    texts: Sequence[str], embedder: Embedder, params: EmbedParams, skip: int = 0
+    texts: Sequence[str], embedder: Embedder, params: EmbedParams
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (row indices, vectors) batch by batch, starting after `skip` batches already done."""
-    for rows in batch_order(texts, params.batch_size)[skip:]:
-        yield rows, embedder.embed([params.prefix + texts[i] for i in rows])
+    """Yield (row indices, vectors) batch by batch, as each finishes. An API model keeps `concurrency` requests in
+    flight and packs each within its limits on inputs and tokens per request; one batch is one request."""
+    inputs = [params.prefix + text for text in texts]
+    limits = getattr(embedder, "model", None)
+    if limits is None or not hasattr(limits, "max_batch_tokens"):
+        for rows in batch_order(texts, params.batch_size):
+            yield rows, embedder.embed([inputs[i] for i in rows])
+        return
+    from ls_pipeline.models.api_embedding import estimate_tokens
+
+    size = min(params.batch_size, limits.max_batch_inputs)
+    batches = iter(batch_order(inputs, size, limits.max_batch_tokens, estimate_tokens))
+    workers = getattr(embedder, "concurrency", 1)
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: dict[Future[np.ndarray], np.ndarray] = {}
+        while True:
+            while failure is None and len(pending) < workers and (rows := next(batches, None)) is not None:
+                pending[pool.submit(embedder.embed, [inputs[i] for i in rows])] = rows
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                rows = pending.pop(future)
+                if future.exception() is not None:
+                    failure = failure or future.exception()
+                else:  # also after a failure: what was answered (and paid for) is kept
+                    yield rows, future.result()
+    if failure is not None:
+        raise failure

@@ -19,7 +19,7 @@ from viewer.catalog import Catalog, Scope
 from viewer.db import Database, ScopeSource
 from viewer.errors import NotFound
 from viewer.filters import Resolved, RowFilter, column_types, parse_filter
-from viewer.search import Matches, QueryEmbedder, embedding_index
+from viewer.search import Matches, QueryEmbedder, QueryModel, embedding_index
 from viewer.settings import AppConfig, Limits
 
 T = TypeVar("T")
@@ -116,6 +116,8 @@ async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
     if not path.is_file():
         raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage")
     embedder: QueryEmbedder = request.app.state.embedder
-    vector = await work(embedder.embed, str(embedding["model_id"]), q, str(embedding.get("prefix") or ""))
+    dimensions = (embedding.get("params") or {}).get("dimensions")
+    model = QueryModel(str(embedding["model_id"]), scope.dataset.path.parent, dimensions)
+    vector = await work(embedder.embed, model, q, str(embedding.get("prefix") or ""))
     index = await work(embedding_index, path)
     return await work(index.top_k, vector, k)

@@ -1,0 +1,159 @@
+"""An embeddings server of our own on 127.0.0.1, speaking the OpenAI and Mistral /v1/embeddings wire format.
+
+OpenAI's SDK sends `input` (and `dimensions`), Mistral's sends `inputs`; both read `data[i].embedding` and `usage`.
+Vectors are bags of hashed words (texts sharing words get close vectors, so a map has structure), not unit length:
+the client normalises. A test sets `policy(number, inputs)` to answer a request with an error status, "drop" (close
+the connection unanswered) or "hang" (wait until `release` is set, then drop), and reads `log` afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+
+Policy = Callable[[int, list[str]], "int | str | None"]  # None: answer; an int: that status; "drop" or "hang"
+
+
+def tokens(text: str) -> int:
+    return max(1, len(text.encode()) // 4)
+
+
+def served_vector(text: str, dimensions: int) -> np.ndarray:
+    total = np.zeros(dimensions)
+    for word in re.findall(r"\w+", text.lower()) or [""]:
+        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+        total += np.random.default_rng(seed).normal(size=dimensions)
+    return total * 3.0  # not unit length on purpose
+
+
+@dataclass
+class Request:
+    number: int
+    path: str
+    headers: dict[str, str]
+    inputs: list[str]
+    body: dict[str, Any]
+    status: int | str
+
+
+@dataclass
+class EmbeddingServer:
+    dimensions: int = 32
+    max_input_tokens: int = 2000  # the server's own limit per input, counted as bytes / 4 as BPE roughly gives
+    policy: Policy = lambda number, inputs: None  # noqa: E731
+    log: list[Request] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    port: int = 0
+    _arrived: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def mistral_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def arrived(self) -> int:
+        """Requests received so far, hanging ones included (the log holds only those answered)."""
+        return self._arrived
+
+    def answered(self) -> list[Request]:
+        return [r for r in self.log if r.status == 200]
+
+    def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int | str, dict[str, Any]]:
+        with self._lock:
+            number = self._arrived
+            self._arrived += 1
+        inputs = body.get("input", body.get("inputs"))
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        outcome = self.policy(number, inputs)
+        if outcome == "hang":  # until released, then closed unanswered: its client is gone by then
+            self.release.wait(120)
+            outcome = "drop"
+        too_long = [i for i, text in enumerate(inputs) if tokens(text) > self.max_input_tokens]
+        status: int | str = outcome if outcome is not None else (400 if too_long else 200)
+        with self._lock:
+            self.log.append(Request(number, path, headers, inputs, body, status))
+        if status == "drop":
+            return status, {}
+        if status != 200:
+            message = (
+                f"input {too_long[0]} is over {self.max_input_tokens} tokens" if too_long else f"test status {status}"
+            )
+            return status, {"object": "error", "message": message, "error": {"message": message, "code": status}}
+        dimensions = int(body.get("dimensions") or self.dimensions)
+        used = sum(tokens(text) for text in inputs)
+        data = [
+            {"object": "embedding", "index": i, "embedding": served_vector(text, dimensions).tolist()}
+            for i, text in enumerate(inputs)
+        ]
+        usage = {"prompt_tokens": used, "total_tokens": used, "completion_tokens": 0}
+        return 200, {
+            "id": f"emb-{number}",
+            "object": "list",
+            "data": data[::-1],
+            "model": body["model"],
+            "usage": usage,
+        }
+
+
+def _handler(server: EmbeddingServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            if not self.path.rstrip("/").endswith("/v1/embeddings"):
+                status, payload = 404, {"error": {"message": f"no route {self.path}"}}
+            else:
+                status, payload = server.respond(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            if status == "drop":
+                self.close_connection = True
+                return
+            data = json.dumps(payload).encode()
+            self.send_response(int(status))
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            if status == 429:
+                self.send_header("retry-after", "1")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+class _Quiet(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # a client killed mid-request is expected
+        pass
+
+
+@contextmanager
+def running(server: EmbeddingServer | None = None) -> Iterator[EmbeddingServer]:
+    server = server or EmbeddingServer()
+    httpd = _Quiet(("127.0.0.1", 0), _handler(server))
+    server.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        httpd.shutdown()
+        httpd.server_close()
