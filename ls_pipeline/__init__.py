@@ -13,7 +13,7 @@ from typing import Any
 
 from ls_pipeline.errors import NotFound, UserError
 
-_API = ("cluster", "data_dir", "embed", "ingest", "init", "label", "run", "scope", "serve", "umap")
+_API = ("cluster", "data_dir", "embed", "import_embeddings", "ingest", "init", "label", "run", "scope", "serve", "umap")
 __all__ = ["NotFound", "UserError", *_API]
 
 

@@ -9,12 +9,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ls_pipeline import steps
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import DEFAULT, load_recipe
 from ls_pipeline.sources.files import read_table
+from ls_pipeline.sources.vectors import list_column, read_vectors
 from ls_pipeline.stages.cluster import ClusterParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams
@@ -86,6 +88,28 @@ def embed(
         overlong=overlong,  # type: ignore[arg-type]
     )
     return steps.embed(data_dir().dataset(dataset), params).id
+
+
+def import_embeddings(
+    dataset: str,
+    vectors: np.ndarray | str | os.PathLike[str] | None = None,
+    model_id: str = "imported",
+    column: str | None = None,
+) -> str:
+    """Vectors computed elsewhere (an array, a .npy/.h5/.parquet file, or `column` of the dataset's own rows) as an
+    embedding of `dataset`; `model_id` names the model that made them (search uses it when it can load here)."""
+    if not isinstance(model_id, str) or not model_id:
+        raise UserError(f"model_id must be a non-empty string, got {_shown(model_id)}")
+    ds = data_dir().dataset(dataset)
+    if vectors is None:
+        if column is None:
+            raise UserError("import_embeddings needs vectors (an array or a file) or the dataset's vector column")
+        matrix, source = list_column(pd.read_parquet(ds.input_path), column, f"dataset {dataset!r}"), f"column {column}"
+    elif isinstance(vectors, str | os.PathLike):
+        matrix, source = read_vectors(vectors, column), Path(vectors).name
+    else:
+        matrix, source = vectors, "array"
+    return steps.import_embeddings(ds, matrix, model_id, source).id
 
 
 def umap(

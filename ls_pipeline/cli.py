@@ -195,6 +195,22 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("ls-embed-importer", "Import vectors computed elsewhere as an embedding of a dataset.")
+@arguments(
+    lambda p: (
+        p.add_argument("dataset_id"),
+        p.add_argument("file", nargs="?", default=None, help=".npy, .h5 or .parquet; omit it to read --column of "
+                       "the dataset itself"),  # fmt: skip
+        p.add_argument("--model_id", default="imported", help="the model that made the vectors (search embeds "
+                       "queries with it when it can load here)"),  # fmt: skip
+        p.add_argument("--column", default=None, help="the list column (Parquet, the dataset) or HDF5 dataset"),
+    )
+)
+def _embed_importer(args: argparse.Namespace) -> int:
+    print(_api().import_embeddings(args.dataset_id, args.file, args.model_id, args.column))
+    return 0
+
+
 @command("ls-umap", "Project an embedding to 2D with UMAP.")
 @arguments(
     lambda p: (
@@ -409,6 +425,7 @@ init_main = _entry(_init)
 ingest_main = _entry(_ingest)
 ingest_csv_main = _entry(_ingest_csv)
 list_models_main = _entry(_list_models)
+embed_importer_main = _entry(_embed_importer)
 embed_main = _entry(_embed)
 umap_main = _entry(_umap)
 cluster_main = _entry(_cluster)

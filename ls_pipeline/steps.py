@@ -23,6 +23,7 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.models import chat as chat_models
 from ls_pipeline.models.chat_runner import ChatSettings, Journal
 from ls_pipeline.models.embedding import embedder_revision, load_embedder
+from ls_pipeline.sources.vectors import checked_vectors
 from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages import ingest as ingest_stage
@@ -148,6 +149,35 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams) -> Artifact:
 
     packages = ["torch", "sentence-transformers", "onnxruntime", "openai", "mistralai"]
     return _announce(produce(ds, "embedding", fp, build, packages=packages, resumable=True))
+
+
+def import_embeddings(ds: Dataset, vectors: np.ndarray, model_id: str, source: str) -> Artifact:
+    """Vectors computed elsewhere as an embedding like any other (one per row, normalised, provenance recorded).
+    `model_id` names the model that made them; search embeds queries with it when it can load here."""
+    meta = ds.meta()
+    matrix = checked_vectors(vectors, meta["length"], source)
+    digest = hashlib.sha256(matrix.tobytes()).hexdigest()[:20]
+    fields = {"model_id": model_id, "vectors": digest, "dimensions": matrix.shape[1]}
+    fp = fingerprint("embed-import", embed_stage.CODE_VERSION, fields, {"dataset": meta["fingerprint"]})
+
+    def build(staging: Staging) -> dict[str, Any]:
+        with h5py.File(staging.path(".h5"), "w") as handle:
+            handle.create_dataset("embeddings", data=matrix)
+        return {
+            "model_id": model_id,
+            "revision": "imported",
+            "dimensions": int(matrix.shape[1]),
+            "prefix": "",
+            "text_column": meta["text_column"],
+            "params": {"model_id": model_id, "imported": True},
+            "imported_from": source,
+            "vectors_sha256": digest,
+            "dataset": ds.name,
+            "inputs": {"dataset": meta["fingerprint"]},
+            "rows": int(matrix.shape[0]),
+        }
+
+    return _announce(produce(ds, "embedding", fp, build))
 
 
 def _embed_resumable(

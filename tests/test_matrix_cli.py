@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import h5py
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,12 +58,46 @@ def _write_files(folder: Path) -> None:
         handle.write("id,text\n1,short\n2,")
         handle.write("x" * BIG_CELL)
         handle.write("\n")
+    _write_vector_files(folder)
     for name, bad_line in (("long_fields.csv", "{i},a,b,c\n"), ("long_quote.csv", '{i},"never closed\n')):
         with open(folder / name, "w") as handle:
             handle.write("id,text\n")
             handle.writelines(
                 (bad_line if i == BROKEN_AT else "{i},row number {i}\n").format(i=i) for i in range(LONG_CSV_LINES)
             )
+
+
+def _write_vector_files(folder: Path) -> None:
+    """Vector files for dataset 'few' (30 rows), each wrong in one way."""
+    good = np.random.default_rng(0).normal(size=(30, 8))
+    np.save(folder / "nan.npy", np.where(np.arange(30)[:, None] == 3, np.nan, good))
+    np.save(folder / "zero.npy", np.where(np.arange(30)[:, None] == 5, 0.0, good))
+    np.save(folder / "short.npy", good[:29])
+    np.save(folder / "flat.npy", good[:, 0])
+    np.save(folder / "objects.npy", np.array([{"a": 1}] * 30, dtype=object), allow_pickle=True)
+    pd.DataFrame({"v": [list(r) for r in good[:29]] + [[1.0, 2.0]]}).to_parquet(folder / "ragged.parquet")
+    pd.DataFrame({"v": [str(list(r)) for r in good]}).to_parquet(folder / "nolist.parquet")
+    with h5py.File(folder / "two.h5", "w") as handle:
+        handle["a"], handle["b"] = good, good
+
+
+IMPORT_CASES: list[tuple[str, Callable, list[str], str]] = [
+    ("import NaN", cli._embed_importer, ["few", "{files}/nan.npy"], "the vector of row 3 holds NaN or infinity"),
+    ("import zero vector", cli._embed_importer, ["few", "{files}/zero.npy"], "the vector of row 5 is all zeros"),
+    ("import row count", cli._embed_importer, ["few", "{files}/short.npy"], "29 vectors for a dataset of 30 rows"),
+    ("import 1D", cli._embed_importer, ["few", "{files}/flat.npy"], "vectors must form a 2D array"),
+    ("import pickle", cli._embed_importer, ["few", "{files}/objects.npy"], "cannot read objects.npy as npy vectors"),
+    ("import ragged", cli._embed_importer, ["few", "{files}/ragged.parquet"], "vectors of 2 different lengths"),
+    ("import no list column", cli._embed_importer, ["few", "{files}/nolist.parquet"], "has list columns (none)"),
+    ("import two h5 matrices", cli._embed_importer, ["few", "{files}/two.h5"], "datasets a, b: name one with"),
+    ("import h5 unknown name", cli._embed_importer, ["few", "{files}/two.h5", "--column", "c"], "name one with"),
+    ("import unsupported", cli._embed_importer, ["few", "{files}/notes.txt"], "unsupported vector file notes.txt"),
+    ("import missing file", cli._embed_importer, ["few", "{files}/none.npy"], "no such file"),
+    ("import nothing", cli._embed_importer, ["few"], "needs vectors (an array or a file)"),
+    ("import unknown column", cli._embed_importer, ["few", "--column", "nope"], "has no column 'nope'"),
+    ("import text column", cli._embed_importer, ["few", "--column", "text"], "does not hold vectors"),
+    ("import unknown dataset", cli._embed_importer, ["nope", "{files}/short.npy"], "unknown dataset 'nope'"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +224,7 @@ CLI_CASES: list[tuple[str, Callable, list[str], str]] = [
     ("labels id with slash", cli._scope, ["few", "clusters/cluster-001-labels-001", "x"], "unknown labels id"),
     ("recipe name with slash", cli._run, ["few", "--no-dagster", "--recipe", "a/b"], "invalid recipe name"),
     ("recipe name with newline", cli._run, ["few", "--no-dagster", "--recipe", "default\n"], "invalid recipe name"),
+    *IMPORT_CASES,
 ]
 
 

@@ -42,7 +42,7 @@ MODES: dict[str, dict[str, str]] = {
     },
 }
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-QUERY = {"search": "?q=games", "export": "?format=csv"}  # what a route needs to answer 200
+QUERY = {"search": "?q=games", "neighbors": "?ls_index=0", "export": "?format=csv"}  # what a route needs to answer 200
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def route_table(static_dir: Path, hosted: bool = False) -> list[BaseRoute]:
         Route(scope + "/rows", rows.rows, name="rows"),
         Route(scope + "/rows/indices", rows.indices, name="indices"),
         Route(scope + "/search", rows.search, name="search"),
+        Route(scope + "/neighbors", rows.neighbors, name="neighbors"),
         Route(scope + "/export", rows.export, name="export"),
         Route(ds + "/tags", tags.tags, name="tags"),
         Route(ds + "/tags/{tag}", tags.tag, name="tag"),

@@ -126,6 +126,11 @@ BODIES: dict[str, dict[str, Schema]] = {
     },
     "indices": {"application/json": _object(total={"type": "integer", "minimum": 0}, indices=INDICES)},
     "search": {"application/json": _object(query={"type": "string"}, model_id=NULLABLE_STRING, results=_array(SCORED))},
+    "neighbors": {
+        "application/json": _object(
+            ls_index={"type": "integer", "minimum": 0}, model_id=NULLABLE_STRING, results=_array(SCORED)
+        )
+    },
     "export": {
         "text/csv": {"type": "string"},
         "application/vnd.apache.parquet": BINARY,
@@ -204,6 +209,10 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
         "indices": filters,
         "search": [
             {**_query("q", "the query text", search_q), "required": True},
+            _query("k", "how many results", _range(1, limits.max_k)),
+        ],
+        "neighbors": [
+            {**_query("ls_index", "the row whose neighbours to find", _range(0, BIG)), "required": True},
             _query("k", "how many results", _range(1, limits.max_k)),
         ],
         "export": [_query("format", "file format", {"type": "string", "enum": ["csv", "parquet", "jsonl"]})] + filters,

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -15,9 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ls_pipeline.errors import UserError
 from viewer.catalog import Catalog, Scope
 from viewer.db import Database, ScopeSource
-from viewer.errors import NotFound
+from viewer.errors import BadRequest, NotFound
 from viewer.filters import Resolved, RowFilter, column_types, parse_filter
 from viewer.search import Matches, QueryEmbedder, QueryModel, embedding_index
 from viewer.settings import AppConfig, Limits
@@ -111,13 +113,35 @@ async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
 
 
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
+    path = _embedding_file(scope)
     embedding = scope.sidecar.get("embedding", {})
-    path = scope.dataset.file("embedding", str(scope.sidecar.get("embedding_id")), ".h5")
-    if not path.is_file():
-        raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage")
     embedder: QueryEmbedder = request.app.state.embedder
     dimensions = (embedding.get("params") or {}).get("dimensions")
     model = QueryModel(str(embedding["model_id"]), scope.dataset.path.parent, dimensions)
-    vector = await work(embedder.embed, model, q, str(embedding.get("prefix") or ""))
+    try:
+        vector = await work(embedder.embed, model, q, str(embedding.get("prefix") or ""))
+    except UserError as exc:
+        if embedding.get("revision") != "imported":
+            raise
+        raise BadRequest(
+            f"scope {scope.id!r} was embedded elsewhere (imported as {model.model_id!r}), a model that cannot embed "
+            "queries here; find a row's neighbours instead (/neighbors?ls_index=N), or import the vectors with "
+            "--model_id naming a model that can"
+        ) from exc
     index = await work(embedding_index, path)
     return await work(index.top_k, vector, k)
+
+
+async def similar(scope: Scope, row: int, k: int) -> Matches:
+    """The k rows nearest to one row's own vector: needs no model, so it works for imported vectors too."""
+    index = await work(embedding_index, _embedding_file(scope))
+    if not 0 <= row < index.matrix.shape[0]:
+        raise NotFound(f"scope {scope.id!r} has no row {row} (it has {index.matrix.shape[0]})")
+    return await work(index.top_k, np.asarray(index.matrix[row]), k)
+
+
+def _embedding_file(scope: Scope) -> Path:
+    path = scope.dataset.file("embedding", str(scope.sidecar.get("embedding_id")), ".h5")
+    if not path.is_file():
+        raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage")
+    return path

@@ -16,6 +16,7 @@ from viewer import db
 from viewer.catalog import Scope
 from viewer.errors import BadRequest, shown
 from viewer.filters import Resolved, RowFilter, parse_int, parse_page
+from viewer.openapi import BIG
 from viewer.routes.common import (
     Json,
     catalog,
@@ -27,6 +28,7 @@ from viewer.routes.common import (
     resolve,
     scope_of,
     semantic,
+    similar,
     source_of,
     work,
 )
@@ -83,6 +85,21 @@ async def search(request: Request) -> Response:
     resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
     table = await _run(request, found, db.page_sql, f, resolved, None)
     return Json({"query": q, "model_id": found.sidecar.get("embedding", {}).get("model_id"), "results": records(table)})
+
+
+async def neighbors(request: Request) -> Response:
+    """The k rows nearest to one row (exact cosine over the scope's embeddings), with the rows; needs no model."""
+    found = await work(scope_of, request)
+    if "ls_index" not in request.query_params:
+        raise BadRequest("neighbors needs a row: ?ls_index=N")
+    row = parse_int(request.query_params, "ls_index", 0, 0, BIG)
+    k = parse_int(request.query_params, "k", 20, 1, limits(request).max_k)
+    matches = await similar(found, row, k)
+    f = RowFilter(sort="score", descending=True)
+    resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
+    table = await _run(request, found, db.page_sql, f, resolved, None)
+    model_id = found.sidecar.get("embedding", {}).get("model_id")
+    return Json({"ls_index": row, "model_id": model_id, "results": records(table)})
 
 
 async def export(request: Request) -> Response:
