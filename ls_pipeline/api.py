@@ -19,8 +19,8 @@ from ls_pipeline.stages.cluster import ClusterParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams
 from ls_pipeline.stages.label import LabelParams
-from ls_pipeline.stages.project import UmapParams
 from ls_pipeline.stages.scope import ScopeParams
+from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store.atomic import write_bytes
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name, resolve_data_dir
 
@@ -38,7 +38,7 @@ def init(path: str | os.PathLike[str], **keys: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     os.environ[DATA_ENV] = str(root)
     if keys:
-        _update_env_file(root / ".env", {_KEY_NAMES[k]: v for k, v in keys.items() if v})
+        _update_env_file(DataDir(root).keys_file, {_KEY_NAMES[k]: v for k, v in keys.items() if v})
     return root
 
 

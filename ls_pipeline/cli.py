@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.store.datadir import DATA_ENV, LOCAL_ENV
 
 Main = Callable[[Sequence[str] | None], int]
 
@@ -94,7 +95,7 @@ def _api() -> Any:
 def _init(args: argparse.Namespace) -> int:
     keys = {k: v for k, v in (("openai_key", args.openai_key), ("mistral_key", args.mistral_key)) if v}
     root = _api().init(args.data_dir, **keys)
-    _api()._update_env_file(Path(".env"), {"LATENT_SCOPE_DATA": str(root)})
+    _api()._update_env_file(LOCAL_ENV, {DATA_ENV: str(root)})
     print(root)
     return 0
 
@@ -115,13 +116,10 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _default_input(dataset: str) -> Path:
-    from ls_pipeline.store.datadir import check_name
-
-    folder = _api().data_dir().root / check_name(dataset)
-    found = sorted(folder.glob("input.*")) if folder.is_dir() else []
-    found = [p for p in found if p.name != "input.parquet"] or found
+    ds = _api().data_dir().dataset(dataset, must_exist=False)
+    found = ds.input_files()
     if not found:
-        raise UserError(f"no file given and no {folder.name}/input.csv in the data directory; pass a file path")
+        raise UserError(f"no file given and no {ds.name}/input.csv in the data directory; pass a file path")
     return found[0]
 
 

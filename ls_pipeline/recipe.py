@@ -16,7 +16,7 @@ from ls_pipeline.errors import NotFound, UserError
 from ls_pipeline.stages.cluster import ClusterChecks, ClusterParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.label import LabelParams
-from ls_pipeline.stages.project import UmapParams
+from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, check_name
 
@@ -53,8 +53,8 @@ def load_recipe(name_or_path: str = DEFAULT, data: DataDir | None = None) -> Rec
             raise NotFound(f"no such recipe file: {name_or_path}")
         return parse_recipe(path.stem, read_recipe_text(path))
     check_name(name_or_path, "recipe name")
-    if data is not None and (data.recipes / f"{name_or_path}.yaml").is_file():
-        return parse_recipe(name_or_path, read_recipe_text(data.recipes / f"{name_or_path}.yaml"))
+    if data is not None and data.recipe_path(name_or_path).is_file():
+        return parse_recipe(name_or_path, read_recipe_text(data.recipe_path(name_or_path)))
     shipped = resources.files("ls_pipeline.recipes").joinpath(f"{name_or_path}.yaml")
     if shipped.is_file():
         return parse_recipe(name_or_path, shipped.read_text(encoding="utf-8"))
@@ -68,10 +68,10 @@ def save_recipe(data: DataDir, name: str, file: Path, replace: bool = False) -> 
         raise NotFound(f"no such recipe file: {file}")
     text = read_recipe_text(file)
     parse_recipe(name, text)
-    target = data.recipes / f"{name}.yaml"
+    target = data.recipe_path(name)
     if target.exists() and not replace:
         raise UserError(
-            f"recipe {name!r} is already registered (_recipes/{target.name}); pass --replace to overwrite it"
+            f"recipe {name!r} is already registered ({data.recipes.name}/{target.name}); pass --replace to overwrite it"
         )
     atomic.write_bytes(target, text.encode("utf-8"))
     return target
@@ -88,8 +88,8 @@ def read_recipe_text(path: Path) -> str:
 
 def recipe_names(data: DataDir | None = None) -> list[str]:
     names = {p.name[:-5] for p in resources.files("ls_pipeline.recipes").iterdir() if p.name.endswith(".yaml")}
-    if data is not None and data.recipes.is_dir():
-        names |= {p.stem for p in data.recipes.glob("*.yaml")}
+    if data is not None:
+        names |= set(data.recipe_names())
     return sorted(names)
 
 

@@ -27,8 +27,8 @@ from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages import ingest as ingest_stage
 from ls_pipeline.stages import label as label_stage
-from ls_pipeline.stages import project as project_stage
 from ls_pipeline.stages import scope as scope_stage
+from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.store.datadir import Dataset
 
 GROUP = "latent_scope"
@@ -108,7 +108,7 @@ def embedding(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> d
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 
-@_stage("embedding", project_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"})
+@_stage("embedding", umap_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"})
 def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
     """2D UMAP projection of the embedding."""
     started = time.perf_counter()

@@ -2,8 +2,9 @@
 
 Providers: OpenAI (`openai` SDK), Mistral (`mistralai` SDK) and any OpenAI-compatible server (Ollama, vLLM,
 llama.cpp, LM Studio) through the `openai` SDK with a base URL. Model ids: `openai-<model>`, `mistral-<model>`,
-or the id of a custom entry in $LATENT_SCOPE_DATA/_models.json (or .yaml). Keys come from the environment or
-the data directory's .env; they are passed to the SDK and nowhere else (not logged, not in sidecars or errors).
+or the id of a custom entry in the data directory's custom models file (DataDir.custom_model_files). Keys come
+from the environment or the data directory's keys file; they are passed to the SDK and nowhere else (not logged,
+not in sidecars or errors).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from typing import Any, Protocol
 import yaml
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.store.datadir import DataDir
+from ls_pipeline.store.layout import CUSTOM_MODELS
 
 PROVIDERS = ("openai", "mistral", "openai-compatible")
 KEY_ENV = {"openai": "OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY"}
-CUSTOM_FILES = ("_models.json", "_models.yaml", "_models.yml")
 
 Message = dict[str, str]
 
@@ -79,12 +81,12 @@ def catalog(data_root: Path | None = None) -> list[ChatModel]:
 
 
 def custom_entries(data_root: Path | None) -> list[ChatModel]:
-    """Entries from DATA/_models.json or _models.yaml: a list, or a mapping with a `chat` list."""
+    """Entries from the data directory's custom models files: a list, or a mapping with a `chat` list."""
     if data_root is None:
         return []
     found: list[ChatModel] = []
-    for name in CUSTOM_FILES:
-        path = data_root / name
+    for path in DataDir(data_root).custom_model_files():
+        name = path.name
         if not path.is_file():
             continue
         try:
@@ -133,7 +135,7 @@ def resolve(model_id: str, data_root: Path | None = None) -> ChatModel:
     known = ", ".join(e.id for e in catalog(data_root))
     raise UserError(
         f"unknown labeler {model_id!r}: use 'keywords', openai-<model>, mistral-<model>, or a custom entry in "
-        f"DATA/_models.json (known: {known})"
+        f"DATA/{CUSTOM_MODELS[0]} (known: {known})"
     )
 
 
@@ -141,9 +143,11 @@ def resolve(model_id: str, data_root: Path | None = None) -> ChatModel:
 
 
 def api_key(model: ChatModel, data_root: Path | None) -> str:
-    """The key from the environment, else from DATA/.env. OpenAI-compatible servers often need none."""
+    """The key from the environment, else from the data directory's keys file. OpenAI-compatible servers often
+    need none."""
     env = model.api_key_env
-    value = (os.environ.get(env) if env else None) or (_dotenv(data_root / ".env", env) if env and data_root else None)
+    stored = _dotenv(DataDir(data_root).keys_file, env) if env and data_root else None
+    value = (os.environ.get(env) if env else None) or stored
     if value:
         return value
     if model.provider == "openai-compatible":

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ls_pipeline.store.layout import EMBEDDING, VECTORS
 from viewer.catalog import Catalog, Scope
 from viewer.db import Database, ScopeSource
 from viewer.errors import NotFound
@@ -111,11 +112,11 @@ async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
 
 
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
-    embedding = scope.sidecar.get("embedding", {})
-    path = scope.dataset.file("embedding", str(scope.sidecar.get("embedding_id")), ".h5")
+    embedding = scope.sidecar.embedding
+    path = scope.dataset.file(EMBEDDING, scope.sidecar.embedding_id, VECTORS)
     if not path.is_file():
         raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage")
     embedder: QueryEmbedder = request.app.state.embedder
-    vector = await work(embedder.embed, str(embedding["model_id"]), q, str(embedding.get("prefix") or ""))
+    vector = await work(embedder.embed, embedding.model_id, q, embedding.prefix or "")
     index = await work(embedding_index, path)
     return await work(index.top_k, vector, k)

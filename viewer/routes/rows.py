@@ -82,7 +82,7 @@ async def search(request: Request) -> Response:
     f = RowFilter(q=q, k=k, sort="score", descending=True)
     resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
     table = await _run(request, found, db.page_sql, f, resolved, None)
-    return Json({"query": q, "model_id": found.sidecar.get("embedding", {}).get("model_id"), "results": records(table)})
+    return Json({"query": q, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)})
 
 
 async def export(request: Request) -> Response:
