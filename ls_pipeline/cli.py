@@ -6,6 +6,7 @@ A user mistake prints one line to stderr and exits 2; the id of what was made (o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import logging
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ls_pipeline import params
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import DATA_ENV, LOCAL_ENV
 
@@ -72,13 +74,6 @@ def arguments(setup: Callable[[argparse.ArgumentParser], None]) -> Callable[[Any
         return body
 
     return attach
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def _api() -> Any:
@@ -159,72 +154,80 @@ def _chat_catalog() -> list[Any]:
     return chat.catalog(root)
 
 
+def _stage_arguments(
+    stage: str, *order: str, required: tuple[str, ...] = ()
+) -> Callable[[argparse.ArgumentParser], None]:
+    """A stage's arguments from its params dataclass: `order` is Latent Scope's positional order (ids, and fields
+    by the names Latent Scope gives them, optional unless `required`); every other field is a --flag. Defaults
+    stay in the dataclass: an argument left out is None here and the field's default there."""
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        cls = _params_class(stage)  # imported only when the command runs: `--help` of another stays fast
+        parser.set_defaults(params_class=cls)
+        names = {params.alias_of(f) for f in dataclasses.fields(cls)}
+        for name in order:
+            if name not in names:
+                parser.add_argument(name)
+            else:
+                parser.add_argument(name, nargs=None if name in required else "?", **_param_options(cls, name))
+        for name in sorted(names - set(order), key=[params.alias_of(f) for f in dataclasses.fields(cls)].index):
+            parser.add_argument(f"--{name}", **_param_options(cls, name))
+
+    return add
+
+
+def _params_class(stage: str) -> type:
+    import importlib
+
+    module = importlib.import_module(f"ls_pipeline.stages.{stage}")
+    return getattr(module, f"{stage.capitalize()}Params")
+
+
+def _param_options(cls: type, name: str) -> dict[str, Any]:
+    f = params.field_named(cls, name)
+    hint = params.hints(cls)[f.name]
+    text = params.help_of(f)
+    options: dict[str, Any] = {"default": None, "help": text if "default" in text else f"{text} (default: {f.default})"}
+    if params.scalar_type(hint) is bool:
+        return {**options, "action": "store_true"}
+    return {**options, "type": params.scalar_type(hint), "choices": params.choices(hint)}
+
+
+def _values(args: argparse.Namespace) -> dict[str, Any]:
+    """The stage parameters given on the command line, by the names the API takes."""
+    names = [params.alias_of(f) for f in dataclasses.fields(args.params_class)]
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
 @command("ls-embed", "Embed a dataset's text column.")
-@arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("text_column"),
-        p.add_argument("model_id", nargs="?", default=None, help="Hugging Face id, local folder or catalog id"),
-        p.add_argument("prefix", nargs="?", default=""),
-        p.add_argument("--batch_size", type=_positive_int, default=64),
-        p.add_argument("--quantize", choices=["none", "int8"], default="none", help="int8: ONNX Runtime, ~2-3x faster"),
-    )
-)
+@arguments(_stage_arguments("embed", "dataset_id", "text_column", "model_id", "prefix", required=("text_column",)))
 def _embed(args: argparse.Namespace) -> int:
-    print(_api().embed(args.dataset_id, args.text_column, args.model_id, args.prefix, args.batch_size, args.quantize))
+    print(_api().embed(args.dataset_id, **_values(args)))
     return 0
 
 
 @command("ls-umap", "Project an embedding to 2D with UMAP.")
-@arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("embedding_id"),
-        p.add_argument("neighbors", nargs="?", type=int, default=25),
-        p.add_argument("min_dist", nargs="?", type=float, default=0.1),
-        p.add_argument("--seed", type=int, default=42),
-        p.add_argument(
-            "--fresh_layout", action="store_true", help="lay out every row afresh (default: new rows join the last map)"
-        ),
-    )
-)
+@arguments(_stage_arguments("umap", "dataset_id", "embedding_id", "neighbors", "min_dist"))
 def _umap(args: argparse.Namespace) -> int:
-    print(_api().umap(args.dataset_id, args.embedding_id, args.neighbors, args.min_dist, args.seed, args.fresh_layout))
+    print(_api().umap(args.dataset_id, args.embedding_id, **_values(args)))
     return 0
 
 
 @command("ls-cluster", "Cluster a UMAP projection with HDBSCAN.")
-@arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("umap_id"),
-        p.add_argument("samples", nargs="?", type=int, default=15, help="min_cluster_size"),
-        p.add_argument("min_samples", nargs="?", type=int, default=5),
-        p.add_argument("--cluster_selection_epsilon", type=float, default=0.0),
-        p.add_argument("--method", choices=["hdbscan", "fast_hdbscan"], default="hdbscan"),
-    )
-)
+@arguments(_stage_arguments("cluster", "dataset_id", "umap_id", "samples", "min_samples"))
 def _cluster(args: argparse.Namespace) -> int:
-    print(
-        _api().cluster(
-            args.dataset_id, args.umap_id, args.samples, args.min_samples, args.cluster_selection_epsilon, args.method
-        )
-    )
+    print(_api().cluster(args.dataset_id, args.umap_id, **_values(args)))
     return 0
 
 
 @command("ls-label", "Label a clustering's clusters (keywords offline by default).")
 @arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("text_column"),
-        p.add_argument("cluster_id"),
-        p.add_argument("model_id", nargs="?", default="keywords"),
-        p.add_argument("context", nargs="?", default=""),
+    _stage_arguments(
+        "label", "dataset_id", "text_column", "cluster_id", "model_id", "context", required=("text_column",)
     )
 )
 def _label(args: argparse.Namespace) -> int:
-    print(_api().label(args.dataset_id, args.text_column, args.cluster_id, args.model_id, args.context))
+    print(_api().label(args.dataset_id, cluster_id=args.cluster_id, **_values(args)))
     return 0
 
 

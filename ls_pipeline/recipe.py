@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from ls_pipeline.errors import NotFound, UserError
+from ls_pipeline.params import from_mapping
 from ls_pipeline.stages.cluster import ClusterChecks, ClusterParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.label import LabelParams
@@ -104,7 +101,7 @@ def parse_recipe(name: str, text: str) -> Recipe:
     if unknown:
         raise UserError(f"recipe {name!r} has unknown sections: {', '.join(unknown)}; allowed: {', '.join(_SECTIONS)}")
     sections = {
-        key: build_params(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in _SECTIONS.items()
+        key: from_mapping(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in _SECTIONS.items()
     }
     return Recipe(name=name, description=str(raw.get("description", "")), **sections)
 
@@ -113,42 +110,3 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
-
-
-def build_params(cls: type, values: Any, where: str) -> Any:
-    """A params dataclass from a mapping: unknown keys and wrong types are errors, not silently ignored."""
-    if not isinstance(values, dict):
-        raise UserError(f"{where} must be a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise UserError(f"{where} has unknown keys: {', '.join(map(str, unknown))}; allowed: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    for key, value in values.items():
-        if not _matches(value, hints[key]):
-            raise UserError(f"{where}: {key} must be {_type_name(hints[key])}, got {value!r}")
-    try:
-        return cls(**values)
-    except UserError as exc:  # a range check in the params class: say where it came from
-        raise UserError(f"{where}: {exc}") from exc
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(hint))
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
-def _type_name(hint: Any) -> str:
-    if typing.get_origin(hint) is typing.Literal:
-        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
-    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
