@@ -263,7 +263,7 @@ def _scope(args: argparse.Namespace) -> int:
 )
 def _run(args: argparse.Namespace) -> int:
     dataset, source = args.dataset_or_file, None
-    if Path(dataset).suffix and (Path(dataset).exists() or "/" in dataset or "." in dataset):
+    if _is_file_argument(dataset):
         source = Path(args.dataset_or_file)
         dataset = args.name or _name_from_file(source)
     if args.no_dagster:
@@ -277,6 +277,15 @@ def _run(args: argparse.Namespace) -> int:
     for kind, artifact_id in ids.items():
         print(f"{kind}: {artifact_id}")
     return 0
+
+
+def _is_file_argument(text: str) -> bool:
+    """A data file rather than a dataset name. Dataset names may hold dots (news.v2), so a dot is no sign: a file
+    exists, has a folder in its path, or ends like a file ls-ingest reads."""
+    from ls_pipeline.sources.registry import READABLE_SUFFIXES
+
+    path = Path(text)
+    return bool(path.suffix) and (path.exists() or "/" in text or path.suffix.lower() in READABLE_SUFFIXES)
 
 
 def _name_from_file(path: Path) -> str:

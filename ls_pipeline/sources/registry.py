@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.sources import tweets_json, twitter
+from ls_pipeline.sources import files, tweets_json, twitter
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.store.datadir import DataDir, check_name
 
@@ -33,6 +33,9 @@ class Rows:
     frame: pd.DataFrame
     upsert_key: str | None = None
     text_column: str | None = None
+
+
+READABLE_SUFFIXES = (*files.SUFFIXES, ".zip")  # what read_rows reads: data files and X archives
 
 
 def read_rows(path: Path, text_column: str | None = None) -> Rows:
