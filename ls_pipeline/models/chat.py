@@ -256,3 +256,17 @@ def _status_error(status: int, message: str, headers: Any, key: str) -> ChatErro
         pass
     hint = {401: " (check the API key)", 403: " (the key may lack access)", 404: " (check the model name)"}
     return ChatError(f"HTTP {status}{hint.get(status, '')}: {redact(message, key)}", transient, retry_after)
+
+
+class ChatModels:
+    """Chat models as one service: the model a labeler id names, its key, and a provider to ask. The label step
+    takes one, so a deployment (a gateway) or a test swaps it as a Dagster resource instead of patching functions."""
+
+    def resolve(self, model_id: str, data_root: Path | None = None) -> ChatModel:
+        return resolve(model_id, data_root)
+
+    def api_key(self, model: ChatModel, data_root: Path | None) -> str:
+        return api_key(model, data_root)
+
+    def open(self, model: ChatModel, data_root: Path | None, timeout_s: float = 60.0) -> ChatProvider:
+        return open_provider(model, data_root, timeout_s)

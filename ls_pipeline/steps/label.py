@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ls_pipeline.models import chat as chat_models
+from ls_pipeline.models.chat import ChatModels
 from ls_pipeline.models.chat_runner import ChatSettings, Journal
 from ls_pipeline.stages import label as label_stage
 from ls_pipeline.stages.label import chat as label_chat
@@ -22,24 +22,31 @@ from ls_pipeline.store.layout import JOURNAL, LABELS, LEVELS, TABLE
 from ls_pipeline.store.sidecars import ClusterSidecar, params_record
 
 
-def label(ds: Dataset, cluster_id: str, params: label_stage.LabelParams, chat: ChatSettings | None = None) -> Artifact:
+def label(
+    ds: Dataset,
+    cluster_id: str,
+    params: label_stage.LabelParams,
+    chat: ChatSettings | None = None,
+    models: ChatModels | None = None,
+) -> Artifact:
     """Keyword labels (offline), or a chat model's, at the cluster level and `params.levels` levels above.
-    `chat` says how to call the model (concurrency, retries, timeouts); it never changes the result."""
+    `chat` says how to call the model (concurrency, retries, timeouts); it never changes the result. `models`
+    supplies chat models (a Dagster resource or a test may pass its own)."""
     source: ClusterSidecar = ds.sidecar("cluster", cluster_id)
-    settings = chat or ChatSettings()
+    settings, service = chat or ChatSettings(), models or ChatModels()
     text_column = params.text_column or ds.meta()["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
     read_texts(ds, text_column)  # an unknown column fails here, before any model is called
-    model = None if params.labeler == label_stage.KEYWORDS else chat_models.resolve(params.labeler, ds.path.parent)
+    model = None if params.labeler == label_stage.KEYWORDS else service.resolve(params.labeler, ds.path.parent)
     if model is not None:
-        chat_models.api_key(model, ds.path.parent)  # a missing key fails now, not after the keyword work
+        service.api_key(model, ds.path.parent)  # a missing key fails now, not after the keyword work
     fields = {**dataclasses.asdict(params), "chat_model": model.public() if model else None}
     fp = fingerprint("label", label_stage.CODE_VERSION, fields, {cluster_id: source.fingerprint})
 
     def build(staging: Staging) -> dict[str, Any]:
         llm = None
         if model is not None:
-            provider = chat_models.open_provider(model, ds.path.parent, settings.timeout_s)
+            provider = service.open(model, ds.path.parent, settings.timeout_s)
             llm = label_chat.Chat(provider, Journal(staging.path(JOURNAL)), settings)
         result = label_chat.label_all(
             read_texts(ds, text_column),
