@@ -102,13 +102,11 @@ def filter_of(request: Request, scope: Scope) -> RowFilter:
 
 async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
     """Turn the parts of a filter that live outside SQL (tag, semantic query) into ls_index lists."""
-    resolved = Resolved()
-    if f.tag is not None:
-        resolved.tag_indices = catalog(request).tag(scope.dataset, f.tag).tolist()
-    if f.q is not None:
-        matches = await semantic(request, scope, f.q, f.k)
-        resolved.semantic = (matches.indices.tolist(), [float(s) for s in matches.scores])
-    return resolved
+    tag_indices = catalog(request).tag(scope.dataset, f.tag).tolist() if f.tag is not None else None
+    if f.q is None:
+        return Resolved(tag_indices=tag_indices)
+    matches = await semantic(request, scope, f.q, f.k)
+    return Resolved(tag_indices, (matches.indices.tolist(), [float(s) for s in matches.scores]))
 
 
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from viewer import db
 from viewer.catalog import Scope
 from viewer.errors import BadRequest, shown
-from viewer.filters import Resolved, RowFilter, parse_int, parse_page
+from viewer.filters import Query, Resolved, RowFilter, parse_int, parse_page
 from viewer.routes.common import (
     Json,
     catalog,
@@ -114,9 +114,8 @@ def encode(table: pa.Table, fmt: str) -> bytes:
 
 
 async def _run(
-    request: Request, found: Scope, build: Callable[..., str], f: RowFilter, resolved: Resolved, *extra: Any
+    request: Request, found: Scope, build: Callable[..., Query], f: RowFilter, resolved: Resolved, *extra: Any
 ) -> pa.Table:
-    """Build one query over the scope's table with its own bound values, and run it off the event loop."""
+    """Build one query over the scope's table, with the values it binds, and run it off the event loop."""
     src, store = source_of(found), database(request)
-    fresh = resolved.fresh()
-    return await work(store.scope_query, src, lambda name: build(name, src, f, fresh, *extra), fresh.params)
+    return await work(store.scope_query, src, lambda name: build(name, src, f, resolved, *extra))
