@@ -6,8 +6,8 @@ A user mistake prints one line to stderr and exits 2; the id of what was made (o
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -157,66 +157,34 @@ def _chat_catalog() -> list[Any]:
 def _stage_arguments(
     stage: str, *order: str, required: tuple[str, ...] = ()
 ) -> Callable[[argparse.ArgumentParser], None]:
-    """A stage's arguments from its params dataclass: `order` is Latent Scope's positional order (ids, and fields
-    by the names Latent Scope gives them, optional unless `required`); every other field is a --flag. Defaults
-    stay in the dataclass: an argument left out is None here and the field's default there."""
+    """A stage's arguments, read from its params dataclass (params.add_arguments), imported only when the command
+    runs so that another command's start stays fast."""
 
     def add(parser: argparse.ArgumentParser) -> None:
-        cls = _params_class(stage)  # imported only when the command runs: `--help` of another stays fast
-        parser.set_defaults(params_class=cls)
-        names = {params.alias_of(f) for f in dataclasses.fields(cls)}
-        for name in order:
-            if name not in names:
-                parser.add_argument(name)
-            else:
-                parser.add_argument(name, nargs=None if name in required else "?", **_param_options(cls, name))
-        for name in sorted(names - set(order), key=[params.alias_of(f) for f in dataclasses.fields(cls)].index):
-            parser.add_argument(f"--{name}", **_param_options(cls, name))
+        module = importlib.import_module(f"ls_pipeline.stages.{stage}")
+        params.add_arguments(parser, getattr(module, f"{stage.capitalize()}Params"), order, required)
 
     return add
-
-
-def _params_class(stage: str) -> type:
-    import importlib
-
-    module = importlib.import_module(f"ls_pipeline.stages.{stage}")
-    return getattr(module, f"{stage.capitalize()}Params")
-
-
-def _param_options(cls: type, name: str) -> dict[str, Any]:
-    f = params.field_named(cls, name)
-    hint = params.hints(cls)[f.name]
-    text = params.help_of(f)
-    options: dict[str, Any] = {"default": None, "help": text if "default" in text else f"{text} (default: {f.default})"}
-    if params.scalar_type(hint) is bool:
-        return {**options, "action": "store_true"}
-    return {**options, "type": params.scalar_type(hint), "choices": params.choices(hint)}
-
-
-def _values(args: argparse.Namespace) -> dict[str, Any]:
-    """The stage parameters given on the command line, by the names the API takes."""
-    names = [params.alias_of(f) for f in dataclasses.fields(args.params_class)]
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 @command("ls-embed", "Embed a dataset's text column.")
 @arguments(_stage_arguments("embed", "dataset_id", "text_column", "model_id", "prefix", required=("text_column",)))
 def _embed(args: argparse.Namespace) -> int:
-    print(_api().embed(args.dataset_id, **_values(args)))
+    print(_api().embed(args.dataset_id, **params.given(args)))
     return 0
 
 
 @command("ls-umap", "Project an embedding to 2D with UMAP.")
 @arguments(_stage_arguments("umap", "dataset_id", "embedding_id", "neighbors", "min_dist"))
 def _umap(args: argparse.Namespace) -> int:
-    print(_api().umap(args.dataset_id, args.embedding_id, **_values(args)))
+    print(_api().umap(args.dataset_id, args.embedding_id, **params.given(args)))
     return 0
 
 
 @command("ls-cluster", "Cluster a UMAP projection with HDBSCAN.")
 @arguments(_stage_arguments("cluster", "dataset_id", "umap_id", "samples", "min_samples"))
 def _cluster(args: argparse.Namespace) -> int:
-    print(_api().cluster(args.dataset_id, args.umap_id, **_values(args)))
+    print(_api().cluster(args.dataset_id, args.umap_id, **params.given(args)))
     return 0
 
 
@@ -227,7 +195,7 @@ def _cluster(args: argparse.Namespace) -> int:
     )
 )
 def _label(args: argparse.Namespace) -> int:
-    print(_api().label(args.dataset_id, cluster_id=args.cluster_id, **_values(args)))
+    print(_api().label(args.dataset_id, cluster_id=args.cluster_id, **params.given(args)))
     return 0
 
 

@@ -7,6 +7,7 @@ read from these fields; nothing else declares a parameter's name, default, type,
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import inspect
@@ -227,3 +228,39 @@ def takes(cls: type, *order: str) -> Callable[[Callable[..., Any]], Callable[...
         return call
 
     return wrap
+
+
+# ---- command-line arguments ---------------------------------------------------------------------------------------
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, cls: type, order: tuple[str, ...], required: tuple[str, ...]
+) -> None:
+    """`order` is Latent Scope's positional order: ids (plain arguments) and fields by their Latent Scope names,
+    optional unless `required`; every other field becomes a --flag. An argument left out is None here and the
+    field's default in the dataclass, so no default is repeated."""
+    parser.set_defaults(params_class=cls)
+    names = [alias_of(f) for f in dataclasses.fields(cls)]
+    for name in order:
+        if name not in names:
+            parser.add_argument(name)
+        else:
+            parser.add_argument(name, nargs=None if name in required else "?", **_argument_options(cls, name))
+    for name in names:
+        if name not in order:
+            parser.add_argument(f"--{name}", **_argument_options(cls, name))
+
+
+def _argument_options(cls: type, name: str) -> dict[str, Any]:
+    f = field_named(cls, name)
+    hint, text = hints(cls)[f.name], help_of(f)
+    options: dict[str, Any] = {"default": None, "help": text if "default" in text else f"{text} (default: {f.default})"}
+    if scalar_type(hint) is bool:
+        return {**options, "action": "store_true"}
+    return {**options, "type": scalar_type(hint), "choices": choices(hint)}
+
+
+def given(args: argparse.Namespace) -> dict[str, Any]:
+    """The parameters given on a command line made by add_arguments, by the names the Python API takes."""
+    names = [alias_of(f) for f in dataclasses.fields(args.params_class)]
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ls_pipeline.models.chat import ChatModels
+from ls_pipeline.models.chat import ChatModel, ChatModels
 from ls_pipeline.models.chat_runner import ChatSettings, Journal
 from ls_pipeline.stages import label as label_stage
 from ls_pipeline.stages.label import chat as label_chat
@@ -37,9 +37,7 @@ def label(
     text_column = params.text_column or ds.meta()["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
     read_texts(ds, text_column)  # an unknown column fails here, before any model is called
-    model = None if params.labeler == label_stage.KEYWORDS else service.resolve(params.labeler, ds.path.parent)
-    if model is not None:
-        service.api_key(model, ds.path.parent)  # a missing key fails now, not after the keyword work
+    model = _chat_model(ds, params, service)
     fields = {**dataclasses.asdict(params), "chat_model": model.public() if model else None}
     fp = fingerprint("label", label_stage.CODE_VERSION, fields, {cluster_id: source.fingerprint})
 
@@ -73,6 +71,15 @@ def label(
     return produce(
         ds, LABELS.name, fp, build, parent=cluster_id, packages=["scikit-learn", *sdk], resumable=model is not None
     )
+
+
+def _chat_model(ds: Dataset, params: label_stage.LabelParams, service: ChatModels) -> ChatModel | None:
+    """The labeler's chat model (None for keywords); a missing key fails now, not after the keyword work."""
+    if params.labeler == label_stage.KEYWORDS:
+        return None
+    model = service.resolve(params.labeler, ds.path.parent)
+    service.api_key(model, ds.path.parent)
+    return model
 
 
 def read_labels(ds: Dataset, labels_id: str) -> pd.DataFrame:
