@@ -17,7 +17,7 @@ CHILD = """
 import json, sys, time
 import numpy as np
 started = time.perf_counter()
-from ls_pipeline.stages.project import UmapParams, project
+from ls_pipeline.stages.umap import UmapParams, project
 rng = np.random.default_rng(0)
 v = rng.normal(size=(int(sys.argv[1]), 384)).astype(np.float32)
 v /= np.linalg.norm(v, axis=1, keepdims=True)

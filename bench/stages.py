@@ -22,8 +22,8 @@ from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.embed import EmbedParams  # noqa: E402
 from ls_pipeline.stages.ingest import IngestParams  # noqa: E402
 from ls_pipeline.stages.label import LabelParams  # noqa: E402
-from ls_pipeline.stages.project import UmapParams  # noqa: E402
 from ls_pipeline.stages.scope import ScopeParams  # noqa: E402
+from ls_pipeline.stages.umap import UmapParams  # noqa: E402
 from ls_pipeline.store import DataDir  # noqa: E402
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "debian-packages.parquet"

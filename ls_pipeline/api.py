@@ -14,6 +14,7 @@ import pandas as pd
 
 from ls_pipeline import steps
 from ls_pipeline.errors import UserError
+from ls_pipeline.params import takes
 from ls_pipeline.recipe import DEFAULT, load_recipe
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.sources.vectors import list_column, read_vectors
@@ -21,8 +22,8 @@ from ls_pipeline.stages.cluster import ClusterParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams
 from ls_pipeline.stages.label import LabelParams
-from ls_pipeline.stages.project import UmapParams
 from ls_pipeline.stages.scope import ScopeParams
+from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store.atomic import write_bytes
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name, resolve_data_dir
 
@@ -40,7 +41,7 @@ def init(path: str | os.PathLike[str], **keys: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     os.environ[DATA_ENV] = str(root)
     if keys:
-        _update_env_file(root / ".env", {_KEY_NAMES[k]: v for k, v in keys.items() if v})
+        _update_env_file(DataDir(root).keys_file, {_KEY_NAMES[k]: v for k, v in keys.items() if v})
     return root
 
 
@@ -65,28 +66,9 @@ def ingest(name: str, data: pd.DataFrame | str | os.PathLike[str], text_column: 
     return steps.ingest(data_dir(), name, frame, IngestParams(text_column=text_column), source=source)
 
 
-def embed(
-    dataset: str,
-    text_column: str | None = None,
-    model_id: str | None = None,
-    prefix: str = "",
-    batch_size: int = 64,
-    quantize: str = "none",
-    dimensions: int | None = None,
-    overlong: str = "truncate",
-) -> str:
-    for what, value in (("text_column", text_column), ("prefix", prefix)):
-        if value is not None and not isinstance(value, str):
-            raise UserError(f"{what} must be a string, got {_shown(value)}")
-    params = EmbedParams(
-        model_id=model_id or EmbedParams.model_id,
-        prefix=prefix,
-        batch_size=batch_size,
-        text_column=text_column,
-        quantize=quantize,  # type: ignore[arg-type]
-        dimensions=dimensions,
-        overlong=overlong,  # type: ignore[arg-type]
-    )
+@takes(EmbedParams, "dataset", "text_column", "model_id", "prefix", "batch_size", "quantize")
+def embed(dataset: str, params: EmbedParams) -> str:
+    """Vectors of the dataset's text column; the keywords are EmbedParams' fields."""
     return steps.embed(data_dir().dataset(dataset), params).id
 
 
@@ -112,38 +94,27 @@ def import_embeddings(
     return steps.import_embeddings(ds, matrix, model_id, source).id
 
 
-def umap(
-    dataset: str,
-    embedding_id: str,
-    neighbors: int = UmapParams.neighbors,
-    min_dist: float = UmapParams.min_dist,
-    seed: int = UmapParams.seed,
-    fresh_layout: bool = False,
-) -> str:
+@takes(UmapParams, "dataset", "embedding_id", "neighbors", "min_dist", "seed", "fresh_layout")
+def umap(dataset: str, embedding_id: str, params: UmapParams) -> str:
     """A 2D map; rows added since an earlier map of the dataset are placed on it unless fresh_layout."""
-    params = UmapParams(neighbors, min_dist, seed, fresh_layout=fresh_layout)
     return steps.umap(data_dir().dataset(dataset), embedding_id, params).id
 
 
-def cluster(
-    dataset: str,
-    umap_id: str,
-    samples: int = ClusterParams.min_cluster_size,
-    min_samples: int = ClusterParams.min_samples,
-    cluster_selection_epsilon: float = 0.0,
-    method: str = ClusterParams.method,
-) -> str:
-    params = ClusterParams(samples, min_samples, cluster_selection_epsilon, method)  # type: ignore[arg-type]
+@takes(ClusterParams, "dataset", "umap_id", "samples", "min_samples", "cluster_selection_epsilon", "method")
+def cluster(dataset: str, umap_id: str, params: ClusterParams) -> str:
+    """HDBSCAN clusters of a map; `samples` is min_cluster_size, as Latent Scope names it."""
     return steps.cluster(data_dir().dataset(dataset), umap_id, params).id
 
 
-def label(dataset: str, text_column: str | None, cluster_id: str, model_id: str = "keywords", context: str = "") -> str:
-    params = LabelParams(labeler=model_id, context=context, text_column=text_column)
+@takes(LabelParams, "dataset", "text_column", "cluster_id", "model_id", "context")
+def label(dataset: str, cluster_id: str, params: LabelParams) -> str:
+    """Names for a clustering's clusters; `model_id` is the labeler ('keywords' or a chat model id)."""
     return steps.label(data_dir().dataset(dataset), cluster_id, params).id
 
 
-def scope(dataset: str, cluster_labels_id: str, label: str, description: str = "") -> str:
-    return steps.scope(data_dir().dataset(dataset), cluster_labels_id, ScopeParams(label, description)).id
+@takes(ScopeParams, "dataset", "cluster_labels_id", "label", "description")
+def scope(dataset: str, cluster_labels_id: str, params: ScopeParams) -> str:
+    return steps.scope(data_dir().dataset(dataset), cluster_labels_id, params).id
 
 
 def run(dataset: str, recipe: str = DEFAULT) -> dict[str, str]:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ls_pipeline import params
 from ls_pipeline.errors import UserError
+from ls_pipeline.store.datadir import DATA_ENV, LOCAL_ENV
 
 Main = Callable[[Sequence[str] | None], int]
 
@@ -73,13 +76,6 @@ def arguments(setup: Callable[[argparse.ArgumentParser], None]) -> Callable[[Any
     return attach
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def _api() -> Any:
     from ls_pipeline import api
 
@@ -94,7 +90,7 @@ def _api() -> Any:
 def _init(args: argparse.Namespace) -> int:
     keys = {k: v for k, v in (("openai_key", args.openai_key), ("mistral_key", args.mistral_key)) if v}
     root = _api().init(args.data_dir, **keys)
-    _api()._update_env_file(Path(".env"), {"LATENT_SCOPE_DATA": str(root)})
+    _api()._update_env_file(LOCAL_ENV, {DATA_ENV: str(root)})
     print(root)
     return 0
 
@@ -115,13 +111,10 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _default_input(dataset: str) -> Path:
-    from ls_pipeline.store.datadir import check_name
-
-    folder = _api().data_dir().root / check_name(dataset)
-    found = sorted(folder.glob("input.*")) if folder.is_dir() else []
-    found = [p for p in found if p.name != "input.parquet"] or found
+    ds = _api().data_dir().dataset(dataset, must_exist=False)
+    found = ds.input_files()
     if not found:
-        raise UserError(f"no file given and no {folder.name}/input.csv in the data directory; pass a file path")
+        raise UserError(f"no file given and no {ds.name}/input.csv in the data directory; pass a file path")
     return found[0]
 
 
@@ -173,25 +166,23 @@ def _data_root_if_any() -> Path | None:
         return None
 
 
+def _stage_arguments(
+    stage: str, *order: str, required: tuple[str, ...] = ()
+) -> Callable[[argparse.ArgumentParser], None]:
+    """A stage's arguments, read from its params dataclass (params.add_arguments), imported only when the command
+    runs so that another command's start stays fast."""
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        module = importlib.import_module(f"ls_pipeline.stages.{stage}")
+        params.add_arguments(parser, getattr(module, f"{stage.capitalize()}Params"), order, required)
+
+    return add
+
+
 @command("ls-embed", "Embed a dataset's text column.")
-@arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("text_column"),
-        p.add_argument("model_id", nargs="?", default=None, help="Hugging Face id, local folder or catalog id"),
-        p.add_argument("prefix", nargs="?", default=""),
-        p.add_argument("--batch_size", type=_positive_int, default=64),
-        p.add_argument("--quantize", choices=["none", "int8"], default="none", help="int8: ONNX Runtime, ~2-3x faster"),
-        p.add_argument("--dimensions", type=_positive_int, default=None, help="shorter vectors (text-embedding-3, "
-                       "or a Matryoshka model)"),  # fmt: skip
-        p.add_argument("--overlong", choices=["truncate", "refuse"], default="truncate",
-                       help="an input over an API model's token limit: cut it, or stop naming the row"),  # fmt: skip
-    )
-)
+@arguments(_stage_arguments("embed", "dataset_id", "text_column", "model_id", "prefix", required=("text_column",)))
 def _embed(args: argparse.Namespace) -> int:
-    api = _api()
-    print(api.embed(args.dataset_id, args.text_column, args.model_id, args.prefix, args.batch_size, args.quantize,
-                    args.dimensions, args.overlong))  # fmt: skip
+    print(_api().embed(args.dataset_id, **params.given(args)))
     return 0
 
 
@@ -212,55 +203,27 @@ def _embed_importer(args: argparse.Namespace) -> int:
 
 
 @command("ls-umap", "Project an embedding to 2D with UMAP.")
-@arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("embedding_id"),
-        p.add_argument("neighbors", nargs="?", type=int, default=25),
-        p.add_argument("min_dist", nargs="?", type=float, default=0.1),
-        p.add_argument("--seed", type=int, default=42),
-        p.add_argument(
-            "--fresh_layout", action="store_true", help="lay out every row afresh (default: new rows join the last map)"
-        ),
-    )
-)
+@arguments(_stage_arguments("umap", "dataset_id", "embedding_id", "neighbors", "min_dist"))
 def _umap(args: argparse.Namespace) -> int:
-    print(_api().umap(args.dataset_id, args.embedding_id, args.neighbors, args.min_dist, args.seed, args.fresh_layout))
+    print(_api().umap(args.dataset_id, args.embedding_id, **params.given(args)))
     return 0
 
 
 @command("ls-cluster", "Cluster a UMAP projection with HDBSCAN.")
-@arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("umap_id"),
-        p.add_argument("samples", nargs="?", type=int, default=15, help="min_cluster_size"),
-        p.add_argument("min_samples", nargs="?", type=int, default=5),
-        p.add_argument("--cluster_selection_epsilon", type=float, default=0.0),
-        p.add_argument("--method", choices=["hdbscan", "fast_hdbscan"], default="hdbscan"),
-    )
-)
+@arguments(_stage_arguments("cluster", "dataset_id", "umap_id", "samples", "min_samples"))
 def _cluster(args: argparse.Namespace) -> int:
-    print(
-        _api().cluster(
-            args.dataset_id, args.umap_id, args.samples, args.min_samples, args.cluster_selection_epsilon, args.method
-        )
-    )
+    print(_api().cluster(args.dataset_id, args.umap_id, **params.given(args)))
     return 0
 
 
 @command("ls-label", "Label a clustering's clusters (keywords offline by default).")
 @arguments(
-    lambda p: (
-        p.add_argument("dataset_id"),
-        p.add_argument("text_column"),
-        p.add_argument("cluster_id"),
-        p.add_argument("model_id", nargs="?", default="keywords"),
-        p.add_argument("context", nargs="?", default=""),
+    _stage_arguments(
+        "label", "dataset_id", "text_column", "cluster_id", "model_id", "context", required=("text_column",)
     )
 )
 def _label(args: argparse.Namespace) -> int:
-    print(_api().label(args.dataset_id, args.text_column, args.cluster_id, args.model_id, args.context))
+    print(_api().label(args.dataset_id, cluster_id=args.cluster_id, **params.given(args)))
     return 0
 
 
@@ -296,7 +259,7 @@ def _scope(args: argparse.Namespace) -> int:
 )
 def _run(args: argparse.Namespace) -> int:
     dataset, source = args.dataset_or_file, None
-    if Path(dataset).suffix and (Path(dataset).exists() or "/" in dataset or "." in dataset):
+    if _is_file_argument(dataset):
         source = Path(args.dataset_or_file)
         dataset = args.name or _name_from_file(source)
     if args.no_dagster:
@@ -310,6 +273,15 @@ def _run(args: argparse.Namespace) -> int:
     for kind, artifact_id in ids.items():
         print(f"{kind}: {artifact_id}")
     return 0
+
+
+def _is_file_argument(text: str) -> bool:
+    """A data file rather than a dataset name. Dataset names may hold dots (news.v2), so a dot is no sign: a file
+    exists, has a folder in its path, or ends like a file ls-ingest reads."""
+    from ls_pipeline.sources.registry import READABLE_SUFFIXES
+
+    path = Path(text)
+    return bool(path.suffix) and (path.exists() or "/" in text or path.suffix.lower() in READABLE_SUFFIXES)
 
 
 def _name_from_file(path: Path) -> str:

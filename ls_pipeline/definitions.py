@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ls_pipeline.defs import assets, schedules, sensors
-from ls_pipeline.defs.resources import data_dir_resource
+from ls_pipeline.defs.resources import resources
 
 defs = dg.Definitions(
     assets=[assets.ingest, *assets.RECIPE_ASSETS],
@@ -15,7 +15,7 @@ defs = dg.Definitions(
         sensors.import_canceled_sensor,
     ],
     schedules=[schedules.reingest_schedule],
-    resources={"data_dir": data_dir_resource()},
+    resources=resources(),
     # One process per run: UMAP's numba compile (~11 s idle, 15-50 s loaded) and the model load are paid once,
     # not once per step process. Steps of a run are sequential anyway (one heavy step at a time on 2 cores).
     executor=dg.in_process_executor,

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from ls_pipeline.errors import NotFound, UserError
+from ls_pipeline.params import from_mapping
 from ls_pipeline.stages.cluster import ClusterChecks, ClusterParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.label import LabelParams
-from ls_pipeline.stages.project import UmapParams
+from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, check_name
 
@@ -53,8 +50,8 @@ def load_recipe(name_or_path: str = DEFAULT, data: DataDir | None = None) -> Rec
             raise NotFound(f"no such recipe file: {name_or_path}")
         return parse_recipe(path.stem, read_recipe_text(path))
     check_name(name_or_path, "recipe name")
-    if data is not None and (data.recipes / f"{name_or_path}.yaml").is_file():
-        return parse_recipe(name_or_path, read_recipe_text(data.recipes / f"{name_or_path}.yaml"))
+    if data is not None and data.recipe_path(name_or_path).is_file():
+        return parse_recipe(name_or_path, read_recipe_text(data.recipe_path(name_or_path)))
     shipped = resources.files("ls_pipeline.recipes").joinpath(f"{name_or_path}.yaml")
     if shipped.is_file():
         return parse_recipe(name_or_path, shipped.read_text(encoding="utf-8"))
@@ -68,10 +65,10 @@ def save_recipe(data: DataDir, name: str, file: Path, replace: bool = False) -> 
         raise NotFound(f"no such recipe file: {file}")
     text = read_recipe_text(file)
     parse_recipe(name, text)
-    target = data.recipes / f"{name}.yaml"
+    target = data.recipe_path(name)
     if target.exists() and not replace:
         raise UserError(
-            f"recipe {name!r} is already registered (_recipes/{target.name}); pass --replace to overwrite it"
+            f"recipe {name!r} is already registered ({data.recipes.name}/{target.name}); pass --replace to overwrite it"
         )
     atomic.write_bytes(target, text.encode("utf-8"))
     return target
@@ -88,8 +85,8 @@ def read_recipe_text(path: Path) -> str:
 
 def recipe_names(data: DataDir | None = None) -> list[str]:
     names = {p.name[:-5] for p in resources.files("ls_pipeline.recipes").iterdir() if p.name.endswith(".yaml")}
-    if data is not None and data.recipes.is_dir():
-        names |= {p.stem for p in data.recipes.glob("*.yaml")}
+    if data is not None:
+        names |= set(data.recipe_names())
     return sorted(names)
 
 
@@ -104,7 +101,7 @@ def parse_recipe(name: str, text: str) -> Recipe:
     if unknown:
         raise UserError(f"recipe {name!r} has unknown sections: {', '.join(unknown)}; allowed: {', '.join(_SECTIONS)}")
     sections = {
-        key: build_params(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in _SECTIONS.items()
+        key: from_mapping(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in _SECTIONS.items()
     }
     return Recipe(name=name, description=str(raw.get("description", "")), **sections)
 
@@ -113,42 +110,3 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
-
-
-def build_params(cls: type, values: Any, where: str) -> Any:
-    """A params dataclass from a mapping: unknown keys and wrong types are errors, not silently ignored."""
-    if not isinstance(values, dict):
-        raise UserError(f"{where} must be a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise UserError(f"{where} has unknown keys: {', '.join(map(str, unknown))}; allowed: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    for key, value in values.items():
-        if not _matches(value, hints[key]):
-            raise UserError(f"{where}: {key} must be {_type_name(hints[key])}, got {value!r}")
-    try:
-        return cls(**values)
-    except UserError as exc:  # a range check in the params class: say where it came from
-        raise UserError(f"{where}: {exc}") from exc
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(hint))
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
-def _type_name(hint: Any) -> str:
-    if typing.get_origin(hint) is typing.Literal:
-        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
-    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")

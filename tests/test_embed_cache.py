@@ -14,6 +14,7 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.models.embedding import DEFAULT_MODEL, load_embedder
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams
+from ls_pipeline.steps.embed import Loader
 from ls_pipeline.store import DataDir
 
 
@@ -36,8 +37,11 @@ class CountingEmbedder:
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, embedder: CountingEmbedder) -> CountingEmbedder:
-    monkeypatch.setattr(steps, "load_embedder", lambda model_id, *args: embedder)
-    return embedder
+    return embedder  # the embed step takes its model loader as an argument: nothing to patch
+
+
+def _loads(embedder: CountingEmbedder) -> Loader:
+    return lambda model_id, *args: embedder  # type: ignore[return-value]
 
 
 def _vectors(data: DataDir, name: str, embedding_id: str) -> np.ndarray:
@@ -67,7 +71,7 @@ def test_reingest_embeds_only_new_and_changed_rows(
     frame = sample_frame.head(200).reset_index(drop=True)
     steps.ingest(data, "d", frame, IngestParams(text_column="text"))
     first = _use(monkeypatch, CountingEmbedder())
-    old = steps.embed(data.dataset("d"), EmbedParams(batch_size=32))
+    old = steps.embed(data.dataset("d"), EmbedParams(batch_size=32), load=_loads(first))
     assert len(first.texts) == frame["text"].nunique()  # duplicates inside one dataset are embedded once too
 
     changed = frame.copy()
@@ -76,7 +80,7 @@ def test_reingest_embeds_only_new_and_changed_rows(
     changed = pd.concat([changed, extra], ignore_index=True)
     steps.ingest(data, "d", changed, IngestParams(text_column="text"))
     second = _use(monkeypatch, CountingEmbedder())
-    new = steps.embed(data.dataset("d"), EmbedParams(batch_size=32))
+    new = steps.embed(data.dataset("d"), EmbedParams(batch_size=32), load=_loads(second))
 
     assert new.id != old.id and not new.reused
     assert sorted(second.texts) == sorted(["a brand new description of a text editor",
@@ -94,7 +98,7 @@ def test_prefix_is_part_of_the_cache_key(data_dir: Path, sample_frame: pd.DataFr
     steps.ingest(data, "d", sample_frame.head(40), IngestParams(text_column="text"))
     steps.embed(data.dataset("d"), EmbedParams(batch_size=16))
     counter = _use(monkeypatch, CountingEmbedder())
-    steps.embed(data.dataset("d"), EmbedParams(batch_size=16, prefix="query: "))
+    steps.embed(data.dataset("d"), EmbedParams(batch_size=16, prefix="query: "), load=_loads(counter))
     assert len(counter.texts) == sample_frame.head(40)["text"].nunique()
     assert all(t.startswith("query: ") for t in counter.texts)
 
@@ -107,7 +111,7 @@ def test_crash_resumes_and_keeps_what_was_embedded(
     steps.ingest(data, "d", frame, IngestParams(text_column="text"))
     crashing = _use(monkeypatch, CountingEmbedder(fail_after_batches=2))
     with pytest.raises(RuntimeError, match="simulated crash"):
-        steps.embed(data.dataset("d"), EmbedParams(batch_size=20))
+        steps.embed(data.dataset("d"), EmbedParams(batch_size=20), load=_loads(crashing))
     assert not list((data_dir / "d" / "embeddings").glob("*.h5"))  # nothing visible after the crash
     partial = list((data_dir / "d" / "embeddings").glob(".*.partial"))
     assert len(partial) == 1
@@ -115,7 +119,7 @@ def test_crash_resumes_and_keeps_what_was_embedded(
         assert int(handle["done"][:].sum()) >= 40
 
     resumed = _use(monkeypatch, CountingEmbedder())
-    artifact = steps.embed(data.dataset("d"), EmbedParams(batch_size=20))
+    artifact = steps.embed(data.dataset("d"), EmbedParams(batch_size=20), load=_loads(resumed))
     assert set(resumed.texts).isdisjoint(crashing.texts)
     assert len(resumed.texts) + len(crashing.texts) == frame["text"].nunique()
     assert artifact.sidecar["rows_resumed"] >= 40

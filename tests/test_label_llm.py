@@ -17,9 +17,9 @@ import pytest
 
 from ls_pipeline import steps
 from ls_pipeline.errors import UserError
-from ls_pipeline.labeling import FALLBACK
 from ls_pipeline.models.chat_runner import ChatSettings
 from ls_pipeline.stages.label import LabelParams
+from ls_pipeline.stages.label.chat import FALLBACK
 from ls_pipeline.store import DataDir
 from tests.chat_server import ChatServer, good_answer, question, running
 from tests.labels_data import fine_copy

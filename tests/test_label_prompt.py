@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ls_pipeline.stages import label_prompt as lp
+from ls_pipeline.stages.label import prompt as lp
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ls_pipeline import steps
-from ls_pipeline.stages import levels
-from ls_pipeline.stages.label import LabelParams
+from ls_pipeline.stages.label import LabelParams, levels
 from ls_pipeline.stages.scope import ScopeParams
 from tests.labels_data import fine_copy
 

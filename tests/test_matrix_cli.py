@@ -224,8 +224,17 @@ CLI_CASES: list[tuple[str, Callable, list[str], str]] = [
     ("labels id with slash", cli._scope, ["few", "clusters/cluster-001-labels-001", "x"], "unknown labels id"),
     ("recipe name with slash", cli._run, ["few", "--no-dagster", "--recipe", "a/b"], "invalid recipe name"),
     ("recipe name with newline", cli._run, ["few", "--no-dagster", "--recipe", "default\n"], "invalid recipe name"),
+    ("dataset name with a dot", cli._run, ["news.v2", "--no-dagster"], "unknown dataset 'news.v2'"),
     *IMPORT_CASES,
 ]
+
+
+@pytest.mark.parametrize(
+    ("argument", "is_file"),
+    [("news.v2", False), ("few", False), ("news.csv", True), ("export.zip", True), ("data/news.v2", True)],
+)
+def test_run_tells_a_dotted_dataset_name_from_a_file(argument: str, is_file: bool) -> None:
+    assert cli._is_file_argument(argument) is is_file
 
 
 def _assert_one_line(message: str, expected: str, root: Path) -> None:

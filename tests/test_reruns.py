@@ -12,10 +12,10 @@ import pytest
 
 from ls_pipeline import steps
 from ls_pipeline.recipe import parse_recipe
-from ls_pipeline.stages import project as project_stage
+from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams
-from ls_pipeline.stages.project import UmapParams
+from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store import DataDir
 
 
@@ -29,7 +29,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFram
 def test_umap_sweep_reuses_the_neighbour_graph(embedded: tuple[DataDir, str], monkeypatch: pytest.MonkeyPatch) -> None:
     data, embedding_id = embedded
     ds = data.dataset("d")
-    monkeypatch.setattr(project_stage, "KNN_MIN_ROWS", 0)  # 300 rows: let the graph be computed apart, as above 4096
+    monkeypatch.setattr(umap_stage, "KNN_MIN_ROWS", 0)  # 300 rows: let the graph be computed apart, as above 4096
     knn_folder = data.root / "_cache" / "knn"
 
     first = steps.umap(ds, embedding_id, UmapParams(neighbors=10, min_dist=0.1, seed=3))
@@ -43,7 +43,7 @@ def test_umap_sweep_reuses_the_neighbour_graph(embedded: tuple[DataDir, str], mo
     for path in knn_folder.glob("*.npz"):
         path.unlink()
     vectors = steps.read_embeddings(ds, embedding_id)
-    fresh_xy = project_stage.project(vectors, UmapParams(neighbors=10, min_dist=0.3, seed=3))
+    fresh_xy = umap_stage.project(vectors, UmapParams(neighbors=10, min_dist=0.3, seed=3))
     np.testing.assert_allclose(reused_xy, fresh_xy, atol=1e-5)
 
     other = steps.umap(ds, embedding_id, UmapParams(neighbors=12, min_dist=0.3, seed=3))
@@ -132,8 +132,8 @@ def test_placed_rows_with_a_mapped_vector_take_its_point_and_near_twins_land_nea
     equal = [i for j, i in enumerate(picks) if np.array_equal(same[j], mapped[i])]
     assert len(equal) >= 3  # the case under test: equal vectors from other texts
     params = UmapParams(neighbors=10, seed=seed)
-    xy = project_stage.project(mapped, params)
-    placed = project_stage.place(np.vstack([same, near]), mapped, xy, params)
+    xy = umap_stage.project(mapped, params)
+    placed = umap_stage.place(np.vstack([same, near]), mapped, xy, params)
     for j, i in enumerate(picks):
         if i in equal:
             np.testing.assert_array_equal(placed[j], xy[i])

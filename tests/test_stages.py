@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.stages import cluster, embed, ingest, label, project, scope
+from ls_pipeline.stages import cluster, embed, ingest, label, scope
+from ls_pipeline.stages import umap as project
 
 
 def test_ingest_guesses_the_text_column_and_keeps_empty_texts_as_empty_strings() -> None:

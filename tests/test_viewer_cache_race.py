@@ -61,7 +61,7 @@ def test_concurrent_queries_over_more_scopes_than_cached(root: Path) -> None:
 
     def count(i: int) -> int:
         sql = "SELECT count(*) FROM {} WHERE cluster >= $low"
-        return store.scope_query(srcs[i % 3], lambda name: sql.format(name), {"low": -1}).column(0)[0].as_py()
+        return store.scope_query(srcs[i % 3], lambda name: (sql.format(name), {"low": -1})).column(0)[0].as_py()
 
     with ThreadPoolExecutor(8) as pool:
         counts = list(pool.map(count, range(300)))

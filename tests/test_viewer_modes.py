@@ -11,6 +11,7 @@ Routes are read from the app (viewer.app.route_table via create_app), so a route
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -23,7 +24,7 @@ import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
 from tests.helpers import tree_digest
-from tests.viewer_support import copy_built, serve
+from tests.viewer_support import copy_built, in_process
 from viewer.app import create_app
 from viewer.settings import config_from_env
 
@@ -48,7 +49,7 @@ QUERY = {"search": "?q=games", "neighbors": "?ls_index=0", "export": "?format=cs
 @dataclass(frozen=True)
 class Server:
     mode: str
-    base: str
+    client: httpx.Client  # the app called in process (tests.viewer_support.in_process)
     routes: list[BaseRoute]
 
 
@@ -84,8 +85,8 @@ def server(request: pytest.FixtureRequest, root: Path, static: Path, tmp_path_fa
     env = {**MODES[mode], "LATENT_SCOPE_VIEWER_STATIC": str(static)}
     # The same app the server runs, built here only to read its route table (hosted may add routes).
     routes = create_app(root, config_from_env(env), static).routes
-    with serve(root, tmp_path_factory.mktemp("logs") / f"{mode}.log", **env) as base:
-        yield Server(mode, base, routes)
+    with in_process(root, **env) as client:
+        yield Server(mode, client, routes)
 
 
 def urls(route: BaseRoute, values: dict[str, str]) -> list[str]:
@@ -100,7 +101,7 @@ def urls(route: BaseRoute, values: dict[str, str]) -> list[str]:
 def test_no_route_writes_in_any_mode(server: Server, root: Path) -> None:
     before = tree_digest(root)
     answered: dict[str, int] = {}
-    with httpx.Client(base_url=server.base, timeout=60) as http:
+    with contextlib.nullcontext(server.client) as http:
         for route in server.routes:
             if route.name == "import_upload" and server.mode == "hosted":
                 continue  # the one writing route; tested with its own fixtures
@@ -152,7 +153,7 @@ def assert_names_nothing_hidden(body: str, where: str) -> None:
 @pytest.mark.parametrize("server", ["single_profile"], indirect=True)
 def test_single_profile_hides_everything_else_on_every_route(server: Server) -> None:
     checked = 0
-    with httpx.Client(base_url=server.base, timeout=60) as http:
+    with contextlib.nullcontext(server.client) as http:
         for route in server.routes:
             for values in hidden_cases(route):
                 for url in urls(route, values):
@@ -171,7 +172,7 @@ def test_single_profile_hides_everything_else_on_every_route(server: Server) -> 
 
 @pytest.mark.parametrize("server", ["single_profile"], indirect=True)
 def test_single_profile_public_answers_name_nothing_hidden(server: Server) -> None:
-    with httpx.Client(base_url=server.base, timeout=60) as http:
+    with contextlib.nullcontext(server.client) as http:
         for route in server.routes:
             for url in urls(route, PUBLIC):
                 response = http.get(url)

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tests.viewer_support import TAGS, copy_built, joined_rows, serve, snapshot, where
+from tests.viewer_support import TAGS, copy_built, in_process, joined_rows, serve, snapshot, where
 
 SCOPE = "/api/datasets/sample/scopes/scopes-001"
 
@@ -29,8 +29,7 @@ def root(built_data: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="module")
 def client(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     before = snapshot(root)
-    log = tmp_path_factory.mktemp("logs") / "viewer.log"
-    with serve(root, log, LATENT_SCOPE_MAX_SELECTION="50") as base, httpx.Client(base_url=base, timeout=60) as http:
+    with in_process(root, LATENT_SCOPE_MAX_SELECTION="50") as http:
         yield http
     assert snapshot(root) == before, "the viewer wrote to the data directory"
 

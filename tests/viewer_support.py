@@ -61,6 +61,21 @@ def serve_process(root: Path, log: Path, **env: str) -> Iterator[tuple[str, subp
             proc.wait(timeout=20)
 
 
+@contextmanager
+def in_process(root: Path, **env: str) -> Iterator[httpx.Client]:
+    """The viewer app called in this process, without a socket or a server start: Starlette's TestClient, an
+    httpx.Client whose transport calls the ASGI app (and runs its lifespan). For tests that need no real server."""
+    from starlette.testclient import TestClient
+
+    from viewer.app import create_app
+    from viewer.settings import config_from_env
+
+    environ = {**os.environ, **env}  # what the server process would see
+    app = create_app(root, config_from_env(environ), environ.get("LATENT_SCOPE_VIEWER_STATIC"))
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
+        yield client
+
+
 def wait_until_responds(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -118,7 +118,7 @@ def _warm(catalog: Catalog, embedder: QueryEmbedder) -> None:
     try:
         for name in catalog.dataset_names():
             for sidecar in catalog.scopes(name):
-                model_id = sidecar.get("embedding", {}).get("model_id")
+                model_id = sidecar.embedding.model_id
                 if model_id and model_id not in model_ids and api_embedding.find(model_id) is None:  # local only
                     model_ids.append(model_id)
         for model_id in model_ids[:2]:

@@ -6,7 +6,6 @@ Every id from a URL passes through here; nothing else in the viewer builds a pat
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,17 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from ls_pipeline.store.datadir import DataDir, Dataset
+from ls_pipeline.store.datadir import DataDir, Dataset, is_name
+from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
+from ls_pipeline.store.sidecars import ScopeSidecar
 from viewer.errors import BadRequest, NotFound, shown
 from viewer.settings import AppConfig
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_LOOKUP_LIGHT = "cluster_labels_lookup"
 
 
 def check_id(value: str, what: str) -> str:
     """Ids become file names: reject '..', separators, NUL and anything else outside [A-Za-z0-9_.-]."""
-    if not isinstance(value, str) or not _ID.fullmatch(value) or ".." in value:
+    if not is_name(value):
         raise BadRequest(f"invalid {what} {shown(value)}: use letters, digits, '.', '_' or '-'")
     return value
 
@@ -33,15 +31,15 @@ def check_id(value: str, what: str) -> str:
 class Scope:
     dataset: Dataset
     id: str
-    sidecar: dict[str, Any]
+    sidecar: ScopeSidecar
 
     @property
     def parquet(self) -> Path:
-        return self.dataset.file("scope", self.id, ".parquet")
+        return self.dataset.file(SCOPE, self.id, TABLE)
 
     @property
     def text_column(self) -> str:
-        return str(self.sidecar.get("embedding", {}).get("text_column") or self.dataset_meta()["text_column"])
+        return str(self.sidecar.embedding.text_column or self.dataset_meta()["text_column"])
 
     def dataset_meta(self) -> dict[str, Any]:
         return read_json(self.dataset.meta_path)
@@ -81,27 +79,23 @@ class Catalog:
         check_id(scope_id, "scope id")
         if scope_id not in self.scope_ids(ds):
             raise NotFound(f"unknown scope {shown(scope_id)} in dataset {shown(name)}; see its /scopes list")
-        return Scope(ds, scope_id, read_json(ds.file("scope", scope_id, ".json")))
+        return Scope(ds, scope_id, read_scope(ds.file(SCOPE, scope_id, SIDECAR)))
 
-    def scopes(self, name: str) -> list[dict[str, Any]]:
+    def scopes(self, name: str) -> list[ScopeSidecar]:
         ds = self.dataset(name)
-        light = []
-        for scope_id in self.scope_ids(ds):
-            sidecar = read_json(ds.file("scope", scope_id, ".json"))
-            light.append({k: v for k, v in sidecar.items() if k != _LOOKUP_LIGHT})
-        return light
+        return [read_scope(ds.file(SCOPE, scope_id, SIDECAR)) for scope_id in self.scope_ids(ds)]
 
     def tag_names(self, ds: Dataset) -> list[str]:
-        return [t for t in ds.tags() if _ID.fullmatch(t)]
+        return [t for t in ds.tags() if is_name(t)]
 
     def tag(self, ds: Dataset, tag: str) -> np.ndarray:
         check_id(tag, "tag name")
         if tag not in self.tag_names(ds):
             raise NotFound(f"unknown tag {shown(tag)} in dataset {ds.name!r}; see /api/datasets/{ds.name}/tags")
-        return read_indices(ds.path / "tags" / f"{tag}.indices")
+        return read_indices(ds.tag_path(tag))
 
     def tags(self, ds: Dataset) -> dict[str, np.ndarray]:
-        return {t: read_indices(ds.path / "tags" / f"{t}.indices") for t in self.tag_names(ds)}
+        return {t: read_indices(ds.tag_path(t)) for t in self.tag_names(ds)}
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -113,6 +107,10 @@ def _read_json(path: Path, mtime_ns: int) -> dict[str, Any]:
     # Keyed by mtime so a new or rewritten sidecar is seen at once; callers must not mutate the result.
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def read_scope(path: Path) -> ScopeSidecar:
+    return ScopeSidecar.from_json(read_json(path))
 
 
 def read_indices(path: Path) -> np.ndarray:

@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from viewer.errors import BadRequest, scrub
-from viewer.filters import SCOPE_COLUMNS, Page, Resolved, RowFilter, order_sql, quote, where_sql
+from viewer.filters import SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
 
-SCOPE_SELECT = "t.ls_index, t.x, t.y, t.cluster, t.label"
+SCOPE_SELECT = ", ".join(f"t.{c}" for c in SCOPE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,10 @@ class Database:
     def scalar(self, sql: str, params: dict[str, Any]) -> Any:
         return self.table(sql, params).column(0)[0].as_py()
 
-    def scope_query(self, src: ScopeSource, sql_for: Callable[[str], str], params: dict[str, Any]) -> pa.Table:
-        """Run sql_for(table name) over the scope's joined rows; sql_for binds its values into params."""
+    def scope_query(self, src: ScopeSource, query_for: Callable[[str], Query]) -> pa.Table:
+        """Run query_for(table name), SQL and its bound values, over the scope's joined rows."""
         with self.lease(src) as name:
-            return self.table(sql_for(name), params)
+            return self.table(*query_for(name))
 
     @contextmanager
     def lease(self, src: ScopeSource) -> Iterator[str]:
@@ -121,8 +121,9 @@ class Database:
         # The name comes from a hash of our own file paths, never from request text.
         name = "scope_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
         inputs = ", ".join(f"i.{quote(c)}" for c in src.stored_columns)
+        scope_columns = ", ".join(f"s.{c}" for c in SCOPE_COLUMNS)
         sql = (
-            f"CREATE OR REPLACE TABLE {name} AS SELECT s.ls_index, s.x, s.y, s.cluster, s.label"
+            f"CREATE OR REPLACE TABLE {name} AS SELECT {scope_columns}"
             f"{', ' + inputs if inputs else ''} FROM read_parquet($scope_path) s "
             "JOIN read_parquet($input_path, file_row_number = true) i ON i.file_row_number = s.ls_index "
             "ORDER BY s.ls_index"
@@ -152,39 +153,51 @@ class Database:
             cursor.close()
 
 
-def from_where(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
-    """FROM ... WHERE ... over a scope's table; binds every filter value into resolved.params."""
-    sql = f"FROM {table} t "
+# Each builder returns its SQL and the values it binds; none changes its arguments, so one Resolved serves a
+# count and a page query of the same request.
+
+
+def from_where(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> Query:
+    """FROM ... WHERE ... over a scope's table."""
+    sql, params = f"FROM {table} t ", {}
     if resolved.semantic is not None:
-        resolved.params.update(sem_idx=resolved.semantic[0], sem_score=resolved.semantic[1])
+        params = {"sem_idx": resolved.semantic[0], "sem_score": resolved.semantic[1]}
         sql += (
             "JOIN (SELECT unnest($sem_idx::BIGINT[]) AS ls_index, unnest($sem_score::DOUBLE[]) AS score) sem "
             "ON sem.ls_index = t.ls_index "
         )
-    return sql + "WHERE " + where_sql(f, resolved, src.text_column)
+    where, bound = where_sql(f, resolved, src.text_column)
+    return sql + "WHERE " + where, {**params, **bound}
 
 
-def count_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
-    return "SELECT count(*) " + from_where(table, src, f, resolved)
+def count_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> Query:
+    sql, params = from_where(table, src, f, resolved)
+    return "SELECT count(*) " + sql, params
 
 
-def page_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved, page: Page | None) -> str:
+def page_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved, page: Page | None) -> Query:
     select = src.select_list(resolved.semantic is not None)
-    sql = f"SELECT {select} {from_where(table, src, f, resolved)} ORDER BY {order_sql(f)}"
-    if page is not None:
-        resolved.params.update(page_limit=page.limit, page_offset=page.offset)
-        sql += " LIMIT $page_limit OFFSET $page_offset"
-    return sql
+    body, params = from_where(table, src, f, resolved)
+    sql = f"SELECT {select} {body} ORDER BY {order_sql(f)}"
+    if page is None:
+        return sql, params
+    return sql + " LIMIT $page_limit OFFSET $page_offset", {
+        **params,
+        "page_limit": page.limit,
+        "page_offset": page.offset,
+    }
 
 
-def indices_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> str:
-    return "SELECT t.ls_index " + from_where(table, src, f, resolved) + " ORDER BY t.ls_index"
+def indices_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) -> Query:
+    sql, params = from_where(table, src, f, resolved)
+    return "SELECT t.ls_index " + sql + " ORDER BY t.ls_index", params
 
 
-def export_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved, tags: dict[str, list[int]]) -> str:
+def export_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved, tags: dict[str, list[int]]) -> Query:
     """The filtered rows with one boolean column per tag, named tag:NAME."""
     columns = [src.select_list(resolved.semantic is not None)]
+    body, params = from_where(table, src, f, resolved)
     for n, (name, indices) in enumerate(sorted(tags.items())):
-        resolved.params[f"tag_{n}"] = indices
+        params = {**params, f"tag_{n}": indices}
         columns.append(f"t.ls_index IN (SELECT unnest($tag_{n}::BIGINT[])) AS {quote('tag:' + name)}")
-    return f"SELECT {', '.join(columns)} {from_where(table, src, f, resolved)} ORDER BY {order_sql(f)}"
+    return f"SELECT {', '.join(columns)} {body} ORDER BY {order_sql(f)}", params

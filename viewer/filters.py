@@ -7,7 +7,7 @@ quoted; every value is bound. No user string ever becomes SQL text.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -17,8 +17,9 @@ from viewer.settings import Limits
 
 OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "is_null", "not_null")
 COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-# Columns every scope has, from the scope parquet; the rest come from input.parquet.
+# Columns every scope has, from the scope parquet, in the order queries select them; the rest come from the rows.
 SCOPE_COLUMNS = {"ls_index": "number", "x": "number", "y": "number", "cluster": "number", "label": "string"}
+Query = tuple[str, dict[str, Any]]  # SQL text and the values it binds
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class RowFilter:
     conditions: tuple[Condition, ...] = ()
     text: str | None = None
     q: str | None = None
-    k: int = 100
+    k: int = Limits.default_k
     selection: tuple[int, ...] | None = None
     sort: str = "ls_index"
     descending: bool = False
@@ -47,17 +48,12 @@ class Page:
     limit: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Resolved:
     """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores)."""
 
     tag_indices: list[int] | None = None
     semantic: tuple[list[int], list[float]] | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def fresh(self) -> Resolved:
-        """The same resolved inputs with no bound values yet: one per query."""
-        return Resolved(self.tag_indices, self.semantic)
 
 
 def column_types(meta: dict[str, Any]) -> dict[str, str]:
@@ -91,7 +87,7 @@ def parse_int(params: QueryParams, name: str, default: int, low: int, high: int)
 
 def parse_page(params: QueryParams, limits: Limits) -> Page:
     return Page(
-        offset=parse_int(params, "offset", 0, 0, 2**62),
+        offset=parse_int(params, "offset", 0, 0, limits.max_integer),
         limit=parse_int(params, "limit", limits.default_page_size, 1, limits.max_page_size),
     )
 
@@ -100,12 +96,12 @@ def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> 
     q = _text(params, "q", limits)
     sort, descending = _sort(params.get("sort"), types, has_score=q is not None)
     return RowFilter(
-        clusters=tuple(_ints(params.getlist("cluster"), "cluster")),
+        clusters=tuple(_ints(params.getlist("cluster"), "cluster", limits)),
         tag=params.get("tag"),  # an empty tag= is an invalid id (400), not "no tag"
-        conditions=tuple(_conditions(params.get("where"), types)),
+        conditions=tuple(_conditions(params.get("where"), types, limits)),
         text=_text(params, "text", limits),
         q=q,
-        k=parse_int(params, "k", 100, 1, limits.max_k),
+        k=parse_int(params, "k", limits.default_k, 1, limits.max_k),
         selection=_selection(params, limits),
         sort=sort,
         descending=descending,
@@ -123,14 +119,14 @@ def _text(params: QueryParams, name: str, limits: Limits) -> str | None:
     return value
 
 
-def _ints(values: list[str], name: str) -> list[int]:
+def _ints(values: list[str], name: str, limits: Limits) -> list[int]:
     out = []
     for raw in values:
         try:
             out.append(int(raw))
         except ValueError as exc:
             raise BadRequest(f"{name} must be an integer, got {shown(raw)}") from exc
-        if abs(out[-1]) > 2**62:
+        if abs(out[-1]) > limits.max_integer:
             raise BadRequest(f"{name} {out[-1]} is out of range")
     return out
 
@@ -139,7 +135,7 @@ def _selection(params: QueryParams, limits: Limits) -> tuple[int, ...] | None:
     raw = params.getlist("ls_index") + [p for v in params.getlist("selection") for p in v.split(",") if p.strip()]
     if not raw and "selection" not in params and "ls_index" not in params:
         return None
-    values = _ints([r.strip() for r in raw], "ls_index")
+    values = _ints([r.strip() for r in raw], "ls_index", limits)
     if len(values) > limits.max_selection:
         raise BadRequest(f"a selection may name at most max_selection={limits.max_selection} rows")
     return tuple(values)
@@ -160,7 +156,7 @@ def _sort(raw: str | None, types: dict[str, str], has_score: bool) -> tuple[str,
     return column, descending
 
 
-def _conditions(raw: str | None, types: dict[str, str]) -> list[Condition]:
+def _conditions(raw: str | None, types: dict[str, str], limits: Limits) -> list[Condition]:
     if raw is None or raw.strip() == "":
         return []
     try:
@@ -169,12 +165,12 @@ def _conditions(raw: str | None, types: dict[str, str]) -> list[Condition]:
         raise BadRequest('where must be a JSON list like [{"column": "section", "op": "=", "value": "games"}]') from exc
     if isinstance(items, dict):
         items = [items]
-    if not isinstance(items, list) or len(items) > 50:
-        raise BadRequest("where must be a JSON list of at most 50 conditions")
-    return [_condition(item, types) for item in items]
+    if not isinstance(items, list) or len(items) > limits.max_where_conditions:
+        raise BadRequest(f"where must be a JSON list of at most {limits.max_where_conditions} conditions")
+    return [_condition(item, types, limits.max_in_values) for item in items]
 
 
-def _condition(item: Any, types: dict[str, str]) -> Condition:
+def _condition(item: Any, types: dict[str, str], max_in_values: int) -> Condition:
     if not isinstance(item, dict) or not isinstance(item.get("column"), str) or not isinstance(item.get("op"), str):
         raise BadRequest('each where condition needs "column" and "op" strings (and "value" unless op is is_null)')
     column, op, value = item["column"], item["op"], item.get("value")
@@ -190,8 +186,8 @@ def _condition(item: Any, types: dict[str, str]) -> Condition:
             raise BadRequest(f"op contains on {column!r} needs a non-empty string value")
         return Condition(column, op, value)
     if op == "in":
-        if not isinstance(value, list) or not value or len(value) > 10000:
-            raise BadRequest(f"op in on {column!r} needs a non-empty list value (at most 10,000 items)")
+        if not isinstance(value, list) or not value or len(value) > max_in_values:
+            raise BadRequest(f"op in on {column!r} needs a non-empty list value (at most {max_in_values:,} items)")
         return Condition(column, op, [_scalar(column, kind, v) for v in value])
     return Condition(column, op, _scalar(column, kind, value))
 
@@ -209,9 +205,9 @@ def _scalar(column: str, kind: str, value: Any) -> Any:
     return value
 
 
-def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> str:
-    """The WHERE clause (without the keyword) for a filter; adds its bound values to resolved.params."""
-    params = resolved.params
+def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> Query:
+    """The WHERE clause (without the keyword) for a filter, and the values it binds."""
+    params: dict[str, Any] = {}
     parts = ["TRUE"]
     if f.clusters:
         params["clusters"] = list(f.clusters)
@@ -227,7 +223,7 @@ def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> str:
         parts.append(f"contains(lower(CAST({column_sql(text_column)} AS VARCHAR)), $text)")
     for n, cond in enumerate(f.conditions):
         parts.append(_condition_sql(cond, f"w{n}", params))
-    return " AND ".join(parts)
+    return " AND ".join(parts), params
 
 
 def _condition_sql(cond: Condition, name: str, params: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from viewer.filters import OPS
 from viewer.settings import MODES, Limits
 
 Schema = dict[str, Any]
-BIG = 2**62  # integers the filters accept (they are bound as BIGINT)
+BIG = Limits.max_integer  # integers the filters accept by default (they are bound as BIGINT)
 # The id rule of viewer/catalog.py check_id: letters, digits, '.', '_', '-', at most 100, never '..'.
 ID: Schema = {"type": "string", "pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}
 NO_NUL = "^[^\\x00]*$"
@@ -181,7 +181,7 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
             "in": "query",
             "description": "JSON list of column conditions; a column must be one of the dataset's (meta.columns) "
             "or ls_index, x, y, cluster, label, and a value must match the column's type",
-            "content": {"application/json": {"schema": {**where, "maxItems": 50}}},
+            "content": {"application/json": {"schema": {**where, "maxItems": Limits.max_where_conditions}}},
         },
         _query("text", "literal, case-insensitive substring of the text column", text),
         _query("q", "semantic query: only the top-k nearest rows pass, and rows carry score", text),

@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from ls_pipeline.models.embedding import Embedder, load_embedder
+from ls_pipeline.store.vectors import open_matrix
 from viewer.errors import BadRequest
-
-DATASET = "embeddings"
 
 
 @dataclass(frozen=True)
@@ -52,16 +50,6 @@ def top_k(scores: np.ndarray, k: int) -> Matches:
     order = np.lexsort((candidates, -scores[candidates]))
     chosen = candidates[order].astype(np.int64)
     return Matches(chosen, scores[chosen].astype(np.float32))
-
-
-def open_matrix(path: Path) -> np.ndarray:
-    """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once."""
-    with h5py.File(path, "r") as handle:
-        data = handle[DATASET]
-        offset = data.id.get_offset()
-        if data.chunks is None and data.compression is None and offset is not None:
-            return np.memmap(path, dtype=data.dtype, mode="r", offset=offset, shape=data.shape)
-        return np.asarray(data[...], dtype=np.float32)
 
 
 @lru_cache(maxsize=8)

@@ -21,9 +21,13 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("default_page_size", 50, "rows per page when a request gives no limit"),
     Setting("max_page_size", 500, "largest limit a rows request may ask for"),
+    Setting("default_k", 100, "nearest neighbours a search or semantic filter returns when it gives no k"),
     Setting("max_k", 1000, "largest k (nearest neighbours) a search or semantic filter may ask for"),
     Setting("sql_time_limit_ms", 5000, "a DuckDB query running longer than this is interrupted (400 to the client)"),
     Setting("max_selection", 10000, "most ls_index values an explicit selection may name"),
+    Setting("max_where_conditions", 50, "most conditions one where= filter may combine"),
+    Setting("max_in_values", 10000, "most values one `in` condition of a where= filter may list"),
+    Setting("max_integer", 2**62, "largest offset, cluster id or ls_index a request may give (DuckDB BIGINT is 2**63)"),
     Setting("max_color_categories", 1000, "most distinct values a categorical color_by column may have"),
     Setting("max_query_chars", 1000, "longest text or semantic query accepted"),
     Setting("max_cached_scopes", 4, "scopes whose joined rows stay in DuckDB memory (least recently used dropped)"),
@@ -40,9 +44,13 @@ class Limits:
 
     default_page_size: int = _DEFAULT["default_page_size"]
     max_page_size: int = _DEFAULT["max_page_size"]
+    default_k: int = _DEFAULT["default_k"]
     max_k: int = _DEFAULT["max_k"]
     sql_time_limit_ms: int = _DEFAULT["sql_time_limit_ms"]
     max_selection: int = _DEFAULT["max_selection"]
+    max_where_conditions: int = _DEFAULT["max_where_conditions"]
+    max_in_values: int = _DEFAULT["max_in_values"]
+    max_integer: int = _DEFAULT["max_integer"]
     max_color_categories: int = _DEFAULT["max_color_categories"]
     max_query_chars: int = _DEFAULT["max_query_chars"]
     max_cached_scopes: int = _DEFAULT["max_cached_scopes"]

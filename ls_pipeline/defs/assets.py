@@ -19,7 +19,7 @@ from ls_pipeline import steps
 from ls_pipeline.defs import checks
 from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
-from ls_pipeline.defs.resources import DataDirResource
+from ls_pipeline.defs.resources import ChatModelsResource, DataDirResource, EmbedderResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import Recipe, load_recipe
 from ls_pipeline.sources.registry import Source, find_source, read_rows
@@ -27,8 +27,8 @@ from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages import ingest as ingest_stage
 from ls_pipeline.stages import label as label_stage
-from ls_pipeline.stages import project as project_stage
 from ls_pipeline.stages import scope as scope_stage
+from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.store.datadir import Dataset
 
 GROUP = "latent_scope"
@@ -99,16 +99,18 @@ def _upstream_id(context: dg.AssetExecutionContext, asset: str) -> str:
 
 
 @_stage("ingest", embed_stage.CODE_VERSION, pool=HEAVY, kinds={"hdf5"})
-def embedding(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+def embedding(
+    context: dg.AssetExecutionContext, data_dir: DataDirResource, embedder: EmbedderResource
+) -> dg.MaterializeResult:
     """Vectors of the text column (reused when another recipe has the same embedding parameters)."""
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir)
-        artifact = steps.embed(ds, recipe.embed)
+        artifact = steps.embed(ds, recipe.embed, load=embedder.load_model)
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 
-@_stage("embedding", project_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"})
+@_stage("embedding", umap_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"})
 def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
     """2D UMAP projection of the embedding."""
     started = time.perf_counter()
@@ -130,12 +132,14 @@ def clusters(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg
 
 
 @_stage("clusters", label_stage.CODE_VERSION, kinds={"parquet"})
-def labels(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+def labels(
+    context: dg.AssetExecutionContext, data_dir: DataDirResource, chat_models: ChatModelsResource
+) -> dg.MaterializeResult:
     """A name for each cluster (keywords offline by default)."""
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir)
-        artifact = steps.label(ds, _upstream_id(context, "clusters"), recipe.label)
+        artifact = steps.label(ds, _upstream_id(context, "clusters"), recipe.label, models=chat_models.models())
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 

@@ -16,7 +16,7 @@ CLUSTER_LIMITS = dg.AssetCheckSpec(
 
 
 def cluster_limits(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckResult:
-    n_clusters, noise = artifact.sidecar["n_clusters"], artifact.sidecar["noise_share"]
+    n_clusters, noise = artifact.sidecar.n_clusters, artifact.sidecar.noise_share
     problems = check_clustering(n_clusters, noise, limits)
     return dg.AssetCheckResult(
         check_name=CLUSTER_LIMITS.name,

@@ -12,6 +12,8 @@ import dagster as dg
 
 from ls_pipeline.store.artifacts import Artifact
 from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.layout import SIDECAR, THUMBNAIL
+from ls_pipeline.store.sidecars import Sidecar
 
 # The UI renders a Markdown image inline only from a data URI; past this size only the path is shown.
 THUMBNAIL_LIMIT = 400_000
@@ -19,9 +21,7 @@ ARTIFACT_ID = "artifact_id"
 
 
 def artifact_files(ds: Dataset, artifact: Artifact) -> list[Path]:
-    folder = ds.folder(artifact.kind)
-    own = (f"{artifact.id}.", f"{artifact.id}-labels-default.")  # a clustering owns its default labels table
-    return sorted(p for p in folder.iterdir() if p.name.startswith(own)) if folder.is_dir() else []
+    return ds.artifact_files(artifact.kind, artifact.id)
 
 
 def artifact_result(
@@ -32,25 +32,25 @@ def artifact_result(
     **extra: Any,
 ) -> dg.MaterializeResult:
     """The result of an asset that produced (or reused) one artifact; data_version is its fingerprint."""
-    sidecar = artifact.sidecar
+    sidecar: Sidecar = artifact.sidecar
     metadata: dict[str, Any] = {
         ARTIFACT_ID: artifact.id,
-        "fingerprint": sidecar["fingerprint"],
+        "fingerprint": sidecar.fingerprint,
         "cache_hit": artifact.reused,
         "dataset": ds.name,
-        **{f"param_{k}": _plain(v) for k, v in (sidecar.get("params") or {}).items()},
-        "inputs": dg.MetadataValue.json(sidecar.get("inputs", {})),
+        **{f"param_{k}": _plain(v) for k, v in sidecar.params.items()},
+        "inputs": dg.MetadataValue.json(dict(sidecar.inputs)),
         "files": dg.MetadataValue.json([str(p) for p in artifact_files(ds, artifact)]),
-        "path": dg.MetadataValue.path(str(ds.file(artifact.kind, artifact.id, ".json"))),
+        "path": dg.MetadataValue.path(str(ds.file(artifact.kind, artifact.id, SIDECAR))),
         "wall_time_s": round(time.perf_counter() - started, 3),
-        "compute_time_s": sidecar.get("wall_time_s"),
-        "created_at": sidecar.get("created_at", ""),
-        **{k: sidecar[k] for k in ("rows", "n_clusters", "noise_share", "n_labels", "dimensions") if k in sidecar},
-        **thumbnail(ds.file(artifact.kind, artifact.id, ".png")),
+        "compute_time_s": sidecar.wall_time_s,
+        "created_at": sidecar.created_at,
+        **{k: sidecar.raw[k] for k in ("rows", "n_clusters", "noise_share", "n_labels", "dimensions") if k in sidecar},
+        **thumbnail(ds.file(artifact.kind, artifact.id, THUMBNAIL)),
         **extra,
     }
     return dg.MaterializeResult(
-        metadata=metadata, data_version=dg.DataVersion(sidecar["fingerprint"]), check_results=list(check_results)
+        metadata=metadata, data_version=dg.DataVersion(sidecar.fingerprint), check_results=list(check_results)
     )
 
 

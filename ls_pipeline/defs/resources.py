@@ -1,9 +1,14 @@
-"""Resources: the data directory, configured by path so every worker that mounts it sees the same files."""
+"""Resources: the data directory (configured by path, so every worker that mounts it sees the same files), the
+embedding model and the chat models. A deployment or a test passes its own implementation under the same key."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
+from ls_pipeline.models.chat import ChatModels
+from ls_pipeline.models.embedding import Embedder, load_embedder
 from ls_pipeline.store.datadir import DATA_ENV, DataDir
 
 
@@ -14,6 +19,26 @@ class DataDirResource(dg.ConfigurableResource):
 
     def data(self) -> DataDir:
         return DataDir(self.path)
+
+
+class EmbedderResource(dg.ConfigurableResource):
+    """Embedding models by id: the shipped loader (cached per process) unless a subclass loads its own."""
+
+    def load_model(
+        self, model_id: str, quantize: str = "none", data_root: Path | None = None, dimensions: int | None = None
+    ) -> Embedder:
+        return load_embedder(model_id, quantize, data_root, dimensions)
+
+
+class ChatModelsResource(dg.ConfigurableResource):
+    """Chat models for LLM labels: the shipped catalog and the data directory's custom entries."""
+
+    def models(self) -> ChatModels:
+        return ChatModels()
+
+
+def resources() -> dict[str, dg.ConfigurableResource]:
+    return {"data_dir": data_dir_resource(), "embedder": EmbedderResource(), "chat_models": ChatModelsResource()}
 
 
 def data_dir_resource() -> DataDirResource:

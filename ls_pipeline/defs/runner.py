@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import dagster as dg
@@ -21,17 +21,18 @@ from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, dataset
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name
+from ls_pipeline.store.layout import DAGSTER_CONFIG, KIND_OF_ASSET
 
-INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "dagster.yaml"
-KIND_OF_ASSET = {"embedding": "embedding", "umap": "umap", "clusters": "cluster", "labels": "labels", "scope": "scope"}
+# Package data, so an installed wheel has it too; the repository's top-level dagster.yaml links to it.
+INSTANCE_CONFIG = resources.files("ls_pipeline.defs").joinpath(DAGSTER_CONFIG)
 
 
 def dagster_home(data: DataDir) -> Path:
-    """DAGSTER_HOME, else the data directory's _dagster/; given the project's dagster.yaml if it has none."""
-    home = Path(os.environ.get("DAGSTER_HOME") or data.root / "_dagster").expanduser().resolve()
+    """DAGSTER_HOME, else the data directory's Dagster folder; given the project's instance config if it has none."""
+    home = Path(os.environ.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists() and INSTANCE_CONFIG.is_file():
-        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+    if not (home / DAGSTER_CONFIG).exists() and INSTANCE_CONFIG.is_file():
+        (home / DAGSTER_CONFIG).write_bytes(INSTANCE_CONFIG.read_bytes())
     return home
 
 

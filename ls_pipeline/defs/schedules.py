@@ -1,4 +1,4 @@
-"""The schedule: re-ingest every source listed in $LATENT_SCOPE_DATA/_sources.yaml.
+"""The schedule: re-ingest every source listed in the data directory's sources file (DataDir.sources_file).
 
 An ingest that finds the same rows changes nothing; one that finds new rows triggers ingested_sensor,
 which reruns that dataset's recipes, so only what changed is rematerialized.
@@ -14,7 +14,7 @@ from ls_pipeline.defs.assets import ingest_job, ingest_run_config
 from ls_pipeline.defs.partitions import add_missing, datasets
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
-from ls_pipeline.sources.registry import SOURCES_FILE, load_sources
+from ls_pipeline.sources.registry import load_sources
 
 CRON = os.environ.get("LS_REINGEST_CRON", "0 * * * *")  # hourly unless the deployment says otherwise
 
@@ -30,7 +30,7 @@ def reingest_schedule(
         context.log.warning(str(exc))
         return dg.SkipReason(str(exc))
     if not sources:
-        return dg.SkipReason(f"no sources listed in {data.root / SOURCES_FILE}")
+        return dg.SkipReason(f"no sources listed in {data.sources_file}")
     add_missing(context.instance, datasets, list(sources))
     return [
         dg.RunRequest(partition_key=name, run_config=ingest_run_config(source.path, source.text_column))

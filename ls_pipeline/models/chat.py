@@ -2,8 +2,9 @@
 
 Providers: OpenAI (`openai` SDK), Mistral (`mistralai` SDK) and any OpenAI-compatible server (Ollama, vLLM,
 llama.cpp, LM Studio) through the `openai` SDK with a base URL. Model ids: `openai-<model>`, `mistral-<model>`,
-or the id of a custom entry in $LATENT_SCOPE_DATA/_models.json (or .yaml). Keys come from the environment or
-the data directory's .env; they are passed to the SDK and nowhere else (not logged, not in sidecars or errors).
+or the id of a custom entry in the data directory's custom models file (DataDir.custom_model_files). Keys come
+from the environment or the data directory's keys file; they are passed to the SDK and nowhere else (not logged,
+not in sidecars or errors).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.provider_calls import ProviderError, custom_models, key_value, redact, status_error
+from ls_pipeline.store.layout import CUSTOM_MODELS
 
 PROVIDERS = ("openai", "mistral", "openai-compatible")
 KEY_ENV = {"openai": "OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY"}
@@ -105,7 +107,7 @@ def resolve(model_id: str, data_root: Path | None = None) -> ChatModel:
     known = ", ".join(e.id for e in catalog(data_root))
     raise UserError(
         f"unknown labeler {model_id!r}: use 'keywords', openai-<model>, mistral-<model>, or a custom entry in "
-        f"DATA/_models.json (known: {known})"
+        f"DATA/{CUSTOM_MODELS[0]} (known: {known})"
     )
 
 
@@ -195,3 +197,17 @@ class MistralChat:
             content = "".join(getattr(chunk, "text", "") for chunk in content)
         usage = response.usage
         return ChatReply(content or "", usage.prompt_tokens or 0, usage.completion_tokens or 0)
+
+
+class ChatModels:
+    """Chat models as one service: the model a labeler id names, its key, and a provider to ask. The label step
+    takes one, so a deployment (a gateway) or a test swaps it as a Dagster resource instead of patching functions."""
+
+    def resolve(self, model_id: str, data_root: Path | None = None) -> ChatModel:
+        return resolve(model_id, data_root)
+
+    def api_key(self, model: ChatModel, data_root: Path | None) -> str:
+        return api_key(model, data_root)
+
+    def open(self, model: ChatModel, data_root: Path | None, timeout_s: float = 60.0) -> ChatProvider:
+        return open_provider(model, data_root, timeout_s)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.store.datadir import dotenv_value
+from ls_pipeline.store.datadir import DataDir, dotenv_value
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,15 +33,12 @@ class ProviderError(Exception):
         self.retry_after = retry_after
 
 
-CUSTOM_FILES = ("_models.json", "_models.yaml", "_models.yml")
-
-
 def custom_models(data_root: Path | None, kind: str) -> list[tuple[str, Any]]:
     """(file name, entry) for the custom models of one kind ("chat" or "embedding") in DATA/_models.json or .yaml:
     a list whose entries say `"kind"` (chat when absent), or a mapping with a `chat` and an `embedding` list."""
     found: list[tuple[str, Any]] = []
-    for name in CUSTOM_FILES if data_root is not None else ():
-        path = data_root / name
+    for path in DataDir(data_root).custom_model_files() if data_root is not None else ():
+        name = path.name
         if not path.is_file():
             continue
         try:
@@ -59,10 +56,10 @@ def custom_models(data_root: Path | None, kind: str) -> list[tuple[str, Any]]:
 
 
 def key_value(env: str | None, data_root: Path | None) -> str | None:
-    """The value of `env` from the environment, else from DATA/.env."""
+    """The value of `env` from the environment, else from the data directory's keys file (.env)."""
     if not env:
         return None
-    return os.environ.get(env) or (dotenv_value(data_root / ".env", env) if data_root else None)
+    return os.environ.get(env) or (dotenv_value(DataDir(data_root).keys_file, env) if data_root else None)
 
 
 def redact(text: str, secret: str) -> str:

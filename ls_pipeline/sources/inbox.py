@@ -10,7 +10,8 @@ from ls_pipeline.sources.registry import dataset_name, read_rows
 from ls_pipeline.stages.ingest import IngestParams, prepare
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, check_name
-from ls_pipeline.store.imports import REJECTED, write_note
+from ls_pipeline.store.imports import REJECTED as REJECTED  # re-exported for the sensors' tests
+from ls_pipeline.store.imports import write_note
 
 SETTLE_S = 5.0  # a file modified more recently may still be being copied in; look at it on a later tick
 
@@ -43,8 +44,8 @@ def validate(path: Path) -> str:
 
 
 def reject(data: DataDir, path: Path, reason: str) -> Path:
-    """Move a bad file to _inbox/_rejected/ with a NAME.error.txt beside it saying why and what to do."""
-    folder = data.inbox / REJECTED
+    """Move a bad file to the inbox's rejected folder with a note beside it saying why and what to do."""
+    folder = data.rejected
     folder.mkdir(parents=True, exist_ok=True)
     target, n = folder / path.name, 1
     while target.exists():  # never overwrite an earlier rejected file, even two in the same second
@@ -52,7 +53,7 @@ def reject(data: DataDir, path: Path, reason: str) -> Path:
     path.replace(target)
     # One line: the reason (newlines folded), then what to do. No absolute paths: the folder may be shared.
     note = f"{' '.join(reason.split())}; fix the file and drop it in {data.inbox.name}/ again\n"
-    atomic.write_bytes(folder / f"{target.name}.error.txt", note.encode())
+    atomic.write_bytes(data.note_path(target.name), note.encode())
     return target
 
 

@@ -14,11 +14,9 @@ import pandas as pd
 import yaml
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.sources import tweets_json, twitter
+from ls_pipeline.sources import files, tweets_json, twitter
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.store.datadir import DataDir, check_name
-
-SOURCES_FILE = "_sources.yaml"
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,9 @@ class Rows:
     text_column: str | None = None
 
 
+READABLE_SUFFIXES = (*files.SUFFIXES, ".zip")  # what read_rows reads: data files and X archives
+
+
 def read_rows(path: Path, text_column: str | None = None) -> Rows:
     """Rows of a data file, an X archive zip, or the minimized tweet JSON of a hosted upload."""
     if tweets_json.is_tweets_json(path):
@@ -53,7 +54,7 @@ def dataset_name(path: Path) -> str:
 
 
 def load_sources(data: DataDir) -> dict[str, Source]:
-    file = data.root / SOURCES_FILE
+    file = data.sources_file
     if not file.is_file():
         return {}
     try:
@@ -79,9 +80,7 @@ def find_source(data: DataDir, name: str) -> Source:
     """The configured source of a dataset, else its file in the inbox."""
     if source := load_sources(data).get(name):
         return source
-    found = [p for p in sorted(data.inbox.glob("*")) if p.is_file() and dataset_name(p) == name]
+    found = [p for p in data.inbox_files() if dataset_name(p) == name]
     if found:
         return Source(name, found[0])
-    raise UserError(
-        f"no source file for dataset {name!r}: drop it in {data.inbox}/ or list it in {data.root / SOURCES_FILE}"
-    )
+    raise UserError(f"no source file for dataset {name!r}: drop it in {data.inbox}/ or list it in {data.sources_file}")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.params import choice, integer, number, param, validate
 
 CODE_VERSION = "1"
 NOISE_LABEL = "Unclustered"
@@ -16,32 +17,29 @@ NOISE_LABEL = "Unclustered"
 
 @dataclass(frozen=True)
 class ClusterParams:
-    min_cluster_size: int = 15  # Latent Scope calls it "samples"
-    min_samples: int = 5
-    cluster_selection_epsilon: float = 0.0
+    min_cluster_size: int = param(
+        15, "HDBSCAN's min_cluster_size: the fewest points a cluster may have", integer(2), alias="samples"
+    )
+    min_samples: int = param(5, "HDBSCAN's min_samples: higher calls more points noise", integer(1))
+    cluster_selection_epsilon: float = param(0.0, "merge clusters closer than this", number(0))
     # hdbscan: measured faster here (bench/cluster_methods.py); fast_hdbscan pays a numba compile in every new process
-    method: Literal["hdbscan", "fast_hdbscan"] = "hdbscan"
+    method: Literal["hdbscan", "fast_hdbscan"] = param(
+        "hdbscan",
+        "HDBSCAN implementation",
+        choice("hdbscan", "fast_hdbscan", message="unknown cluster method {value!r}: use hdbscan or fast_hdbscan"),
+    )
 
     def __post_init__(self) -> None:
-        if not isinstance(self.min_cluster_size, int) or self.min_cluster_size < 2:
-            raise UserError(
-                f"min_cluster_size (samples) must be an integer of at least 2, got {self.min_cluster_size!r}"
-            )
-        if not isinstance(self.min_samples, int) or self.min_samples < 1:
-            raise UserError(f"min_samples must be a positive integer, got {self.min_samples!r}")
-        if not isinstance(self.cluster_selection_epsilon, int | float) or self.cluster_selection_epsilon < 0:
-            raise UserError(f"cluster_selection_epsilon must be >= 0, got {self.cluster_selection_epsilon!r}")
-        if self.method not in ("hdbscan", "fast_hdbscan"):
-            raise UserError(f"unknown cluster method {self.method!r}: use hdbscan or fast_hdbscan")
+        validate(self)
 
 
 @dataclass(frozen=True)
 class ClusterChecks:
     """Limits a clustering must meet before labeling spends anything on it (the recipe's `checks`)."""
 
-    max_noise_share: float = 0.6
-    min_clusters: int = 2
-    max_clusters: int = 1000
+    max_noise_share: float = param(0.6, "the most of the points that may be noise")
+    min_clusters: int = param(2, "the fewest clusters a clustering may have")
+    max_clusters: int = param(1000, "the most clusters a clustering may have")
 
 
 def check_clustering(n_clusters: int, noise: float, checks: ClusterChecks) -> list[str]:

@@ -11,33 +11,37 @@ import numpy as np
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.embedding import DEFAULT_MODEL, Embedder
+from ls_pipeline.params import Check, choice, integer, param, text, validate
 
 CODE_VERSION = "1"
+_STRING = text(message="{name} must be a string, got {shown}")
+_OPTIONAL_STRING = text(optional=True, message=_STRING.message)
 
 
 @dataclass(frozen=True)
 class EmbedParams:
-    model_id: str = DEFAULT_MODEL
-    prefix: str = ""
-    batch_size: int = 64
-    text_column: str | None = None  # None: the dataset's text column
-    quantize: Literal["none", "int8"] = "none"  # int8: ONNX Runtime, ~2x faster, cosine >= 0.99 to fp32
-    # Shorter vectors: the API's own (OpenAI text-embedding-3) or a Matryoshka model's first N, renormalised.
-    dimensions: int | None = None
-    # An input over an API model's token limit: cut to the limit, or stop the run naming the row.
-    overlong: Literal["truncate", "refuse"] = "truncate"
+    model_id: str = param(
+        DEFAULT_MODEL,
+        "Hugging Face id, local folder or catalog id",
+        text(nonempty=True, message="{name} must be a non-empty string"),
+    )
+    prefix: str = param("", "text put before every text (some models expect one)", _STRING)
+    batch_size: int = param(64, "texts per forward pass", integer(1))
+    text_column: str | None = param(None, "the column to embed (default: the dataset's text column)", _OPTIONAL_STRING)
+    quantize: Literal["none", "int8"] = param("none", "int8: ONNX Runtime, ~2-3x faster", choice("none", "int8"))
+    dimensions: int | None = param(
+        None,
+        "shorter vectors: the API's own (OpenAI text-embedding-3) or a Matryoshka model's first N, renormalised",
+        Check(lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "a positive integer"),
+    )
+    overlong: Literal["truncate", "refuse"] = param(
+        "truncate",
+        "an input over an API model's token limit: cut it to the limit, or stop the run naming the row",
+        choice("truncate", "refuse"),
+    )
 
     def __post_init__(self) -> None:
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise UserError(f"batch_size must be a positive integer, got {self.batch_size!r}")
-        if self.dimensions is not None and (not isinstance(self.dimensions, int) or self.dimensions < 1):
-            raise UserError(f"dimensions must be a positive integer, got {self.dimensions!r}")
-        if self.overlong not in ("truncate", "refuse"):
-            raise UserError(f"overlong must be truncate or refuse, got {self.overlong!r}")
-        if not self.model_id or not isinstance(self.model_id, str):
-            raise UserError("model_id must be a non-empty string")
-        if self.quantize not in ("none", "int8"):
-            raise UserError(f"quantize must be none or int8, got {self.quantize!r}")
+        validate(self)
 
     def fingerprint_fields(self) -> dict[str, object]:
         # batch size changes speed, not vectors: leave it out so a different batch size reuses the artifact.

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.params import param
 
 CODE_VERSION = "1"
 CATEGORY_LIMIT = 100  # a text column with at most this many distinct values is profiled as categories
@@ -21,7 +22,7 @@ _TEXT_HINTS = ("text", "content", "body", "description", "message", "sentence", 
 
 @dataclass(frozen=True)
 class IngestParams:
-    text_column: str | None = None
+    text_column: str | None = param(None, "the column to embed (default: guessed, 'text' if present)")
 
 
 def prepare(df: pd.DataFrame, params: IngestParams) -> tuple[pd.DataFrame, str, int]:

@@ -7,19 +7,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ls_pipeline.errors import UserError
+from ls_pipeline.params import Check, param, validate
 
 CODE_VERSION = "1"
+_LABEL = Check(lambda v: isinstance(v, str) and bool(v.strip()), message="a scope needs a non-empty label")
 
 
 @dataclass(frozen=True)
 class ScopeParams:
-    label: str = "Default scope"
-    description: str = ""
+    label: str = param("Default scope", "the scope's name in the viewer", _LABEL)
+    description: str = param("", "a line about the scope")
 
     def __post_init__(self) -> None:
-        if not isinstance(self.label, str) or not self.label.strip():
-            raise UserError("a scope needs a non-empty label")
+        validate(self)
 
 
 def scope_rows(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray, labels: pd.DataFrame) -> pd.DataFrame:

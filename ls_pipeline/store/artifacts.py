@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import time
@@ -12,16 +13,27 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ls_pipeline.store import atomic
+from ls_pipeline.store import sidecars
 from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.layout import SIDECAR
+from ls_pipeline.store.sidecars import Sidecar
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Artifact:
     kind: str
     id: str
-    sidecar: dict[str, Any]
+    sidecar: Any  # the Sidecar subclass of its kind (EmbeddingSidecar for "embedding" ...)
     reused: bool
+
+    def announce(self) -> Artifact:
+        if self.reused:
+            log.info("reused %s: same inputs and parameters (fingerprint %s)", self.id, self.sidecar.fingerprint)
+        else:
+            log.info("wrote %s in %.1fs", self.id, self.sidecar.wall_time_s)
+        return self
 
 
 class Staging:
@@ -62,10 +74,10 @@ def produce(
     without a sidecar is not listed, so a crash never leaves a visible half-artifact.
     """
     if existing := ds.find(kind, fingerprint):
-        return Artifact(kind, existing["id"], existing, reused=True)
+        return Artifact(kind, existing.id, existing, reused=True).announce()
     with ds.work_lock(f"{kind}-{fingerprint}"):
         if existing := ds.find(kind, fingerprint):  # another process finished it while we waited
-            return Artifact(kind, existing["id"], existing, reused=True)
+            return Artifact(kind, existing.id, existing, reused=True).announce()
         staging = Staging(ds.folder(kind), f"{kind}-{fingerprint}")
         started = time.perf_counter()
         try:
@@ -79,16 +91,19 @@ def produce(
             artifact_id = ds.next_id(kind, parent)
             for suffix, staged in staging.files.items():
                 os.replace(staged, ds.file(kind, artifact_id, suffix))
-            sidecar = {
-                "id": artifact_id,
-                **record,
-                "fingerprint": fingerprint,
-                "wall_time_s": wall_time,
-                "created_at": now_iso(),
-                "versions": package_versions(["ls-pipeline", "numpy", *packages]),
-            }
-            atomic.write_json(ds.file(kind, artifact_id, ".json"), sidecar)
-    return Artifact(kind, artifact_id, sidecar, reused=False)
+            sidecar: Sidecar = sidecars.of_kind(
+                kind,
+                {
+                    "id": artifact_id,
+                    **record,
+                    "fingerprint": fingerprint,
+                    "wall_time_s": wall_time,
+                    "created_at": now_iso(),
+                    "versions": package_versions(["ls-pipeline", "numpy", *packages]),
+                },
+            )
+            sidecar.write(ds.file(kind, artifact_id, SIDECAR))
+    return Artifact(kind, artifact_id, sidecar, reused=False).announce()
 
 
 def now_iso() -> str:

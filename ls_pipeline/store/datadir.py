@@ -11,26 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from ls_pipeline.errors import NotFound, UserError
-from ls_pipeline.store import lock
+from ls_pipeline.store import layout, lock, sidecars
+from ls_pipeline.store.layout import KINDS, Kind
 
 DATA_ENV = "LATENT_SCOPE_DATA"
+LOCAL_ENV = Path(layout.KEYS_FILE)  # ./.env, where ls-init leaves the data directory's path
 # Names that become folder names: no separators, no dots up front, nothing a shell or URL mangles.
 # fullmatch everywhere: `$` alone would let a trailing newline through ("name\n" as a folder name).
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
-# kind -> (folder, id prefix). Labels ids hang off their cluster: cluster-001-labels-001.
-KINDS: dict[str, tuple[str, str]] = {
-    "embedding": ("embeddings", "embedding"),
-    "umap": ("umaps", "umap"),
-    "cluster": ("clusters", "cluster"),
-    "labels": ("clusters", "{parent}-labels"),
-    "scope": ("scopes", "scopes"),
-}
-
 
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The data directory: an explicit path, else $LATENT_SCOPE_DATA, else the value ls-init left in ./.env."""
-    value = str(explicit) if explicit else os.environ.get(DATA_ENV) or dotenv_value(Path(".env"), DATA_ENV)
+    value = str(explicit) if explicit else os.environ.get(DATA_ENV) or dotenv_value(LOCAL_ENV, DATA_ENV)
     if not value:
         raise UserError(f"no data directory: run `ls-init PATH` or set {DATA_ENV}")
     return Path(value).expanduser().resolve()
@@ -47,8 +40,13 @@ def dotenv_value(path: Path, key: str) -> str | None:
     return None
 
 
+def is_name(name: object) -> bool:
+    """A name that can become a file or folder name (dataset, artifact id, tag, recipe)."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
+
+
 def check_name(name: str, what: str = "dataset name") -> str:
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
+    if not is_name(name):
         raise UserError(
             f"invalid {what} {name!r}: use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
@@ -56,23 +54,63 @@ def check_name(name: str, what: str = "dataset name") -> str:
 
 
 class DataDir:
-    """The root folder holding one folder per dataset, plus _inbox/ and _recipes/."""
+    """The root folder holding one folder per dataset, plus the inbox, recipes, caches and Dagster's home."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
     @property
     def inbox(self) -> Path:
-        return self.root / "_inbox"
+        return self.root / layout.INBOX
+
+    @property
+    def rejected(self) -> Path:
+        return self.inbox / layout.REJECTED
 
     @property
     def recipes(self) -> Path:
-        return self.root / "_recipes"
+        return self.root / layout.RECIPES
+
+    @property
+    def sources_file(self) -> Path:
+        return self.root / layout.SOURCES
+
+    @property
+    def keys_file(self) -> Path:
+        return self.root / layout.KEYS_FILE
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / layout.DAGSTER_HOME
+
+    @property
+    def knn_cache(self) -> Path:
+        return self.root.joinpath(*layout.KNN_CACHE)
+
+    def vector_cache(self, model_key: str) -> Path:
+        return self.root.joinpath(*layout.VECTOR_CACHE, model_key)
+
+    def custom_model_files(self) -> list[Path]:
+        return [self.root / name for name in layout.CUSTOM_MODELS]
+
+    def recipe_path(self, name: str) -> Path:
+        return self.recipes / f"{name}{layout.RECIPE_SUFFIX}"
+
+    def recipe_names(self) -> list[str]:
+        found = self.recipes.glob(f"*{layout.RECIPE_SUFFIX}") if self.recipes.is_dir() else []
+        return sorted(p.name[: -len(layout.RECIPE_SUFFIX)] for p in found)
+
+    def note_path(self, file_name: str) -> Path:
+        """Where the inbox notes why one of its files did not become a scope."""
+        return self.rejected / f"{file_name}{layout.NOTE_SUFFIX}"
+
+    def inbox_files(self) -> list[Path]:
+        return sorted(p for p in self.inbox.glob("*") if p.is_file()) if self.inbox.is_dir() else []
 
     def dataset_names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / "meta.json").is_file() and _NAME.fullmatch(p.name))
+        return sorted(p.name for p in self.root.iterdir() if (p / layout.META).is_file() and _NAME.fullmatch(p.name))
 
     def dataset(self, name: str, must_exist: bool = True) -> Dataset:
         check_name(name)
@@ -92,30 +130,44 @@ class Dataset:
 
     @property
     def meta_path(self) -> Path:
-        return self.path / "meta.json"
+        return self.path / layout.META
 
     @property
     def input_path(self) -> Path:
-        return self.path / "input.parquet"
+        return self.path / layout.INPUT
+
+    @property
+    def imports_path(self) -> Path:
+        return self.path / layout.IMPORTS
+
+    def input_files(self) -> list[Path]:
+        """Files named like Latent Scope's input.csv, the stored input.parquet last."""
+        found = sorted(self.path.glob(layout.INPUT_GLOB)) if self.path.is_dir() else []
+        return [p for p in found if p.name != layout.INPUT] + [p for p in found if p.name == layout.INPUT]
 
     def meta(self) -> dict[str, Any]:
         return read_json(self.meta_path)
 
     def lock(self) -> AbstractContextManager[None]:
-        return lock.exclusive(self.path / ".lock")
+        return lock.exclusive(self.path / layout.LOCK)
 
     def work_lock(self, key: str) -> AbstractContextManager[None]:
         """Held while computing one fingerprint, so two runs never compute the same artifact at once."""
-        return lock.exclusive(self.path / ".locks" / f"{key}.lock")
+        return lock.exclusive(self.path / layout.WORK_LOCKS / f"{key}{layout.LOCK}")
 
-    def folder(self, kind: str) -> Path:
-        return self.path / KINDS[kind][0]
+    def folder(self, kind: str | Kind) -> Path:
+        return self.path / _kind(kind).folder
 
-    def prefix(self, kind: str, parent: str | None = None) -> str:
-        return KINDS[kind][1].format(parent=parent)
+    def prefix(self, kind: str | Kind, parent: str | None = None) -> str:
+        return _kind(kind).prefix_for(parent)
 
-    def file(self, kind: str, artifact_id: str, suffix: str) -> Path:
+    def file(self, kind: str | Kind, artifact_id: str, suffix: str) -> Path:
         return self.folder(kind) / f"{artifact_id}{suffix}"
+
+    def artifact_files(self, kind: str | Kind, artifact_id: str) -> list[Path]:
+        """The files of one artifact that exist, as its kind declares them."""
+        declared = (self.file(kind, artifact_id, suffix) for suffix in _kind(kind).files)
+        return sorted(p for p in declared if p.is_file())
 
     def ids(self, kind: str, parent: str | None = None) -> list[str]:
         """Ids of finished artifacts of a kind (those whose sidecar exists), oldest first."""
@@ -124,8 +176,8 @@ class Dataset:
         if not folder.is_dir():
             return []
         found = [(int(m.group(1)), m.group(0)[:-5]) for p in folder.iterdir() if (m := pattern.match(p.name))]
-        if kind == "cluster":
-            found = [f for f in found if "-labels-" not in f[1]]
+        if kind == "cluster":  # labels share the folder: cluster-001-labels-001 is not a clustering
+            found = [f for f in found if f"-{layout.LABELS.name}-" not in f[1]]
         return [name for _, name in sorted(found)]
 
     def next_id(self, kind: str, parent: str | None = None) -> str:
@@ -136,29 +188,38 @@ class Dataset:
         numbers = [int(m.group(1)) for p in folder.iterdir() if (m := pattern.match(p.name))] if folder.is_dir() else []
         return f"{prefix}-{max(numbers, default=0) + 1:03d}"
 
-    def sidecar(self, kind: str, artifact_id: str) -> dict[str, Any]:
-        path = self.file(kind, artifact_id, ".json")
-        if not isinstance(artifact_id, str) or not _NAME.fullmatch(artifact_id) or not path.is_file():
+    def sidecar(self, kind: str, artifact_id: str) -> Any:
+        """The typed sidecar of one artifact (an EmbeddingSidecar for "embedding" ...); NotFound if it is not there."""
+        path = self.file(kind, artifact_id, layout.SIDECAR)
+        if not is_name(artifact_id) or not path.is_file():
             known = ", ".join(self.all_ids(kind)) or "none yet"
             raise NotFound(f"unknown {kind} id {artifact_id!r} in dataset {self.name!r} (known: {known})")
-        return read_json(path)
+        return sidecars.of_kind(kind, read_json(path))
 
     def all_ids(self, kind: str) -> list[str]:
         if kind != "labels":
             return self.ids(kind)
         return [label_id for cluster_id in self.ids("cluster") for label_id in self.ids("labels", cluster_id)]
 
-    def sidecars(self, kind: str) -> Iterator[dict[str, Any]]:
+    def sidecars(self, kind: str) -> Iterator[Any]:
         for artifact_id in self.all_ids(kind):
-            yield read_json(self.file(kind, artifact_id, ".json"))
+            yield sidecars.of_kind(kind, read_json(self.file(kind, artifact_id, layout.SIDECAR)))
 
-    def find(self, kind: str, fingerprint: str) -> dict[str, Any] | None:
+    def find(self, kind: str, fingerprint: str) -> sidecars.Sidecar | None:
         """The sidecar of an existing artifact with this fingerprint, if any."""
-        return next((s for s in self.sidecars(kind) if s.get("fingerprint") == fingerprint), None)
+        return next((s for s in self.sidecars(kind) if s.fingerprint == fingerprint), None)
 
     def tags(self) -> list[str]:
-        folder = self.path / "tags"
-        return sorted(p.stem for p in folder.glob("*.indices")) if folder.is_dir() else []
+        folder = self.path / layout.TAGS
+        found = folder.glob(f"*{layout.TAG_SUFFIX}") if folder.is_dir() else []
+        return sorted(p.name[: -len(layout.TAG_SUFFIX)] for p in found)
+
+    def tag_path(self, tag: str) -> Path:
+        return self.path / layout.TAGS / f"{check_name(tag, 'tag name')}{layout.TAG_SUFFIX}"
+
+
+def _kind(kind: str | Kind) -> Kind:
+    return kind if isinstance(kind, Kind) else KINDS[kind]
 
 
 def read_json(path: Path) -> dict[str, Any]:

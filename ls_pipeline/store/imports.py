@@ -16,21 +16,36 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ls_pipeline.store import atomic
+from ls_pipeline.store import atomic, layout
+from ls_pipeline.store.artifacts import now_iso
 from ls_pipeline.store.datadir import DataDir, Dataset
+from ls_pipeline.store.layout import NOTE_SUFFIX
+from ls_pipeline.store.layout import REJECTED as REJECTED  # re-exported: the inbox moves refused files there
 
 UPLOAD_SUFFIXES = (".tweets.json", ".zip")
 STATES = ["queued", "embedding", "projecting", "clustering", "labeling", "saving the scope", "ready", "failed"]
-REJECTED = "_rejected"
-NOTE_SUFFIX = ".error.txt"
-# The chain from rows to scope: (kind, what is being made while it is missing, the sidecar key naming its parent)
+# The chain from rows to scope: each kind, and what is being made while it is missing
 CHAIN = (
-    ("embedding", "embedding", None),
-    ("umap", "projecting", "embedding_id"),
-    ("cluster", "clustering", "umap_id"),
-    ("labels", "labeling", "cluster_id"),
-    ("scope", "saving the scope", "cluster_labels_id"),
+    (layout.EMBEDDING, "embedding"),
+    (layout.UMAP, "projecting"),
+    (layout.CLUSTER, "clustering"),
+    (layout.LABELS, "labeling"),
+    (layout.SCOPE, "saving the scope"),
 )
+
+
+def record_import(ds: Dataset, batch: dict[str, Any]) -> None:
+    """Append one batch to the dataset's import manifest (rows, added, changed, total, fingerprint)."""
+    atomic.write_json(ds.imports_path, [*read_batches(ds), {**batch, "imported_at": now_iso()}])
+
+
+def read_batches(ds: Dataset) -> list[dict[str, Any]]:
+    return json.loads(ds.imports_path.read_text(encoding="utf-8")) if ds.imports_path.is_file() else []
+
+
+def is_import(ds: Dataset) -> bool:
+    """A dataset made by an upserting import (it has a manifest), not by ingesting a file."""
+    return ds.imports_path.is_file()
 
 
 def upload_path(data: DataDir, name: str, suffix: str) -> Path:
@@ -44,7 +59,7 @@ def pending_upload(data: DataDir, name: str) -> Path | None:
 
 
 def note_path(data: DataDir, file_name: str) -> Path:
-    return data.inbox / REJECTED / f"{file_name}{NOTE_SUFFIX}"
+    return data.note_path(file_name)
 
 
 def write_note(data: DataDir, file_name: str, reason: str) -> Path:
@@ -57,7 +72,7 @@ def write_note(data: DataDir, file_name: str, reason: str) -> Path:
 
 def notes(data: DataDir, name: str) -> list[Path]:
     """Notes about this import's files: NAME.zip.error.txt, or the dated names a second rejection gets."""
-    folder = data.inbox / REJECTED
+    folder = data.rejected
     if not folder.is_dir():
         return []
     forms = []
@@ -90,20 +105,16 @@ def import_status(data: DataDir, name: str) -> dict[str, Any] | None:
 
 
 def _batch_since(ds: Dataset, since: float) -> dict[str, Any] | None:
-    manifest = ds.path / "imports.json"
-    if not manifest.is_file():
-        return None
-    batches = json.loads(manifest.read_text(encoding="utf-8"))
-    done = [b for b in batches if datetime.fromisoformat(b["imported_at"]).timestamp() >= since]
+    done = [b for b in read_batches(ds) if datetime.fromisoformat(b["imported_at"]).timestamp() >= since]
     return done[-1] if done else None
 
 
 def _progress(ds: Dataset, rows_fingerprint: str) -> dict[str, Any]:
     """The first stage of the chain with nothing made from these rows yet; ready once a scope is."""
-    parents = {s["id"] for s in ds.sidecars("embedding") if s.get("inputs", {}).get("dataset") == rows_fingerprint}
-    for kind, state, parent_key in CHAIN:
-        if parent_key is not None:
-            parents = {s["id"] for s in ds.sidecars(kind) if s.get(parent_key) in parents}
+    parents = {s.id for s in ds.sidecars("embedding") if s.inputs.get("dataset") == rows_fingerprint}
+    for kind, state in CHAIN:
+        if kind.parent_key is not None:
+            parents = {s.id for s in ds.sidecars(kind.name) if getattr(s, kind.parent_key) in parents}
         if not parents:
             return {"state": state}
     return {"state": "ready", "scope": sorted(parents)[-1]}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.store import atomic
+from ls_pipeline.store.layout import KNN_CACHE, KNN_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,13 @@ class KnnCache:
         self.compute = compute
         self.reused = False
 
+    @classmethod
+    def in_data_dir(cls, root: Path, embedding_fingerprint: str, compute: Callable[[np.ndarray, Any], Knn]) -> KnnCache:
+        return cls(root.joinpath(*KNN_CACHE), embedding_fingerprint, compute)
+
     def path(self, params: Any) -> Path:
         metric = "".join(c if c.isalnum() else "_" for c in params.metric)
-        return self.folder / f"{self.embedding_fingerprint}-{metric}-n{params.neighbors}-s{params.seed}.npz"
+        return self.folder / f"{self.embedding_fingerprint}-{metric}-n{params.neighbors}-s{params.seed}{KNN_SUFFIX}"
 
     def __call__(self, unique: np.ndarray, params: Any) -> Knn:
         """The graph for these distinct vectors and parameters (needs .neighbors, .metric, .seed)."""

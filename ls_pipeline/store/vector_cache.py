@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from ls_pipeline.store import atomic
+from ls_pipeline.store.layout import VECTOR_CACHE, VECTOR_SHARDS
 
 KEY_BYTES = 16
 _CHUNK = 8192  # rows read from a shard at a time: keeps a 60k-row re-ingest's memory flat
@@ -42,10 +43,10 @@ class VectorCache:
 
     @classmethod
     def for_model(cls, data_root: Path, model_id: str, revision: str, dimensions: int) -> VectorCache:
-        return cls(data_root / "_cache" / "embeddings" / model_key(model_id, revision), dimensions)
+        return cls(data_root.joinpath(*VECTOR_CACHE, model_key(model_id, revision)), dimensions)
 
     def shards(self) -> list[Path]:
-        return sorted(self.folder.glob("shard-*.h5")) if self.folder.is_dir() else []
+        return sorted(self.folder.glob(VECTOR_SHARDS)) if self.folder.is_dir() else []
 
     def fill(self, keys: Sequence[bytes], rows: np.ndarray, write: Writer) -> np.ndarray:
         """Write the cached vector of every listed row whose key is cached; return the rows filled."""
@@ -72,7 +73,7 @@ class VectorCache:
         if not len(keys):
             return
         order = np.argsort(rows)  # HDF5 fancy reads need ascending rows
-        target = self.folder / f"shard-{uuid.uuid4().hex}.h5"
+        target = self.folder / VECTOR_SHARDS.replace("*", uuid.uuid4().hex)
         with atomic.atomic_path(target) as tmp, h5py.File(tmp, "w") as handle:
             packed = b"".join(keys[i] for i in order.tolist())
             handle.create_dataset("keys", data=np.frombuffer(packed, dtype=np.uint8).reshape(-1, KEY_BYTES))

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
 from viewer.catalog import Catalog, Scope
 from viewer.db import Database, ScopeSource
 from viewer.errors import BadRequest, NotFound
@@ -103,25 +104,22 @@ def filter_of(request: Request, scope: Scope) -> RowFilter:
 
 async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
     """Turn the parts of a filter that live outside SQL (tag, semantic query) into ls_index lists."""
-    resolved = Resolved()
-    if f.tag is not None:
-        resolved.tag_indices = catalog(request).tag(scope.dataset, f.tag).tolist()
-    if f.q is not None:
-        matches = await semantic(request, scope, f.q, f.k)
-        resolved.semantic = (matches.indices.tolist(), [float(s) for s in matches.scores])
-    return resolved
+    tag_indices = catalog(request).tag(scope.dataset, f.tag).tolist() if f.tag is not None else None
+    if f.q is None:
+        return Resolved(tag_indices=tag_indices)
+    matches = await semantic(request, scope, f.q, f.k)
+    return Resolved(tag_indices, (matches.indices.tolist(), [float(s) for s in matches.scores]))
 
 
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
     path = _embedding_file(scope)
-    embedding = scope.sidecar.get("embedding", {})
+    embedding = scope.sidecar.embedding
     embedder: QueryEmbedder = request.app.state.embedder
-    dimensions = (embedding.get("params") or {}).get("dimensions")
-    model = QueryModel(str(embedding["model_id"]), scope.dataset.path.parent, dimensions)
+    model = QueryModel(embedding.model_id, scope.dataset.path.parent, embedding.params.get("dimensions"))
     try:
-        vector = await work(embedder.embed, model, q, str(embedding.get("prefix") or ""))
+        vector = await work(embedder.embed, model, q, embedding.prefix or "")
     except UserError as exc:
-        if embedding.get("revision") != "imported":
+        if embedding.revision != IMPORTED:
             raise
         raise BadRequest(
             f"scope {scope.id!r} was embedded elsewhere (imported as {model.model_id!r}), a model that cannot embed "
@@ -141,7 +139,7 @@ async def similar(scope: Scope, row: int, k: int) -> Matches:
 
 
 def _embedding_file(scope: Scope) -> Path:
-    path = scope.dataset.file("embedding", str(scope.sidecar.get("embedding_id")), ".h5")
+    path = scope.dataset.file(EMBEDDING, scope.sidecar.embedding_id, VECTORS)
     if not path.is_file():
         raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage")
     return path

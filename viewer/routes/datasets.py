@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ls_pipeline.store.layout import CLUSTER, THUMBNAIL, UMAP
 from viewer.catalog import read_json
 from viewer.errors import BadRequest, NotFound
 from viewer.filters import parse_int
@@ -26,20 +27,21 @@ async def meta(request: Request) -> Response:
 
 async def scopes(request: Request) -> Response:
     """The dataset's scopes, without their cluster lookup (one small request per scope switch)."""
-    return Json(await work(catalog(request).scopes, request.path_params["dataset"]))
+    found = await work(catalog(request).scopes, request.path_params["dataset"])
+    return Json([sidecar.light() for sidecar in found])
 
 
 async def scope(request: Request) -> Response:
     """One scope's JSON, with cluster_labels_lookup."""
-    return Json((await work(scope_of, request)).sidecar)
+    return Json((await work(scope_of, request)).sidecar.raw)
 
 
 async def thumbnail(request: Request) -> Response:
     """The scope's cluster PNG (or its projection PNG when the clustering has none)."""
     found = await work(scope_of, request)
     candidates = [
-        found.dataset.file("cluster", str(found.sidecar.get("cluster_id")), ".png"),
-        found.dataset.file("umap", str(found.sidecar.get("umap_id")), ".png"),
+        found.dataset.file(CLUSTER, found.sidecar.cluster_id, THUMBNAIL),
+        found.dataset.file(UMAP, found.sidecar.umap_id, THUMBNAIL),
     ]
     for path in candidates:
         if path.is_file():
@@ -52,7 +54,7 @@ async def clusters(request: Request) -> Response:
     found = await work(scope_of, request)
     level = parse_int(request.query_params, "level", 0, 0, 100)
     # clusters are level 0; their parent topics (label levels) sit in a list of their own
-    lookup = found.sidecar.get("cluster_labels_lookup", []) + found.sidecar.get("cluster_levels_lookup", [])
+    lookup = found.sidecar.cluster_labels_lookup + found.sidecar.cluster_levels_lookup
     return Json(clusters_at(lookup, level))
 
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
 from ls_pipeline.store.datadir import Dataset
-from ls_pipeline.store.imports import import_status, upload_path
+from ls_pipeline.store.imports import import_status, is_import, upload_path
 from viewer.catalog import check_id
 from viewer.errors import ApiError, BadRequest, NotFound, scrub, shown
 from viewer.routes.common import Json, catalog, limits, work
@@ -50,7 +50,7 @@ async def upload(request: Request) -> Response:
         raise UnsupportedType(f"unsupported upload type {shown(media)}: send application/zip or application/json")
     data = catalog(request).data
     existing = Dataset(data.root / name)
-    if existing.meta_path.is_file() and not (existing.path / "imports.json").is_file():
+    if existing.meta_path.is_file() and not is_import(existing):
         # An import upserts by tweet id into its dataset: never into one made from another kind of file.
         raise NameTaken(f"{shown(name)} is already a dataset that is not an X import; choose another name")
     max_mb = limits(request).max_upload_mb

@@ -15,8 +15,7 @@ from starlette.responses import Response
 from viewer import db
 from viewer.catalog import Scope
 from viewer.errors import BadRequest, shown
-from viewer.filters import Resolved, RowFilter, parse_int, parse_page
-from viewer.openapi import BIG
+from viewer.filters import Query, Resolved, RowFilter, parse_int, parse_page
 from viewer.routes.common import (
     Json,
     catalog,
@@ -84,7 +83,7 @@ async def search(request: Request) -> Response:
     f = RowFilter(q=q, k=k, sort="score", descending=True)
     resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
     table = await _run(request, found, db.page_sql, f, resolved, None)
-    return Json({"query": q, "model_id": found.sidecar.get("embedding", {}).get("model_id"), "results": records(table)})
+    return Json({"query": q, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)})
 
 
 async def neighbors(request: Request) -> Response:
@@ -92,14 +91,14 @@ async def neighbors(request: Request) -> Response:
     found = await work(scope_of, request)
     if "ls_index" not in request.query_params:
         raise BadRequest("neighbors needs a row: ?ls_index=N")
-    row = parse_int(request.query_params, "ls_index", 0, 0, BIG)
-    k = parse_int(request.query_params, "k", 20, 1, limits(request).max_k)
+    lim = limits(request)
+    row = parse_int(request.query_params, "ls_index", 0, 0, lim.max_integer)
+    k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
     matches = await similar(found, row, k)
     f = RowFilter(sort="score", descending=True)
     resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
     table = await _run(request, found, db.page_sql, f, resolved, None)
-    model_id = found.sidecar.get("embedding", {}).get("model_id")
-    return Json({"ls_index": row, "model_id": model_id, "results": records(table)})
+    return Json({"ls_index": row, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)})
 
 
 async def export(request: Request) -> Response:
@@ -131,9 +130,8 @@ def encode(table: pa.Table, fmt: str) -> bytes:
 
 
 async def _run(
-    request: Request, found: Scope, build: Callable[..., str], f: RowFilter, resolved: Resolved, *extra: Any
+    request: Request, found: Scope, build: Callable[..., Query], f: RowFilter, resolved: Resolved, *extra: Any
 ) -> pa.Table:
-    """Build one query over the scope's table with its own bound values, and run it off the event loop."""
+    """Build one query over the scope's table, with the values it binds, and run it off the event loop."""
     src, store = source_of(found), database(request)
-    fresh = resolved.fresh()
-    return await work(store.scope_query, src, lambda name: build(name, src, f, fresh, *extra), fresh.params)
+    return await work(store.scope_query, src, lambda name: build(name, src, f, resolved, *extra))

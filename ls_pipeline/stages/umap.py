@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.params import BOOLEAN, integer, number, param, validate
 
 CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be reused) above 4096 rows
 # Placement on an earlier map has its own version, so changing it leaves fresh layouts' fingerprints alone.
@@ -26,23 +27,16 @@ KnnSource = Callable[[np.ndarray, "UmapParams"], Knn]
 
 @dataclass(frozen=True)
 class UmapParams:
-    neighbors: int = 25
-    min_dist: float = 0.1
-    seed: int = 42
-    metric: str = "cosine"
+    neighbors: int = param(25, "UMAP's n_neighbors: more keeps more of the global structure", integer(2))
+    min_dist: float = param(0.1, "UMAP's min_dist: how tightly points may pack", number(0, 1))
+    seed: int = param(42, "random seed (fixed: the same inputs give the same map)", integer(0))
+    metric: str = param("cosine", "distance between vectors")
     # False: rows added to a dataset since an earlier map are placed on that map (UMAP transform), every other
     # point staying where it was. True: lay out every row afresh.
-    fresh_layout: bool = False
+    fresh_layout: bool = param(False, "lay out every row afresh (default: new rows join the last map)", BOOLEAN)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.neighbors, int) or self.neighbors < 2:
-            raise UserError(f"neighbors must be an integer of at least 2, got {self.neighbors!r}")
-        if not isinstance(self.min_dist, int | float) or not 0 <= self.min_dist <= 1:
-            raise UserError(f"min_dist must be a number from 0 to 1, got {self.min_dist!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise UserError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.fresh_layout, bool):
-            raise UserError(f"fresh_layout must be true or false, got {self.fresh_layout!r}")
+        validate(self)
 
     def layout_fields(self) -> dict[str, object]:
         """What decides a layout (fresh_layout only decides whether an earlier one is kept)."""

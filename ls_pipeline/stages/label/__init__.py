@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ls_pipeline.errors import UserError
+from ls_pipeline.params import Check, integer, param, text, validate
 
 CODE_VERSION = "2"
 KEYWORDS = "keywords"
+_CONTEXT = Check(lambda v: isinstance(v, str), message="context must be a string")
 _WORD = r"(?u)\b[^\W\d_][^\W_]+\b"  # words of 2+ characters that start with a letter
 # Links, paths and mail addresses split into junk words (github, com, https); drop them before counting.
 _LINKS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[\w-]+(?:\.[\w-]+)+/\S*")
@@ -30,27 +31,27 @@ _WORD_FLOOR = 0.3  # each word of a bigram must score this share of the cluster'
 
 @dataclass(frozen=True)
 class LabelParams:
-    labeler: str = KEYWORDS  # "keywords", or a chat model id (see ls-list-models)
-    context: str = ""  # for LLM labelers: what the dataset is, in the user's words
-    text_column: str | None = None
-    terms: int = 2  # terms in a keyword label
-    levels: int = 1  # parent levels above the clusters (0: none); each has about sqrt(n below) topics
-    samples: int = 20  # LLM labelers: at most this many texts per cluster, nearest the centre first
-    max_prompt_tokens: int = 1500  # LLM labelers: budget for a cluster's texts (about 4 characters a token)
+    labeler: str = param(
+        KEYWORDS,
+        "'keywords' (offline), or a chat model id (see ls-list-models)",
+        text(nonempty=True, message="labeler must be 'keywords' or a chat model id (see ls-list-models)"),
+        alias="model_id",
+    )
+    context: str = param("", "for chat labelers: what the dataset is, in your words", _CONTEXT)
+    text_column: str | None = param(None, "the column whose texts name the clusters (default: the dataset's)")
+    terms: int = param(2, "terms in a keyword label", integer(1, 6))
+    levels: int = param(
+        1, "parent levels above the clusters (0: none); each has about sqrt(n below) topics", integer(0, 3)
+    )
+    samples: int = param(
+        20, "chat labelers: at most this many texts per cluster, nearest the centre first", integer(1, 200)
+    )
+    max_prompt_tokens: int = param(
+        1500, "chat labelers: budget for a cluster's texts (about 4 characters a token)", integer(100, 100_000)
+    )
 
     def __post_init__(self) -> None:
-        if not isinstance(self.terms, int) or not 1 <= self.terms <= 6:
-            raise UserError(f"terms must be an integer from 1 to 6, got {self.terms!r}")
-        if not self.labeler or not isinstance(self.labeler, str):
-            raise UserError("labeler must be 'keywords' or a chat model id (see ls-list-models)")
-        if not isinstance(self.levels, int) or not 0 <= self.levels <= 3:
-            raise UserError(f"levels must be an integer from 0 to 3, got {self.levels!r}")
-        if not isinstance(self.samples, int) or not 1 <= self.samples <= 200:
-            raise UserError(f"samples must be an integer from 1 to 200, got {self.samples!r}")
-        if not isinstance(self.max_prompt_tokens, int) or not 100 <= self.max_prompt_tokens <= 100_000:
-            raise UserError(f"max_prompt_tokens must be an integer from 100 to 100000, got {self.max_prompt_tokens!r}")
-        if not isinstance(self.context, str):
-            raise UserError("context must be a string")
+        validate(self)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Label a clustering at every level: keywords always (offline), then a chat model's names where one is chosen.
 
-The glue between the pure stages (label, label_prompt, levels) and a chat provider. A cluster whose answer stays
+The glue between the pure label stage (keywords, prompt, levels) and a chat provider. A cluster whose answer stays
 unusable after one repair request keeps its keyword label, marked `keywords (fallback)`: one odd answer should
 not sink a run that has already paid for the others.
 """
@@ -15,9 +15,9 @@ import pandas as pd
 
 from ls_pipeline.models.chat import ChatProvider
 from ls_pipeline.models.chat_runner import ChatSettings, Journal, Outcome, Usage, ask_all
-from ls_pipeline.stages import label_prompt, levels
 from ls_pipeline.stages.cluster import hull_indices
-from ls_pipeline.stages.label import ClusterLabel, LabelParams, keyword_labels, labels_table, topic_labels
+from ls_pipeline.stages.label import ClusterLabel, LabelParams, keyword_labels, labels_table, levels, topic_labels
+from ls_pipeline.stages.label import prompt as label_prompt
 
 FALLBACK = "keywords (fallback)"
 

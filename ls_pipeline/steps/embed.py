@@ -1,0 +1,155 @@
+"""Embed through the data directory: vectors of the text column, resumable, never embedding one text twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from ls_pipeline.models.embedding import Embedder, embedder_revision, load_embedder
+from ls_pipeline.sources.vectors import checked_vectors
+from ls_pipeline.stages import embed as embed_stage
+from ls_pipeline.steps.ingest import read_texts
+from ls_pipeline.store import vectors as vector_file
+from ls_pipeline.store.artifacts import Artifact, Staging, produce
+from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.fingerprint import fingerprint
+from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
+from ls_pipeline.store.vector_cache import VectorCache, text_keys
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[str, str, Path | None, int | None], Embedder]  # (model_id, quantize, data root, dimensions)
+
+
+def embed(ds: Dataset, params: embed_stage.EmbedParams, load: Loader = load_embedder) -> Artifact:
+    """Vectors of the dataset's text column; `load` supplies the model (a test or a Dagster resource swaps it)."""
+    meta = ds.meta()
+    text_column = params.text_column or meta["text_column"]
+    params = dataclasses.replace(params, text_column=text_column)
+    revision = embedder_revision(params.model_id, params.quantize, ds.path.parent)
+    fp = fingerprint(
+        "embed",
+        embed_stage.CODE_VERSION,
+        {**params.fingerprint_fields(), "revision": revision},
+        {"dataset": meta["fingerprint"]},
+    )
+
+    def build(staging: Staging) -> dict[str, Any]:
+        texts = read_texts(ds, text_column)
+        model = load(params.model_id, params.quantize, ds.path.parent, params.dimensions)
+        cache = VectorCache.for_model(ds.path.parent, params.model_id, model.revision, model.dimensions)
+        texts, truncated = embed_stage.fit_inputs(texts, model, params)
+        counts = embed_resumable(staging.path(VECTORS), texts, model, params, cache)
+        usage = getattr(model, "usage", None)  # an API model: requests, retries and tokens of this run
+        return {
+            "model_id": params.model_id,
+            "revision": model.revision,
+            "dimensions": model.dimensions,
+            "prefix": params.prefix,
+            "text_column": text_column,
+            "batch_size": params.batch_size,
+            "quantize": params.quantize,
+            "params": dataclasses.asdict(params),
+            "dataset": ds.name,
+            "inputs": {"dataset": meta["fingerprint"]},
+            "rows": len(texts),
+            **counts,
+            **({"rows_truncated": truncated, "api_usage": usage.public()} if usage is not None else {}),
+        }
+
+    packages = ["torch", "sentence-transformers", "onnxruntime", "openai", "mistralai"]
+    return produce(ds, EMBEDDING.name, fp, build, packages=packages, resumable=True)
+
+
+def import_embeddings(ds: Dataset, vectors: np.ndarray, model_id: str, source: str) -> Artifact:
+    """Vectors computed elsewhere as an embedding like any other (one per row, normalised, provenance recorded).
+    `model_id` names the model that made them; search embeds queries with it when it can load here."""
+    meta = ds.meta()
+    matrix = checked_vectors(vectors, meta["length"], source)
+    digest = hashlib.sha256(matrix.tobytes()).hexdigest()[:20]
+    fields = {"model_id": model_id, "vectors": digest, "dimensions": matrix.shape[1]}
+    fp = fingerprint("embed-import", embed_stage.CODE_VERSION, fields, {"dataset": meta["fingerprint"]})
+
+    def build(staging: Staging) -> dict[str, Any]:
+        vector_file.write_vectors(staging.path(VECTORS), matrix)
+        return {
+            "model_id": model_id,
+            "revision": IMPORTED,
+            "dimensions": int(matrix.shape[1]),
+            "prefix": "",
+            "text_column": meta["text_column"],
+            "params": {"model_id": model_id, "imported": True},
+            "imported_from": source,
+            "vectors_sha256": digest,
+            "dataset": ds.name,
+            "inputs": {"dataset": meta["fingerprint"]},
+            "rows": int(matrix.shape[0]),
+        }
+
+    return produce(ds, EMBEDDING.name, fp, build)
+
+
+def embed_resumable(
+    path: Path, texts: list[str], embedder: Embedder, params: embed_stage.EmbedParams, cache: VectorCache | None = None
+) -> dict[str, int]:
+    """Vectors go to HDF5 batch by batch, each row marked done as it is written, so a rerun after a crash
+    embeds only the rows not done. Rows whose text is in the vector cache are copied, not embedded, and each
+    distinct text is embedded once. Returns how many rows were embedded, copied from the cache, or resumed."""
+    keys = text_keys(texts, params.prefix)
+    with vector_file.resumable(path, len(texts), embedder.dimensions) as out:
+        resumed = int(out.done.sum())
+        if resumed:
+            log.info("resuming embedding: %d of %d rows already done", resumed, len(texts))
+        cached = len(cache.fill(keys, np.flatnonzero(~out.done), out.write)) if cache else 0
+        if cached:
+            log.info("%d of %d rows found in the vector cache; not embedded again", cached, len(texts))
+        firsts, rows_of = _distinct(keys, np.flatnonzero(~out.done))
+        embedded: list[int] = []
+        try:
+            _embed_distinct(texts, keys, firsts, rows_of, embedder, params, out, embedded)
+        finally:
+            if cache and embedded:  # also after a crash: what was embedded is never embedded again
+                cache.add([keys[r] for r in embedded], out.vectors, np.array(embedded))
+    return {"rows_embedded": len(firsts), "rows_from_cache": cached, "rows_resumed": resumed}
+
+
+def _embed_distinct(
+    texts: list[str],
+    keys: list[bytes],
+    firsts: list[int],
+    rows_of: dict[bytes, np.ndarray],
+    embedder: Embedder,
+    params: embed_stage.EmbedParams,
+    out: vector_file.ResumableVectors,
+    embedded: list[int],
+) -> None:
+    """Embed each distinct text once and write its vector to every row holding it; `embedded` grows as it goes."""
+    with tqdm(total=len(firsts), unit="texts", desc="embed", disable=None) as progress:
+        for positions, batch in embed_stage.embed_batches([texts[i] for i in firsts], embedder, params):
+            batch_keys = [keys[firsts[p]] for p in positions]
+            targets = np.concatenate([rows_of[k] for k in batch_keys])
+            source = np.repeat(np.arange(len(batch_keys)), [len(rows_of[k]) for k in batch_keys])
+            order = np.argsort(targets)
+            out.write(targets[order], batch[source[order]])
+            embedded.extend(firsts[p] for p in positions)
+            progress.update(len(positions))
+
+
+def _distinct(keys: list[bytes], rows: np.ndarray) -> tuple[list[int], dict[bytes, np.ndarray]]:
+    """The first row of each distinct text among `rows`, and every row holding each text."""
+    grouped: dict[bytes, list[int]] = {}
+    for row in rows.tolist():
+        grouped.setdefault(keys[row], []).append(row)
+    return [r[0] for r in grouped.values()], {k: np.array(r, dtype=np.int64) for k, r in grouped.items()}
+
+
+def read_embeddings(ds: Dataset, embedding_id: str) -> np.ndarray:
+    ds.sidecar(EMBEDDING.name, embedding_id)
+    return vector_file.read_vectors(ds.file(EMBEDDING, embedding_id, VECTORS))

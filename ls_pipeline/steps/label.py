@@ -1,0 +1,92 @@
+"""Label through the data directory: keyword labels offline, or a chat model's, resumable from its journal."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pandas as pd
+
+from ls_pipeline.models.chat import ChatModel, ChatModels
+from ls_pipeline.models.chat_runner import ChatSettings, Journal
+from ls_pipeline.stages import label as label_stage
+from ls_pipeline.stages.label import chat as label_chat
+from ls_pipeline.steps.cluster import read_clusters, read_default_labels
+from ls_pipeline.steps.embed import read_embeddings
+from ls_pipeline.steps.ingest import read_texts
+from ls_pipeline.steps.umap import read_umap
+from ls_pipeline.store.artifacts import Artifact, Staging, produce
+from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.fingerprint import fingerprint
+from ls_pipeline.store.layout import JOURNAL, LABELS, LEVELS, TABLE
+from ls_pipeline.store.sidecars import ClusterSidecar, params_record
+
+
+def label(
+    ds: Dataset,
+    cluster_id: str,
+    params: label_stage.LabelParams,
+    chat: ChatSettings | None = None,
+    models: ChatModels | None = None,
+) -> Artifact:
+    """Keyword labels (offline), or a chat model's, at the cluster level and `params.levels` levels above.
+    `chat` says how to call the model (concurrency, retries, timeouts); it never changes the result. `models`
+    supplies chat models (a Dagster resource or a test may pass its own)."""
+    source: ClusterSidecar = ds.sidecar("cluster", cluster_id)
+    settings, service = chat or ChatSettings(), models or ChatModels()
+    text_column = params.text_column or ds.meta()["text_column"]
+    params = dataclasses.replace(params, text_column=text_column)
+    read_texts(ds, text_column)  # an unknown column fails here, before any model is called
+    model = _chat_model(ds, params, service)
+    fields = {**dataclasses.asdict(params), "chat_model": model.public() if model else None}
+    fp = fingerprint("label", label_stage.CODE_VERSION, fields, {cluster_id: source.fingerprint})
+
+    def build(staging: Staging) -> dict[str, Any]:
+        llm = None
+        if model is not None:
+            provider = service.open(model, ds.path.parent, settings.timeout_s)
+            llm = label_chat.Chat(provider, Journal(staging.path(JOURNAL)), settings)
+        result = label_chat.label_all(
+            read_texts(ds, text_column),
+            read_embeddings(ds, source.embedding_id),
+            read_umap(ds, source.umap_id),
+            read_clusters(ds, cluster_id)["cluster"].to_numpy(),
+            read_default_labels(ds, cluster_id),
+            params,
+            llm,
+        )
+        result.table.to_parquet(staging.path(TABLE), index=False)
+        result.levels.to_parquet(staging.path(LEVELS), index=False)
+        return {
+            "cluster_id": cluster_id,
+            "umap_id": source.umap_id,
+            "embedding_id": source.embedding_id,
+            **params_record(params),
+            "dataset": ds.name,
+            "inputs": {cluster_id: source.fingerprint},
+            **result.record,
+        }
+
+    sdk = [] if model is None else ["mistralai"] if model.provider == "mistral" else ["openai"]
+    return produce(
+        ds, LABELS.name, fp, build, parent=cluster_id, packages=["scikit-learn", *sdk], resumable=model is not None
+    )
+
+
+def _chat_model(ds: Dataset, params: label_stage.LabelParams, service: ChatModels) -> ChatModel | None:
+    """The labeler's chat model (None for keywords); a missing key fails now, not after the keyword work."""
+    if params.labeler == label_stage.KEYWORDS:
+        return None
+    model = service.resolve(params.labeler, ds.path.parent)
+    service.api_key(model, ds.path.parent)
+    return model
+
+
+def read_labels(ds: Dataset, labels_id: str) -> pd.DataFrame:
+    return pd.read_parquet(ds.file(LABELS, labels_id, TABLE))
+
+
+def read_levels(ds: Dataset, labels_id: str) -> pd.DataFrame:
+    """The topics above the clusters (empty for labels made before levels existed)."""
+    path = ds.file(LABELS, labels_id, LEVELS)
+    return pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=["level", "cluster", "label"])

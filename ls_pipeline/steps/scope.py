@@ -1,0 +1,65 @@
+"""Scope through the data directory: the parquet and JSON Latent Scope's viewer (and ours) open."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ls_pipeline.errors import UserError
+from ls_pipeline.stages import scope as scope_stage
+from ls_pipeline.steps.cluster import read_clusters
+from ls_pipeline.steps.label import read_labels, read_levels
+from ls_pipeline.steps.umap import read_umap
+from ls_pipeline.store.artifacts import Artifact, Staging, produce
+from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.fingerprint import fingerprint
+from ls_pipeline.store.layout import SCOPE, TABLE
+from ls_pipeline.store.sidecars import LabelsSidecar
+
+
+def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artifact:
+    labels_meta: LabelsSidecar = ds.sidecar("labels", labels_id)
+    embedding_id, umap_id, cluster_id = labels_meta.lineage()
+    # Latent Scope's scope JSON embeds a copy of each input's sidecar, under these keys
+    sources = {
+        "embedding": ds.sidecar("embedding", embedding_id),
+        "umap": ds.sidecar("umap", umap_id),
+        "cluster": ds.sidecar("cluster", cluster_id),
+        "cluster_labels": labels_meta,
+    }
+    inputs = {s.id: s.fingerprint for s in sources.values()}
+    fp = fingerprint("scope", scope_stage.CODE_VERSION, dataclasses.asdict(params), inputs)
+
+    def build(staging: Staging) -> dict[str, Any]:
+        labels = read_labels(ds, labels_id)
+        assigned = read_clusters(ds, cluster_id)
+        rows = scope_stage.scope_rows(
+            read_umap(ds, umap_id), assigned["cluster"].to_numpy(), assigned["raw_cluster"].to_numpy(), labels
+        )
+        rows.to_parquet(staging.path(TABLE), index=False)
+        return {
+            **dataclasses.asdict(params),
+            "dataset": ds.name,
+            "embedding_id": embedding_id,
+            "umap_id": umap_id,
+            "cluster_id": cluster_id,
+            "cluster_labels_id": labels_id,
+            **{key: dict(sidecar.raw) for key, sidecar in sources.items()},
+            "cluster_labels_lookup": scope_stage.cluster_lookup(labels),
+            "cluster_levels_lookup": scope_stage.cluster_lookup(read_levels(ds, labels_id)),
+            "rows": len(rows),
+            "inputs": inputs,
+            "ls_version": "ls-pipeline",
+        }
+
+    return produce(ds, SCOPE.name, fp, build)
+
+
+def check_chain(ds: Dataset, embedding_id: str, umap_id: str, cluster_id: str, labels_id: str) -> None:
+    """The Latent Scope form of ls-scope names every id: they must belong to one line of descent."""
+    actual = ds.sidecar("labels", labels_id).lineage()
+    if actual != (embedding_id, umap_id, cluster_id):
+        raise UserError(
+            f"{labels_id} was made from {' -> '.join(actual)}, not {embedding_id} -> {umap_id} -> "
+            f"{cluster_id}; pass only the labels id to use its own lineage"
+        )

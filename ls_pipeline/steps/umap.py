@@ -1,0 +1,102 @@
+"""UMAP through the data directory: a fresh layout (its kNN graph cached), or new rows placed on an earlier map."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ls_pipeline.stages import umap as umap_stage
+from ls_pipeline.stages.thumbnail import render_png
+from ls_pipeline.steps.embed import read_embeddings
+from ls_pipeline.store.artifacts import Artifact, Staging, produce
+from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.fingerprint import fingerprint
+from ls_pipeline.store.knn_cache import KnnCache
+from ls_pipeline.store.layout import TABLE, THUMBNAIL, UMAP
+from ls_pipeline.store.sidecars import EmbeddingSidecar, UmapSidecar, params_record
+
+log = logging.getLogger(__name__)
+PACKAGES = ["umap-learn", "numba"]
+
+
+def umap(ds: Dataset, embedding_id: str, params: umap_stage.UmapParams) -> Artifact:
+    """A fresh UMAP layout, or (unless params.fresh_layout) the dataset's earlier map with its new rows placed on it."""
+    source: EmbeddingSidecar = ds.sidecar("embedding", embedding_id)
+    base = None if params.fresh_layout else _earlier_map(ds, embedding_id, source, params)
+    if base is not None:
+        placed = _place_on(ds, embedding_id, source, params, base)
+        if placed is not None:
+            return placed
+    fp = fingerprint("umap", umap_stage.CODE_VERSION, params.layout_fields(), {embedding_id: source.fingerprint})
+    knn = KnnCache.in_data_dir(ds.path.parent, source.fingerprint, umap_stage.knn_graph)
+
+    def build(staging: Staging) -> dict[str, Any]:
+        xy = umap_stage.project(read_embeddings(ds, embedding_id), params, knn)
+        return {**_write_layout(staging, xy, ds, embedding_id, source, params), "knn_reused": knn.reused}
+
+    return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
+
+
+def _write_layout(
+    staging: Staging, xy: np.ndarray, ds: Dataset, embedding_id: str, source: EmbeddingSidecar, params: Any
+) -> dict[str, Any]:
+    pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}).to_parquet(staging.path(TABLE), index=False)
+    staging.path(THUMBNAIL).write_bytes(render_png(xy))
+    return {
+        "embedding_id": embedding_id,
+        **params_record(params),
+        "dataset": ds.name,
+        "inputs": {embedding_id: source.fingerprint},
+        "rows": len(xy),
+    }
+
+
+def _earlier_map(
+    ds: Dataset, embedding_id: str, source: EmbeddingSidecar, params: umap_stage.UmapParams
+) -> UmapSidecar | None:
+    """The newest map of this dataset made with the same layout parameters from the same model, on earlier rows."""
+    embeddings: dict[str, EmbeddingSidecar] = {s.id: s for s in ds.sidecars("embedding")}
+    for candidate in reversed(list(ds.sidecars("umap"))):
+        earlier = candidate.embedding_id
+        if earlier == embedding_id or earlier not in embeddings:
+            continue
+        same_layout = all(candidate.raw.get(k) == v for k, v in params.layout_fields().items())
+        if same_layout and embeddings[earlier].same_model(source):
+            return candidate
+    return None
+
+
+def _place_on(
+    ds: Dataset, embedding_id: str, source: EmbeddingSidecar, params: umap_stage.UmapParams, base: UmapSidecar
+) -> Artifact | None:
+    """Rows whose vector is unchanged keep their point; the others are placed on the map. None when most rows are
+    new (a re-ingest that replaced the rows): such a dataset gets a fresh layout instead."""
+    vectors, earlier = read_embeddings(ds, embedding_id), read_embeddings(ds, base.embedding_id)
+    base_xy = read_umap(ds, base.id)
+    n = min(len(vectors), len(earlier), len(base_xy))
+    kept = np.zeros(len(vectors), dtype=bool)
+    kept[:n] = np.all(vectors[:n] == earlier[:n], axis=1)  # one text, one cached vector: equal means unchanged
+    if kept.sum() < len(vectors) / 2:
+        log.info("most rows changed since %s: laying out every row afresh", base.id)
+        return None
+    fields = {**params.layout_fields(), "placed_on": base.fingerprint, "place_version": umap_stage.PLACE_VERSION}
+    fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {embedding_id: source.fingerprint})
+
+    def build(staging: Staging) -> dict[str, Any]:
+        xy = np.zeros((len(vectors), 2), dtype=np.float32)
+        xy[kept] = base_xy[:n][kept[:n]]
+        if (~kept).any():
+            xy[~kept] = umap_stage.place(vectors[~kept], vectors[kept], xy[kept], params)
+        log.info("placed %d new or changed rows on %s; %d rows kept their points", (~kept).sum(), base.id, n)
+        layout = _write_layout(staging, xy, ds, embedding_id, source, params)
+        return {**layout, "placed_on": base.id, "placed_rows": int((~kept).sum()), "kept_rows": int(kept.sum())}
+
+    return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
+
+
+def read_umap(ds: Dataset, umap_id: str) -> np.ndarray:
+    ds.sidecar(UMAP.name, umap_id)
+    return pd.read_parquet(ds.file(UMAP, umap_id, TABLE))[["x", "y"]].to_numpy(np.float32)

@@ -1,0 +1,141 @@
+"""Sidecars as types: the JSON beside each artifact, read into a frozen dataclass per kind.
+
+A sidecar keeps `raw`, the JSON exactly as on disk: Latent Scope 1.0's server and older readers look for keys we do
+not name here (and Latent Scope's own sidecars carry keys we never wrote), so nothing is dropped on a round trip.
+The typed fields are what this code reads; a key missing from an older or foreign sidecar takes the field default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from ls_pipeline.store import atomic
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    kind: ClassVar[str] = ""
+    id: str = ""
+    fingerprint: str = ""
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    rows: int = 0
+    wall_time_s: float = 0.0
+    created_at: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)} - {"raw"}
+        return cls(**{k: _typed(cls, k, raw[k]) for k in names if k in raw and raw[k] is not None}, raw=raw)
+
+    @classmethod
+    def read(cls, path: Path) -> Self:
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_json(json.load(handle))
+
+    def write(self, path: Path) -> None:
+        atomic.write_json(path, dict(self.raw))
+
+    def __getitem__(self, key: str) -> Any:
+        # For a key no field names (a stage's counters such as rows_embedded, usage, knn_reused).
+        return self.raw[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.raw
+
+
+@dataclass(frozen=True)
+class EmbeddingSidecar(Sidecar):
+    kind: ClassVar[str] = "embedding"
+    model_id: str = ""
+    revision: str = ""
+    dimensions: int = 0
+    prefix: str = ""
+    text_column: str | None = None
+    quantize: str = "none"
+
+    def same_model(self, other: EmbeddingSidecar) -> bool:
+        """Vectors from one model, revision, prefix, quantization and length are comparable row by row."""
+        mine = (self.model_id, self.revision, self.prefix, self.quantize, self.dimensions)
+        return mine == (other.model_id, other.revision, other.prefix, other.quantize, other.dimensions)
+
+
+@dataclass(frozen=True)
+class UmapSidecar(Sidecar):
+    kind: ClassVar[str] = "umap"
+    embedding_id: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterSidecar(Sidecar):
+    kind: ClassVar[str] = "cluster"
+    umap_id: str = ""
+    embedding_id: str = ""
+    n_clusters: int = 0
+    noise_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class LabelsSidecar(Sidecar):
+    kind: ClassVar[str] = "labels"
+    cluster_id: str = ""
+    umap_id: str = ""
+    embedding_id: str = ""
+
+    def lineage(self) -> tuple[str, str, str]:
+        return self.embedding_id, self.umap_id, self.cluster_id
+
+
+@dataclass(frozen=True)
+class ScopeSidecar(Sidecar):
+    kind: ClassVar[str] = "scope"
+    label: str = ""
+    description: str = ""
+    embedding_id: str = ""
+    umap_id: str = ""
+    cluster_id: str = ""
+    cluster_labels_id: str = ""
+    embedding: EmbeddingSidecar = field(default_factory=EmbeddingSidecar)
+    cluster_labels_lookup: list[dict[str, Any]] = field(default_factory=list)
+    cluster_levels_lookup: list[dict[str, Any]] = field(default_factory=list)
+
+    def light(self) -> dict[str, Any]:
+        """The JSON without the per-cluster lookup, for lists of scopes."""
+        return {k: v for k, v in self.raw.items() if k != "cluster_labels_lookup"}
+
+
+TYPES: dict[str, type[Sidecar]] = {
+    t.kind: t for t in (EmbeddingSidecar, UmapSidecar, ClusterSidecar, LabelsSidecar, ScopeSidecar)
+}
+
+
+def of_kind(kind: str, raw: Mapping[str, Any]) -> Sidecar:
+    return TYPES[kind].from_json(raw)
+
+
+def params_record(params: Any) -> dict[str, Any]:
+    """A stage's parameters as its sidecar records them: flat, as Latent Scope 1.0 reads them (`neighbors`,
+    `min_cluster_size` ... at the top), and nested under `params`, as our Dagster metadata reads them."""
+    values = dataclasses.asdict(params)
+    return {**values, "params": values}
+
+
+def _typed(cls: type[Sidecar], name: str, value: Any) -> Any:
+    """Nested sidecars (a scope's copy of its embedding's) become their type; everything else stays as read."""
+    hint = _hints(cls)[name]
+    if isinstance(hint, type) and issubclass(hint, Sidecar) and isinstance(value, Mapping):
+        return hint.from_json(value)
+    return value
+
+
+@functools.cache
+def _hints(cls: type[Sidecar]) -> dict[str, Any]:
+    return typing.get_type_hints(cls)

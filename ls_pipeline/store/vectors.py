@@ -1,0 +1,69 @@
+"""An embedding's HDF5 file: float32 `embeddings` [rows, dim] (Latent Scope's layout) plus our `done` flag per row.
+
+The flags let a crashed embedding resume: a rerun embeds only the rows not marked done. Latent Scope reads
+`embeddings` and ignores `done`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ls_pipeline.store.layout import H5_DONE, H5_VECTORS
+
+
+class ResumableVectors:
+    """The vectors being written, with the rows already done; every write is flushed, so a crash loses no batch."""
+
+    def __init__(self, handle: h5py.File, vectors: h5py.Dataset, done: np.ndarray) -> None:
+        self.handle = handle
+        self.vectors = vectors
+        self.done = done
+
+    def write(self, rows: np.ndarray, batch: np.ndarray) -> None:
+        """Store the vectors of these (ascending) rows and mark them done."""
+        self.vectors[rows] = batch
+        self.done[rows] = True
+        self.handle[H5_DONE][rows] = True
+        self.handle.flush()
+
+
+@contextlib.contextmanager
+def resumable(path: Path, rows: int, dimensions: int) -> Iterator[ResumableVectors]:
+    """Open (or start afresh when its shape no longer fits) the staged vectors file of an embedding."""
+    with h5py.File(path, "a") as handle:
+        existing, done = handle.get(H5_VECTORS), handle.get(H5_DONE)
+        if existing is not None and done is not None and existing.shape == (rows, dimensions) and done.shape == (rows,):
+            yield ResumableVectors(handle, existing, done[:])
+            return
+        for name in (H5_VECTORS, H5_DONE):
+            if name in handle:
+                del handle[name]
+        vectors = handle.create_dataset(H5_VECTORS, shape=(rows, dimensions), dtype="float32")
+        handle.create_dataset(H5_DONE, shape=(rows,), dtype="bool")
+        yield ResumableVectors(handle, vectors, np.zeros(rows, dtype=bool))
+
+
+def write_vectors(path: Path, matrix: np.ndarray) -> None:
+    """A whole matrix at once (imported vectors), contiguous so the viewer can memory-map it."""
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset(H5_VECTORS, data=matrix)
+
+
+def read_vectors(path: Path) -> np.ndarray:
+    with h5py.File(path, "r") as handle:
+        return handle[H5_VECTORS][:]
+
+
+def open_matrix(path: Path) -> np.ndarray:
+    """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once."""
+    with h5py.File(path, "r") as handle:
+        data = handle[H5_VECTORS]
+        offset = data.id.get_offset()
+        if data.chunks is None and data.compression is None and offset is not None:
+            return np.memmap(path, dtype=data.dtype, mode="r", offset=offset, shape=data.shape)
+        return np.asarray(data[...], dtype=np.float32)

@@ -1,0 +1,46 @@
+// Filter changes as pure functions: each takes the URL filters and returns new ones, never changing its input.
+
+/** Picking a cluster adds it; picking it again removes it. */
+export function toggleCluster(filters, cluster) {
+  const cl = filters.clusters
+  return { ...filters, clusters: cl.includes(cluster) ? cl.filter((x) => x !== cluster) : [...cl, cluster] }
+}
+
+/** A topic's clusters all on or all off. */
+export function toggleClusters(filters, ids, on) {
+  const rest = filters.clusters.filter((x) => !ids.includes(x))
+  return { ...filters, clusters: on ? [...rest, ...ids] : rest }
+}
+
+/** The server filters by one tag at a time: picking another tag replaces it. */
+export function toggleTag(filters, tag) {
+  return { ...filters, tags: filters.tags.includes(tag) ? [] : [tag] }
+}
+
+/** Without one chip: kind is cluster, tag, where (value: its position), q, sel or lasso. */
+export function withoutFilter(filters, kind, value) {
+  const f = { ...filters }
+  if (kind === 'cluster') f.clusters = f.clusters.filter((c) => c !== value)
+  if (kind === 'tag') f.tags = f.tags.filter((t) => t !== value)
+  if (kind === 'where') f.where = f.where.filter((_, i) => i !== value)
+  if (kind === 'q') f.q = ''
+  if (kind === 'sel') f.sel = []
+  if (kind === 'lasso') f.lasso = null
+  return f
+}
+
+export function withoutAll(filters) {
+  return { ...filters, clusters: [], tags: [], where: [], q: '', sel: [], lasso: null }
+}
+
+/** A clicked point: alone, added to (shift) or removed from the picked points. */
+export function withPicked(filters, lsIndex, shift) {
+  const sel = filters.sel
+  const next = sel.includes(lsIndex) ? sel.filter((i) => i !== lsIndex) : shift ? [...sel, lsIndex] : [lsIndex]
+  return { ...filters, sel: next }
+}
+
+/** Scope switches keep the column filters and the search, not what only means something on this map. */
+export function forAnotherScope(filters) {
+  return { ...filters, clusters: [], sel: [], lasso: null }
+}

@@ -1,0 +1,54 @@
+// The explore page's elements: header, chips, error line, side panels, map and table.
+import { h, clear } from '../dom.js'
+import { buildHeader } from '../header.js'
+import { renderConditionForm } from '../panels.js'
+
+/** Builds the page into root and returns its elements; `view` receives the controls' events. */
+export function buildLayout(root, view) {
+  const { app, dataset, scope, scopeJson, scopes, meta, clusters } = view.data
+  const { header, searchInput, themeButton, ...controls } = buildHeader({
+    app,
+    dataset,
+    scope,
+    scopeJson,
+    scopes,
+    meta,
+    state: view.state,
+    on: {
+      theme: () => view.toggleTheme(),
+      color: (c) => view.changeColor(c),
+      lasso: () => view.setLasso(!view.ui.lasso),
+      exportFormat: () => view.updateExportLink(),
+      scope: (id) => view.switchScope(id),
+      search: (q) => view.update({ filters: { ...view.state.filters, q } }),
+    },
+  })
+  const el = {
+    ...controls,
+    searchInput,
+    themeButton,
+    chips: h('div.chips', { dataset: { testid: 'chips' } }),
+    error: h('div.error-line', { role: 'alert', hidden: true, dataset: { testid: 'error' } }),
+    mapWrap: h('div.map', { dataset: { testid: 'map' } }),
+    table: h('section.table'),
+    results: h('section.results', { hidden: true }),
+    clusters: h('div.cluster-list'),
+    tags: h('div.tag-list'),
+    condition: h('div'),
+    sortButton: h('button.mini', { on: { click: () => view.toggleSort() } }, 'sort: size'),
+  }
+  const side = h(
+    'aside.side',
+    {},
+    el.results,
+    h('section', {}, h('h3', {}, `Clusters (${clusters.filter((c) => !c.noise).length})`, el.sortButton), el.clusters),
+    h('section', {}, h('h3', {}, 'Tags'), el.tags),
+    h('section', {}, h('h3', {}, 'Column condition'), el.condition),
+  )
+  clear(root).append(
+    h('div.explore', {}, header, el.chips, el.error, h('div.body', {}, side, h('main', {}, el.mapWrap, el.table))),
+  )
+  const onAdd = (w) => view.update({ filters: { ...view.state.filters, where: [...view.state.filters.where, w] } })
+  renderConditionForm(el.condition, { meta, onAdd })
+  return el
+}
