@@ -124,3 +124,18 @@ def hull_indices(xy: np.ndarray, members: np.ndarray) -> list[int]:
     except QhullError:  # all points on a line or on one spot
         return members[:3].tolist()
     return members[hull.vertices].tolist()
+
+
+def assign_noise(points: np.ndarray, raw: np.ndarray, neighbours: int = 5) -> np.ndarray:
+    """raw with each noise row (-1) given the cluster most of its nearest clustered rows are in, in `points`'
+    space (the space the clustering ran on): a map without an "Unclustered" pile, raw_cluster still says -1."""
+    clustered = raw >= 0
+    if clustered.all() or not clustered.any():
+        return raw.copy()
+    from sklearn.neighbors import KNeighborsClassifier
+
+    vote = KNeighborsClassifier(n_neighbors=min(neighbours, int(clustered.sum())))
+    vote.fit(points[clustered], raw[clustered])
+    out = raw.copy()
+    out[~clustered] = vote.predict(points[~clustered])
+    return out
