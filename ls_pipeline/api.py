@@ -104,8 +104,19 @@ def cluster(
     min_samples: int = ClusterParams.min_samples,
     cluster_selection_epsilon: float = 0.0,
     method: str = ClusterParams.method,
+    selection: str = ClusterParams.selection,
+    cluster_on: str = ClusterParams.cluster_on,
+    assign_noise: bool = ClusterParams.assign_noise,
 ) -> str:
-    params = ClusterParams(samples, min_samples, cluster_selection_epsilon, method)  # type: ignore[arg-type]
+    params = ClusterParams(
+        samples,
+        min_samples,
+        cluster_selection_epsilon,
+        method,
+        selection,
+        cluster_on,
+        assign_noise,  # type: ignore[arg-type]
+    )
     return steps.cluster(data_dir().dataset(dataset), umap_id, params).id
 
 

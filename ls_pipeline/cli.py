@@ -204,12 +204,16 @@ def _umap(args: argparse.Namespace) -> int:
         p.add_argument("min_samples", nargs="?", type=int, default=5),
         p.add_argument("--cluster_selection_epsilon", type=float, default=0.0),
         p.add_argument("--method", choices=["hdbscan", "fast_hdbscan"], default="hdbscan"),
+        p.add_argument("--selection", choices=["leaf", "eom"], default="leaf"),
+        p.add_argument("--cluster_on", choices=["umap_10d", "umap", "embedding"], default="umap_10d"),
+        p.add_argument("--keep_noise", action="store_true", help="leave noise rows unclustered on the map"),
     )
 )
 def _cluster(args: argparse.Namespace) -> int:
+    options = (args.method, args.selection, args.cluster_on, not args.keep_noise)
     print(
         _api().cluster(
-            args.dataset_id, args.umap_id, args.samples, args.min_samples, args.cluster_selection_epsilon, args.method
+            args.dataset_id, args.umap_id, args.samples, args.min_samples, args.cluster_selection_epsilon, *options
         )
     )
     return 0

@@ -44,10 +44,12 @@ def label_all(
     defaults: pd.DataFrame,
     params: LabelParams,
     chat: Chat | None = None,
+    tree: list[dict[int, int]] | None = None,
 ) -> Labeled:
-    """Names for every non-noise cluster and every topic above them; `chat` set means a chat model names them."""
+    """Names for every non-noise cluster and every topic above them; `chat` set means a chat model names them.
+    `tree`: the clustering's own levels (cluster_tree); without them clusters are merged by their centroids."""
     labeled = [int(c) for c in defaults.loc[~defaults["noise"], "cluster"]]
-    maps = levels.hierarchy(vectors, cluster, labeled, params.levels)
+    maps = tree[: params.levels] if tree else levels.hierarchy(vectors, cluster, labeled, params.levels)
     names = keyword_labels(texts, cluster, labeled, terms=params.terms)
     topic_names = [_keyword_topics(texts, cluster, maps, level, params.terms) for level in range(1, len(maps) + 1)]
     usage, fallbacks, reused = Usage(), [], 0
@@ -64,6 +66,7 @@ def label_all(
         "labeler": params.labeler,
         "n_labels": len(names),
         "topic_levels": [{"level": i + 1, "topics": len(set(m.values()))} for i, m in enumerate(maps)],
+        "levels_from": "cluster tree" if tree else "centroid merges",
     }
     if chat is not None:
         record |= {

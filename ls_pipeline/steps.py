@@ -314,7 +314,8 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
 
     def build(staging: Staging) -> dict[str, Any]:
         xy = read_umap(ds, umap_id)
-        assigned, raw = cluster_stage.cluster_points(xy, params)
+        found = cluster_stage.cluster(_clustering_space(ds, source, xy, params), params, levels=3)
+        assigned, raw = found.cluster, found.raw
         pd.DataFrame({"cluster": assigned, "raw_cluster": raw}).to_parquet(staging.path(".parquet"), index=False)
         summary = cluster_stage.summarize(xy, assigned, raw)
         summary.to_parquet(staging.path("-labels-default.parquet"), index=False)
@@ -330,9 +331,19 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
             "rows": len(xy),
             "n_clusters": clusters,
             "noise_share": round(cluster_stage.noise_share(raw), 4),
+            **cluster_stage.shape(assigned, summary),
+            "hierarchy": [{str(k): v for k, v in level.items()} for level in found.hierarchy],
         }
 
     return _announce(produce(ds, "cluster", fp, build, packages=["hdbscan", "fast-hdbscan"]))
+
+
+def _clustering_space(ds: Dataset, umap: dict[str, Any], xy: np.ndarray, params: Any) -> np.ndarray:
+    embedding = ds.sidecar("embedding", umap["embedding_id"])
+    knn = KnnCache(ds.path.parent / "_cache" / "knn", embedding["fingerprint"], project_stage.knn_graph)
+    fields = {f.name for f in dataclasses.fields(project_stage.UmapParams)}
+    layout = project_stage.UmapParams(**{k: v for k, v in umap.get("params", {}).items() if k in fields})
+    return cluster_stage.clustering_space(params, xy, lambda: read_embeddings(ds, embedding["id"]), layout, knn)
 
 
 def read_clusters(ds: Dataset, cluster_id: str) -> pd.DataFrame:
@@ -371,6 +382,7 @@ def label(ds: Dataset, cluster_id: str, params: label_stage.LabelParams, chat: C
             defaults,
             params,
             llm,
+            [{int(k): v for k, v in level.items()} for level in source.get("hierarchy", [])],
         )
         result.table.to_parquet(staging.path(".parquet"), index=False)
         result.levels.to_parquet(staging.path("-levels.parquet"), index=False)

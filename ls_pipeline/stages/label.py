@@ -34,7 +34,7 @@ class LabelParams:
     context: str = ""  # for LLM labelers: what the dataset is, in the user's words
     text_column: str | None = None
     terms: int = 2  # terms in a keyword label
-    levels: int = 1  # parent levels above the clusters (0: none); each has about sqrt(n below) topics
+    levels: int = 2  # parent levels above the clusters (0: none); each has about sqrt(n below) topics
     samples: int = 20  # LLM labelers: at most this many texts per cluster, nearest the centre first
     max_prompt_tokens: int = 1500  # LLM labelers: budget for a cluster's texts (about 4 characters a token)
 
