@@ -32,3 +32,43 @@ def cluster_limits(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckRe
             "max_clusters": limits.max_clusters,
         },
     )
+
+
+CLUSTER_SHAPE = dg.AssetCheckSpec(
+    "cluster_shape",
+    asset="clusters",
+    blocking=False,  # a warning: the map may still be worth a look, but a team should see it before labeling
+    description="No cluster above warn_largest_share of the rows, at most warn_noise_share left unclustered on the map",
+)
+
+
+def cluster_shape(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckResult:
+    largest, unclustered = artifact.sidecar.get("largest_share"), artifact.sidecar.get("unclustered_share")
+    problems = shape_problems(largest, unclustered, limits)
+    return dg.AssetCheckResult(
+        check_name=CLUSTER_SHAPE.name,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(problems) or "no dominant cluster, few rows unclustered",
+        metadata={
+            "cluster_id": artifact.id,
+            "largest_share": largest if largest is not None else "not recorded",
+            "unclustered_share": unclustered if unclustered is not None else "not recorded",
+            "noise_share": artifact.sidecar["noise_share"],  # HDBSCAN's own, before noise rows were assigned
+            "warn_largest_share": limits.warn_largest_share,
+            "warn_noise_share": limits.warn_noise_share,
+        },
+    )
+
+
+def shape_problems(largest: float | None, unclustered: float | None, limits: ClusterChecks) -> list[str]:
+    problems = []
+    if largest is not None and largest > limits.warn_largest_share:
+        problems.append(
+            f"the largest cluster holds {largest:.0%} of the rows (warn_largest_share {limits.warn_largest_share})"
+        )
+    if unclustered is not None and unclustered > limits.warn_noise_share:
+        problems.append(
+            f"{unclustered:.0%} of the rows are unclustered on the map (warn_noise_share {limits.warn_noise_share})"
+        )
+    return problems
