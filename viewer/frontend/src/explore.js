@@ -20,7 +20,7 @@ export async function mountExplore(root, route, app) {
     api.getJSON(`${base}/tags`).catch(() => []),
   ])
   const hasLevels = clusters.some((c) => Number.isInteger(c.parent) && c.parent >= 0)  // -1: no parent topic
-  const parents = hasLevels ? await api.getJSON(`${api.scopeBase(dataset, scope)}/clusters?level=1`) : null
+  const parents = hasLevels ? await api.getTopicLevels(api.scopeBase(dataset, scope)) : null
   const clustersById = new Map(clusters.map((c) => [c.cluster, c]))
   const textColumn = meta.text_column
   const state = {
