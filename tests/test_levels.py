@@ -52,7 +52,11 @@ def test_label_writes_parent_column_and_levels_table(built_data: dict[str, Any],
         assert (members["parent"] == topic["cluster"]).all() and topic["count"] == members["count"].sum()
         assert topic["label"] and set(topic["hull"]) <= set(np.concatenate(members["indices"].tolist()))
     assert table.loc[table["noise"], "parent"].tolist() == [-1]
-    assert one["label"].is_unique and set(one["labeler"]) == {"keywords"}
+    assert one["label"].is_unique and two["label"].is_unique and set(one["labeler"]) == {"keywords"}
+    texts = [t.lower() for t in steps.read_texts(ds)]
+    for _, topic in pd.concat([one, two]).iterrows():  # grounded: every word of a topic's terms is in its rows
+        inside = _topic_rows(table, one, topic)
+        assert all(any(w in texts[i] for i in inside) for term in topic["terms"] for w in term.split())
     if len(two):
         assert set(one["parent"]) == set(two["cluster"]) and (two["parent"] == -1).all()
     scope = steps.scope(ds, artifact.id, ScopeParams(label="levels")).sidecar
@@ -68,3 +72,10 @@ def test_no_levels_means_no_parents(built_data: dict[str, Any], tmp_path: Path) 
     artifact = steps.label(ds, cluster_id, LabelParams(levels=0))
     assert (pd.read_parquet(ds.file("labels", artifact.id, ".parquet"))["parent"] == -1).all()
     assert pd.read_parquet(ds.file("labels", artifact.id, "-levels.parquet")).empty
+
+
+def _topic_rows(table: pd.DataFrame, one: pd.DataFrame, topic: pd.Series) -> np.ndarray:
+    """ls_index of a topic's rows: its clusters' (level 1) or its level-1 topics' clusters' (level 2)."""
+    clusters = topic["children"] if topic["level"] == 1 else one[one["cluster"].isin(topic["children"])]["children"]
+    ids = list(clusters) if topic["level"] == 1 else [c for kids in clusters for c in kids]
+    return np.concatenate(table[table["cluster"].isin(ids)]["indices"].tolist())
