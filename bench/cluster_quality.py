@@ -18,7 +18,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
-from ls_pipeline.stages.project import UmapParams, distinct, project  # noqa: E402
+from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
+from ls_pipeline.stages.project import UmapParams, project, project_for_clustering  # noqa: E402
 
 Method = Callable[["Spaces"], np.ndarray]
 
@@ -53,20 +53,10 @@ def spaces(data: quality_data.LabelledSet) -> Spaces:
         return Spaces(data.name, data.embeddings, stored["xy"], stored["umap10"], float(stored["umap10_s"]))
     xy = project(data.embeddings, UmapParams())
     started = time.perf_counter()
-    umap10 = cluster_stage_space(data.embeddings, 10)
+    umap10 = project_for_clustering(data.embeddings, UmapParams(), 10)
     seconds = time.perf_counter() - started
     np.savez(cache, xy=xy, umap10=umap10, umap10_s=seconds)
     return Spaces(data.name, data.embeddings, xy, umap10, seconds)
-
-
-def cluster_stage_space(vectors: np.ndarray, dims: int) -> np.ndarray:
-    import umap
-
-    unique, inverse = distinct(vectors)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reducer = umap.UMAP(n_neighbors=25, min_dist=0.0, n_components=dims, metric="cosine", random_state=42)
-        return np.asarray(reducer.fit_transform(unique), dtype=np.float32)[inverse]
 
 
 def hdbscan_on(space: str, mcs: int | Callable[[int], int], ms: int | None, selection: str = "eom") -> Method:
@@ -115,11 +105,23 @@ def assigned(method: Method, space: str) -> Method:
     return run
 
 
+def ours_now(s: Spaces) -> np.ndarray:
+    """The default recipe's clustering, through the cluster stage itself (its 10D UMAP made afresh, timed)."""
+    params = ClusterParams()
+    points = cluster_stage.clustering_space(params, s.xy, lambda: s.embeddings, UmapParams(), None)
+    found = cluster_stage.cluster(points, params, levels=2)
+    topics = [len(set(m.values())) for m in found.hierarchy]
+    print(f"  default: {found.cluster.max() + 1} clusters, topics per level above them {topics}", flush=True)
+    noise = found.raw < 0 if not params.assign_noise else np.zeros(len(found.raw), dtype=bool)
+    return np.where(noise, -1, found.cluster)
+
+
 def scaled(n: int) -> int:
     return max(5, round(n / 200))
 
 
 METHODS: dict[str, tuple[Method, bool]] = {  # name -> (clustering, uses the 10D UMAP)
+    "**ours now (default): hdbscan 15/5 leaf, 10D UMAP, noise assigned**": (ours_now, False),
     "ours before = LS 1.0 HDBSCAN: hdbscan 15/5 eom, 2D": (hdbscan_on("xy", 15, 5), False),
     "LS 1.0 EVoC default: embeddings, 15/5 (its chosen layer)": (evoc_layer("chosen"), False),
     "EVoC 15/5, finest layer": (evoc_layer("finest"), False),
