@@ -319,7 +319,8 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
         pd.DataFrame({"cluster": assigned, "raw_cluster": raw}).to_parquet(staging.path(".parquet"), index=False)
         summary = cluster_stage.summarize(xy, assigned, raw)
         summary.to_parquet(staging.path("-labels-default.parquet"), index=False)
-        staging.path(".png").write_bytes(render_png(xy, assigned, raw < 0))
+        unclustered = np.isin(assigned, summary.loc[summary["noise"], "cluster"])  # assigned noise rows are coloured
+        staging.path(".png").write_bytes(render_png(xy, assigned, unclustered))
         clusters = int((~summary["noise"]).sum())
         return {
             "umap_id": umap_id,
