@@ -147,12 +147,15 @@ def _apply(
 
 
 def _distinguish(names: dict[int, ClusterLabel]) -> dict[int, ClusterLabel]:
-    """A model may give two clusters the same name; the later ones get their best keyword in brackets."""
+    """A model may give two clusters the same name; the later ones get their best keyword not yet used that way in
+    brackets (two clusters can share a best keyword), or their id when every keyword is taken."""
     seen: set[str] = set()
     for gid in sorted(names):
         name = names[gid]
-        if name.label in seen and name.terms:
-            names[gid] = ClusterLabel(f"{name.label} ({name.terms[0]})", name.description, name.terms, name.labeler)
+        if name.label in seen:
+            tries = [f"{name.label} ({term})" for term in name.terms] + [f"{name.label} ({gid})"]
+            label = next(t for t in tries if t not in seen)
+            names[gid] = ClusterLabel(label, name.description, name.terms, name.labeler)
         seen.add(names[gid].label)
     return names
 
