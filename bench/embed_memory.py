@@ -1,7 +1,7 @@
 """Peak memory of the embedding step's own bookkeeping as the dataset grows, without the model's.
 
 The real model's runtime (torch, tokenizers) dominates the embed stage's peak RSS; this runs our streaming code
-(`steps._embed_resumable`: length-sorted batches, per-row done mask, HDF5 writes) with a stand-in model that
+(`steps.embed.embed_resumable`: length-sorted batches, per-row done mask, HDF5 writes) with a stand-in model that
 answers at once, so what remains is ours. The whole stage with the real model: compare_latentscope.py
 --skip-latentscope --skip-reruns --rows N (GNU time's peak RSS per command).
 
@@ -34,13 +34,13 @@ class InstantModel:
 
 def measure(rows: int) -> tuple[int, int]:
     """(peak RSS MB with the texts loaded, peak RSS MB after embedding them), in this process."""
-    from ls_pipeline import steps
     from ls_pipeline.stages.embed import EmbedParams
+    from ls_pipeline.steps.embed import embed_resumable
 
     texts = pd.read_parquet(DATA, columns=["text"])["text"].astype(str).tolist()[:rows]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     with tempfile.TemporaryDirectory() as folder:
-        steps._embed_resumable(Path(folder) / "e.h5", texts, InstantModel(), EmbedParams(), None)
+        embed_resumable(Path(folder) / "e.h5", texts, InstantModel(), EmbedParams(), None)
     return before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 

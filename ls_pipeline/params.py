@@ -255,8 +255,8 @@ def _argument_options(cls: type, name: str) -> dict[str, Any]:
     f = field_named(cls, name)
     hint, text = hints(cls)[f.name], help_of(f)
     options: dict[str, Any] = {"default": None, "help": text if "default" in text else f"{text} (default: {f.default})"}
-    if scalar_type(hint) is bool:
-        return {**options, "action": "store_true"}
+    if scalar_type(hint) is bool:  # --name and --no-name, so a default of true can be turned off too
+        return {**options, "action": argparse.BooleanOptionalAction}
     return {**options, "type": scalar_type(hint), "choices": choices(hint)}
 
 

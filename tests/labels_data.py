@@ -12,9 +12,9 @@ from ls_pipeline.store import DataDir
 
 
 def fine_copy(built_data: dict[str, Any], root: Path) -> tuple[DataDir, str]:
-    """(data dir, cluster id): the sample's embedding and UMAP, clustered with min_cluster_size 5."""
+    """(data dir, cluster id): the sample's embedding and UMAP, clustered with min_cluster_size 5, noise kept."""
     shutil.copytree(built_data["root"], root, ignore=shutil.ignore_patterns("*-labels-0*", "scopes"))
     data = DataDir(root)
-    artifact = steps.cluster(data.dataset("sample"), built_data["ids"]["umap"], ClusterParams(5, 2))
+    artifact = steps.cluster(data.dataset("sample"), built_data["ids"]["umap"], ClusterParams(5, 2, assign_noise=False))
     assert artifact.sidecar["n_clusters"] >= 6, "the sample should split into several clusters"
     return data, artifact.id

@@ -23,6 +23,7 @@ from tests.conftest import SMALL_RECIPE
 STAGES = ["embedding", "umap", "clusters", "labels", "scope"]
 COARSE = SMALL_RECIPE.replace("min_cluster_size: 8", "min_cluster_size: 20")  # differs only in clustering
 STRICT = SMALL_RECIPE.replace("min_clusters: 2", "min_clusters: 250")  # cannot pass on 300 rows
+WARNED = SMALL_RECIPE.replace("max_clusters: 200", "max_clusters: 200, warn_largest_share: 0.01")  # only warns
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def dag(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFrame) ->
     base = tmp_path_factory.mktemp("dagster")
     root, home, source = base / "data", base / "home", base / "sample.parquet"
     (root / "_recipes").mkdir(parents=True)
-    for name, text in (("small", SMALL_RECIPE), ("coarse", COARSE), ("strict", STRICT)):
+    for name, text in (("small", SMALL_RECIPE), ("coarse", COARSE), ("strict", STRICT), ("warned", WARNED)):
         (root / "_recipes" / f"{name}.yaml").write_text(text)
     sample_frame.to_parquet(source, index=False)
     with pytest.MonkeyPatch.context() as patch:
@@ -120,6 +121,21 @@ def test_recipe_differing_in_clustering_reuses_embedding_and_umap(dag: dict[str,
     assert latest(instance, "clusters", partition).metadata["param_min_cluster_size"].value == 20
 
 
+def test_cluster_shape_warns_with_its_figures_and_labeling_goes_on(dag: dict[str, Any]) -> None:
+    data, instance = dag["data"], dag["instance"]
+    add_missing(instance, recipes, ["warned"])
+    partition = dataset_recipe_key("sample", "warned")
+    result = defs.resolve_job_def("recipe_job").execute_in_process(instance=instance, partition_key=partition)
+    assert result.success
+    shape = {e.check_name: e for e in result.get_asset_check_evaluations()}["cluster_shape"]
+    assert not shape.passed and shape.severity == dg.AssetCheckSeverity.WARN
+    cluster_id = shape.metadata["cluster_id"].value
+    sidecar = data.dataset("sample").sidecar("cluster", cluster_id)
+    assert shape.metadata["largest_share"].value == sidecar["largest_share"] > 0.01
+    assert shape.metadata["warn_largest_share"].value == 0.01 and "largest cluster holds" in shape.description
+    assert latest(instance, "scope", str(partition)) is not None
+
+
 def test_failed_cluster_check_blocks_labeling(dag: dict[str, Any]) -> None:
     data, instance = dag["data"], dag["instance"]
     labels_before = files(data, "clusters/*-labels-0*.json")
@@ -129,8 +145,8 @@ def test_failed_cluster_check_blocks_labeling(dag: dict[str, Any]) -> None:
         instance=instance, partition_key=dataset_recipe_key("sample", "strict"), raise_on_error=False
     )
     assert not result.success
-    [evaluation] = result.get_asset_check_evaluations()
-    assert evaluation.check_name == "cluster_limits" and not evaluation.passed
+    evaluation = {e.check_name: e for e in result.get_asset_check_evaluations()}["cluster_limits"]
+    assert not evaluation.passed
     assert "below min_clusters 250" in evaluation.description
     materialized = {
         e.step_materialization_data.materialization.asset_key.path[-1]

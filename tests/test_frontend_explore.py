@@ -304,3 +304,45 @@ def test_a_bad_condition_in_the_url_shows_the_servers_error(page, server, explor
     page.locator("[data-testid=chip][data-kind=where] button.x").click()
     error.wait_for(state="hidden")
     page.wait_for_selector("[data-testid=rows] tbody tr")
+
+
+def test_topic_tree_nests_levels_and_a_topic_filters_its_clusters(page, server, explore_data):
+    """Topics at two levels above the clusters, nested as the scope's levels say; a level-1 topic's filter selects
+    exactly its clusters (the finest level) and the table follows."""
+    scope = json.loads((explore_data["root"] / "sample" / "scopes" / f"{explore_data['scope']}.json").read_text())
+    topics = scope["cluster_levels_lookup"]
+    assert {t["level"] for t in topics} == {1, 2}, "the default recipe labels two levels above the clusters"
+    open_explore(page, explore_url(server, explore_data))
+    tree = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=topic][data-level="2"]')].map(top => ({
+            label: top.querySelector(':scope > summary .label').textContent,
+            inner: [...top.querySelectorAll(':scope > [data-testid=topic]')].map(t => ({
+                level: t.dataset.level,
+                label: t.querySelector(':scope > summary .label').textContent,
+                clusters: [...t.querySelectorAll('[data-testid=cluster-item]')].map(c => Number(c.dataset.cluster)),
+            })),
+        }))"""
+    )
+    level1 = {t["label"]: t for t in topics if t["level"] == 1}
+    level2 = {t["label"]: t for t in topics if t["level"] == 2}
+    assert {t["label"] for t in tree} == set(level2)
+    for top in tree:
+        assert top["inner"] and all(t["level"] == "1" for t in top["inner"])
+        for inner in top["inner"]:
+            expected = level1[inner["label"]]
+            assert expected["parent"] == level2[top["label"]]["cluster"]
+            assert sorted(inner["clusters"]) == sorted(expected["children"])
+    first = page.locator('[data-testid=topic][data-level="1"]').first
+    children = level1[first.locator(":scope > summary .label").inner_text()]["children"]
+    first.locator(":scope > summary button").click()
+    points = explore_data["points"]
+    expected_rows = int(points["cluster"].isin(children).sum())
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=table-total]').textContent.endsWith(`of ${n} rows`)",
+        arg=expected_rows,
+    )
+    pressed = page.locator("[data-testid=cluster-item][aria-pressed=true]").evaluate_all(
+        "items => [...new Set(items.map(i => Number(i.dataset.cluster)))]"
+    )
+    assert sorted(pressed) == sorted(children)
+    save(page.screenshot(), "explore-topic-tree.png")

@@ -27,9 +27,10 @@ def two_datasets(built_data: dict[str, object], tmp_path_factory: pytest.TempPat
 
 
 def add_topic_level(sidecar_path: Path) -> None:
-    """Give 'other' a two-level label hierarchy in the scope's lookup (level 1 topics, `parent` on each cluster),
-    the format a hierarchical labeler writes; the keyword labeler makes one level only."""
+    """Give 'other' a one-level topic hierarchy of its own in the scope's lookup (level 1 topics, `parent` on each
+    cluster), in place of the levels the labeler made: the tree must work with any number of levels."""
     doc = json.loads(sidecar_path.read_text())
+    doc["cluster_levels_lookup"] = []
     clusters = sorted((c for c in doc["cluster_labels_lookup"] if not c.get("noise")), key=lambda c: c["cluster"])
     halves = [clusters[: (len(clusters) + 1) // 2], clusters[(len(clusters) + 1) // 2 :]]
     for topic, members in zip((1000, 1001), halves, strict=True):

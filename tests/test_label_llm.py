@@ -62,11 +62,12 @@ def _label(data: DataDir, cluster_id: str, model: str, **params: Any) -> Any:
     return steps.label(data.dataset("sample"), cluster_id, LabelParams(labeler=model, **params), chat=FAST)
 
 
-def _questions(data: DataDir, cluster_id: str) -> int:
-    """Clusters plus topics at level 1: what one complete run asks."""
-    defaults = pd.read_parquet(data.dataset("sample").file("cluster", f"{cluster_id}-labels-default", ".parquet"))
-    clusters = int((~defaults["noise"]).sum())
-    return clusters + max(2, round(clusters**0.5)) if clusters >= 4 else clusters
+def _questions(data: DataDir, cluster_id: str, levels: int = LabelParams.levels) -> int:
+    """Clusters plus the topics of each labelled level of the clustering's tree: what one complete run asks."""
+    ds = data.dataset("sample")
+    defaults = pd.read_parquet(ds.file("cluster", f"{cluster_id}-labels-default", ".parquet"))
+    tree = ds.sidecar("cluster", cluster_id)["hierarchy"][:levels]
+    return int((~defaults["noise"]).sum()) + sum(len(set(level.values())) for level in tree)
 
 
 def _files_text(root: Path) -> str:

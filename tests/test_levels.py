@@ -1,4 +1,4 @@
-"""Levels: clusters merged into parent topics, labelled, saved next to the labels and carried into the scope."""
+"""Levels: topics above the clusters, labelled, saved next to the labels and carried into the scope."""
 
 from __future__ import annotations
 
@@ -43,14 +43,19 @@ def test_label_writes_parent_column_and_levels_table(built_data: dict[str, Any],
     topics = pd.read_parquet(ds.file("labels", artifact.id, "-levels.parquet"))
     named = table[~table["noise"]]
     one, two = topics[topics["level"] == 1], topics[topics["level"] == 2]
-    assert len(one) == max(2, round(len(named) ** 0.5)) and artifact.sidecar["topic_levels"][0]["topics"] == len(one)
+    assert 2 <= len(one) < len(named) and artifact.sidecar["topic_levels"][0]["topics"] == len(one)
+    assert artifact.sidecar["levels_from"] == "cluster tree"  # HDBSCAN's own tree, not merged centroids
     assert sorted(c for children in one["children"] for c in children) == sorted(named["cluster"])
     for _, topic in one.iterrows():
         members = named[named["cluster"].isin(topic["children"])]
         assert (members["parent"] == topic["cluster"]).all() and topic["count"] == members["count"].sum()
         assert topic["label"] and set(topic["hull"]) <= set(np.concatenate(members["indices"].tolist()))
     assert table.loc[table["noise"], "parent"].tolist() == [-1]
-    assert one["label"].is_unique and set(one["labeler"]) == {"keywords"}
+    assert one["label"].is_unique and two["label"].is_unique and set(one["labeler"]) == {"keywords"}
+    texts = [t.lower() for t in steps.read_texts(ds)]
+    for _, topic in pd.concat([one, two]).iterrows():  # grounded: every word of a topic's terms is in its rows
+        inside = _topic_rows(table, one, topic)
+        assert all(any(w in texts[i] for i in inside) for term in topic["terms"] for w in term.split())
     if len(two):
         assert set(one["parent"]) == set(two["cluster"]) and (two["parent"] == -1).all()
     scope = steps.scope(ds, artifact.id, ScopeParams(label="levels")).sidecar
@@ -66,3 +71,10 @@ def test_no_levels_means_no_parents(built_data: dict[str, Any], tmp_path: Path) 
     artifact = steps.label(ds, cluster_id, LabelParams(levels=0))
     assert (pd.read_parquet(ds.file("labels", artifact.id, ".parquet"))["parent"] == -1).all()
     assert pd.read_parquet(ds.file("labels", artifact.id, "-levels.parquet")).empty
+
+
+def _topic_rows(table: pd.DataFrame, one: pd.DataFrame, topic: pd.Series) -> np.ndarray:
+    """ls_index of a topic's rows: its clusters' (level 1) or its level-1 topics' clusters' (level 2)."""
+    clusters = topic["children"] if topic["level"] == 1 else one[one["cluster"].isin(topic["children"])]["children"]
+    ids = list(clusters) if topic["level"] == 1 else [c for kids in clusters for c in kids]
+    return np.concatenate(table[table["cluster"].isin(ids)]["indices"].tolist())

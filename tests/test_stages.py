@@ -95,7 +95,8 @@ def test_clusters_are_numbered_by_size_with_noise_last() -> None:
 def test_real_hdbscan_finds_separated_blobs_and_hulls_enclose_them() -> None:
     rng = np.random.default_rng(0)
     xy = np.vstack([rng.normal(c, 0.03, size=(60, 2)) for c in ((-0.5, -0.5), (0.5, 0.5))]).astype(np.float32)
-    assigned, raw = cluster.cluster_points(xy, cluster.ClusterParams(min_cluster_size=10, min_samples=5))
+    params = cluster.ClusterParams(min_cluster_size=10, min_samples=5, selection="eom", cluster_on="umap")
+    assigned, raw = cluster.cluster_points(xy, params)
     assert len(set(raw[raw >= 0])) == 2
     summary = cluster.summarize(xy, assigned, raw)
     first = summary[~summary["noise"]].iloc[0]

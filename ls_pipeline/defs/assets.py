@@ -120,15 +120,17 @@ def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.Mat
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 
-@_stage("umap", cluster_stage.CODE_VERSION, check_specs=[checks.CLUSTER_LIMITS], kinds={"parquet"})
+@_stage(
+    "umap", cluster_stage.CODE_VERSION, check_specs=[checks.CLUSTER_LIMITS, checks.CLUSTER_SHAPE], kinds={"parquet"}
+)
 def clusters(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
-    """HDBSCAN clusters of the projection, checked against the recipe's limits before anything is labeled."""
+    """HDBSCAN clusters (of a 10D UMAP by default), checked against the recipe's limits before anything is labeled."""
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir)
         artifact = steps.cluster(ds, _upstream_id(context, "umap"), recipe.cluster)
-    verdict = checks.cluster_limits(artifact, recipe.checks)
-    return artifact_result(ds, artifact, started, check_results=[verdict], recipe=recipe.name)
+    verdicts = [checks.cluster_limits(artifact, recipe.checks), checks.cluster_shape(artifact, recipe.checks)]
+    return artifact_result(ds, artifact, started, check_results=verdicts, recipe=recipe.name)
 
 
 @_stage("clusters", label_stage.CODE_VERSION, kinds={"parquet"})

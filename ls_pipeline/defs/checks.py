@@ -1,4 +1,4 @@
-"""The blocking check on clusters: cluster count and noise share within the recipe's limits, before labeling."""
+"""Checks on clusters before labeling: limits that stop the run (cluster_limits) and a warning (cluster_shape)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,10 @@ CLUSTER_LIMITS = dg.AssetCheckSpec(
 def cluster_limits(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckResult:
     n_clusters, noise = artifact.sidecar.n_clusters, artifact.sidecar.noise_share
     problems = check_clustering(n_clusters, noise, limits)
-    return dg.AssetCheckResult(
-        check_name=CLUSTER_LIMITS.name,
-        passed=not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(problems) or "within the recipe's limits",
-        metadata={
+    return _verdict(
+        CLUSTER_LIMITS,
+        problems or "within the recipe's limits",
+        {
             "cluster_id": artifact.id,
             "n_clusters": n_clusters,
             "noise_share": noise,
@@ -32,3 +30,53 @@ def cluster_limits(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckRe
             "max_clusters": limits.max_clusters,
         },
     )
+
+
+def _verdict(spec: dg.AssetCheckSpec, problems: list[str] | str, metadata: dict[str, object]) -> dg.AssetCheckResult:
+    """Passed when there are no problems (a string is the passing description); blocking checks are errors."""
+    failed = isinstance(problems, list)
+    return dg.AssetCheckResult(
+        check_name=spec.name,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN,
+        description="; ".join(problems) if failed else problems,
+        metadata=metadata,
+    )
+
+
+CLUSTER_SHAPE = dg.AssetCheckSpec(
+    "cluster_shape",
+    asset="clusters",
+    blocking=False,  # a warning: the map may still be worth a look, but a team should see it before labeling
+    description="No cluster above warn_largest_share of the rows, at most warn_noise_share left unclustered on the map",
+)
+
+
+def cluster_shape(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckResult:
+    largest, unclustered = artifact.sidecar.largest_share, artifact.sidecar.unclustered_share
+    problems = shape_problems(largest, unclustered, limits)
+    return _verdict(
+        CLUSTER_SHAPE,
+        problems or "no dominant cluster, few rows unclustered",
+        {
+            "cluster_id": artifact.id,
+            "largest_share": largest if largest is not None else "not recorded",
+            "unclustered_share": unclustered if unclustered is not None else "not recorded",
+            "noise_share": artifact.sidecar.noise_share,  # HDBSCAN's own, before noise rows were assigned
+            "warn_largest_share": limits.warn_largest_share,
+            "warn_noise_share": limits.warn_noise_share,
+        },
+    )
+
+
+def shape_problems(largest: float | None, unclustered: float | None, limits: ClusterChecks) -> list[str]:
+    problems = []
+    if largest is not None and largest > limits.warn_largest_share:
+        problems.append(
+            f"the largest cluster holds {largest:.0%} of the rows (warn_largest_share {limits.warn_largest_share})"
+        )
+    if unclustered is not None and unclustered > limits.warn_noise_share:
+        problems.append(
+            f"{unclustered:.0%} of the rows are unclustered on the map (warn_noise_share {limits.warn_noise_share})"
+        )
+    return problems

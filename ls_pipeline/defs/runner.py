@@ -100,7 +100,7 @@ def execute(
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The user's one line from a failed run: a failed check, a step's Failure description, or the root error."""
     for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:  # warnings stop nothing
             return (
                 f"{evaluation.asset_key.to_user_string()} check {evaluation.check_name} failed: "
                 f"{evaluation.description}; change the recipe's cluster parameters or its checks"

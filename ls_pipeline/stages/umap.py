@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
@@ -52,18 +53,30 @@ def distinct(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def project(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None = None) -> np.ndarray:
     """2D coordinates, one row per vector. Exact duplicates are laid out once and share their point.
     `knn(unique_vectors)` supplies the neighbour graph (e.g. from a cache); by default it is computed here."""
+    return scale_to_unit(_layout(vectors, params, knn, 2))
+
+
+def project_for_clustering(
+    vectors: np.ndarray, params: UmapParams, dims: int, knn: KnnSource | None = None
+) -> np.ndarray:
+    """A `dims`-dimensional UMAP of the same neighbour graph, to cluster on while the map stays 2D: more room keeps
+    apart topics a 2D layout squeezes together (bench/cluster_quality.py). min_dist 0 packs each cluster tight,
+    as UMAP's documentation advises for clustering."""
+    return _layout(vectors, dataclasses.replace(params, min_dist=0.0), knn, dims)
+
+
+def _layout(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims: int) -> np.ndarray:
     unique, inverse = distinct(vectors)
     if len(unique) <= params.neighbors:
         raise UserError(
             f"UMAP needs more distinct rows than neighbors: {len(unique)} distinct of {len(vectors)} rows, "
             f"neighbors={params.neighbors}; lower neighbors below {len(unique)} or add rows"
         )
-    log.info("UMAP on %d distinct of %d rows (neighbors=%d)", len(unique), len(vectors), params.neighbors)
+    log.info("UMAP to %dD on %d distinct of %d rows (neighbors=%d)", dims, len(unique), len(vectors), params.neighbors)
     graph = None
     if len(unique) >= KNN_MIN_ROWS:
         graph = (knn or knn_graph)(unique, params)
-    xy = _umap(unique, params, graph)[inverse]
-    return scale_to_unit(xy)
+    return _umap(unique, params, graph, dims)[inverse]
 
 
 def knn_graph(unique: np.ndarray, params: UmapParams) -> Knn:
@@ -77,7 +90,7 @@ def knn_graph(unique: np.ndarray, params: UmapParams) -> Knn:
     return np.asarray(indices), np.asarray(distances)
 
 
-def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None) -> np.ndarray:
+def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None, dims: int = 2) -> np.ndarray:
     import umap  # numba compiles on import and first call: keep it off the import path of the CLI and viewer
 
     reducer = umap.UMAP(
@@ -85,7 +98,7 @@ def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None) -> np
         min_dist=params.min_dist,
         metric=params.metric,
         random_state=params.seed,
-        n_components=2,
+        n_components=dims,
         precomputed_knn=knn or (None, None, None),
     )
     with warnings.catch_warnings():

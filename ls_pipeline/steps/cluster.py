@@ -5,17 +5,21 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.stages import cluster as cluster_stage
+from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.stages.thumbnail import render_png
+from ls_pipeline.steps.embed import read_embeddings
 from ls_pipeline.steps.umap import read_umap
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.fingerprint import fingerprint
-from ls_pipeline.store.layout import CLUSTER, DEFAULT_LABELS, TABLE, THUMBNAIL
-from ls_pipeline.store.sidecars import UmapSidecar, params_record
+from ls_pipeline.store.knn_cache import KnnCache
+from ls_pipeline.store.layout import CLUSTER, DEFAULT_LABELS, EMBEDDING, TABLE, THUMBNAIL
+from ls_pipeline.store.sidecars import EmbeddingSidecar, UmapSidecar, params_record
 
 
 def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> Artifact:
@@ -24,11 +28,13 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
 
     def build(staging: Staging) -> dict[str, Any]:
         xy = read_umap(ds, umap_id)
-        assigned, raw = cluster_stage.cluster_points(xy, params)
+        found = cluster_stage.cluster(_clustering_space(ds, source, xy, params), params, levels=3)
+        assigned, raw = found.cluster, found.raw
         pd.DataFrame({"cluster": assigned, "raw_cluster": raw}).to_parquet(staging.path(TABLE), index=False)
         summary = cluster_stage.summarize(xy, assigned, raw)
         summary.to_parquet(staging.path(DEFAULT_LABELS), index=False)
-        staging.path(THUMBNAIL).write_bytes(render_png(xy, assigned, raw < 0))
+        unclustered = np.isin(assigned, summary.loc[summary["noise"], "cluster"])  # assigned noise rows are coloured
+        staging.path(THUMBNAIL).write_bytes(render_png(xy, assigned, unclustered))
         return {
             "umap_id": umap_id,
             "embedding_id": source.embedding_id,
@@ -38,9 +44,22 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
             "rows": len(xy),
             "n_clusters": int((~summary["noise"]).sum()),
             "noise_share": round(cluster_stage.noise_share(raw), 4),
+            **cluster_stage.shape(assigned, summary),
+            "hierarchy": [{str(k): v for k, v in level.items()} for level in found.hierarchy],
         }
 
     return produce(ds, CLUSTER.name, fp, build, packages=["hdbscan", "fast-hdbscan"])
+
+
+def _clustering_space(
+    ds: Dataset, umap: UmapSidecar, xy: np.ndarray, params: cluster_stage.ClusterParams
+) -> np.ndarray:
+    """What HDBSCAN runs on (params.cluster_on); a 10D UMAP reuses the map's neighbour graph from the kNN cache."""
+    embedding: EmbeddingSidecar = ds.sidecar(EMBEDDING.name, umap.embedding_id)
+    knn = KnnCache.in_data_dir(ds.path.parent, embedding.fingerprint, umap_stage.knn_graph)
+    fields = {f.name for f in dataclasses.fields(umap_stage.UmapParams)}
+    layout = umap_stage.UmapParams(**{k: v for k, v in umap.params.items() if k in fields})
+    return cluster_stage.clustering_space(params, xy, lambda: read_embeddings(ds, embedding.id), layout, knn)
 
 
 def read_clusters(ds: Dataset, cluster_id: str) -> pd.DataFrame:

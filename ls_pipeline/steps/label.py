@@ -54,6 +54,7 @@ def label(
             read_default_labels(ds, cluster_id),
             params,
             llm,
+            source.levels(),
         )
         result.table.to_parquet(staging.path(TABLE), index=False)
         result.levels.to_parquet(staging.path(LEVELS), index=False)

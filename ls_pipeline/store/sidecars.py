@@ -81,6 +81,13 @@ class ClusterSidecar(Sidecar):
     embedding_id: str = ""
     n_clusters: int = 0
     noise_share: float = 0.0
+    largest_share: float | None = None  # None: a clustering made before these were recorded
+    unclustered_share: float | None = None
+    # Per level above the clusters, the parent of each group below (JSON keys are strings); empty when none.
+    hierarchy: list[dict[str, int]] = field(default_factory=list)
+
+    def levels(self) -> list[dict[int, int]]:
+        return [{int(k): int(v) for k, v in level.items()} for level in self.hierarchy]
 
 
 @dataclass(frozen=True)

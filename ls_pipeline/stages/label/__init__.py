@@ -41,7 +41,7 @@ class LabelParams:
     text_column: str | None = param(None, "the column whose texts name the clusters (default: the dataset's)")
     terms: int = param(2, "terms in a keyword label", integer(1, 6))
     levels: int = param(
-        1, "parent levels above the clusters (0: none); each has about sqrt(n below) topics", integer(0, 3)
+        2, "parent levels above the clusters (0: none), from the clustering's own tree when it has one", integer(0, 3)
     )
     samples: int = param(
         20, "chat labelers: at most this many texts per cluster, nearest the centre first", integer(1, 200)

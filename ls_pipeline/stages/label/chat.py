@@ -44,10 +44,12 @@ def label_all(
     defaults: pd.DataFrame,
     params: LabelParams,
     chat: Chat | None = None,
+    tree: list[dict[int, int]] | None = None,
 ) -> Labeled:
-    """Names for every non-noise cluster and every topic above them; `chat` set means a chat model names them."""
+    """Names for every non-noise cluster and every topic above them; `chat` set means a chat model names them.
+    `tree`: the clustering's own levels (cluster_tree); without them clusters are merged by their centroids."""
     labeled = [int(c) for c in defaults.loc[~defaults["noise"], "cluster"]]
-    maps = levels.hierarchy(vectors, cluster, labeled, params.levels)
+    maps = tree[: params.levels] if tree else levels.hierarchy(vectors, cluster, labeled, params.levels)
     names = keyword_labels(texts, cluster, labeled, terms=params.terms)
     topic_names = [_keyword_topics(texts, cluster, maps, level, params.terms) for level in range(1, len(maps) + 1)]
     usage, fallbacks, reused = Usage(), [], 0
@@ -64,6 +66,7 @@ def label_all(
         "labeler": params.labeler,
         "n_labels": len(names),
         "topic_levels": [{"level": i + 1, "topics": len(set(m.values()))} for i, m in enumerate(maps)],
+        "levels_from": "cluster tree" if tree else "centroid merges",
     }
     if chat is not None:
         record |= {
@@ -144,12 +147,15 @@ def _apply(
 
 
 def _distinguish(names: dict[int, ClusterLabel]) -> dict[int, ClusterLabel]:
-    """A model may give two clusters the same name; the later ones get their best keyword in brackets."""
+    """A model may give two clusters the same name; the later ones get their best keyword not yet used that way in
+    brackets (two clusters can share a best keyword), or their id when every keyword is taken."""
     seen: set[str] = set()
     for gid in sorted(names):
         name = names[gid]
-        if name.label in seen and name.terms:
-            names[gid] = ClusterLabel(f"{name.label} ({name.terms[0]})", name.description, name.terms, name.labeler)
+        if name.label in seen:
+            tries = [f"{name.label} ({term})" for term in name.terms] + [f"{name.label} ({gid})"]
+            label = next(t for t in tries if t not in seen)
+            names[gid] = ClusterLabel(label, name.description, name.terms, name.labeler)
         seen.add(names[gid].label)
     return names
 

@@ -18,6 +18,16 @@ export async function getJSON(path) {
   return (await check(await fetch(path))).json()
 }
 
+/** The topics above the clusters, one array per level (level 1 first), as far down as levels exist (at most 3). */
+export async function getTopicLevels(base) {
+  const levels = [await getJSON(`${base}/clusters?level=1`)]
+  // A topic with a parent says there is a level above it (asking for a level that is not there is a 400).
+  while (levels.length < 3 && levels.at(-1).some((t) => Number.isInteger(t.parent) && t.parent >= 0)) {
+    levels.push(await getJSON(`${base}/clusters?level=${levels.length + 1}`))
+  }
+  return levels
+}
+
 export const scopeBase = (ds, scope) => `/api/datasets/${encodeURIComponent(ds)}/scopes/${encodeURIComponent(scope)}`
 
 /** The scope's points as column arrays (ls_index, x, y, cluster, optional color) plus category names. */

@@ -18,6 +18,6 @@ async function loadScope({ dataset, scope }, app) {
     api.getJSON(`${base}/tags`).catch(() => []),
   ])
   const hasLevels = clusters.some((c) => Number.isInteger(c.parent) && c.parent >= 0) // -1: no parent topic
-  const parents = hasLevels ? await api.getJSON(`${api.scopeBase(dataset, scope)}/clusters?level=1`) : null
+  const parents = hasLevels ? await api.getTopicLevels(api.scopeBase(dataset, scope)) : null
   return { app, dataset, scope, scopeJson, meta, scopes, clusters, parents, tags }
 }

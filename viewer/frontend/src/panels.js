@@ -37,40 +37,56 @@ export function renderClusters(el, { clusters, parents, theme, selected, sortBy,
     )
   }
   if (parents?.length) {
-    for (const p of [...parents].sort((a, b) => b.count - a.count)) {
-      const kids = sorted.filter((c) => c.parent === p.cluster)
-      if (!kids.length) continue
+    // parents: topics per level, level 1 (just above the clusters) first; the tree opens at the top level.
+    const top = parents.length
+    const clustersUnder = (level, id) =>
+      level === 1
+        ? sorted.filter((c) => c.parent === id)
+        : parents[level - 2].filter((t) => t.parent === id).flatMap((t) => clustersUnder(level - 1, t.cluster))
+    const topic = (level, t) => {
+      const kids = clustersUnder(level, t.cluster)
+      if (!kids.length) return null
       const allOn = kids.every((c) => selected.includes(c.cluster))
-      el.append(
+      const inner =
+        level === 1
+          ? h('ul.clusters', {}, kids.map(item))
+          : [...parents[level - 2]]
+              .filter((s) => s.parent === t.cluster)
+              .sort((a, b) => b.count - a.count)
+              .map((s) => topic(level - 1, s))
+              .filter(Boolean)
+      return h(
+        'details.topic',
+        { open: true, dataset: { level: String(level), testid: 'topic' } },
         h(
-          'details.topic',
-          { open: true },
+          'summary',
+          {},
+          h('span.label', { title: t.description || t.label }, t.label),
+          h('span.count', {}, fmt(kids.reduce((n, c) => n + c.count, 0))),
           h(
-            'summary',
-            {},
-            h('span.label', {}, p.label),
-            h('span.count', {}, fmt(kids.reduce((s, c) => s + c.count, 0))),
-            h(
-              'button.mini',
-              {
-                title: 'Filter to this topic',
-                'aria-pressed': String(allOn),
-                on: {
-                  click: (e) => {
-                    e.preventDefault()
-                    onToggleMany(
-                      kids.map((c) => c.cluster),
-                      !allOn,
-                    )
-                  },
+            'button.mini',
+            {
+              title: 'Filter to this topic',
+              'aria-pressed': String(allOn),
+              on: {
+                click: (e) => {
+                  e.preventDefault()
+                  onToggleMany(
+                    kids.map((c) => c.cluster),
+                    !allOn,
+                  )
                 },
               },
-              allOn ? '✓ topic' : 'filter',
-            ),
+            },
+            allOn ? '✓ topic' : 'filter',
           ),
-          h('ul.clusters', {}, kids.map(item)),
         ),
+        ...[inner].flat(),
       )
+    }
+    for (const t of [...parents[top - 1]].sort((a, b) => b.count - a.count)) {
+      const node = topic(top, t)
+      if (node) el.append(node)
     }
     const orphans = sorted.filter((c) => c.parent === undefined || c.parent === null || c.parent < 0)
     if (orphans.length) el.append(h('ul.clusters', {}, orphans.map(item)))
