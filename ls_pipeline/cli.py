@@ -127,43 +127,14 @@ def _ingest_csv(args: argparse.Namespace) -> int:
 @command("ls-list-models", "List embedding models (and labelers) that can be named in ls-embed and ls-label.")
 @arguments(lambda p: None)
 def _list_models(args: argparse.Namespace) -> int:
-    from ls_pipeline.models.embedding import catalog
+    from ls_pipeline.models.listing import model_lines
 
-    print("embedding models:")
-    for entry in catalog():
-        print(
-            f"  {entry['id']:45} {entry['dimensions']:>5}d  {'offline' if entry['offline'] else 'hub':8} "
-            f"{'matryoshka (--dimensions) ' if entry.get('matryoshka') else ''}{entry['note']}"
-        )
-    from ls_pipeline.models import api_embedding
-
-    root = _data_root_if_any()
-    for model in api_embedding.catalog(root):
-        key = "no key needed" if model.provider == "openai-compatible" else api_embedding.key_env(model)
-        have = "" if model.provider == "openai-compatible" else (" (set)" if api_embedding.has_key(model, root) else
-                                                                  " (missing)")  # fmt: skip
-        print(f"  {model.id:45} {model.dimensions:>5}d  {'api':8} {key}{have} {model.note}".rstrip())
-    print("labelers (ls-label MODEL_ID):")
-    print(f"  {'keywords':45} {'offline':17} distinctive terms of each cluster (default)")
-    for entry in _chat_catalog():
-        where = entry.base_url or f"key {entry.api_key_env}"
-        print(f"  {entry.id:45} {entry.provider:17} {where} {entry.note}".rstrip())
-    return 0
-
-
-def _chat_catalog() -> list[Any]:
-    """Shipped chat models plus the data directory's custom ones (_models.json/.yaml), if one is configured."""
-    from ls_pipeline.models import chat
-
-    return chat.catalog(_data_root_if_any())
-
-
-def _data_root_if_any() -> Path | None:
-    """The data directory, if one is configured (its _models.json and .env add models and keys)."""
     try:
-        return _api().data_dir().root
+        root = _api().data_dir().root  # its _models.json and .env add models and keys
     except UserError:
-        return None
+        root = None
+    print("\n".join(model_lines(root)))
+    return 0
 
 
 def _stage_arguments(
