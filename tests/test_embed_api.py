@@ -4,6 +4,7 @@ resume after SIGKILL without paying for a batch twice, and search in a served sc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -203,16 +204,25 @@ def test_a_killed_run_resumes_without_asking_for_any_batch_twice(data: Path, ser
     vectors, sidecar = stored(data, done.stdout.strip())
     np.testing.assert_allclose(vectors, expected(texts(data)), atol=1e-6)
     assert sidecar["rows_resumed"] == len(first_run) > 0
+    print(f"\nkilled after {len(first_run)} rows answered; the rerun asked {sidecar['api_usage']['requests']} "
+          f"requests for the other {ROWS - len(first_run)} rows, none twice")  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("embed", "key"),
+    [
+        ("{model_id: openai-text-embedding-3-small, dimensions: 32}", "OPENAI_API_KEY"),
+        ("{model_id: local-mistral}", "MISTRAL_API_KEY"),
+    ],
+)
 def test_a_scope_embedded_through_an_api_searches_with_its_model(
-    data: Path, server: EmbeddingServer, monkeypatch: pytest.MonkeyPatch
+    data: Path, server: EmbeddingServer, monkeypatch: pytest.MonkeyPatch, embed: str, key: str
 ) -> None:
     from viewer.app import create_app
 
     recipe = data / "api.yaml"
     recipe.write_text(
-        "embed: {model_id: openai-text-embedding-3-small, dimensions: 32}\numap: {neighbors: 10, seed: 7}\n"
+        f"embed: {embed}\numap: {{neighbors: 10, seed: 7}}\n"
         "cluster: {min_cluster_size: 8, min_samples: 3}\n"
         "checks: {max_noise_share: 0.9, min_clusters: 1}\n"
     )
@@ -220,20 +230,27 @@ def test_a_scope_embedded_through_an_api_searches_with_its_model(
     query = texts(data)[7]
     url = f"/api/datasets/posts/scopes/{ids['scope']}/search"
 
+    def get_points(app: Any, scope: str) -> httpx.Response:
+        async def call() -> httpx.Response:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://viewer") as client:
+                return await client.get(f"/api/datasets/posts/scopes/{scope}/points")
+
+        return asyncio.run(call())
+
     def search(app: Any) -> httpx.Response:
         async def call() -> httpx.Response:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://viewer") as client:
                 return await client.get(url, params={"q": query, "k": 5})
-
-        import asyncio
 
         return asyncio.run(call())
 
     found = search(create_app(data))
     assert found.status_code == 200, found.text
     assert found.json()["results"][0]["ls_index"] == 7  # the same text: the same vector, score 1
-    assert server.log[-1].body["dimensions"] == 32 and server.log[-1].inputs == [query]  # the scope's own model
+    assert server.log[-1].inputs == [query]  # embedded by the scope's own model, with its dimensions
+    assert server.log[-1].body.get("dimensions") == (32 if key == "OPENAI_API_KEY" else None)
     (data / ".env").write_text("")
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv(key, raising=False)
     missing = search(create_app(data))
-    assert missing.status_code == 400 and "OPENAI_API_KEY" in missing.json()["error"]
+    assert missing.status_code == 400 and key in missing.json()["error"]
+    assert get_points(create_app(data), ids["scope"]).status_code == 200  # every other route still works
