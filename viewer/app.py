@@ -28,6 +28,8 @@ from viewer.search import QueryEmbedder
 from viewer.settings import AppConfig, config_from_env
 
 STATIC = Path(__file__).parent / "static"
+# Routes that read with filters too large for a URL take them as a POST body too; POST never writes there.
+READ_POST = ["GET", "HEAD", "POST"]
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 log = logging.getLogger("viewer")
 
@@ -51,11 +53,11 @@ def route_table(static_dir: Path, hosted: bool = False) -> list[BaseRoute]:
         Route(scope + "/thumbnail", datasets.thumbnail, name="thumbnail"),
         Route(scope + "/points", points.points, name="points"),
         Route(scope + "/clusters", datasets.clusters, name="clusters"),
-        Route(scope + "/rows", rows.rows, name="rows"),
-        Route(scope + "/rows/indices", rows.indices, name="indices"),
+        Route(scope + "/rows", rows.rows, methods=READ_POST, name="rows"),
+        Route(scope + "/rows/indices", rows.indices, methods=READ_POST, name="indices"),
         Route(scope + "/search", rows.search, name="search"),
         Route(scope + "/neighbors", rows.neighbors, name="neighbors"),
-        Route(scope + "/export", rows.export, name="export"),
+        Route(scope + "/export", rows.export, methods=READ_POST, name="export"),
         Route(ds + "/tags", tags.tags, name="tags"),
         Route(ds + "/tags/{tag}", tags.tag, name="tag"),
         Route("/openapi.json", openapi_json, name="openapi"),

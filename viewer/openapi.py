@@ -13,7 +13,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from ls_pipeline.store.imports import STATES as IMPORT_STATES
-from viewer.filters import OPS
+from viewer.filters import OPS, TAGS_MODES
 from viewer.settings import MODES, Limits
 
 Schema = dict[str, Any]
@@ -84,6 +84,7 @@ SCORED: Schema = {
     "properties": {**ROW["properties"], "score": {"type": "number"}},
 }
 BINARY: Schema = {"type": "string", "format": "binary"}
+FILTER_POSTS = ("rows", "indices", "export")  # routes that take their filters as a JSON body by POST too
 
 
 def _object(**properties: Schema) -> Schema:
@@ -175,7 +176,16 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
     )
     filters = [
         _query("cluster", "keep rows in any of these clusters (repeat the parameter)", _array(big_int)),
-        _query("tag", "keep rows in this tag of the dataset", ID),
+        _query(
+            "tag",
+            "keep rows in these tags of the dataset (repeat the parameter; all of them unless tags_mode)",
+            _array(ID),
+        ),
+        _query(
+            "tags_mode",
+            "all: rows in every tag given (the default); any: rows in at least one",
+            {"type": "string", "enum": list(TAGS_MODES)},
+        ),
         {
             "name": "where",
             "in": "query",
@@ -220,8 +230,30 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
     }
 
 
+def filter_body(limits: Limits) -> Schema:
+    """A POST's JSON body: the same filters as the query parameters, lists as JSON arrays (no URL length limit)."""
+    big_int: Schema = {"type": "integer", "minimum": -BIG, "maximum": BIG}
+    text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
+    properties: dict[str, Schema] = {
+        "cluster": _array(big_int),
+        "tag": _array(ID),
+        "tags_mode": {"type": "string", "enum": list(TAGS_MODES)},
+        "where": {"type": "array", "maxItems": limits.max_where_conditions, "items": {"type": "object"}},
+        "text": text,
+        "q": text,
+        "k": _range(1, limits.max_k),
+        "ls_index": {**_array({"type": "integer", "minimum": 0, "maximum": BIG}), "maxItems": limits.max_selection},
+        "sort": {"type": "string", "pattern": NO_NUL, "maxLength": 200},
+        "offset": _range(0, BIG),
+        "limit": _range(1, limits.max_page_size),
+    }
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None) -> dict[str, Any]:
-    queries = query_parameters(limits or Limits())
+    limits = limits or Limits()
+    queries = query_parameters(limits)
     paths: dict[str, Any] = {}
     for route in routes:
         if not isinstance(route, Route) or "{rest" in route.path:
@@ -229,7 +261,15 @@ def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None)
         methods = sorted((route.methods or {"GET"}) - {"HEAD"})
         for method in methods:
             op_id = route.name if len(methods) == 1 else f"{route.name}_{method.lower()}"
-            paths.setdefault(route.path, {})[method.lower()] = _operation(route, op_id, queries.get(route.name, []))
+            query = queries.get(route.name, [])
+            operation = _operation(route, op_id, query)
+            if method == "POST" and route.name in FILTER_POSTS:  # the filters move into the body
+                body = filter_body(limits)
+                if route.name != "rows":
+                    body = _without(body, ("offset", "limit"))
+                kept = [p for p in operation["parameters"] if p["in"] == "path" or p["name"] == "format"]
+                operation = {**operation, "parameters": kept, "requestBody": body}
+            paths.setdefault(route.path, {})[method.lower()] = operation
     return {"openapi": "3.0.3", "info": {"title": "Latent Scope viewer", "version": version}, "paths": paths}
 
 
@@ -252,6 +292,12 @@ def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
         },
     }
     return {**operation, "requestBody": UPLOADS} if route.name == "import_upload" else operation
+
+
+def _without(body: Schema, keys: tuple[str, ...]) -> Schema:
+    schema = body["content"]["application/json"]["schema"]
+    properties = {k: v for k, v in schema["properties"].items() if k not in keys}
+    return {**body, "content": {"application/json": {"schema": {**schema, "properties": properties}}}}
 
 
 def _query(name: str, description: str, schema: Schema) -> Schema:

@@ -18,6 +18,7 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.imports import import_status, is_import, upload_path
+from viewer.bodies import TooLarge, UnsupportedType
 from viewer.catalog import check_id
 from viewer.errors import ApiError, BadRequest, NotFound, scrub, shown
 from viewer.routes.common import Json, catalog, limits, work
@@ -27,14 +28,6 @@ SUFFIX_BY_TYPE = {
     "application/zip": ".zip",  # the whole archive, read on the server
     "application/x-zip-compressed": ".zip",
 }
-
-
-class TooLarge(ApiError):
-    status = 413
-
-
-class UnsupportedType(ApiError):
-    status = 415
 
 
 class NameTaken(ApiError):

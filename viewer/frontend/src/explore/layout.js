@@ -2,6 +2,7 @@
 import { h, clear } from '../dom.js'
 import { buildHeader } from '../header.js'
 import { renderConditionForm } from '../panels.js'
+import * as render from './render.js'
 
 /** Builds the page into root and returns its elements; `view` receives the controls' events. */
 export function buildLayout(root, view) {
@@ -19,6 +20,7 @@ export function buildLayout(root, view) {
       color: (c) => view.changeColor(c),
       lasso: () => view.setLasso(!view.ui.lasso),
       exportFormat: () => view.updateExportLink(),
+      exportClick: (e) => render.exportSelection(view) && e.preventDefault(),
       scope: (id) => view.switchScope(id),
       search: (q) => view.update({ filters: { ...view.state.filters, q } }),
     },
