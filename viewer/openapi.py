@@ -96,11 +96,23 @@ def _array(items: Schema) -> Schema:
 
 
 NULLABLE_STRING: Schema = {"type": "string", "nullable": True}
+EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")  # studio mode's writes
+EDIT: Schema = {  # one entry of the tag history, without the rows before and after, and the tags' counts after
+    **_object(
+        seq={"type": "integer", "minimum": 1},
+        at={"type": "string"},
+        op={"type": "string", "enum": ["create", "rename", "delete", "change", "undo"]},
+        tag={"type": "string"},
+        counts={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "nullable": True}},
+    ),
+}
 BODIES: dict[str, dict[str, Schema]] = {
     "app": {
         "application/json": _object(
             mode={"type": "string", "enum": list(MODES)},
             read_only={"type": "boolean"},
+            tag_edits={"type": "boolean"},
+            write_token=NULLABLE_STRING,
             imports={"type": "boolean"},
             max_upload_mb={"type": "integer", "minimum": 1, "nullable": True},
             public_dataset=NULLABLE_STRING,
@@ -139,6 +151,8 @@ BODIES: dict[str, dict[str, Schema]] = {
     },
     "tags": {"application/json": _array(_object(tag={"type": "string"}, count={"type": "integer", "minimum": 0}))},
     "tag": {"application/json": _object(tag={"type": "string"}, indices=INDICES)},
+    **{name: {"application/json": EDIT} for name in EDITS},
+    "tag_history": {"application/json": _array({"type": "object", "required": ["seq", "at", "op", "tag"]})},
     "openapi": {"application/json": _object(openapi={"type": "string"}, info={"type": "object"}, paths={})},
     "import_upload": {
         "application/json": _object(
@@ -161,6 +175,16 @@ UPLOADS: Schema = {
         "application/zip": {"schema": BINARY},
     },
 }
+
+
+def _named(key: str) -> Schema:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {**_object(**{key: ID}), "additionalProperties": False}}},
+    }
+
+
+REQUESTS: dict[str, Schema] = {"import_upload": UPLOADS, "tag_create": _named("tag"), "tag_rename": _named("to")}
 
 
 def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
@@ -263,6 +287,8 @@ def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None)
             op_id = route.name if len(methods) == 1 else f"{route.name}_{method.lower()}"
             query = queries.get(route.name, [])
             operation = _operation(route, op_id, query)
+            if route.name in ("tag_add", "tag_remove"):  # which rows: the filters, as a body
+                operation = {**operation, "requestBody": _without(filter_body(limits), ("offset", "limit"))}
             if method == "POST" and route.name in FILTER_POSTS:  # the filters move into the body
                 body = filter_body(limits)
                 if route.name != "rows":
@@ -281,7 +307,8 @@ def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
     ]
     bodies = BODIES.get(route.name, {"application/json": {}})
     error = {"description": "a client error", "content": {"application/json": {"schema": ERROR}}}
-    ok = "202" if route.name == "import_upload" else "200"  # accepted: the pipeline runs later, in Dagster
+    # Accepted: the import's pipeline runs later, in Dagster; created: a new tag.
+    ok = {"import_upload": "202", "tag_create": "201"}.get(route.name or "", "200")
     operation = {
         "operationId": op_id,
         "summary": doc,
@@ -291,7 +318,8 @@ def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
             "4XX": error,
         },
     }
-    return {**operation, "requestBody": UPLOADS} if route.name == "import_upload" else operation
+    body = REQUESTS.get(route.name or "")
+    return {**operation, "requestBody": body} if body else operation
 
 
 def _without(body: Schema, keys: tuple[str, ...]) -> Schema:

@@ -217,6 +217,10 @@ class Dataset:
     def tag_path(self, tag: str) -> Path:
         return self.path / layout.TAGS / f"{check_name(tag, 'tag name')}{layout.TAG_SUFFIX}"
 
+    @property
+    def tag_history_path(self) -> Path:
+        return self.path / layout.TAGS / layout.TAG_HISTORY
+
 
 def _kind(kind: str | Kind) -> Kind:
     return kind if isinstance(kind, Kind) else KINDS[kind]

@@ -51,6 +51,9 @@ META = "meta.json"
 IMPORTS = "imports.json"  # the batches an upserting import merged, oldest first
 TAGS = "tags"
 TAG_SUFFIX = ".indices"
+# Beside the .indices files: every tag edit, one JSON a line, append-only (what changed and when; a deleted tag's
+# rows stay here). It can never be a tag (a tag starts with a letter or digit) and Latent Scope ignores it.
+TAG_HISTORY = "_history.jsonl"
 LOCK = ".lock"
 WORK_LOCKS = ".locks"
 
