@@ -156,7 +156,7 @@ def test_combined_filters_round_trip_through_the_url(page, server, explore_data)
     page.get_by_label("Column").select_option("section")
     page.get_by_label("Operator").select_option("=")
     page.get_by_label("Value").fill(section)
-    page.get_by_role("button", name="Add").click()
+    page.get_by_role("button", name="Add", exact=True).click()  # the condition form's, not the tag editor's
     page.get_by_label("Semantic search").fill(query)
     page.get_by_label("Semantic search").press("Enter")
     page.wait_for_selector("[data-testid=search-result]")

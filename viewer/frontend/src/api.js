@@ -3,7 +3,7 @@ import { tableFromIPC } from 'apache-arrow'
 
 export class ApiError extends Error {}
 
-async function check(res) {
+export async function check(res) {
   if (res.ok) return res
   let message = `${res.status} ${res.statusText}`
   try {

@@ -3,6 +3,7 @@ import * as api from '../api.js'
 import { renderChips, renderClusters, renderSearchResults, renderTags } from '../panels.js'
 import { exploreUrl } from '../state.js'
 import * as filters from './filters.js'
+import { renderTagTargets } from './tagedit.js'
 import { renderTable } from '../table.js'
 import { currentTheme } from '../theme.js'
 import { EXPORT_SELECTION_MAX } from './limits.js'
@@ -50,6 +51,7 @@ export function renderSide(view) {
     onToggle: (t) => view.toggleTag(t),
     onMode: (m) => view.setFilters(filters.withTagsMode(state.filters, m)),
   })
+  renderTagTargets(el.tagEdit, data.tags)
 }
 
 export function renderRows(view) {
