@@ -96,6 +96,11 @@ def _array(items: Schema) -> Schema:
 
 
 NULLABLE_STRING: Schema = {"type": "string", "nullable": True}
+IMPORT_ANSWER: Schema = _object(
+    name={"type": "string"}, rows={"type": "integer", "minimum": 1}, bytes={"type": "integer"}, status={}
+)
+# secret: in the first upload's answer only; it is shown once and kept only as a hash
+IMPORT_ANSWER["properties"]["secret"] = {"type": "string", "minLength": 20}
 EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")  # studio mode's writes
 EDIT: Schema = {  # one entry of the tag history, without the rows before and after, and the tags' counts after
     **_object(
@@ -154,11 +159,7 @@ BODIES: dict[str, dict[str, Schema]] = {
     **{name: {"application/json": EDIT} for name in EDITS},
     "tag_history": {"application/json": _array({"type": "object", "required": ["seq", "at", "op", "tag"]})},
     "openapi": {"application/json": _object(openapi={"type": "string"}, info={"type": "object"}, paths={})},
-    "import_upload": {
-        "application/json": _object(
-            name={"type": "string"}, rows={"type": "integer", "minimum": 1}, bytes={"type": "integer"}, status={}
-        )
-    },
+    "import_upload": {"application/json": IMPORT_ANSWER},
     "import_status": {
         "application/json": {
             "type": "object",
@@ -250,7 +251,16 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
             _query("k", "how many results", _range(1, limits.max_k)),
         ],
         "export": [_query("format", "file format", {"type": "string", "enum": ["csv", "parquet", "jsonl"]})] + filters,
-        "import_upload": [{**_query("name", "the dataset the tweets go into", ID), "required": True}],
+        "import_upload": [
+            {**_query("name", "the dataset the tweets go into", ID), "required": True},
+            {
+                "name": "x-import-secret",
+                "in": "header",
+                "required": False,
+                "description": "the secret the first upload to this name returned (required to re-import)",
+                "schema": {"type": "string", "maxLength": 200},
+            },
+        ],
     }
 
 
