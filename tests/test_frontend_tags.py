@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.browser import chromium, ensure_frontend_built, viewer_server
+from tests.browser import chromium, draw_lasso, ensure_frontend_built, viewer_server
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +77,9 @@ def click_far_point(page, points: pd.DataFrame) -> int:
     return int(urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["sel"][0])
 
 
-def draw_lasso(page) -> list[tuple[float, float]]:
-    box = page.locator("[data-testid=map]").bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.get_by_role("button", name="Lasso").click()
-    page.mouse.move(cx - 120, cy - 120)
-    page.mouse.down()
-    for dx, dy in [(120, -120), (120, 120), (-120, 120), (-120, -120)]:
-        page.mouse.move(cx + dx, cy + dy, steps=8)
-    page.mouse.up()
-    page.wait_for_selector("[data-testid=chip][data-kind=lasso]")
+def lasso_polygon(page) -> list[tuple[float, float]]:
+    """The lasso drawn on the map, in data coordinates, as the URL keeps it."""
+    draw_lasso(page, 120)
     lasso = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["lasso"][0]
     return [(float(x), float(y)) for x, y in (pt.split(",") for pt in lasso.split(";"))]
 
@@ -102,7 +95,7 @@ def test_tag_a_click_and_a_lasso_then_rename_undo_delete(page, server, tag_data)
     edit(page, "tag-add", "Added 1 row to picked")
     assert on_disk(root, "picked") == [clicked]
     page.locator("[data-testid=chip][data-kind=points] button.x").click()
-    polygon = draw_lasso(page)
+    polygon = lasso_polygon(page)
     matching = int(page.locator("[data-testid=map]").get_attribute("data-matching"))
     assert 0 < matching < len(points)
     edit(page, "tag-add", "Added")
