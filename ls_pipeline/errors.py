@@ -9,3 +9,7 @@ class UserError(Exception):
 
 class NotFound(UserError):
     """An id (dataset, artifact, model, tag) that does not exist."""
+
+
+class Conflict(UserError):
+    """A change that cannot apply to what is there now: a name taken, or a file changed since the edit to undo."""

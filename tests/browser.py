@@ -125,3 +125,16 @@ def dominant_colour(png: bytes) -> tuple[int, int, int]:
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
     colours, counts = np.unique(img, axis=0, return_counts=True)
     return tuple(int(v) for v in colours[counts.argmax()])
+
+
+def draw_lasso(page, half: float) -> None:  # noqa: ANN001
+    """Lasso a square of 2*half pixels around the map's centre, as a user drags it, and wait for its chip."""
+    box = page.locator("[data-testid=map]").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.get_by_role("button", name="Lasso").click()
+    page.mouse.move(cx - half, cy - half)
+    page.mouse.down()
+    for dx, dy in [(half, -half), (half, half), (-half, half), (-half, -half)]:
+        page.mouse.move(cx + dx, cy + dy, steps=8)
+    page.mouse.up()
+    page.wait_for_selector("[data-testid=chip][data-kind=lasso]")

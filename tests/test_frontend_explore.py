@@ -16,6 +16,7 @@ from tests.browser import (
     ARTIFACTS,
     chromium,
     dominant_colour,
+    draw_lasso,
     ensure_frontend_built,
     non_background_pixels,
     viewer_server,
@@ -156,7 +157,7 @@ def test_combined_filters_round_trip_through_the_url(page, server, explore_data)
     page.get_by_label("Column").select_option("section")
     page.get_by_label("Operator").select_option("=")
     page.get_by_label("Value").fill(section)
-    page.get_by_role("button", name="Add").click()
+    page.get_by_role("button", name="Add", exact=True).click()  # the condition form's, not the tag editor's
     page.get_by_label("Semantic search").fill(query)
     page.get_by_label("Semantic search").press("Enter")
     page.wait_for_selector("[data-testid=search-result]")
@@ -220,15 +221,7 @@ def test_dark_mode_switches_palettes(page, server, explore_data):
 
 def test_lasso_selects_points_and_the_table_follows(page, server, explore_data):
     open_explore(page, explore_url(server, explore_data))
-    box = page.locator("[data-testid=map]").bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.get_by_role("button", name="Lasso").click()
-    page.mouse.move(cx - 150, cy - 150)
-    page.mouse.down()
-    for dx, dy in [(150, -150), (150, 150), (-150, 150), (-150, -150)]:
-        page.mouse.move(cx + dx, cy + dy, steps=8)
-    page.mouse.up()
-    page.wait_for_selector("[data-testid=chip][data-kind=lasso]")
+    draw_lasso(page, 150)
     matching = int(page.locator("[data-testid=map]").get_attribute("data-matching"))
     assert 0 < matching < len(explore_data["points"])
     page.wait_for_function(

@@ -1,8 +1,10 @@
 """Hosted mode's import page in headless Chromium: privacy mode sends only the minimized tweets (asserted on the
-bytes the server received), the page follows the import to a ready scope, and an oversize upload is refused."""
+bytes the server received), the page follows the import to a ready scope, an oversize upload is refused, and the
+first upload's secret is shown once and needed to re-import into the same name."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import pytest
 
 from ls_pipeline.sources.tweets_json import FIELDS, FORMAT
 from tests.browser import chromium, ensure_frontend_built, viewer_server
+from tests.helpers import tree_digest
 from tests.hosted_support import run_import, temp_instance
 from tests.x_archives import SECRETS, topic_tweets, write_full_archive
 
@@ -30,7 +33,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
         yield url, root, archive
 
 
-def submit(page, url: str, name: str, archive: Path, privacy: bool) -> list:  # noqa: ANN001
+def submit(page, url: str, name: str, archive: Path, privacy: bool, secret: str = "") -> list:  # noqa: ANN001
     uploads: list = []
     page.on("request", lambda r: uploads.append(r) if r.method == "POST" else None)
     page.goto(url + "/")
@@ -38,6 +41,7 @@ def submit(page, url: str, name: str, archive: Path, privacy: bool) -> list:  # 
     page.fill("input[name=name]", name)
     page.set_input_files("input[name=archive]", str(archive))
     page.set_checked("input[name=privacy]", privacy)
+    page.fill("input[name=secret]", secret)
     page.get_by_role("button", name="Import").click()
     return uploads
 
@@ -84,3 +88,26 @@ def test_an_oversize_upload_is_refused_with_a_clear_message(site: tuple[str, Pat
         assert [r.headers["content-type"] for r in uploads] == ["application/zip"]
     assert not list((root / "_inbox").glob("whole-archive*"))
     assert not [p for p in (root / "_inbox").iterdir() if p.name.startswith(".")]  # no partial upload left behind
+
+
+def test_the_secret_is_shown_once_and_a_reimport_needs_it(site: tuple[str, Path, Path]) -> None:
+    url, root, archive = site
+    with chromium() as browser:
+        first = browser.new_page()
+        submit(first, url, "secret-map", archive, privacy=True)
+        first.wait_for_selector("[data-testid=import-status][data-state=queued]", timeout=30_000)
+        secret = first.get_by_test_id("import-secret-value").inner_text()
+        stored = (root / "_import_secrets" / "secret-map.sha256").read_text().strip()
+        assert stored == hashlib.sha256(secret.encode()).hexdigest()
+        before = tree_digest(root)
+        for wrong in ("", "not-the-secret"):
+            page = browser.new_page()
+            submit(page, url, "secret-map", archive, privacy=True, secret=wrong)
+            page.wait_for_selector("[data-testid=import-status][data-state=failed]", timeout=30_000)
+            assert "secret" in page.get_by_test_id("import-status").inner_text()
+            assert tree_digest(root) == before  # refused: nothing written
+            page.close()
+        again = browser.new_page()
+        submit(again, url, "secret-map", archive, privacy=True, secret=secret)
+        again.wait_for_selector("[data-testid=import-status][data-state=queued]", timeout=30_000)
+        assert again.get_by_test_id("import-secret").count() == 0  # shown at the first upload only

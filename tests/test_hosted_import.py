@@ -3,6 +3,7 @@ its limits and refusals, and the import's progress from the inbox through the Da
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -39,8 +40,11 @@ def minimized(tweets: list[dict], tmp_path: Path) -> bytes:
     return tweets_json.dumps(twitter.read_zip(write_zip(tmp_path / "a.zip", tweets)))
 
 
-def post(base: str, name: str, body: bytes | Iterator[bytes], media: str = "application/json") -> httpx.Response:
-    return httpx.post(f"{base}/api/imports", params={"name": name}, content=body, headers={"content-type": media})
+def post(
+    base: str, name: str, body: bytes | Iterator[bytes], media: str = "application/json", secret: str | None = None
+) -> httpx.Response:
+    headers = {"content-type": media, **({"x-import-secret": secret} if secret is not None else {})}
+    return httpx.post(f"{base}/api/imports", params={"name": name}, content=body, headers=headers)
 
 
 # ---- the minimized JSON ----------------------------------------------------------------------------------------------
@@ -93,7 +97,11 @@ def test_privacy_upload_lands_in_the_inbox_whole_and_atomically(hosted: tuple[st
     body = minimized(TWEETS, tmp_path)
     answer = post(base, "alice", body)
     assert answer.status_code == 202, answer.text
-    assert answer.json() == {"name": "alice", "rows": 5, "bytes": len(body), "status": "/api/imports/alice"}
+    secret = answer.json().pop("secret")
+    assert answer.json() == {
+        "name": "alice", "rows": 5, "bytes": len(body), "status": "/api/imports/alice", "secret": secret
+    }  # fmt: skip
+    assert len(secret) >= 32
     assert (root / "_inbox" / "alice.tweets.json").read_bytes() == body
     assert [p.name for p in (root / "_inbox").iterdir()] == ["alice.tweets.json"]  # no partial file left behind
     status = httpx.get(f"{base}/api/imports/alice").json()
@@ -154,6 +162,38 @@ def test_an_upload_never_merges_into_a_dataset_of_another_kind(hosted: tuple[str
     assert tree_digest(root) == before
 
 
+def test_a_reimport_must_present_the_first_uploads_secret(hosted: tuple[str, Path], tmp_path: Path) -> None:
+    base, root = hosted
+    body = minimized(TWEETS, tmp_path)
+    first = post(base, "gina", body)
+    assert first.status_code == 202
+    secret = first.json()["secret"]
+    stored = (root / "_import_secrets" / "gina.sha256").read_text().strip()
+    assert stored == hashlib.sha256(secret.encode()).hexdigest()  # only the hash is kept
+    assert all(secret.encode() not in p.read_bytes() for p in root.rglob("*") if p.is_file())
+    newer = minimized(TWEETS[:3], tmp_path)
+    before = tree_digest(root)
+    for wrong in (None, "", secret[:-1], secret + "x", "x" * 200):
+        answer = post(base, "gina", newer, secret=wrong)
+        assert answer.status_code == 403, (wrong, answer.text)
+        assert answer.json()["ok"] is False and "secret" in answer.json()["error"]
+        assert secret not in answer.text
+    assert tree_digest(root) == before  # refused: nothing written, the first upload still whole
+    again = post(base, "gina", newer, secret=secret)
+    assert again.status_code == 202 and "secret" not in again.json()  # shown once, at the first upload only
+    assert (root / "_inbox" / "gina.tweets.json").read_bytes() == newer
+
+
+def test_a_name_imported_before_secrets_is_refused(hosted: tuple[str, Path], tmp_path: Path) -> None:
+    base, root = hosted
+    (root / "_inbox").mkdir(exist_ok=True)
+    (root / "_inbox" / "hal.tweets.json").write_bytes(minimized(TWEETS, tmp_path))  # uploaded by an older viewer
+    before = tree_digest(root)
+    answer = post(base, "hal", minimized(TWEETS, tmp_path))
+    assert answer.status_code == 403 and "before import secrets" in answer.json()["error"]
+    assert tree_digest(root) == before
+
+
 def test_only_hosted_mode_has_import_routes(built_data: dict[str, object], tmp_path: Path) -> None:
     root = Path(str(built_data["root"]))
     before = tree_digest(root)
@@ -186,7 +226,8 @@ def test_an_upload_becomes_a_scope_and_its_progress_shows_each_step(
     base, root = hosted
     monkeypatch.setenv("LATENT_SCOPE_DATA", str(root))
     monkeypatch.setenv("LATENT_SCOPE_JOB_TIMEOUT_SEC", "900")
-    assert post(base, "dana", minimized(topic_tweets(80), tmp_path)).status_code == 202
+    first = post(base, "dana", minimized(topic_tweets(80), tmp_path))
+    assert first.status_code == 202
     settle(root, "dana")
     assert state(base, "dana")["state"] == "queued"
 
@@ -214,7 +255,7 @@ def test_an_upload_becomes_a_scope_and_its_progress_shows_each_step(
     # A newer archive of the same account: queued again, then ingested as an upsert (existing rows keep ls_index).
     time.sleep(1.1)  # the new upload's second must differ from the previous import's
     newer = topic_tweets(80)[40:] + [tweet(500, "maps and latent spaces: a brand new thought")]
-    assert post(base, "dana", minimized(newer, tmp_path)).status_code == 202
+    assert post(base, "dana", minimized(newer, tmp_path), secret=first.json()["secret"]).status_code == 202
     assert state(base, "dana")["state"] == "queued"
 
 
@@ -235,7 +276,8 @@ def test_a_failed_or_timed_out_run_shows_as_failed(
 ) -> None:
     base, root = hosted
     monkeypatch.setenv("LATENT_SCOPE_DATA", str(root))
-    assert post(base, "fred", minimized(TWEETS, tmp_path)).status_code == 202
+    first = post(base, "fred", minimized(TWEETS, tmp_path))
+    assert first.status_code == 202
     settle(root, "fred")
     instance.add_dynamic_partitions("datasets", ["fred"])
     # The run fails for real: its config names a file that is not there.
@@ -251,7 +293,7 @@ def test_a_failed_or_timed_out_run_shows_as_failed(
 
     # A run stopped by Dagster's run monitoring at LATENT_SCOPE_JOB_TIMEOUT_SEC.
     time.sleep(1.1)
-    assert post(base, "fred", minimized(TWEETS, tmp_path)).status_code == 202
+    assert post(base, "fred", minimized(TWEETS, tmp_path), secret=first.json()["secret"]).status_code == 202
     settle(root, "fred")
     timed = instance.create_run_for_job(
         defs.resolve_job_def("ingest_job"), tags={"dagster/partition": "fred", "dagster/max_runtime": "5"}

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers import tree_digest
 from tests.viewer_support import REPO, copy_built, free_port, serve, snapshot, where
 
 S = "/api/datasets/sample/scopes/scopes-001"
@@ -102,6 +103,90 @@ def assert_clean_error(response: httpx.Response, status: int, root: Path) -> dic
 @pytest.mark.parametrize(("url", "status"), HOSTILE, ids=[u[-60:] for u, _ in HOSTILE])
 def test_hostile_input_gives_clean_4xx(base: str, root: Path, url: str, status: int) -> None:
     assert_clean_error(httpx.get(base + url, timeout=60), status, root)
+
+
+DS = "/api/datasets/sample"
+# Writes that would succeed with the page's token from its own origin: (method, path, JSON body or None).
+GOOD_WRITES: list[tuple[str, str, Any]] = [
+    ("POST", DS + "/tags", {"tag": "fresh"}),
+    ("POST", DS + "/tags/favourites/rename", {"to": "renamed"}),
+    ("DELETE", DS + "/tags/favourites", None),
+    ("POST", S + "/tags/favourites/add", {"ls_index": [0, 3]}),
+    ("POST", S + "/tags/favourites/remove", {"ls_index": [1]}),
+    ("POST", DS + "/tag-history/undo", {}),
+]
+# Each with the right token and origin, but something of the request wrong: (method, path, body, status).
+BAD_WRITES: list[tuple[str, str, Any, int]] = [
+    ("POST", DS + "/tags", {"tag": "../escape"}, 400),
+    ("POST", DS + "/tags", {"tag": "a" * 101}, 400),
+    ("POST", DS + "/tags", {"tag": "x\u0000y"}, 400),
+    ("POST", DS + "/tags", {"tag": 7}, 400),
+    ("POST", DS + "/tags", {"tag": "favourites"}, 409),
+    ("POST", DS + "/tags", {"tag": "fresh", "extra": 1}, 400),
+    ("POST", DS + "/tags", ["fresh"], 400),
+    ("POST", "/api/datasets/nope/tags", {"tag": "fresh"}, 404),
+    ("POST", DS + "/tags/favourites/rename", {"to": "empty"}, 409),
+    ("POST", DS + "/tags/favourites/rename", {"to": "a/b"}, 400),
+    ("POST", DS + "/tags/nope/rename", {"to": "other"}, 404),
+    ("POST", DS + "/tags/%2e%2e/rename", {"to": "other"}, 400),
+    ("DELETE", DS + "/tags/nope", None, 404),
+    ("DELETE", DS + "/tags/..%2Fmeta.json", None, 404),  # no such route: %2F is a separator
+    ("POST", S + "/tags/favourites/add", {"ls_index": [-1]}, 400),
+    ("POST", S + "/tags/favourites/add", {"ls_index": [10**6]}, 400),
+    ("POST", S + "/tags/favourites/add", {"ls_index": ["x"]}, 400),
+    ("POST", S + "/tags/favourites/add", {"ls_index": [True]}, 400),
+    ("POST", S + "/tags/favourites/add", {"ls_index": list(range(51))}, 400),  # over max_selection
+    ("POST", S + "/tags/favourites/add", {"where": "bad"}, 400),
+    ("POST", S + "/tags/favourites/add", {"nope": 1}, 400),
+    ("POST", S + "/tags/nope/add", {"ls_index": [1]}, 404),
+    ("POST", S + "/tags/favourites/add", {"tag": ["nope"]}, 404),
+    ("POST", "/api/datasets/sample/scopes/nope/tags/favourites/add", {"ls_index": [1]}, 404),
+    ("POST", DS + "/tag-history/undo", {}, 404),  # nothing to undo yet
+]
+
+
+@pytest.fixture(scope="module")
+def token(base: str) -> str:
+    return httpx.get(base + "/api/app").json()["write_token"]
+
+
+def write(base: str, method: str, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
+    return httpx.request(method, base + path, json=body, headers=headers, timeout=60)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), GOOD_WRITES, ids=[f"{m} {p}" for m, p, _ in GOOD_WRITES])
+def test_writes_without_the_page_token_and_origin_are_refused(
+    base: str, root: Path, token: str, method: str, path: str, body: Any
+) -> None:
+    """CSRF (another origin, or none), a missing or wrong token, and DNS rebinding (our address under another host
+    name) are all 403, and the data directory stays byte for byte as it was."""
+    host = base.split("//")[1]
+    before = tree_digest(root)
+    refused = [
+        {"origin": base},  # no token
+        {"origin": base, "x-ls-token": token[:-1] + ("A" if token[-1] != "A" else "B")},
+        {"x-ls-token": token},  # no Origin
+        {"origin": "http://evil.example", "x-ls-token": token},
+        {"origin": "null", "x-ls-token": token},
+        {"origin": base.replace("127.0.0.1", "localhost.evil.example"), "x-ls-token": token},
+        {"host": "rebound.example:" + host.split(":")[1], "origin": "http://rebound.example", "x-ls-token": token},
+    ]
+    for headers in refused:
+        assert_clean_error(write(base, method, path, body, headers), 403, root)
+    assert tree_digest(root) == before
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), BAD_WRITES, ids=[f"{m} {p}" for m, p, *_ in BAD_WRITES])
+def test_bad_writes_are_refused_and_change_nothing(
+    base: str, root: Path, token: str, method: str, path: str, body: Any, status: int
+) -> None:
+    before = tree_digest(root)
+    assert_clean_error(write(base, method, path, body, {"origin": base, "x-ls-token": token}), status, root)
+    assert tree_digest(root) == before
+
+
+def test_a_rebound_page_gets_no_token(base: str) -> None:
+    assert httpx.get(base + "/api/app", headers={"host": "rebound.example"}).json()["write_token"] is None
 
 
 def test_errors_name_the_problem(base: str, root: Path) -> None:

@@ -1,8 +1,10 @@
 """Every route of the app's route table, in every app mode, against a live server over two datasets:
 
-- no route writes: GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS on every path leave the data directory byte for
-  byte unchanged, and every method a route does not answer is a 404 or a 405 with Allow (the hosted import upload,
-  route "import_upload", is the one exception, in hosted mode only, and is tested on its own);
+- no request without the studio page's token writes: GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS on every
+  path leave the data directory byte for byte unchanged, every method a route does not answer is a 404 or a 405
+  with Allow, and studio mode's tag edits (the only write routes besides hosted mode's import upload, route
+  "import_upload", tested on its own) refuse it with a 403;
+- hosted and single_profile modes have no tag edit route at all, and no route but the import upload that writes;
 - single_profile: every other dataset, scope and tag answers exactly as one that does not exist (404, same body with
   the name swapped), and no body of any route names them.
 
@@ -26,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from tests.helpers import tree_digest
 from tests.viewer_support import copy_built, in_process
 from viewer.app import create_app
+from viewer.openapi import EDITS, FILTER_POSTS
 from viewer.settings import config_from_env
 
 PUBLIC = {"dataset": "sample", "scope": "scopes-001", "tag": "favourites", "other": "nope"}
@@ -110,16 +113,46 @@ def test_no_route_writes_in_any_mode(server: Server, root: Path) -> None:
                     response = http.request(method, url, json={"probe": True} if method in ("POST", "PUT") else None)
                     answered[f"{method} {url}"] = response.status_code
                     assert response.status_code < 500, (method, url, response.text)
-                    if method not in ("GET", "HEAD"):
+                    if method in write_methods(server.routes, url):  # a tag edit without the page's token
+                        assert server.mode == "studio" and response.status_code == 403, (method, url, response.text)
+                    elif method == "POST" and route.name in FILTER_POSTS:  # reads its filters from the body: 400 here
+                        assert response.status_code == 400 and "probe" in response.json()["error"], (url, response.text)
+                    elif method not in ("GET", "HEAD"):
                         assert response.status_code in (404, 405), (method, url, response.status_code)
                         assert response.json()["ok"] is False
                     if response.status_code == 405:  # says what the path does answer, and not this method
                         allowed = response.headers["allow"].split(", ")
                         assert allowed and method not in allowed, (method, url, allowed)
     assert tree_digest(root) == before, f"a request changed the data directory in {server.mode} mode"
-    assert len(answered) >= 7 * len(server.routes)
-    assert answered["POST /api/datasets"] == 405 and answered["DELETE /api/datasets/sample/tags/favourites"] == 405
+    probed = [r for r in server.routes if not (r.name == "import_upload" and server.mode == "hosted")]
+    paths = {url for route in probed for url in urls(route, PUBLIC)}  # routes may share a path
+    assert len(answered) == 7 * len(paths) and len(paths) >= len(server.routes) - 2
+    delete = answered["DELETE /api/datasets/sample/tags/favourites"]
+    assert answered["POST /api/datasets"] == 405 and delete == (403 if server.mode == "studio" else 405)
     assert answered["GET /api/datasets/sample/scopes/scopes-001/rows"] == 200
+
+
+def write_methods(routes: list[BaseRoute], url: str) -> set[str]:
+    """The methods by which a tag edit route answers this path."""
+    path = url.split("?")[0]
+    edits = [r for r in routes if isinstance(r, Route) and r.name in EDITS and r.path_regex.match(path)]
+    return {method for r in edits for method in r.methods or ()}
+
+
+def test_only_studio_has_write_routes(server: Server) -> None:
+    reads = {"GET", "HEAD"}
+    writing = {
+        route.name
+        for route in server.routes
+        if isinstance(route, Route)
+        and route.name not in FILTER_POSTS  # POST carries their filters; they never write
+        and route.name != "api_not_found"
+        and set(route.methods or ()) - reads
+    }
+    expected = {"studio": set(EDITS), "hosted": {"import_upload"}, "single_profile": set()}[server.mode]
+    assert writing == expected, server.mode
+    if server.mode != "studio":
+        assert not {r.name for r in server.routes if isinstance(r, Route)} & {*EDITS, "tag_history"}
 
 
 def hidden_cases(route: BaseRoute) -> list[dict[str, str]]:

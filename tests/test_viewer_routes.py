@@ -56,15 +56,19 @@ def all_rows(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
 
 
 def test_instance_and_datasets(client: httpx.Client, root: Path) -> None:
-    assert get_json(client, "/api/app") == {
+    app = get_json(client, "/api/app")
+    assert app == {
         "mode": "studio",
-        "read_only": True,
+        "read_only": False,
+        "tag_edits": True,
+        "write_token": app["write_token"],
         "imports": False,
         "max_upload_mb": None,
         "public_dataset": None,
         "public_scope": None,
-        "version": get_json(client, "/api/app")["version"],
+        "version": app["version"],
     }
+    assert get_json(client, "/api/app")["write_token"] == app["write_token"]  # one per server
     assert any(m["id"] == "sentence-transformers/all-MiniLM-L6-v2" for m in get_json(client, "/api/models"))
     on_disk = json.loads((root / "sample" / "meta.json").read_text())
     assert get_json(client, "/api/datasets") == [on_disk]

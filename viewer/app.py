@@ -20,20 +20,40 @@ from ls_pipeline.models import api_embedding
 from viewer.catalog import Catalog
 from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
+from viewer.guard import new_token
 from viewer.openapi import openapi
-from viewer.routes import datasets, imports, instance, points, rows, tags
+from viewer.routes import datasets, imports, instance, points, rows, tag_writes, tags
 from viewer.routes.common import Json
 from viewer.routes.static import SinglePageApp
 from viewer.search import QueryEmbedder
 from viewer.settings import AppConfig, config_from_env
 
 STATIC = Path(__file__).parent / "static"
+# Routes that read with filters too large for a URL take them as a POST body too; POST never writes there.
+READ_POST = ["GET", "HEAD", "POST"]
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 log = logging.getLogger("viewer")
 
 
-def route_table(static_dir: Path, hosted: bool = False) -> list[BaseRoute]:
-    """Every route; the import routes exist in hosted mode only (the upload is the one route that writes)."""
+def studio_routes() -> list[BaseRoute]:
+    """Studio mode's tag edits; every one passes viewer/guard.py (same origin, the page's token) first."""
+    ds = "/api/datasets/{dataset}"
+    tag = ds + "/tags/{tag}"
+    scope_tag = ds + "/scopes/{scope}/tags/{tag}"
+    return [
+        Route(ds + "/tags", tag_writes.create, methods=["POST"], name="tag_create"),
+        Route(tag + "/rename", tag_writes.rename, methods=["POST"], name="tag_rename"),
+        Route(tag, tag_writes.delete, methods=["DELETE"], name="tag_delete"),
+        Route(scope_tag + "/add", tag_writes.add, methods=["POST"], name="tag_add"),
+        Route(scope_tag + "/remove", tag_writes.remove, methods=["POST"], name="tag_remove"),
+        Route(ds + "/tag-history", tag_writes.history, name="tag_history"),
+        Route(ds + "/tag-history/undo", tag_writes.undo, methods=["POST"], name="tag_undo"),
+    ]
+
+
+def route_table(static_dir: Path, mode: str = "studio") -> list[BaseRoute]:
+    """Every route: the import routes in hosted mode only (its upload writes into the inbox), the tag edits in
+    studio mode only; single_profile has no route that writes."""
     ds = "/api/datasets/{dataset}"
     scope = ds + "/scopes/{scope}"
     hosted_only = [
@@ -41,7 +61,8 @@ def route_table(static_dir: Path, hosted: bool = False) -> list[BaseRoute]:
         Route("/api/imports/{name}", imports.status, name="import_status"),
     ]
     return [
-        *(hosted_only if hosted else []),
+        *(hosted_only if mode == "hosted" else []),
+        *(studio_routes() if mode == "studio" else []),
         Route("/api/app", instance.app_info, name="app"),
         Route("/api/models", instance.models, name="models"),
         Route("/api/datasets", datasets.datasets, name="datasets"),
@@ -51,11 +72,11 @@ def route_table(static_dir: Path, hosted: bool = False) -> list[BaseRoute]:
         Route(scope + "/thumbnail", datasets.thumbnail, name="thumbnail"),
         Route(scope + "/points", points.points, name="points"),
         Route(scope + "/clusters", datasets.clusters, name="clusters"),
-        Route(scope + "/rows", rows.rows, name="rows"),
-        Route(scope + "/rows/indices", rows.indices, name="indices"),
+        Route(scope + "/rows", rows.rows, methods=READ_POST, name="rows"),
+        Route(scope + "/rows/indices", rows.indices, methods=READ_POST, name="indices"),
         Route(scope + "/search", rows.search, name="search"),
         Route(scope + "/neighbors", rows.neighbors, name="neighbors"),
-        Route(scope + "/export", rows.export, name="export"),
+        Route(scope + "/export", rows.export, methods=READ_POST, name="export"),
         Route(ds + "/tags", tags.tags, name="tags"),
         Route(ds + "/tags/{tag}", tags.tag, name="tag"),
         Route("/openapi.json", openapi_json, name="openapi"),
@@ -102,7 +123,7 @@ def create_app(
         yield
 
     app = Starlette(
-        routes=route_table(Path(static_dir), hosted=config.mode == "hosted"),
+        routes=route_table(Path(static_dir), config.mode),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
@@ -110,6 +131,7 @@ def create_app(
     app.state.catalog = catalog
     app.state.db = Database(config.limits.sql_time_limit_ms, config.limits.max_cached_scopes)
     app.state.embedder = embedder
+    app.state.write_token = new_token()  # the studio page's, for this server's life
     return app
 
 

@@ -114,11 +114,13 @@ def read_scope(path: Path) -> ScopeSidecar:
 
 
 def read_indices(path: Path) -> np.ndarray:
-    return _read_indices(path, path.stat().st_mtime_ns)
+    # Keyed by inode and size too: the studio replaces a tag file twice within one mtime tick (a coarse clock).
+    stat = path.stat()
+    return _read_indices(path, (stat.st_mtime_ns, stat.st_ino, stat.st_size))
 
 
 @lru_cache(maxsize=64)
-def _read_indices(path: Path, mtime_ns: int) -> np.ndarray:
+def _read_indices(path: Path, version: tuple[int, int, int]) -> np.ndarray:
     values = []
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         line = line.strip()

@@ -11,8 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ls_pipeline.errors import Conflict, UserError
 from ls_pipeline.errors import NotFound as StoreNotFound
-from ls_pipeline.errors import UserError
 
 log = logging.getLogger("viewer")
 
@@ -35,6 +35,10 @@ class BadRequest(ApiError):
 
 class NotFound(ApiError):
     status = 404
+
+
+class Forbidden(ApiError):
+    status = 403
 
 
 def error_body(message: str, status: int) -> dict[str, object]:
@@ -63,7 +67,7 @@ async def api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def user_error(request: Request, exc: Exception) -> JSONResponse:
-    status = 404 if isinstance(exc, StoreNotFound) else 400
+    status = 404 if isinstance(exc, StoreNotFound) else 409 if isinstance(exc, Conflict) else 400
     return error_response(str(exc), status)
 
 

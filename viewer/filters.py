@@ -15,6 +15,7 @@ from starlette.datastructures import QueryParams
 from viewer.errors import BadRequest, shown
 from viewer.settings import Limits
 
+TAGS_MODES = ("all", "any")
 OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "is_null", "not_null")
 COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 # Columns every scope has, from the scope parquet, in the order queries select them; the rest come from the rows.
@@ -32,7 +33,8 @@ class Condition:
 @dataclass(frozen=True)
 class RowFilter:
     clusters: tuple[int, ...] = ()
-    tag: str | None = None
+    tags: tuple[str, ...] = ()
+    tags_mode: str = "all"  # "all": rows in every tag (AND); "any": rows in at least one
     conditions: tuple[Condition, ...] = ()
     text: str | None = None
     q: str | None = None
@@ -97,7 +99,8 @@ def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> 
     sort, descending = _sort(params.get("sort"), types, has_score=q is not None)
     return RowFilter(
         clusters=tuple(_ints(params.getlist("cluster"), "cluster", limits)),
-        tag=params.get("tag"),  # an empty tag= is an invalid id (400), not "no tag"
+        tags=tuple(params.getlist("tag")),  # an empty tag= is an invalid id (400), not "no tag"
+        tags_mode=_tags_mode(params.get("tags_mode")),
         conditions=tuple(_conditions(params.get("where"), types, limits)),
         text=_text(params, "text", limits),
         q=q,
@@ -106,6 +109,14 @@ def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> 
         sort=sort,
         descending=descending,
     )
+
+
+def _tags_mode(raw: str | None) -> str:
+    if raw is None:
+        return "all"
+    if raw not in TAGS_MODES:
+        raise BadRequest(f"tags_mode must be one of {', '.join(TAGS_MODES)}, got {shown(raw)}")
+    return raw
 
 
 def _text(params: QueryParams, name: str, limits: Limits) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from ls_pipeline.store.imports import STATES as IMPORT_STATES
-from viewer.filters import OPS
+from viewer.filters import OPS, TAGS_MODES
 from viewer.settings import MODES, Limits
 
 Schema = dict[str, Any]
@@ -84,6 +84,7 @@ SCORED: Schema = {
     "properties": {**ROW["properties"], "score": {"type": "number"}},
 }
 BINARY: Schema = {"type": "string", "format": "binary"}
+FILTER_POSTS = ("rows", "indices", "export")  # routes that take their filters as a JSON body by POST too
 
 
 def _object(**properties: Schema) -> Schema:
@@ -95,11 +96,28 @@ def _array(items: Schema) -> Schema:
 
 
 NULLABLE_STRING: Schema = {"type": "string", "nullable": True}
+IMPORT_ANSWER: Schema = _object(
+    name={"type": "string"}, rows={"type": "integer", "minimum": 1}, bytes={"type": "integer"}, status={}
+)
+# secret: in the first upload's answer only; it is shown once and kept only as a hash
+IMPORT_ANSWER["properties"]["secret"] = {"type": "string", "minLength": 20}
+EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")  # studio mode's writes
+EDIT: Schema = {  # one entry of the tag history, without the rows before and after, and the tags' counts after
+    **_object(
+        seq={"type": "integer", "minimum": 1},
+        at={"type": "string"},
+        op={"type": "string", "enum": ["create", "rename", "delete", "change", "undo"]},
+        tag={"type": "string"},
+        counts={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "nullable": True}},
+    ),
+}
 BODIES: dict[str, dict[str, Schema]] = {
     "app": {
         "application/json": _object(
             mode={"type": "string", "enum": list(MODES)},
             read_only={"type": "boolean"},
+            tag_edits={"type": "boolean"},
+            write_token=NULLABLE_STRING,
             imports={"type": "boolean"},
             max_upload_mb={"type": "integer", "minimum": 1, "nullable": True},
             public_dataset=NULLABLE_STRING,
@@ -138,12 +156,10 @@ BODIES: dict[str, dict[str, Schema]] = {
     },
     "tags": {"application/json": _array(_object(tag={"type": "string"}, count={"type": "integer", "minimum": 0}))},
     "tag": {"application/json": _object(tag={"type": "string"}, indices=INDICES)},
+    **{name: {"application/json": EDIT} for name in EDITS},
+    "tag_history": {"application/json": _array({"type": "object", "required": ["seq", "at", "op", "tag"]})},
     "openapi": {"application/json": _object(openapi={"type": "string"}, info={"type": "object"}, paths={})},
-    "import_upload": {
-        "application/json": _object(
-            name={"type": "string"}, rows={"type": "integer", "minimum": 1}, bytes={"type": "integer"}, status={}
-        )
-    },
+    "import_upload": {"application/json": IMPORT_ANSWER},
     "import_status": {
         "application/json": {
             "type": "object",
@@ -162,6 +178,16 @@ UPLOADS: Schema = {
 }
 
 
+def _named(key: str) -> Schema:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {**_object(**{key: ID}), "additionalProperties": False}}},
+    }
+
+
+REQUESTS: dict[str, Schema] = {"import_upload": UPLOADS, "tag_create": _named("tag"), "tag_rename": _named("to")}
+
+
 def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
     """The query parameters of each route name, bounded by this server's limits."""
     text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
@@ -175,7 +201,16 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
     )
     filters = [
         _query("cluster", "keep rows in any of these clusters (repeat the parameter)", _array(big_int)),
-        _query("tag", "keep rows in this tag of the dataset", ID),
+        _query(
+            "tag",
+            "keep rows in these tags of the dataset (repeat the parameter; all of them unless tags_mode)",
+            _array(ID),
+        ),
+        _query(
+            "tags_mode",
+            "all: rows in every tag given (the default); any: rows in at least one",
+            {"type": "string", "enum": list(TAGS_MODES)},
+        ),
         {
             "name": "where",
             "in": "query",
@@ -216,12 +251,43 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
             _query("k", "how many results", _range(1, limits.max_k)),
         ],
         "export": [_query("format", "file format", {"type": "string", "enum": ["csv", "parquet", "jsonl"]})] + filters,
-        "import_upload": [{**_query("name", "the dataset the tweets go into", ID), "required": True}],
+        "import_upload": [
+            {**_query("name", "the dataset the tweets go into", ID), "required": True},
+            {
+                "name": "x-import-secret",
+                "in": "header",
+                "required": False,
+                "description": "the secret the first upload to this name returned (required to re-import)",
+                "schema": {"type": "string", "maxLength": 200},
+            },
+        ],
     }
 
 
+def filter_body(limits: Limits) -> Schema:
+    """A POST's JSON body: the same filters as the query parameters, lists as JSON arrays (no URL length limit)."""
+    big_int: Schema = {"type": "integer", "minimum": -BIG, "maximum": BIG}
+    text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
+    properties: dict[str, Schema] = {
+        "cluster": _array(big_int),
+        "tag": _array(ID),
+        "tags_mode": {"type": "string", "enum": list(TAGS_MODES)},
+        "where": {"type": "array", "maxItems": limits.max_where_conditions, "items": {"type": "object"}},
+        "text": text,
+        "q": text,
+        "k": _range(1, limits.max_k),
+        "ls_index": {**_array({"type": "integer", "minimum": 0, "maximum": BIG}), "maxItems": limits.max_selection},
+        "sort": {"type": "string", "pattern": NO_NUL, "maxLength": 200},
+        "offset": _range(0, BIG),
+        "limit": _range(1, limits.max_page_size),
+    }
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None) -> dict[str, Any]:
-    queries = query_parameters(limits or Limits())
+    limits = limits or Limits()
+    queries = query_parameters(limits)
     paths: dict[str, Any] = {}
     for route in routes:
         if not isinstance(route, Route) or "{rest" in route.path:
@@ -229,7 +295,17 @@ def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None)
         methods = sorted((route.methods or {"GET"}) - {"HEAD"})
         for method in methods:
             op_id = route.name if len(methods) == 1 else f"{route.name}_{method.lower()}"
-            paths.setdefault(route.path, {})[method.lower()] = _operation(route, op_id, queries.get(route.name, []))
+            query = queries.get(route.name, [])
+            operation = _operation(route, op_id, query)
+            if route.name in ("tag_add", "tag_remove"):  # which rows: the filters, as a body
+                operation = {**operation, "requestBody": _without(filter_body(limits), ("offset", "limit"))}
+            if method == "POST" and route.name in FILTER_POSTS:  # the filters move into the body
+                body = filter_body(limits)
+                if route.name != "rows":
+                    body = _without(body, ("offset", "limit"))
+                kept = [p for p in operation["parameters"] if p["in"] == "path" or p["name"] == "format"]
+                operation = {**operation, "parameters": kept, "requestBody": body}
+            paths.setdefault(route.path, {})[method.lower()] = operation
     return {"openapi": "3.0.3", "info": {"title": "Latent Scope viewer", "version": version}, "paths": paths}
 
 
@@ -241,7 +317,8 @@ def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
     ]
     bodies = BODIES.get(route.name, {"application/json": {}})
     error = {"description": "a client error", "content": {"application/json": {"schema": ERROR}}}
-    ok = "202" if route.name == "import_upload" else "200"  # accepted: the pipeline runs later, in Dagster
+    # Accepted: the import's pipeline runs later, in Dagster; created: a new tag.
+    ok = {"import_upload": "202", "tag_create": "201"}.get(route.name or "", "200")
     operation = {
         "operationId": op_id,
         "summary": doc,
@@ -251,7 +328,14 @@ def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
             "4XX": error,
         },
     }
-    return {**operation, "requestBody": UPLOADS} if route.name == "import_upload" else operation
+    body = REQUESTS.get(route.name or "")
+    return {**operation, "requestBody": body} if body else operation
+
+
+def _without(body: Schema, keys: tuple[str, ...]) -> Schema:
+    schema = body["content"]["application/json"]["schema"]
+    properties = {k: v for k, v in schema["properties"].items() if k not in keys}
+    return {**body, "content": {"application/json": {"schema": {**schema, "properties": properties}}}}
 
 
 def _query(name: str, description: str, schema: Schema) -> Schema:

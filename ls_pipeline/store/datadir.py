@@ -93,6 +93,9 @@ class DataDir:
     def custom_model_files(self) -> list[Path]:
         return [self.root / name for name in layout.CUSTOM_MODELS]
 
+    def import_secret_path(self, name: str) -> Path:
+        return self.root / layout.IMPORT_SECRETS / f"{check_name(name, 'import name')}{layout.SECRET_SUFFIX}"
+
     def recipe_path(self, name: str) -> Path:
         return self.recipes / f"{name}{layout.RECIPE_SUFFIX}"
 
@@ -216,6 +219,10 @@ class Dataset:
 
     def tag_path(self, tag: str) -> Path:
         return self.path / layout.TAGS / f"{check_name(tag, 'tag name')}{layout.TAG_SUFFIX}"
+
+    @property
+    def tag_history_path(self) -> Path:
+        return self.path / layout.TAGS / layout.TAG_HISTORY
 
 
 def _kind(kind: str | Kind) -> Kind:

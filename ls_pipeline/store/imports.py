@@ -9,9 +9,13 @@ one-line note in _inbox/_rejected/.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
+import os
 import re
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -122,3 +126,44 @@ def _progress(ds: Dataset, rows_fingerprint: str) -> dict[str, Any]:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+# ---- who may re-import: the first uploader's secret, kept only as a hash ---------------------------------------------
+
+
+def has_owner(data: DataDir, name: str) -> bool:
+    return data.import_secret_path(name).is_file()
+
+
+def is_claimed(data: DataDir, name: str) -> bool:
+    """Something was imported by this name already: a secret, an inbox file or a dataset."""
+    return (
+        has_owner(data, name) or pending_upload(data, name) is not None or data.dataset(name, False).meta_path.exists()
+    )
+
+
+def secret_matches(data: DataDir, name: str, secret: str) -> bool:
+    path = data.import_secret_path(name)
+    if not path.is_file() or not secret:
+        return False
+    return hmac.compare_digest(path.read_text(encoding="ascii").strip(), _digest(secret))
+
+
+def claim(data: DataDir, name: str) -> str | None:
+    """A new secret for a name nobody owns yet, its hash written once (O_EXCL: of two racing uploads one wins);
+    None when another upload claimed it first."""
+    path = data.import_secret_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(24)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(_digest(secret) + "\n")
+    return secret
+
+
+def _digest(secret: str) -> str:
+    # The secret is 192 random bits: a plain SHA-256 cannot be reversed or guessed, no slow hash needed.
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -51,6 +51,9 @@ META = "meta.json"
 IMPORTS = "imports.json"  # the batches an upserting import merged, oldest first
 TAGS = "tags"
 TAG_SUFFIX = ".indices"
+# Beside the .indices files: every tag edit, one JSON a line, append-only (what changed and when; a deleted tag's
+# rows stay here). It can never be a tag (a tag starts with a letter or digit) and Latent Scope ignores it.
+TAG_HISTORY = "_history.jsonl"
 LOCK = ".lock"
 WORK_LOCKS = ".locks"
 
@@ -58,6 +61,8 @@ WORK_LOCKS = ".locks"
 INBOX = "_inbox"
 REJECTED = "_rejected"  # inside the inbox: files refused, and notes on imports that failed
 NOTE_SUFFIX = ".error.txt"
+IMPORT_SECRETS = "_import_secrets"  # one NAME.sha256 per hosted import: the hash of its uploader's secret
+SECRET_SUFFIX = ".sha256"
 RECIPES = "_recipes"
 RECIPE_SUFFIX = ".yaml"
 SOURCES = "_sources.yaml"

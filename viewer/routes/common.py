@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -13,11 +14,14 @@ from typing import Any, TypeVar
 import numpy as np
 import pyarrow as pa
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
+from viewer.bodies import body_params, json_body
 from viewer.catalog import Catalog, Scope
 from viewer.db import Database, ScopeSource
 from viewer.errors import BadRequest, NotFound
@@ -98,17 +102,33 @@ def source_of(scope: Scope) -> ScopeSource:
     return ScopeSource(scope.parquet, scope.dataset.input_path, tuple(meta.get("columns", [])), scope.text_column)
 
 
-def filter_of(request: Request, scope: Scope) -> RowFilter:
-    return parse_filter(request.query_params, column_types(scope.dataset_meta()), limits(request))
+async def params_of(request: Request, keys: tuple[str, ...]) -> QueryParams:
+    """The query parameters of a GET, or for a POST its JSON body's (a selection too large for a URL)."""
+    if request.method != "POST":
+        return request.query_params
+    return body_params(await json_body(request, limits(request)), request.query_params, keys)
+
+
+def filter_of(params: QueryParams, scope: Scope, lim: Limits) -> RowFilter:
+    return parse_filter(params, column_types(scope.dataset_meta()), lim)
+
+
+def tag_indices(cat: Catalog, ds: Dataset, f: RowFilter) -> list[int] | None:
+    """The rows of every tag of the filter (AND), or of any of them (tags_mode=any); None without tags."""
+    if not f.tags:
+        return None
+    sets = [cat.tag(ds, name) for name in dict.fromkeys(f.tags)]
+    combine = np.union1d if f.tags_mode == "any" else np.intersect1d
+    return functools.reduce(combine, sets).tolist()
 
 
 async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
-    """Turn the parts of a filter that live outside SQL (tag, semantic query) into ls_index lists."""
-    tag_indices = catalog(request).tag(scope.dataset, f.tag).tolist() if f.tag is not None else None
+    """Turn the parts of a filter that live outside SQL (tags, semantic query) into ls_index lists."""
+    found_tags = await work(tag_indices, catalog(request), scope.dataset, f)
     if f.q is None:
-        return Resolved(tag_indices=tag_indices)
+        return Resolved(tag_indices=found_tags)
     matches = await semantic(request, scope, f.q, f.k)
-    return Resolved(tag_indices, (matches.indices.tolist(), [float(s) for s in matches.scores]))
+    return Resolved(found_tags, (matches.indices.tolist(), [float(s) for s in matches.scores]))
 
 
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:

@@ -17,9 +17,18 @@ from starlette.responses import Response
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
 from ls_pipeline.store.datadir import Dataset
-from ls_pipeline.store.imports import import_status, is_import, upload_path
+from ls_pipeline.store.imports import (
+    claim,
+    has_owner,
+    import_status,
+    is_claimed,
+    is_import,
+    secret_matches,
+    upload_path,
+)
+from viewer.bodies import TooLarge, UnsupportedType
 from viewer.catalog import check_id
-from viewer.errors import ApiError, BadRequest, NotFound, scrub, shown
+from viewer.errors import ApiError, BadRequest, Forbidden, NotFound, scrub, shown
 from viewer.routes.common import Json, catalog, limits, work
 
 SUFFIX_BY_TYPE = {
@@ -29,12 +38,7 @@ SUFFIX_BY_TYPE = {
 }
 
 
-class TooLarge(ApiError):
-    status = 413
-
-
-class UnsupportedType(ApiError):
-    status = 415
+SECRET_HEADER = "x-import-secret"
 
 
 class NameTaken(ApiError):
@@ -53,6 +57,7 @@ async def upload(request: Request) -> Response:
     if existing.meta_path.is_file() and not is_import(existing):
         # An import upserts by tweet id into its dataset: never into one made from another kind of file.
         raise NameTaken(f"{shown(name)} is already a dataset that is not an X import; choose another name")
+    _check_owner(request, name)
     max_mb = limits(request).max_upload_mb
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_mb * 2**20:
@@ -64,11 +69,29 @@ async def upload(request: Request) -> Response:
     try:
         size = await _receive(request, partial, max_mb)
         rows = await work(_validate, partial, suffix, f"{name}{suffix}")
-        target = upload_path(data, name, suffix)
-        os.replace(partial, target)
+        secret = None if has_owner(data, name) else await work(claim, data, name)
+        if secret is None and not secret_matches(data, name, request.headers.get(SECRET_HEADER, "")):
+            raise Forbidden(f"another upload claimed {shown(name)} first; choose another name")  # a lost race
+        os.replace(partial, upload_path(data, name, suffix))
     finally:
         partial.unlink(missing_ok=True)
-    return Json({"name": name, "rows": rows, "bytes": size, "status": f"/api/imports/{name}"}, status_code=202)
+    answer = {"name": name, "rows": rows, "bytes": size, "status": f"/api/imports/{name}"}
+    # The secret is shown once, to the first uploader: only its hash stays on the server.
+    return Json({**answer, "secret": secret} if secret else answer, status_code=202)
+
+
+def _check_owner(request: Request, name: str) -> None:
+    """A re-import into a name must carry the secret its first upload returned (before a byte is received)."""
+    data = catalog(request).data
+    given = request.headers.get(SECRET_HEADER, "")
+    if has_owner(data, name):
+        if not secret_matches(data, name, given):
+            raise Forbidden(
+                f"{shown(name)} belongs to whoever imported it first: send the secret that upload returned "
+                f"in the {SECRET_HEADER} header, or choose another name"
+            )
+    elif is_claimed(data, name):  # imported before secrets existed: nobody can prove it is theirs
+        raise Forbidden(f"{shown(name)} was imported before import secrets; choose another name")
 
 
 async def status(request: Request) -> Response:

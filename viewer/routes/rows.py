@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from viewer import db
+from viewer.bodies import FILTER_KEYS, PAGE_KEYS
 from viewer.catalog import Scope
 from viewer.errors import BadRequest, shown
 from viewer.filters import Query, Resolved, RowFilter, parse_int, parse_page
@@ -23,6 +24,7 @@ from viewer.routes.common import (
     dumps,
     filter_of,
     limits,
+    params_of,
     records,
     resolve,
     scope_of,
@@ -42,8 +44,9 @@ EXPORT_TYPES = {
 async def rows(request: Request) -> Response:
     """A page of rows matching every filter (cluster, tag, where, text, q+k, ls_index selection), sorted."""
     found = await work(scope_of, request)
-    f = filter_of(request, found)
-    page = parse_page(request.query_params, limits(request))
+    params = await params_of(request, FILTER_KEYS + PAGE_KEYS)
+    f = filter_of(params, found, limits(request))
+    page = parse_page(params, limits(request))
     resolved = await resolve(request, found, f)
     total = int((await _run(request, found, db.count_sql, f, resolved)).column(0)[0].as_py())
     table = await _run(request, found, db.page_sql, f, resolved, page)
@@ -62,7 +65,7 @@ async def rows(request: Request) -> Response:
 async def indices(request: Request) -> Response:
     """Every matching ls_index (for dimming the map), same filters as rows."""
     found = await work(scope_of, request)
-    f = filter_of(request, found)
+    f = filter_of(await params_of(request, FILTER_KEYS), found, limits(request))
     resolved = await resolve(request, found, f)
     table = await _run(request, found, db.indices_sql, f, resolved)
     values = table.column(0).to_pylist()
@@ -104,10 +107,11 @@ async def neighbors(request: Request) -> Response:
 async def export(request: Request) -> Response:
     """The filtered rows as a csv, parquet or jsonl download, with x, y, cluster, label and tag:NAME columns."""
     found = await work(scope_of, request)
-    fmt = request.query_params.get("format", "csv")
+    params = await params_of(request, FILTER_KEYS + ("format",))
+    fmt = params.get("format", "csv")
     if fmt not in EXPORT_TYPES:
         raise BadRequest(f"unknown export format {shown(fmt)}; use csv, parquet or jsonl")
-    f = filter_of(request, found)
+    f = filter_of(params, found, limits(request))
     resolved = await resolve(request, found, f)
     tags = {name: values.tolist() for name, values in (await work(catalog(request).tags, found.dataset)).items()}
     table = await _run(request, found, db.export_sql, f, resolved, tags)

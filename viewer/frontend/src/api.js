@@ -3,7 +3,7 @@ import { tableFromIPC } from 'apache-arrow'
 
 export class ApiError extends Error {}
 
-async function check(res) {
+export async function check(res) {
   if (res.ok) return res
   let message = `${res.status} ${res.statusText}`
   try {
@@ -54,6 +54,7 @@ export function filterParams(filters) {
   const p = new URLSearchParams()
   for (const c of filters.clusters) p.append('cluster', String(c))
   for (const t of filters.tags) p.append('tag', t)
+  if (filters.tagsMode === 'any' && filters.tags.length > 1) p.set('tags_mode', 'any')
   if (filters.where.length) p.set('where', JSON.stringify(filters.where))
   if (filters.q) {
     p.set('q', filters.q)
@@ -64,6 +65,39 @@ export function filterParams(filters) {
 
 export function hasServerFilter(filters) {
   return filters.clusters.length > 0 || filters.tags.length > 0 || filters.where.length > 0 || !!filters.q
+}
+
+/** The same filters as a POST body (lists stay lists), with an explicit selection of any size up to max_selection. */
+export function filterBody(filters, selection) {
+  const body = {}
+  for (const [key, value] of filterParams(filters)) {
+    if (key === 'where') body.where = JSON.parse(value)
+    else if (key === 'cluster' || key === 'tag') (body[key] ||= []).push(key === 'cluster' ? Number(value) : value)
+    else body[key] = key === 'k' ? Number(value) : value
+  }
+  if (selection) body.ls_index = selection
+  return body
+}
+
+/** A POST of JSON; `headers` adds to the content type (the write token, say). */
+export async function post(path, body, headers = {}) {
+  const init = { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }
+  return check(await fetch(path, init))
+}
+
+export async function postRows(ds, scope, body) {
+  return (await post(`${scopeBase(ds, scope)}/rows`, body)).json()
+}
+
+/** Export by POST (a selection too large for a link): the file is downloaded from a blob. */
+export async function downloadExport(ds, scope, format, body) {
+  const res = await post(`${scopeBase(ds, scope)}/export?format=${encodeURIComponent(format)}`, body)
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '')?.[1] || `export.${format}`
+  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(await res.blob()), download: name })
+  document.body.append(link)
+  link.click()
+  link.remove()
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000)
 }
 
 export async function getRows(ds, scope, params) {

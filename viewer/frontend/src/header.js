@@ -22,7 +22,7 @@ export function buildHeader({ app, dataset, scope, scopeJson, scopes, meta, stat
     { 'aria-label': 'Export format', on: { change: on.exportFormat } },
     ['csv', 'parquet', 'jsonl'].map((f) => h('option', {}, f)),
   )
-  const exportLink = h('a.button', { download: '', dataset: { testid: 'export' } }, 'Export')
+  const exportLink = h('a.button', { download: '', dataset: { testid: 'export' }, on: { click: on.exportClick } }, 'Export')
   // A public single_profile page shows its one scope: no home page, no other scopes.
   const single = app.mode === 'single_profile'
   const scopeSwitch = single

@@ -10,6 +10,8 @@ export function mountImport(root, app) {
   const name = h('input', { name: 'name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9_.\\-]{0,99}', placeholder: 'e.g. my-tweets' })
   const file = h('input', { type: 'file', name: 'archive', accept: '.zip,application/zip', required: true })
   const privacy = h('input', { type: 'checkbox', name: 'privacy', checked: true })
+  // A re-import into a name needs the secret its first upload showed (the server keeps only a hash of it).
+  const secret = h('input', { name: 'secret', type: 'password', autocomplete: 'off', placeholder: 'only to update a map' })
   const button = h('button', { type: 'submit' }, 'Import')
   const status = h('div.import-status', { role: 'status', 'aria-live': 'polite', dataset: { testid: 'import-status' } })
   const form = h(
@@ -17,6 +19,7 @@ export function mountImport(root, app) {
     { on: { submit: (event) => start(event) } },
     h('label', {}, 'Name of the map ', name),
     h('label', {}, 'X archive (.zip) ', file),
+    h('label', {}, 'Secret of this map ', secret),
     h(
       'label.privacy',
       {},
@@ -42,8 +45,9 @@ export function mountImport(root, app) {
     if (!chosen) return
     button.disabled = true
     try {
-      const sent = await upload(name.value.trim(), chosen, privacy.checked)
+      const sent = await upload(name.value.trim(), chosen, privacy.checked, secret.value.trim())
       say(`Uploaded ${fmt(sent.rows)} tweets (${fmt(sent.bytes)} bytes). Waiting for the pipeline…`)
+      if (sent.secret) showSecret(sent.secret)
       await follow(sent.name)
     } catch (err) {
       say(String(err.message || err), true)
@@ -52,15 +56,26 @@ export function mountImport(root, app) {
     }
   }
 
-  async function upload(dataset, chosen, minimized) {
+  async function upload(dataset, chosen, minimized, key) {
     say(minimized ? 'Reading the archive in this browser…' : 'Uploading the archive…')
     const bytes = new Uint8Array(await chosen.arrayBuffer())
     const body = minimized ? JSON.stringify(minimizeArchive(bytes)) : bytes
     const type = minimized ? 'application/json' : 'application/zip'
-    const res = await fetch(`/api/imports?name=${encodeURIComponent(dataset)}`, { method: 'POST', headers: { 'content-type': type }, body })
+    const res = await fetch(`/api/imports?name=${encodeURIComponent(dataset)}`, { method: 'POST', headers: { 'content-type': type, ...(key ? { 'x-import-secret': key } : {}) }, body })
     const answer = await res.json().catch(() => ({ error: `the server answered HTTP ${res.status}` }))
     if (!res.ok) throw new Error(answer.error || `the server answered HTTP ${res.status}`)
     return answer
+  }
+
+  /** Shown once, beside the status: the server cannot show it again. */
+  function showSecret(value) {
+    const note = h(
+      'div.import-secret',
+      { dataset: { testid: 'import-secret' } },
+      h('p', {}, 'Keep this secret: it is shown only now, and updating this map with a newer archive needs it.'),
+      h('code', { dataset: { testid: 'import-secret-value' } }, value),
+    )
+    status.after(note)
   }
 
   async function follow(dataset) {

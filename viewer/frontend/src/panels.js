@@ -95,12 +95,20 @@ export function renderClusters(el, { clusters, parents, theme, selected, sortBy,
   }
 }
 
-export function renderTags(el, { tags, active, onToggle }) {
+export function renderTags(el, { tags, active, mode, onToggle, onMode }) {
   clear(el)
   if (!tags.length) {
     el.append(h('p.muted', {}, 'No tags in this dataset.'))
     return
   }
+  // Several tags picked: rows in all of them (the server's default) or in any of them.
+  const modes = h(
+    'select.tags-mode',
+    { 'aria-label': 'Rows in', dataset: { testid: 'tags-mode' }, on: { change: (e) => onMode(e.target.value) } },
+    h('option', { value: 'all', selected: mode !== 'any' }, 'in all picked tags'),
+    h('option', { value: 'any', selected: mode === 'any' }, 'in any picked tag'),
+  )
+  if (active.length > 1) el.append(modes)
   el.append(
     h(
       'ul.tags',

@@ -1,10 +1,10 @@
 // The explore view's state, kept in the URL so any view can be shared and reloaded.
-// Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, where, q, k, sel, lasso, color, cols, sort, page.
+// Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, q, k, sel, lasso, color, cols, sort, page.
 
 import { filterParams } from './api.js'
 
 export function emptyFilters() {
-  return { clusters: [], tags: [], where: [], q: '', k: 100, sel: [], lasso: null }
+  return { clusters: [], tags: [], tagsMode: 'all', where: [], q: '', k: 100, sel: [], lasso: null }
 }
 
 export function parseRoute(location) {
@@ -33,6 +33,7 @@ export function parseRoute(location) {
     filters: {
       clusters: p.getAll('cluster').map(Number).filter(Number.isInteger),
       tags: p.getAll('tag'),
+      tagsMode: p.get('tags_mode') === 'any' ? 'any' : 'all',
       where: Array.isArray(where) ? where : [],
       q: p.get('q') || '',
       k: Number(p.get('k')) || 100,

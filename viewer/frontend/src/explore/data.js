@@ -70,8 +70,10 @@ export async function loadTable(view) {
   if (ui.matching) {
     const ids = ui.matching.slice(state.tablePage * PAGE_SIZE, (state.tablePage + 1) * PAGE_SIZE)
     if (ids.length) {
-      params.set('selection', ids.join(','))
-      page = await api.getRows(dataset, scope, params)
+      const body = api.filterBody(state.filters, ids)
+      body.limit = PAGE_SIZE
+      if (state.sort) body.sort = state.sort
+      page = await api.postRows(dataset, scope, body)
     } else page = { rows: [] }
     page = { ...page, total: ui.matching.length }
   } else {

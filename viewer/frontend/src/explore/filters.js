@@ -12,9 +12,15 @@ export function toggleClusters(filters, ids, on) {
   return { ...filters, clusters: on ? [...rest, ...ids] : rest }
 }
 
-/** The server filters by one tag at a time: picking another tag replaces it. */
+/** Picking a tag adds it to the tag filter (rows in all of them, or any: see withTagsMode); again removes it. */
 export function toggleTag(filters, tag) {
-  return { ...filters, tags: filters.tags.includes(tag) ? [] : [tag] }
+  const tags = filters.tags
+  return { ...filters, tags: tags.includes(tag) ? tags.filter((t) => t !== tag) : [...tags, tag] }
+}
+
+/** 'all': rows in every picked tag; 'any': rows in at least one. */
+export function withTagsMode(filters, mode) {
+  return { ...filters, tagsMode: mode === 'any' ? 'any' : 'all' }
 }
 
 /** Without one chip: kind is cluster, tag, where (value: its position), q, sel or lasso. */
@@ -30,7 +36,7 @@ export function withoutFilter(filters, kind, value) {
 }
 
 export function withoutAll(filters) {
-  return { ...filters, clusters: [], tags: [], where: [], q: '', sel: [], lasso: null }
+  return { ...filters, clusters: [], tags: [], tagsMode: 'all', where: [], q: '', sel: [], lasso: null }
 }
 
 /** A clicked point: alone, added to (shift) or removed from the picked points. */

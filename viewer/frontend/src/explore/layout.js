@@ -2,6 +2,8 @@
 import { h, clear } from '../dom.js'
 import { buildHeader } from '../header.js'
 import { renderConditionForm } from '../panels.js'
+import * as render from './render.js'
+import { buildTagEdit } from './tagedit.js'
 
 /** Builds the page into root and returns its elements; `view` receives the controls' events. */
 export function buildLayout(root, view) {
@@ -19,6 +21,7 @@ export function buildLayout(root, view) {
       color: (c) => view.changeColor(c),
       lasso: () => view.setLasso(!view.ui.lasso),
       exportFormat: () => view.updateExportLink(),
+      exportClick: (e) => render.exportSelection(view) && e.preventDefault(),
       scope: (id) => view.switchScope(id),
       search: (q) => view.update({ filters: { ...view.state.filters, q } }),
     },
@@ -35,6 +38,7 @@ export function buildLayout(root, view) {
     clusters: h('div.cluster-list'),
     tags: h('div.tag-list'),
     condition: h('div'),
+    tagEdit: buildTagEdit(view),
     sortButton: h('button.mini', { on: { click: () => view.toggleSort() } }, 'sort: size'),
   }
   const side = h(
@@ -42,7 +46,7 @@ export function buildLayout(root, view) {
     {},
     el.results,
     h('section', {}, h('h3', {}, `Clusters (${clusters.filter((c) => !c.noise).length})`, el.sortButton), el.clusters),
-    h('section', {}, h('h3', {}, 'Tags'), el.tags),
+    h('section', {}, h('h3', {}, 'Tags'), el.tags, el.tagEdit?.root),
     h('section', {}, h('h3', {}, 'Column condition'), el.condition),
   )
   clear(root).append(

@@ -2,6 +2,8 @@
 import * as api from '../api.js'
 import { renderChips, renderClusters, renderSearchResults, renderTags } from '../panels.js'
 import { exploreUrl } from '../state.js'
+import * as filters from './filters.js'
+import { renderTagTargets } from './tagedit.js'
 import { renderTable } from '../table.js'
 import { currentTheme } from '../theme.js'
 import { EXPORT_SELECTION_MAX } from './limits.js'
@@ -42,7 +44,14 @@ export function renderSide(view) {
     onToggleMany: (ids, on) => view.toggleClusters(ids, on),
     onHover: (c) => map.setHulls(state.filters.clusters, c),
   })
-  renderTags(el.tags, { tags: data.tags, active: state.filters.tags, onToggle: (t) => view.toggleTag(t) })
+  renderTags(el.tags, {
+    tags: data.tags,
+    active: state.filters.tags,
+    mode: state.filters.tagsMode,
+    onToggle: (t) => view.toggleTag(t),
+    onMode: (m) => view.setFilters(filters.withTagsMode(state.filters, m)),
+  })
+  renderTagTargets(el.tagEdit, data.tags)
 }
 
 export function renderRows(view) {
@@ -121,8 +130,17 @@ export function updateExportLink(view) {
   const { el, ui, data } = view
   const params = api.filterParams(view.state.filters)
   params.set('format', el.exportFormat.value)
-  if (ui.matching) params.set('selection', ui.matching.slice(0, EXPORT_SELECTION_MAX).join(','))
   el.exportLink.href = `${api.scopeBase(data.dataset, data.scope)}/export?${params}`
+  // A selection goes in a POST body (see exportSelection), never in the link: it may not fit in a URL.
   const capped = ui.matching && ui.matching.length > EXPORT_SELECTION_MAX
   el.exportLink.title = capped ? `Exports the first ${EXPORT_SELECTION_MAX.toLocaleString('en')} selected rows` : ''
+}
+
+/** The export link's click with an explicit selection: the rows by POST. False when the link itself will do. */
+export function exportSelection(view) {
+  const { ui, data, el } = view
+  if (!ui.matching) return false
+  const body = api.filterBody(view.state.filters, ui.matching.slice(0, EXPORT_SELECTION_MAX))
+  view.guarded(() => api.downloadExport(data.dataset, data.scope, el.exportFormat.value, body))
+  return true
 }
