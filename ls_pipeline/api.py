@@ -26,19 +26,25 @@ from ls_pipeline.stages.scope import ScopeParams
 from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store.atomic import write_bytes
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name, resolve_data_dir
+from ls_pipeline.store.location import Root, check_reachable, is_remote, parse_root
 
 _KEY_NAMES = {"openai_key": "OPENAI_API_KEY", "mistral_key": "MISTRAL_API_KEY"}
 
 
-def init(path: str | os.PathLike[str], **keys: str) -> Path:
-    """Choose (and create) the data directory for this process; API keys go to its .env, never to sidecars."""
+def init(path: str | os.PathLike[str], **keys: str) -> Root:
+    """Choose (and create) the data directory for this process: a folder, or s3://bucket/prefix on object storage.
+
+    API keys go to its .env, never to sidecars.
+    """
     unknown = sorted(set(keys) - set(_KEY_NAMES))
     if not isinstance(path, str | os.PathLike) or not str(path):
         raise UserError(f"init needs a folder path, got {_shown(path)}")
     if unknown:
         raise UserError(f"unknown key option(s) {', '.join(unknown)}; allowed: {', '.join(_KEY_NAMES)}")
-    root = Path(path).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    root = parse_root(path)
+    check_reachable(root)
+    if not is_remote(root):  # an object store has no folders to make; its bucket must exist
+        root.mkdir(parents=True, exist_ok=True)
     os.environ[DATA_ENV] = str(root)
     if keys:
         _update_env_file(DataDir(root).keys_file, {_KEY_NAMES[k]: v for k, v in keys.items() if v})

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from ls_pipeline import params
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import DATA_ENV, LOCAL_ENV
+from ls_pipeline.store.location import is_remote, parse_root
 
 Main = Callable[[Sequence[str] | None], int]
 
@@ -161,10 +162,17 @@ def _embed(args: argparse.Namespace) -> int:
 @arguments(
     lambda p: (
         p.add_argument("dataset_id"),
-        p.add_argument("file", nargs="?", default=None, help=".npy, .h5 or .parquet; omit it to read --column of "
-                       "the dataset itself"),  # fmt: skip
-        p.add_argument("--model_id", default="imported", help="the model that made the vectors (search embeds "
-                       "queries with it when it can load here)"),  # fmt: skip
+        p.add_argument(
+            "file",
+            nargs="?",
+            default=None,
+            help=".npy, .h5 or .parquet; omit it to read --column of the dataset itself",
+        ),  # fmt: skip
+        p.add_argument(
+            "--model_id",
+            default="imported",
+            help="the model that made the vectors (search embeds queries with it when it can load here)",
+        ),  # fmt: skip
         p.add_argument("--column", default=None, help="the list column (Parquet, the dataset) or HDF5 dataset"),
     )
 )
@@ -353,7 +361,8 @@ def _twitter_import(args: argparse.Namespace) -> int:
 )
 def _serve(args: argparse.Namespace) -> int:
     if args.data_dir:
-        if not Path(args.data_dir).expanduser().is_dir():  # serving must not create a folder from a typo
+        root = parse_root(args.data_dir)
+        if not is_remote(root) and not root.is_dir():  # serving must not create a folder from a typo
             raise UserError(f"data directory {args.data_dir!r} does not exist; give the folder `ls-init` made")
         _api().init(args.data_dir)
     _api().serve(args.host, args.port)

@@ -14,12 +14,14 @@ import pytest
 
 # Hermetic: no outcome depends on the user's settings. Their data directory, Dagster instance, app mode, API keys and
 # endpoints, and Hugging Face cache are dropped before any of our code reads them; tests set what they need.
-_USER_SETTINGS = ("LATENT_SCOPE_", "LS_", "DAGSTER_", "OPENAI_", "MISTRAL_", "HF_", "HUGGING", "TRANSFORMERS_")
+_USER_SETTINGS = ("LATENT_SCOPE_", "LS_", "DAGSTER_", "OPENAI_", "MISTRAL_", "HF_", "HUGGING", "TRANSFORMERS_", "AWS_")
 for _name in [name for name in os.environ if name.startswith(_USER_SETTINGS)]:
     del os.environ[_name]
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="ls-tests-hf-")  # an empty cache: the default model ships in a package
 atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may reach for the network
+
+pytest_plugins = ["tests.s3_support"]  # the S3 server fixtures, for every test module that asks for them
 
 DEMO = Path(__file__).resolve().parents[1] / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
 SMALL_RECIPE = """

@@ -7,6 +7,7 @@ import sys
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import resolve_data_dir
+from ls_pipeline.store.location import is_remote
 from viewer.server import run_server
 
 
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         root = resolve_data_dir(args.data_dir)
-        if not root.is_dir():
+        if not is_remote(root) and not root.is_dir():
             raise UserError(f"data directory {args.data_dir or root.name!r} does not exist; run `ls-init PATH` first")
         run_server(root, host=args.host, port=args.port)
     except UserError as exc:

@@ -13,6 +13,7 @@ from typing import Any
 from ls_pipeline.errors import NotFound, UserError
 from ls_pipeline.store import layout, lock, sidecars
 from ls_pipeline.store.layout import KINDS, Kind
+from ls_pipeline.store.location import Root, check_reachable, parse_root
 
 DATA_ENV = "LATENT_SCOPE_DATA"
 LOCAL_ENV = Path(layout.KEYS_FILE)  # ./.env, where ls-init leaves the data directory's path
@@ -21,12 +22,17 @@ LOCAL_ENV = Path(layout.KEYS_FILE)  # ./.env, where ls-init leaves the data dire
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
-def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory: an explicit path, else $LATENT_SCOPE_DATA, else the value ls-init left in ./.env."""
-    value = str(explicit) if explicit else os.environ.get(DATA_ENV) or dotenv_value(LOCAL_ENV, DATA_ENV)
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Root:
+    """The data directory: an explicit path or URL, else $LATENT_SCOPE_DATA, else the value ls-init left in ./.env.
+
+    A local folder is a Path; s3://bucket/prefix is a UPath whose bucket was just reached (one line if it cannot be).
+    """
+    value = explicit if explicit else os.environ.get(DATA_ENV) or dotenv_value(LOCAL_ENV, DATA_ENV)
     if not value:
         raise UserError(f"no data directory: run `ls-init PATH` or set {DATA_ENV}")
-    return Path(value).expanduser().resolve()
+    root = parse_root(value)
+    check_reachable(root)
+    return root
 
 
 def dotenv_value(path: Path, key: str) -> str | None:
@@ -56,8 +62,8 @@ def check_name(name: str, what: str = "dataset name") -> str:
 class DataDir:
     """The root folder holding one folder per dataset, plus the inbox, recipes, caches and Dagster's home."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | os.PathLike[str] | Root) -> None:
+        self.root = root if isinstance(root, Path) or not isinstance(root, str | os.PathLike) else parse_root(root)
 
     @property
     def inbox(self) -> Path:
@@ -230,5 +236,5 @@ def _kind(kind: str | Kind) -> Kind:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
+    with path.open(encoding="utf-8") as handle:
         return json.load(handle)

@@ -1,0 +1,113 @@
+"""Where the data directory lives: a local folder (the default) or an object-store URL such as s3://bucket/prefix.
+
+A local directory stays a pathlib.Path, so everything that worked on one disk works unchanged. A remote one is a
+universal_pathlib UPath over fsspec: it answers the same calls (`/`, `open`, `is_file`, `glob`, `iterdir`), and the
+places that need more than a Path (publishing, locks, DuckDB, HDF5) ask `is_remote` and take the object-store road.
+Endpoint and credentials come from the standard AWS variables (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_REGION), which botocore reads itself, so any S3-compatible store works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ls_pipeline.errors import UserError
+
+# Schemes we serve. Others (gs://, az://, ftp:// ...) are refused in one line instead of becoming a local folder
+# named "gs:"; adding one means adding its fsspec package and running the object-storage tests against it.
+REMOTE_SCHEMES = ("s3", "s3a")
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
+# Other machines write the same bucket: a cached listing would hide their artifacts (and our own newest files from
+# a second filesystem instance), so listings are always fresh.
+STORAGE_OPTIONS: dict[str, Any] = {"use_listings_cache": False}
+
+Root = Any  # a pathlib.Path for a local data directory, a upath.UPath for a remote one
+
+
+def parse_root(value: str | os.PathLike[str]) -> Root:
+    """A local path (made absolute) or a remote URL, refusing schemes we cannot serve and bucket-less URLs."""
+    text = str(value)
+    if isinstance(value, Path) or not (match := _URL.match(text)):
+        return Path(text).expanduser().resolve()
+    scheme, rest = match.group(1).lower(), match.group(2)
+    if scheme == "file":
+        return Path(rest or "/").expanduser().resolve()
+    if scheme not in REMOTE_SCHEMES:
+        raise UserError(f"unsupported data directory scheme {scheme + '://'!r}: use a local path or s3://bucket/prefix")
+    bucket = rest.split("/", 1)[0]
+    if not bucket:
+        raise UserError(f"data directory {text!r} names no bucket: use s3://bucket/prefix")
+    from upath import UPath
+
+    # The endpoint joins the options so that fsspec's instance cache never hands a path on one store another's client.
+    endpoint = {"endpoint_url": os.environ["AWS_ENDPOINT_URL"]} if os.environ.get("AWS_ENDPOINT_URL") else {}
+    return UPath(f"s3://{rest.rstrip('/')}", **STORAGE_OPTIONS, **endpoint)
+
+
+def is_remote(path: Any) -> bool:
+    return not isinstance(path, Path)
+
+
+def url(path: Any) -> str:
+    """The path as a string every library takes: /abs/path locally, s3://bucket/key remotely."""
+    return str(path)
+
+
+def filesystem(path: Any) -> Any:
+    """The fsspec filesystem that holds `path` (for pandas, pyarrow and DuckDB's register_filesystem)."""
+    if not is_remote(path):
+        import fsspec
+
+        return fsspec.filesystem("file")
+    return path.fs
+
+
+def check_reachable(root: Any) -> None:
+    """Fail in one line, before any work, if a remote data directory's bucket cannot be reached or read."""
+    if not is_remote(root):
+        return
+    bucket = root.path.split("/", 1)[0]
+    with storage_errors(root):
+        # A fresh client: a cached one may hold credentials or an endpoint from before the environment changed.
+        # Few retries: a store that refuses a connection now will not take it a minute later, and the user waits.
+        quick = {"config_kwargs": {"retries": {"max_attempts": 2}, "connect_timeout": 3}}
+        fresh = type(root.fs)(skip_instance_cache=True, **{**root.storage_options, **quick})
+        fresh.ls(bucket, refresh=True)
+
+
+@contextlib.contextmanager
+def storage_errors(root: Any) -> Iterator[None]:
+    """Turn an object store's failures (no bucket, refused credentials, no endpoint) into one-line UserErrors."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as exc:
+        if (message := describe(exc, root)) is None:
+            raise
+        raise UserError(message) from None
+
+
+def describe(exc: BaseException, root: Any) -> str | None:
+    """One line for an object-store failure, naming the fix; None for anything that is not one."""
+    where = f"data directory {url(root)}"
+    text = f"{type(exc).__name__} {exc}"
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or "the default AWS endpoint"
+    if "NoSuchBucket" in text or (isinstance(exc, FileNotFoundError) and "bucket" in text.lower()):
+        return f"{where}: the bucket does not exist; create it or fix the URL"
+    if any(word in text for word in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden")):
+        return f"{where}: the store refused the credentials; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    if isinstance(exc, PermissionError):
+        return f"{where}: the store refused the credentials; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    if any(word in text for word in ("NoCredentials", "Unable to locate credentials", "PartialCredentials")):
+        return f"{where}: no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    if any(word in text for word in ("EndpointConnectionError", "Could not connect", "ConnectTimeout", "Connect")):
+        return f"{where}: cannot reach {endpoint}; check AWS_ENDPOINT_URL and that the store is running"
+    if "NoRegion" in text:
+        return f"{where}: no region; set AWS_REGION"
+    return None
