@@ -87,6 +87,13 @@ class DataDir:
 
     @property
     def dagster_home(self) -> Path:
+        """Dagster's instance folder: in the data directory, or on this machine when that is on object storage
+        (SQLite needs a disk; a team sharing runs across machines points DAGSTER_HOME at a PostgreSQL instance)."""
+        if is_remote(self.root):
+            return (
+                scratch_folder(self.root).parent
+                / f"{self.root.path.strip('/').replace('/', '--')}{layout.DAGSTER_HOME}"
+            )
         return self.root / layout.DAGSTER_HOME
 
     @property
