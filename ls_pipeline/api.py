@@ -43,6 +43,8 @@ def init(path: str | os.PathLike[str], **keys: str) -> Root:
     if unknown:
         raise UserError(f"unknown key option(s) {', '.join(unknown)}; allowed: {', '.join(_KEY_NAMES)}")
     root = parse_root(path)
+    if keys and is_remote(root):  # the keys file would be an object anyone with the bucket could read
+        raise UserError("API keys are not stored on object storage: set OPENAI_API_KEY / MISTRAL_API_KEY instead")
     check_reachable(root)
     if not is_remote(root):  # an object store has no folders to make; its bucket must exist
         root.mkdir(parents=True, exist_ok=True)
