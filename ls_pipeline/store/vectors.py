@@ -9,11 +9,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 
+from ls_pipeline.store import reading
 from ls_pipeline.store.layout import H5_DONE, H5_VECTORS
+from ls_pipeline.store.local_copies import LocalCopies
+from ls_pipeline.store.location import is_remote
 
 
 class ResumableVectors:
@@ -54,13 +58,25 @@ def write_vectors(path: Path, matrix: np.ndarray) -> None:
         handle.create_dataset(H5_VECTORS, data=matrix)
 
 
-def read_vectors(path: Path) -> np.ndarray:
-    with h5py.File(path, "r") as handle:
+def read_vectors(path: Any) -> np.ndarray:
+    """The whole matrix; on object storage read through a file object (h5py cannot open an s3:// name)."""
+    if not is_remote(path):
+        with h5py.File(path, "r") as handle:
+            return handle[H5_VECTORS][:]
+    with reading.open_binary(path) as raw, h5py.File(raw, "r") as handle:
         return handle[H5_VECTORS][:]
 
 
-def open_matrix(path: Path) -> np.ndarray:
-    """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once."""
+def open_matrix(path: Any, copies: LocalCopies | None = None) -> np.ndarray:
+    """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once.
+
+    A remote file is mapped from its local copy in `copies` (fetched once per version), so that scoring every row
+    reads the local disk and never the store; without `copies` it is read whole into memory.
+    """
+    if is_remote(path):
+        if copies is None:
+            return np.asarray(read_vectors(path), dtype=np.float32)
+        path = copies.local(path)
     with h5py.File(path, "r") as handle:
         data = handle[H5_VECTORS]
         offset = data.id.get_offset()
