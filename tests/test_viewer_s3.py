@@ -205,13 +205,17 @@ def test_the_store_going_away_is_a_clean_503(local_root: Path, monkeypatch: pyte
         s3fs.S3FileSystem.clear_instance_cache()
 
 
-def test_python_m_viewer_serves_an_s3_url(s3_url: str, aws: S3Server, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["python -m viewer", "ls-serve"])
+def test_the_commands_serve_an_s3_url(command: str, s3_url: str, aws: S3Server, tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "viewer.log"
     env = {**aws.env(), "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": str(Path(sys.executable).parent)}
+    start = (
+        [sys.executable, "-m", "viewer"]
+        if command == "python -m viewer"
+        else [str(Path(sys.executable).parent / command)]
+    )
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "viewer", s3_url, "--port", str(port)], env=env, stdout=sink, stderr=sink
-        )
+        proc = subprocess.Popen([*start, s3_url, "--port", str(port)], env=env, stdout=sink, stderr=sink, cwd=tmp_path)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_until_responds(base + "/api/app", proc, log)
