@@ -15,9 +15,6 @@ import pyarrow.parquet as pq
 from ls_pipeline.store.location import is_remote
 
 Version = tuple[Any, ...]
-# s3fs reads ahead in 5 MiB blocks by default; "readahead" keeps one block and extends it while a reader goes
-# forwards, which is how parquet footers and HDF5 headers are read (measured in ../shared/NOTES-env.md).
-REMOTE_OPEN = {"cache_type": "readahead"}
 
 
 def version(path: Any) -> Version:
@@ -34,11 +31,6 @@ def read_table(path: Any, columns: list[str] | None = None) -> pa.Table:
     if not is_remote(path):
         return pq.read_table(path, columns=columns)
     return pq.read_table(path.path, columns=columns, filesystem=path.fs)
-
-
-def open_binary(path: Any) -> Any:
-    """A binary file object for libraries that take one (h5py, pyarrow)."""
-    return path.open("rb", **REMOTE_OPEN) if is_remote(path) else open(path, "rb")
 
 
 def for_serving(root: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ls_pipeline.store import reading
+from ls_pipeline.store.files import readable
 from ls_pipeline.store.layout import H5_DONE, H5_VECTORS
 from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.location import is_remote
@@ -59,11 +59,7 @@ def write_vectors(path: Path, matrix: np.ndarray) -> None:
 
 
 def read_vectors(path: Any) -> np.ndarray:
-    """The whole matrix; on object storage read through a file object (h5py cannot open an s3:// name)."""
-    if not is_remote(path):
-        with h5py.File(path, "r") as handle:
-            return handle[H5_VECTORS][:]
-    with reading.open_binary(path) as raw, h5py.File(raw, "r") as handle:
+    with readable(path) as source, h5py.File(source, "r") as handle:
         return handle[H5_VECTORS][:]
 
 
@@ -73,13 +69,11 @@ def open_matrix(path: Any, copies: LocalCopies | None = None) -> np.ndarray:
     A remote file is mapped from its local copy in `copies` (fetched once per version), so that scoring every row
     reads the local disk and never the store; without `copies` it is read whole into memory.
     """
-    if is_remote(path):
-        if copies is None:
-            return np.asarray(read_vectors(path), dtype=np.float32)
+    if is_remote(path) and copies is not None:
         path = copies.local(path)
-    with h5py.File(path, "r") as handle:
+    with readable(path) as source, h5py.File(source, "r") as handle:
         data = handle[H5_VECTORS]
         offset = data.id.get_offset()
-        if data.chunks is None and data.compression is None and offset is not None:
+        if not is_remote(path) and data.chunks is None and data.compression is None and offset is not None:
             return np.memmap(path, dtype=data.dtype, mode="r", offset=offset, shape=data.shape)
         return np.asarray(data[...], dtype=np.float32)
