@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,6 +18,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from ls_pipeline.models import api_embedding
+from ls_pipeline.store.local_copies import LocalCopies
+from ls_pipeline.store.location import is_remote
 from viewer.catalog import Catalog
 from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
@@ -104,10 +107,9 @@ async def api_not_found(request: Request) -> Response:
     raise NotFound("no such API route; see /openapi.json")
 
 
-def create_app(
-    data_dir: str | Path, config: AppConfig | None = None, static_dir: str | Path | None = None
-) -> Starlette:
-    """The viewer over a data directory; config defaults to the environment (LATENT_SCOPE_APP_MODE ...).
+def create_app(data_dir: Any, config: AppConfig | None = None, static_dir: str | Path | None = None) -> Starlette:
+    """The viewer over a data directory (a local path, or s3://bucket/prefix as a string or a UPath); config
+    defaults to the environment (LATENT_SCOPE_APP_MODE ...).
 
     The frontend comes from viewer/static/, or from $LATENT_SCOPE_VIEWER_STATIC (a frontend built elsewhere).
     """
@@ -115,12 +117,19 @@ def create_app(
     static_dir = static_dir or os.environ.get("LATENT_SCOPE_VIEWER_STATIC") or STATIC
     embedder = QueryEmbedder()
     catalog = Catalog(data_dir, config)
+    root = catalog.data.root
+    # Embedding files on object storage are searched from local copies in a folder of this server's own.
+    copies = LocalCopies(config.limits.vector_cache_mb * 2**20, setting="vector_cache_mb") if is_remote(root) else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Load the embedding models of the served scopes in the background: the first search then finds them warm.
         threading.Thread(target=_warm, args=(catalog, embedder), daemon=True, name="warm-models").start()
-        yield
+        try:
+            yield
+        finally:
+            if copies is not None:
+                copies.close()
 
     app = Starlette(
         routes=route_table(Path(static_dir), config.mode),
@@ -129,7 +138,10 @@ def create_app(
     )
     app.state.config = config
     app.state.catalog = catalog
-    app.state.db = Database(config.limits.sql_time_limit_ms, config.limits.max_cached_scopes)
+    app.state.db = Database(
+        config.limits.sql_time_limit_ms, config.limits.max_cached_scopes, root.fs if is_remote(root) else None
+    )
+    app.state.copies = copies
     app.state.embedder = embedder
     app.state.write_token = new_token()  # the studio page's, for this server's life
     return app

@@ -15,8 +15,10 @@ import numpy as np
 
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
 from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
+from ls_pipeline.store.location import is_remote
+from ls_pipeline.store.reading import Version, for_serving, version
 from ls_pipeline.store.sidecars import ScopeSidecar
-from viewer.errors import BadRequest, NotFound, shown
+from viewer.errors import BadRequest, NotFound, Unavailable, shown
 from viewer.settings import AppConfig
 
 
@@ -46,12 +48,29 @@ class Scope:
 
 
 class Catalog:
-    def __init__(self, root: str | Path, config: AppConfig) -> None:
-        self.data = DataDir(root)
+    def __init__(self, root: Any, config: AppConfig) -> None:
+        self.data = DataDir(for_serving(DataDir(root).root))
         self.config = config
+
+    @property
+    def remote(self) -> bool:
+        return is_remote(self.data.root)
+
+    def check_store(self) -> None:
+        """On object storage an unreachable store reads as a missing file (fsspec's exists() swallows errors): before
+        a listing comes back empty or anything is called unknown, make sure the store answered (503 otherwise)."""
+        if not self.remote:
+            return
+        root = self.data.root
+        try:
+            root.fs.ls(root.path.split("/", 1)[0], refresh=True)
+        except Exception as exc:
+            raise Unavailable.of(exc, root) from exc
 
     def dataset_names(self) -> list[str]:
         names = self.data.dataset_names()
+        if not names:
+            self.check_store()
         if self.config.single:
             return [n for n in names if n == self.config.public_dataset]
         return names
@@ -62,6 +81,7 @@ class Catalog:
             raise NotFound(f"unknown dataset {shown(name)}")
         ds = Dataset(self.data.root / name)
         if not ds.meta_path.is_file():
+            self.check_store()
             raise NotFound(f"unknown dataset {shown(name)}; see /api/datasets for the list")
         return ds
 
@@ -78,6 +98,7 @@ class Catalog:
         ds = self.dataset(name)
         check_id(scope_id, "scope id")
         if scope_id not in self.scope_ids(ds):
+            self.check_store()
             raise NotFound(f"unknown scope {shown(scope_id)} in dataset {shown(name)}; see its /scopes list")
         return Scope(ds, scope_id, read_scope(ds.file(SCOPE, scope_id, SIDECAR)))
 
@@ -91,6 +112,7 @@ class Catalog:
     def tag(self, ds: Dataset, tag: str) -> np.ndarray:
         check_id(tag, "tag name")
         if tag not in self.tag_names(ds):
+            self.check_store()
             raise NotFound(f"unknown tag {shown(tag)} in dataset {ds.name!r}; see /api/datasets/{ds.name}/tags")
         return read_indices(ds.tag_path(tag))
 
@@ -99,13 +121,13 @@ class Catalog:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    return _read_json(path, path.stat().st_mtime_ns)
+    return _read_json(path, version(path))
 
 
 @lru_cache(maxsize=256)
-def _read_json(path: Path, mtime_ns: int) -> dict[str, Any]:
-    # Keyed by mtime so a new or rewritten sidecar is seen at once; callers must not mutate the result.
-    with open(path, encoding="utf-8") as handle:
+def _read_json(path: Path, _version: Version) -> dict[str, Any]:
+    # Keyed by version so a new or rewritten sidecar is seen at once; callers must not mutate the result.
+    with path.open(encoding="utf-8") as handle:
         return json.load(handle)
 
 
@@ -114,13 +136,12 @@ def read_scope(path: Path) -> ScopeSidecar:
 
 
 def read_indices(path: Path) -> np.ndarray:
-    # Keyed by inode and size too: the studio replaces a tag file twice within one mtime tick (a coarse clock).
-    stat = path.stat()
-    return _read_indices(path, (stat.st_mtime_ns, stat.st_ino, stat.st_size))
+    # The version has inode and size too: the studio replaces a tag file twice within one mtime tick (a coarse clock).
+    return _read_indices(path, version(path))
 
 
 @lru_cache(maxsize=64)
-def _read_indices(path: Path, version: tuple[int, int, int]) -> np.ndarray:
+def _read_indices(path: Path, _version: Version) -> np.ndarray:
     values = []
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         line = line.strip()

@@ -20,10 +20,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ls_pipeline.store.reading import Version, version
 from viewer.errors import BadRequest, scrub
 from viewer.filters import SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
 
 SCOPE_SELECT = ", ".join(f"t.{c}" for c in SCOPE_COLUMNS)
+ScopeVersion = tuple[str, Version, str, Version]
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,8 @@ class ScopeSource:
         inputs = [f"t.{quote(c)}" for c in self.stored_columns if not (with_score and c == "score")]
         return ", ".join([SCOPE_SELECT, *extra, *inputs])
 
-    def version(self) -> tuple[str, int, str, int]:
-        return (
-            str(self.scope_path),
-            self.scope_path.stat().st_mtime_ns,
-            str(self.input_path),
-            self.input_path.stat().st_mtime_ns,
-        )
+    def version(self) -> ScopeVersion:
+        return (str(self.scope_path), version(self.scope_path), str(self.input_path), version(self.input_path))
 
 
 @dataclass
@@ -61,10 +58,15 @@ class _Cached:
 
 
 class Database:
-    def __init__(self, time_limit_ms: int, max_cached_scopes: int = 4) -> None:
+    def __init__(self, time_limit_ms: int, max_cached_scopes: int = 4, filesystem: Any = None) -> None:
+        """`filesystem`: the data directory's fsspec filesystem when it is remote. DuckDB then reads s3:// parquet
+        through it (the same client, credentials and fresh listings as the rest of the viewer): DuckDB 2.0 cannot
+        load the httpfs extension offline, and this needs nothing downloaded."""
         self._con = duckdb.connect(":memory:")
+        if filesystem is not None:
+            self._con.register_filesystem(filesystem)
         self._lock = threading.Lock()  # cursor() on a shared connection is not safe from many threads at once
-        self._tables: OrderedDict[tuple[str, int, str, int], _Cached] = OrderedDict()
+        self._tables: OrderedDict[ScopeVersion, _Cached] = OrderedDict()
         self._tables_lock = threading.Lock()
         self.time_limit_ms = time_limit_ms
         self.max_cached_scopes = max_cached_scopes
@@ -117,7 +119,7 @@ class Database:
                 entry.users -= 1
                 self._evict()
 
-    def _build(self, key: tuple[str, int, str, int], src: ScopeSource) -> str:
+    def _build(self, key: ScopeVersion, src: ScopeSource) -> str:
         # The name comes from a hash of our own file paths, never from request text.
         name = "scope_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
         inputs = ", ".join(f"i.{quote(c)}" for c in src.stored_columns)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from ls_pipeline.errors import Conflict, UserError
 from ls_pipeline.errors import NotFound as StoreNotFound
+from ls_pipeline.store.location import describe, is_remote
 
 log = logging.getLogger("viewer")
 
@@ -39,6 +40,19 @@ class NotFound(ApiError):
 
 class Forbidden(ApiError):
     status = 403
+
+
+class Unavailable(ApiError):
+    """The data store (object storage) cannot be read right now: the client may retry; nothing is its fault."""
+
+    status = 503
+    MESSAGE = "the data store cannot be reached right now (logged on the server); try again shortly"
+
+    @classmethod
+    def of(cls, exc: BaseException, root: object) -> Unavailable:
+        # The one line from store/location.py goes to the log only: it names the endpoint and the bucket.
+        log.warning("data store unavailable: %s", describe(exc, root) or f"{type(exc).__name__}: {exc}")
+        return cls(cls.MESSAGE)
 
 
 def error_body(message: str, status: int) -> dict[str, object]:
@@ -86,6 +100,9 @@ async def query_interrupted(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    root = request.app.state.catalog.data.root
+    if is_remote(root) and describe(exc, root) is not None:  # the store failed mid-request: a 503, not our bug
+        return error_response(Unavailable.of(exc, root).message, Unavailable.status)
     # The traceback goes to the server log only; the client learns that it was our fault, not where.
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response("internal error in the viewer (logged on the server)", 500)

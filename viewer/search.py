@@ -2,6 +2,10 @@
 
 numpy over the mapped matrix was measured against DuckDB's array_cosine_similarity (bench/search_backends.py):
 numpy is an order of magnitude faster on the sizes we serve, and exact, so there is no index to build.
+
+On object storage the matrix is mapped from a local copy (store/local_copies.py, bounded by vector_cache_mb),
+fetched once when a scope is first searched: exact search scores every row, so reading rows on demand would fetch the
+whole matrix per query, and a copy makes every later query as fast as a local data directory.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ls_pipeline.models.embedding import Embedder, load_embedder
+from ls_pipeline.store.local_copies import LocalCopies
+from ls_pipeline.store.reading import Version, version
 from ls_pipeline.store.vectors import open_matrix
 from viewer.errors import BadRequest
 
@@ -26,8 +32,8 @@ class Matches:
 
 
 class EmbeddingIndex:
-    def __init__(self, path: Path) -> None:
-        self.matrix = open_matrix(path)
+    def __init__(self, path: Path, copies: LocalCopies | None = None) -> None:
+        self.matrix = open_matrix(path, copies)
         norms = np.linalg.norm(self.matrix, axis=1).astype(np.float32)
         norms[norms == 0] = 1.0  # a zero vector scores 0 against everything instead of NaN
         self.inverse_norms = 1.0 / norms
@@ -53,16 +59,17 @@ def top_k(scores: np.ndarray, k: int) -> Matches:
 
 
 @lru_cache(maxsize=8)
-def _index(path: Path, mtime_ns: int) -> EmbeddingIndex:
-    return EmbeddingIndex(path)
+def _index(path: Path, _version: Version, copies: LocalCopies | None) -> EmbeddingIndex:
+    return EmbeddingIndex(path, copies)
 
 
 _index_lock = threading.Lock()
 
 
-def embedding_index(path: Path) -> EmbeddingIndex:
-    with _index_lock:  # two first requests would otherwise both compute the norms
-        return _index(path, path.stat().st_mtime_ns)
+def embedding_index(path: Path, copies: LocalCopies | None = None) -> EmbeddingIndex:
+    """The index of the file's current version; `copies` holds the local copies of remote files."""
+    with _index_lock:  # two first requests would otherwise both compute the norms (or fetch the copy)
+        return _index(path, version(path), copies)
 
 
 class QueryEmbedder:

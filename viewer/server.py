@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 from viewer.app import create_app
 
 __all__ = ["create_app", "run_server"]
 
 
-def run_server(data_dir: str | Path, host: str = "127.0.0.1", port: int = 5001) -> None:
+def run_server(data_dir: Any, host: str = "127.0.0.1", port: int = 5001) -> None:
     import uvicorn
 
     app = create_app(data_dir)

@@ -32,6 +32,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_query_chars", 1000, "longest text or semantic query accepted"),
     Setting("max_cached_scopes", 4, "scopes whose joined rows stay in DuckDB memory (least recently used dropped)"),
     Setting("max_upload_mb", 1024, "largest X archive or minimized tweet JSON a hosted-mode import may upload (MB)"),
+    Setting(
+        "vector_cache_mb",
+        2048,
+        "local disk kept for copies of embedding files on object storage (MB, least recently searched dropped)",
+    ),
 )
 
 
@@ -55,6 +60,7 @@ class Limits:
     max_query_chars: int = _DEFAULT["max_query_chars"]
     max_cached_scopes: int = _DEFAULT["max_cached_scopes"]
     max_upload_mb: int = _DEFAULT["max_upload_mb"]
+    vector_cache_mb: int = _DEFAULT["vector_cache_mb"]
 
     def replace(self, **changes: int) -> Limits:
         return dataclasses.replace(self, **changes)

@@ -17,6 +17,7 @@ from typing import Any
 from ls_pipeline.errors import Conflict, NotFound
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import Dataset, check_name
+from ls_pipeline.store.location import is_remote
 
 State = dict[str, list[int] | None]  # tag -> its sorted rows, or None where the tag does not exist
 UNDO = "undo"
@@ -110,8 +111,15 @@ def _commit(ds: Dataset, edit: dict[str, Any], before: State, after: State) -> d
 
 def _append(ds: Dataset, entry: dict[str, Any]) -> None:
     path = ds.tag_history_path
+    line = json.dumps(entry, separators=(",", ":")) + "\n"
+    if is_remote(path):
+        # Object stores cannot append: the history is rewritten whole, safe because every caller holds the
+        # dataset's lock (a lease there), and replaced in one PUT, so a reader sees the old or the new file.
+        before = path.read_bytes() if path.is_file() else b""
+        atomic.write_bytes(path, before + line.encode())
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 
 from ls_pipeline.store.files import readable
 from ls_pipeline.store.layout import H5_DONE, H5_VECTORS
+from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.location import is_remote
 
 
@@ -56,13 +58,19 @@ def write_vectors(path: Path, matrix: np.ndarray) -> None:
         handle.create_dataset(H5_VECTORS, data=matrix)
 
 
-def read_vectors(path: Path) -> np.ndarray:
+def read_vectors(path: Any) -> np.ndarray:
     with readable(path) as source, h5py.File(source, "r") as handle:
         return handle[H5_VECTORS][:]
 
 
-def open_matrix(path: Path) -> np.ndarray:
-    """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once."""
+def open_matrix(path: Any, copies: LocalCopies | None = None) -> np.ndarray:
+    """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once.
+
+    A remote file is mapped from its local copy in `copies` (fetched once per version), so that scoring every row
+    reads the local disk and never the store; without `copies` it is read whole into memory.
+    """
+    if is_remote(path) and copies is not None:
+        path = copies.local(path)
     with readable(path) as source, h5py.File(source, "r") as handle:
         data = handle[H5_VECTORS]
         offset = data.id.get_offset()

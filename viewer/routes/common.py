@@ -21,12 +21,14 @@ from starlette.responses import JSONResponse
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
+from ls_pipeline.store.local_copies import CacheTooSmall
+from ls_pipeline.store.reading import version
 from viewer.bodies import body_params, json_body
 from viewer.catalog import Catalog, Scope
 from viewer.db import Database, ScopeSource
-from viewer.errors import BadRequest, NotFound
+from viewer.errors import BadRequest, NotFound, Unavailable
 from viewer.filters import Resolved, RowFilter, column_types, parse_filter
-from viewer.search import Matches, QueryEmbedder, QueryModel, embedding_index
+from viewer.search import EmbeddingIndex, Matches, QueryEmbedder, QueryModel, embedding_index
 from viewer.settings import AppConfig, Limits
 
 T = TypeVar("T")
@@ -146,20 +148,29 @@ async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
             "queries here; find a row's neighbours instead (/neighbors?ls_index=N), or import the vectors with "
             "--model_id naming a model that can"
         ) from exc
-    index = await work(embedding_index, path)
+    index = await vector_index(request, path)
     return await work(index.top_k, vector, k)
 
 
-async def similar(scope: Scope, row: int, k: int) -> Matches:
+async def similar(request: Request, scope: Scope, row: int, k: int) -> Matches:
     """The k rows nearest to one row's own vector: needs no model, so it works for imported vectors too."""
-    index = await work(embedding_index, _embedding_file(scope))
+    index = await vector_index(request, _embedding_file(scope))
     if not 0 <= row < index.matrix.shape[0]:
         raise NotFound(f"scope {scope.id!r} has no row {row} (it has {index.matrix.shape[0]})")
     return await work(index.top_k, np.asarray(index.matrix[row]), k)
 
 
+async def vector_index(request: Request, path: Path) -> EmbeddingIndex:
+    try:
+        return await work(embedding_index, path, request.app.state.copies)
+    except CacheTooSmall as exc:  # the server's setting, not the client's request
+        raise Unavailable(f"search is unavailable on this scope: {exc} (LATENT_SCOPE_VECTOR_CACHE_MB)") from exc
+
+
 def _embedding_file(scope: Scope) -> Path:
     path = scope.dataset.file(EMBEDDING, scope.sidecar.embedding_id, VECTORS)
-    if not path.is_file():
-        raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage")
+    try:
+        version(path)  # not is_file(): on object storage that answers False when the store is down, too
+    except FileNotFoundError:
+        raise NotFound(f"scope {scope.id!r} has no embedding file to search; re-run its embedding stage") from None
     return path

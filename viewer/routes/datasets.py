@@ -46,6 +46,7 @@ async def thumbnail(request: Request) -> Response:
     for path in candidates:
         if path.is_file():
             return Response(await work(path.read_bytes), media_type="image/png")
+    await work(catalog(request).check_store)  # not a missing image but a store that is down: a 503
     raise NotFound(f"scope {found.id!r} has no thumbnail image")
 
 

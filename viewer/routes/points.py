@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ls_pipeline.store.reading import Version, read_table, version
 from viewer.errors import BadRequest, shown
 from viewer.routes.common import limits, scope_of, work
 
@@ -34,7 +34,7 @@ async def points(request: Request) -> Response:
     body, categories = await work(
         encoded_points,
         found.parquet,
-        found.parquet.stat().st_mtime_ns,
+        version(found.parquet),
         found.dataset.input_path,
         color_by,
         kind,
@@ -49,10 +49,10 @@ async def points(request: Request) -> Response:
 
 @lru_cache(maxsize=8)
 def encoded_points(
-    scope_path: Path, mtime_ns: int, input_path: Path, color_by: str | None, kind: str | None, max_categories: int
+    scope_path: Path, _version: Version, input_path: Path, color_by: str | None, kind: str | None, max_categories: int
 ) -> tuple[bytes, list[str] | None]:
     """Cached per scope file version: a map of a million points is read and encoded once, not per client."""
-    table = pq.read_table(scope_path, columns=["ls_index", "x", "y", "cluster"])
+    table = read_table(scope_path, columns=["ls_index", "x", "y", "cluster"])
     index = table.column("ls_index").cast(pa.int64())
     columns = {
         "ls_index": index.cast(pa.int32()),
@@ -62,7 +62,7 @@ def encoded_points(
     }
     categories = None
     if color_by is not None:
-        values = pq.read_table(input_path, columns=[color_by]).column(0).take(index)
+        values = read_table(input_path, columns=[color_by]).column(0).take(index)
         columns["color"], categories = color_column(values, color_by, kind, max_categories)
     out = pa.table(columns)
     if categories is not None:

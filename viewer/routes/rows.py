@@ -97,7 +97,7 @@ async def neighbors(request: Request) -> Response:
     lim = limits(request)
     row = parse_int(request.query_params, "ls_index", 0, 0, lim.max_integer)
     k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
-    matches = await similar(found, row, k)
+    matches = await similar(request, found, row, k)
     f = RowFilter(sort="score", descending=True)
     resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
     table = await _run(request, found, db.page_sql, f, resolved, None)

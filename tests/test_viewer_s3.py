@@ -1,0 +1,227 @@
+"""The viewer serving a data directory on object storage: the pipeline's scope uploaded to a bucket of the moto S3
+server, served from s3:// in process, answers exactly what the same files answer from a local folder; a search
+does not fetch the embedding file per query; tag edits write through to the bucket; a store that goes away mid-serve
+is a 503 with a JSON message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import s3fs
+
+from ls_pipeline.store.local_copies import CacheTooSmall, LocalCopies
+from ls_pipeline.store.location import parse_root
+from tests.s3_support import S3Server, start_s3_server
+from tests.viewer_support import REPO, TAGS, copy_built, free_port, in_process, wait_until_responds
+
+DS = "/api/datasets/sample"
+SCOPE = DS + "/scopes/scopes-001"
+EMBEDDING_KEY = "data/sample/embeddings/"
+
+
+def upload(local: Path, server: S3Server) -> str:
+    """The local data directory copied key for key into a fresh bucket; its s3:// URL."""
+    bucket = server.new_bucket()
+    root = parse_root(f"s3://{bucket}/data")
+    root.fs.put(f"{local}/", f"{bucket}/data/", recursive=True)
+    assert len(server.keys(bucket)) == sum(1 for p in local.rglob("*") if p.is_file())
+    return f"s3://{bucket}/data"
+
+
+@pytest.fixture(scope="module")
+def aws(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in s3_server.env().items():
+            patch.setenv(name, value)
+        patch.setenv("LATENT_SCOPE_SCRATCH", str(tmp_path_factory.mktemp("scratch")))
+        s3fs.S3FileSystem.clear_instance_cache()
+        yield s3_server
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+@pytest.fixture(scope="module")
+def local_root(built_data: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_built(Path(str(built_data["root"])), tmp_path_factory.mktemp("s3view") / "data")
+
+
+@pytest.fixture(scope="module")
+def s3_url(local_root: Path, aws: S3Server) -> str:
+    return upload(local_root, aws)
+
+
+@pytest.fixture(scope="module")
+def local(local_root: Path) -> Iterator[httpx.Client]:
+    with in_process(local_root) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def remote(s3_url: str) -> Iterator[httpx.Client]:
+    with in_process(s3_url, LATENT_SCOPE_APP_MODE="studio") as http:
+        yield http
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json() if response.headers["content-type"].startswith("application/json") else response.content
+
+
+def both(local: httpx.Client, remote: httpx.Client, method: str, url: str, **kwargs: Any) -> Any:
+    """The same request to both servers; the answers must be equal."""
+    mine, theirs = ok(local.request(method, url, **kwargs)), ok(remote.request(method, url, **kwargs))
+    assert theirs == mine, url
+    return theirs
+
+
+def test_catalog_is_the_same(local: httpx.Client, remote: httpx.Client) -> None:
+    assert [d["id"] for d in both(local, remote, "GET", "/api/datasets")] == ["sample"]
+    both(local, remote, "GET", DS + "/meta")
+    assert [s["id"] for s in both(local, remote, "GET", DS + "/scopes")] == ["scopes-001"]
+    both(local, remote, "GET", SCOPE)
+    assert len(both(local, remote, "GET", SCOPE + "/clusters")) > 1
+    assert both(local, remote, "GET", SCOPE + "/thumbnail")[:8] == b"\x89PNG\r\n\x1a\n"
+    tags = both(local, remote, "GET", DS + "/tags")
+    assert tags == [{"tag": name, "count": len(values)} for name, values in sorted(TAGS.items())]
+    assert both(local, remote, "GET", DS + "/tags/favourites")["indices"] == TAGS["favourites"]
+    missing = remote.get(DS + "/scopes/scopes-999")
+    assert missing.status_code == 404 and missing.json()["ok"] is False
+
+
+def test_points_rows_and_export_are_the_same(local: httpx.Client, remote: httpx.Client) -> None:
+    assert len(both(local, remote, "GET", SCOPE + "/points")) > 300 * 16
+    both(local, remote, "GET", SCOPE + "/points", params={"color_by": "section"})
+    page = both(local, remote, "GET", SCOPE + "/rows", params={"limit": 40, "sort": "package"})
+    assert page["total"] == 300 and len(page["rows"]) == 40
+    where = json.dumps([{"column": "priority", "op": "=", "value": "optional"}])
+    filtered = both(local, remote, "GET", SCOPE + "/rows", params={"where": where, "text": "data", "tag": "firsts"})
+    assert 0 < filtered["total"] < 30
+    chosen = both(local, remote, "POST", SCOPE + "/rows", json={"ls_index": [3, 1, 4, 159], "limit": 10})
+    assert [r["ls_index"] for r in chosen["rows"]] == [1, 3, 4, 159]
+    for fmt in ("csv", "parquet", "jsonl"):
+        body = both(local, remote, "GET", SCOPE + "/export", params={"format": fmt, "tag": "favourites"})
+        assert len(body) > 100
+
+
+def test_search_and_neighbors_are_the_same(local: httpx.Client, remote: httpx.Client) -> None:
+    hits = both(local, remote, "GET", SCOPE + "/search", params={"q": "a text editor for programmers", "k": 15})
+    assert len(hits["results"]) == 15 and hits["results"][0]["score"] > 0.3
+    rows = both(local, remote, "GET", SCOPE + "/rows", params={"q": "network tools", "k": 20, "limit": 50})
+    assert rows["total"] == 20
+    near = both(local, remote, "GET", SCOPE + "/neighbors", params={"ls_index": 42, "k": 8})
+    assert near["results"][0]["ls_index"] == 42
+
+
+def recorded_gets(server: S3Server, bucket: str, key_prefix: str) -> list[str | None]:
+    """The Range header (None: the whole object) of every GET of the recorded requests under bucket/key_prefix."""
+    log = httpx.get(server.endpoint + "/moto-api/recorder/download-recording").text
+    out = []
+    for line in log.splitlines():
+        entry = json.loads(line)
+        path = urllib.parse.urlparse(entry["url"]).path
+        if entry["method"] == "GET" and urllib.parse.unquote(path).startswith(f"/{bucket}/{key_prefix}"):
+            out.append({k.lower(): v for k, v in entry["headers"].items()}.get("range"))
+    return out
+
+
+def test_a_search_does_not_fetch_the_embedding_per_query(s3_url: str, aws: S3Server) -> None:
+    """The first search of a scope copies its embedding file once; later queries read no byte of it from the store."""
+    bucket = urllib.parse.urlparse(s3_url).netloc
+    httpx.post(aws.endpoint + "/moto-api/recorder/reset-recording")
+    httpx.post(aws.endpoint + "/moto-api/recorder/start-recording")
+    try:
+        with in_process(s3_url) as http:
+            ok(http.get(SCOPE + "/search", params={"q": "first query", "k": 5}))
+            first = recorded_gets(aws, bucket, EMBEDDING_KEY)
+            for q in ("image viewer", "python library", "kernel module", "fonts", "database server"):
+                ok(http.get(SCOPE + "/search", params={"q": q, "k": 5}))
+            ok(http.get(SCOPE + "/neighbors", params={"ls_index": 7, "k": 5}))
+            later = recorded_gets(aws, bucket, EMBEDDING_KEY)
+    finally:
+        httpx.post(aws.endpoint + "/moto-api/recorder/stop-recording")
+    assert len(first) == 1, first  # one whole-file copy made by the first search
+    assert later == first, "a later query read the embedding file from the store again"
+
+
+def test_local_copies_stay_within_their_bound(s3_url: str, aws: S3Server, tmp_path: Path) -> None:
+    root = parse_root(s3_url)
+    files = sorted(p for p in (root / "sample").rglob("*") if p.is_file() and p.suffix in (".parquet", ".h5"))
+    sizes = [p.stat().st_size for p in files]
+    copies = LocalCopies(max(sizes) + min(sizes), tmp_path / "copies")
+    for path in files:
+        local = copies.local(path)
+        assert local.read_bytes() == path.read_bytes()
+        assert copies.used_bytes <= copies.max_bytes
+        assert sum(p.stat().st_size for p in (tmp_path / "copies").iterdir()) <= copies.max_bytes
+    assert copies.local(files[-1]) == local  # the newest copy is kept, not fetched again
+    with pytest.raises(CacheTooSmall, match="raise it"):
+        LocalCopies(max(sizes) - 1, tmp_path / "small").local(files[int(np.argmax(sizes))])
+
+
+def test_tag_edits_in_studio_mode_write_to_the_bucket(local_root: Path, aws: S3Server) -> None:
+    url = upload(local_root, aws)
+    root = parse_root(url)
+    with in_process(url) as http:
+        token = ok(http.get("/api/app"))["write_token"]
+        http.headers.update({"origin": "http://127.0.0.1", "x-ls-token": token})
+        assert http.post(DS + "/tags", json={"tag": "keep"}).status_code == 201
+        ok(http.post(SCOPE + "/tags/keep/add", json={"ls_index": [9, 3, 7]}))
+        assert (root / "sample" / "tags" / "keep.indices").read_text() == "3\n7\n9\n"
+        assert ok(http.get(SCOPE + "/rows/indices", params={"tag": "keep"}))["indices"] == [3, 7, 9]
+        ok(http.post(DS + "/tag-history/undo", json={}))
+        assert ok(http.get(DS + "/tags/keep"))["indices"] == []
+    history = (root / "sample" / "tags" / "_history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["op"] for line in history] == ["create", "change", "undo"]
+
+
+def test_the_store_going_away_is_a_clean_503(local_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    process, server = start_s3_server()  # a store of this test's own, to stop halfway
+    try:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        s3fs.S3FileSystem.clear_instance_cache()
+        url = upload(local_root, server)
+        with in_process(url) as http:
+            ok(http.get(SCOPE + "/rows", params={"limit": 5}))
+            process.kill()
+            process.wait()
+            for route in ("/api/datasets", SCOPE, SCOPE + "/rows"):  # each answer waits out the client's retries
+                answer = http.get(route)
+                assert answer.status_code == 503, (route, answer.text)
+                body = answer.json()
+                assert body["ok"] is False and "data store cannot be reached" in body["error"]
+                assert "Traceback" not in answer.text and server.endpoint not in answer.text
+                assert server.secret not in answer.text and urllib.parse.urlparse(url).netloc not in answer.text
+    finally:
+        process.kill()
+        s3fs.S3FileSystem.clear_instance_cache()
+
+
+@pytest.mark.parametrize("command", ["python -m viewer", "ls-serve"])
+def test_the_commands_serve_an_s3_url(command: str, s3_url: str, aws: S3Server, tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "viewer.log"
+    env = {**aws.env(), "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": str(Path(sys.executable).parent)}
+    start = (
+        [sys.executable, "-m", "viewer"]
+        if command == "python -m viewer"
+        else [str(Path(sys.executable).parent / command)]
+    )
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([*start, s3_url, "--port", str(port)], env=env, stdout=sink, stderr=sink, cwd=tmp_path)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_responds(base + "/api/app", proc, log)
+            assert [d["id"] for d in httpx.get(base + "/api/datasets").json()] == ["sample"]
+            hits = httpx.get(base + SCOPE + "/search", params={"q": "web browser", "k": 3}, timeout=60).json()
+            assert len(hits["results"]) == 3
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
