@@ -195,10 +195,15 @@ def _wait_for_a_worker(client: Any, settings: DaskSettings) -> None:
 @contextlib.contextmanager
 def _quiet_distributed() -> Iterator[None]:
     # distributed logs a traceback of its own when the scheduler goes away; the step says it in one line instead.
-    logger = logging.getLogger("distributed")
-    before = logger.level
-    logger.setLevel(logging.CRITICAL)
+    # Its config gives some loggers (distributed.client ...) levels of their own, so each one is raised.
+    import distributed  # noqa: F401  (its loggers exist once it is imported)
+
+    names = [n for n in logging.root.manager.loggerDict if n == "distributed" or n.startswith("distributed.")]
+    before = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        logger.setLevel(before)
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
