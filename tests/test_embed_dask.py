@@ -150,7 +150,8 @@ def test_a_worker_killed_mid_run_loses_nothing(
     _same_vectors(steps.read_embeddings(ds, outcome["a"].id), reference["vectors"])
     _cover_each_text_once(sidecar["chunks"], sidecar["rows_embedded"])
     after = [c for c in sidecar["chunks"] if c["key"] not in before]
-    assert after and victim not in {c["worker"] for c in after}  # the dead worker's share went to the other
+    # The dead worker's share went to the other; at most one of its results was in the step's hands at the kill.
+    assert after and sum(c["worker"] == victim for c in after) <= 1 and len(after) >= 2
     assert all(computed.count(key) == 1 for key in before)  # a chunk written before the kill was not redone
     seen = watch.stop()
     assert all(name.startswith(".") or name.startswith(outcome["a"].id) for name in seen)  # nothing half-visible
