@@ -12,6 +12,7 @@ Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_da
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tempfile
 import time
@@ -84,8 +85,6 @@ def main() -> None:
     frame = load_rows(args.rows)
     texts = frame["text"].tolist()
     print(f"{len(texts)} distinct Debian descriptions, chunks of {args.chunk_rows}; {load()}")
-    local_before = one_process(texts)
-    print(f"one process, 1 thread: {local_before:.1f} texts/s ({load()})")
 
     cluster = LoopbackCluster()
     try:
@@ -93,6 +92,8 @@ def main() -> None:
         cluster.start_workers(1)
         settings = DaskSettings(cluster.address, chunk_rows=args.chunk_rows)
         warm(cluster)
+        local_1 = one_process(texts)  # beside each Dask figure: the shared machine's load drifts within minutes
+        print(f"one process, 1 thread: {local_1:.1f} texts/s ({load()})")
         seconds, sidecar = embed_once(frame, settings)
         one_worker = sidecar["rows_embedded"] / seconds
         print(f"Dask, 1 worker:  {one_worker:.1f} texts/s ({seconds:.1f}s; {load()})")
@@ -103,12 +104,14 @@ def main() -> None:
         compute = sum(c["seconds"] for c in chunks)
         fixed = (seconds - compute) / len(chunks)
         print(
-            f"fixed cost per chunk: {fixed * 1000:.0f} ms ({len(chunks)} one-text chunks in {seconds:.2f}s, "
+            f"fixed cost per chunk: {fixed * 1000:.1f} ms ({len(chunks)} one-text chunks in {seconds:.2f}s, "
             f"{compute:.2f}s of it embedding on the worker; {load()})"
         )
 
         cluster.start_workers(1)
         warm(cluster)
+        local_2 = one_process(texts)
+        print(f"one process, 1 thread: {local_2:.1f} texts/s ({load()})")
         seconds, sidecar = embed_once(frame, settings)
         two_workers = sidecar["rows_embedded"] / seconds
         spread = {w: sum(c["texts"] for c in sidecar["chunks"] if c["worker"] == w) for w in sidecar["dask"]["workers"]}
@@ -116,14 +119,14 @@ def main() -> None:
         print(f"Dask, 2 workers: {two_workers:.1f} texts/s ({seconds:.1f}s; texts per worker {shares}; {load()})")
     finally:
         cluster.close()
-    local_after = one_process(texts)
-    local = (local_before + local_after) / 2
-    print(f"one process, 1 thread, again: {local_after:.1f} texts/s ({load()})")
-    ratios = f"1 worker {one_worker / local:.2f}, 2 workers {two_workers / local:.2f}"
-    print(f"ratios to one process ({local:.1f} texts/s, the mean of both): {ratios}")
+    ratios = f"1 worker {one_worker / local_1:.2f}, 2 workers {two_workers / local_2:.2f}"
+    print(f"ratios to the one-process figure measured just before each: {ratios}")
     per_text = 1 / one_worker
     for share in (0.05, 0.01):
-        print(f"fixed cost under {share:.0%} of a chunk: chunks of >= {fixed / (share * per_text):.0f} texts")
+        rows = max(1, math.ceil(fixed / (share * per_text)))
+        print(
+            f"fixed cost under {share:.0%} of a chunk: chunks of >= {rows} texts (at {one_worker:.1f} texts/s a worker)"
+        )
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ class DaskEmbedding:
         try:
             for done, future in enumerate(as_completed(list(pending), loop=self.client.loop), start=1):
                 result: worker.ChunkResult = self._result(future, done - 1, len(chunks))
-                n, chunk = pending.pop(future)
+                _, chunk = pending.pop(future)
                 future.release()
                 yield chunk, result.vectors
                 self.journal.append(self._entry(future.key, chunk, rows, result))
@@ -128,10 +128,11 @@ class DaskEmbedding:
         """The future's value; losing the scheduler, or a chunk that kills worker after worker, is one line."""
         from distributed import KilledWorker
         from distributed.client import FutureCancelledError
+        from distributed.comm import CommClosedError
 
         try:
             return future.result()
-        except (FutureCancelledError, OSError) as exc:
+        except (FutureCancelledError, CommClosedError) as exc:  # measured: a lost scheduler cancels every future
             saved = f"; {done} of {total} chunks are saved and a rerun resumes after them" if total else ""
             raise UserError(
                 f"lost the Dask scheduler at {self.settings.address} ({type(exc).__name__}){saved}. Start it again "
@@ -154,7 +155,8 @@ class RemoteModel:
     cluster: DaskEmbedding = field(repr=False)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        chunk: worker.ChunkResult = self.cluster._result(self.cluster._submit(texts, 0))
+        future = self.cluster.client.submit(worker.embed_chunk, texts, self.cluster.params, pure=False)
+        chunk: worker.ChunkResult = self.cluster._result(future)
         return chunk.vectors
 
 
