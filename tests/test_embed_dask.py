@@ -93,11 +93,16 @@ def _running(run: threading.Thread | subprocess.Popen[str]) -> bool:
     return run.is_alive() if isinstance(run, threading.Thread) else run.poll() is None
 
 
-def _cover_each_text_once(chunks: list[dict[str, Any]], rows_embedded: int) -> None:
-    assert sum(c["texts"] for c in chunks) == rows_embedded
+def _cover_each_text_once(ds: Any, artifact_id: str, rows_embedded: int) -> list[dict[str, Any]]:
+    """The published journal's chunks (each with its rows), checked to hold each embedded text exactly once."""
+    lines = ds.file("embedding", artifact_id, "-chunks.jsonl").read_text().splitlines()
+    chunks = [json.loads(line) for line in lines]
+    rows = [row for c in chunks for row in c["rows"]]
+    assert len(rows) == len(set(rows)) == rows_embedded == sum(c["texts"] for c in chunks)
     assert len({c["key"] for c in chunks}) == len(chunks)
-    spans = sorted((c["first_row"], c["last_row"]) for c in chunks)
-    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False)), spans  # no row in two chunks
+    sidecar = ds.sidecar("embedding", artifact_id)
+    assert sorted(c["key"] for c in sidecar["chunks"]) == sorted(c["key"] for c in chunks)
+    return chunks
 
 
 def test_without_a_scheduler_named_nothing_changes(reference: dict[str, Any]) -> None:
@@ -120,11 +125,9 @@ def test_two_workers_embed_what_one_process_does(
     assert sidecar["rows_embedded"] == reference["sidecar"]["rows_embedded"]
     chunks, workers = sidecar["chunks"], set(cluster.worker_pids())
     assert len(chunks) == -(-sidecar["rows_embedded"] // CHUNK)
-    _cover_each_text_once(chunks, sidecar["rows_embedded"])
+    _cover_each_text_once(ds, artifact.id, sidecar["rows_embedded"])
     assert {c["worker"] for c in chunks} == workers == set(sidecar["dask"]["workers"])  # both did some
     assert sidecar["dask"] == {**sidecar["dask"], "scheduler": cluster.address, "chunk_rows": CHUNK}
-    published = ds.file("embedding", artifact.id, "-chunks.jsonl").read_text().splitlines()
-    assert sorted(json.loads(line)["key"] for line in published) == sorted(c["key"] for c in chunks)
     assert not [p.name for p in ds.folder("embedding").iterdir() if p.name.startswith(".")]
 
 
@@ -148,7 +151,7 @@ def test_a_worker_killed_mid_run_loses_nothing(
         computed = [t["key"] for t in observer.get_task_stream(start=started) if "ls-embed-chunk" in t["key"]]
     sidecar = outcome["a"].sidecar
     _same_vectors(steps.read_embeddings(ds, outcome["a"].id), reference["vectors"])
-    _cover_each_text_once(sidecar["chunks"], sidecar["rows_embedded"])
+    _cover_each_text_once(ds, outcome["a"].id, sidecar["rows_embedded"])
     after = [c for c in sidecar["chunks"] if c["key"] not in before]
     # The dead worker's share went to the other; at most one of its results was in the step's hands at the kill.
     assert after and sum(c["worker"] == victim for c in after) <= 1 and len(after) >= 2
@@ -185,9 +188,11 @@ def test_the_scheduler_going_away_is_one_line_and_a_rerun_resumes(
     _same_vectors(steps.read_embeddings(ds, sidecar.id), reference["vectors"])
     done_rows = sum(c["texts"] for c in done)
     assert sidecar["rows_resumed"] >= done_rows  # the first run's chunks were not redone
-    assert sidecar["rows_embedded"] == reference["sidecar"]["rows_embedded"] - sidecar["rows_resumed"]
+    assert sidecar["rows_embedded"] == reference["sidecar"]["rows_embedded"] - done_rows  # only the rest
     assert {c["key"] for c in done} <= {c["key"] for c in sidecar["chunks"]}  # both runs' chunks on record
-    _cover_each_text_once(sidecar["chunks"], reference["sidecar"]["rows_embedded"])
+    chunks = _cover_each_text_once(ds, sidecar.id, reference["sidecar"]["rows_embedded"])
+    first_rows = {row for c in done for row in c["rows"]}
+    assert not first_rows & {row for c in chunks if c["key"] not in {d["key"] for d in done} for row in c["rows"]}
 
 
 def test_bad_cluster_settings_are_one_line(rows: pd.DataFrame, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from ls_pipeline.cluster.settings import ADDRESS_ENV, DaskSettings
 from ls_pipeline.errors import UserError
 from ls_pipeline.models import api_embedding
 from ls_pipeline.models.chat_runner import Journal
+from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages.embed import EmbedParams
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,9 @@ class DaskEmbedding:
         ls_index, for the journal. A chunk is journaled when the caller asks for the next one: by then it has
         written the vectors it was given."""
         size = self.settings.chunk_rows
-        chunks = [np.arange(start, min(start + size, len(texts))) for start in range(0, len(texts), size)]
+        # Chunks of similar length, as a local run's batches: measured, chunks of consecutive rows pad so much
+        # more that one worker ran at half a local process's texts/s (bench/embed_dask.py).
+        chunks = embed_stage.batch_order(texts, size)
         if not chunks:
             return
         log.info(
@@ -99,8 +102,10 @@ class DaskEmbedding:
             self.client.cancel(list(pending))
 
     def record(self) -> dict[str, Any]:
-        """For the sidecar: the cluster, and every chunk journaled (by this run and any interrupted one before)."""
-        chunks = sorted(self.journal.read().values(), key=lambda e: (e["first_row"], e["key"]))
+        """For the sidecar: the cluster, and every chunk journaled (by this run and any interrupted one before),
+        without its rows (the published journal has them; a sidecar stays small at a million rows)."""
+        journaled = sorted(self.journal.read().values(), key=lambda e: (e["first_row"], e["key"]))
+        chunks = [{k: v for k, v in entry.items() if k != "rows"} for entry in journaled]
         return {
             "dask": {
                 "scheduler": self.settings.address,
@@ -117,11 +122,11 @@ class DaskEmbedding:
         return {
             "key": key,
             "first_row": int(rows[chunk[0]]),
-            "last_row": int(rows[chunk[-1]]),
             "texts": len(chunk),
             "worker": result.worker,
             "seconds": result.seconds,
             "load_s": result.load_s,
+            "rows": [int(rows[i]) for i in chunk],  # the ls_index of each text it embedded
         }
 
     def _result(self, future: Any, done: int = 0, total: int = 0) -> Any:
