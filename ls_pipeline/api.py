@@ -26,6 +26,7 @@ from ls_pipeline.stages.scope import ScopeParams
 from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store.atomic import write_bytes
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name, resolve_data_dir
+from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.location import Root, check_reachable, is_remote, parse_root
 
 _KEY_NAMES = {"openai_key": "OPENAI_API_KEY", "mistral_key": "MISTRAL_API_KEY"}
@@ -42,6 +43,8 @@ def init(path: str | os.PathLike[str], **keys: str) -> Root:
     if unknown:
         raise UserError(f"unknown key option(s) {', '.join(unknown)}; allowed: {', '.join(_KEY_NAMES)}")
     root = parse_root(path)
+    if keys and is_remote(root):  # the keys file would be an object anyone with the bucket could read
+        raise UserError("API keys are not stored on object storage: set OPENAI_API_KEY / MISTRAL_API_KEY instead")
     check_reachable(root)
     if not is_remote(root):  # an object store has no folders to make; its bucket must exist
         root.mkdir(parents=True, exist_ok=True)
@@ -92,7 +95,10 @@ def import_embeddings(
     if vectors is None:
         if column is None:
             raise UserError("import_embeddings needs vectors (an array or a file) or the dataset's vector column")
-        matrix, source = list_column(pd.read_parquet(ds.input_path), column, f"dataset {dataset!r}"), f"column {column}"
+        matrix, source = (
+            list_column(read_stored_table(ds.input_path), column, f"dataset {dataset!r}"),
+            f"column {column}",
+        )
     elif isinstance(vectors, str | os.PathLike):
         matrix, source = read_vectors(vectors, column), Path(vectors).name
     else:

@@ -106,12 +106,15 @@ def s3_server() -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
-    """The AWS variables of the test server set for this test, and a fresh fsspec client cache around it."""
+def s3_env(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[S3Server]:
+    """The AWS variables of the test server set for this test, a scratch folder of its own, fresh fsspec clients."""
     import s3fs
 
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LATENT_SCOPE_SCRATCH", str(tmp_path_factory.mktemp("scratch")))
     s3fs.S3FileSystem.clear_instance_cache()
     yield s3_server
     s3fs.S3FileSystem.clear_instance_cache()

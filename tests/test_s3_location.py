@@ -104,3 +104,18 @@ def test_the_console_script_prints_one_line_for_a_store_problem(s3_server: S3Ser
     expected = "data directory s3://no-such-bucket-here/data: the bucket does not exist; create it or fix the URL"
     assert done.stderr.strip() == f"ls-umap: error: {expected}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ls_init_remembers_an_s3_data_directory_and_keeps_keys_off_it(
+    s3_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LATENT_SCOPE_DATA", raising=False)
+    code, out, err = run_cli(cli._init, [s3_root], capsys)
+    assert code == 0 and out.strip() == s3_root, err
+    assert f"LATENT_SCOPE_DATA={s3_root}" in (tmp_path / ".env").read_text()
+    assert str(resolve_data_dir()) == s3_root  # later commands find it through ./.env
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env"]
+    code, _, err = run_cli(cli._init, [s3_root, "--openai_key", "sk-not-for-the-bucket"], capsys)
+    assert code == 2 and "API keys are not stored on object storage" in err
+    assert "sk-not-for-the-bucket" not in err

@@ -10,6 +10,7 @@ from ls_pipeline.sources.registry import dataset_name, read_rows
 from ls_pipeline.stages.ingest import IngestParams, prepare
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import DataDir, check_name
+from ls_pipeline.store.files import move
 from ls_pipeline.store.imports import REJECTED as REJECTED  # re-exported for the sensors' tests
 from ls_pipeline.store.imports import write_note
 
@@ -50,7 +51,7 @@ def reject(data: DataDir, path: Path, reason: str) -> Path:
     target, n = folder / path.name, 1
     while target.exists():  # never overwrite an earlier rejected file, even two in the same second
         target, n = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{n}{path.suffix}", n + 1
-    path.replace(target)
+    move(path, target)
     # One line: the reason (newlines folded), then what to do. No absolute paths: the folder may be shared.
     note = f"{' '.join(reason.split())}; fix the file and drop it in {data.inbox.name}/ again\n"
     atomic.write_bytes(data.note_path(target.name), note.encode())

@@ -17,6 +17,8 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.sources import files, tweets_json, twitter
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.store.datadir import DataDir, check_name
+from ls_pipeline.store.files import local_copy
+from ls_pipeline.store.location import is_remote, parse_root
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,10 @@ READABLE_SUFFIXES = (*files.SUFFIXES, ".zip")  # what read_rows reads: data file
 
 
 def read_rows(path: Path, text_column: str | None = None) -> Rows:
-    """Rows of a data file, an X archive zip, or the minimized tweet JSON of a hosted upload."""
+    """Rows of a data file, an X archive zip, or the minimized tweet JSON of a hosted upload (local or stored)."""
+    if is_remote(path):
+        with local_copy(path) as copy:
+            return read_rows(copy, text_column)
     if tweets_json.is_tweets_json(path):
         return Rows(tweets_json.read(path), "id", "text")
     if path.suffix.lower() == ".zip":
@@ -72,8 +77,11 @@ def _source(data: DataDir, name: str, entry: object, file: Path) -> Source:
         entry = {"path": entry}
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or set(entry) - {"path", "text_column"}:
         raise UserError(f"{file}: entry {name!r} must be a path or {{path: FILE, text_column: COLUMN}}")
-    path = Path(entry["path"]).expanduser()
-    return Source(name, path if path.is_absolute() else data.root / path, entry.get("text_column"))
+    given = entry["path"]
+    if "://" in given:  # a URL (s3://...) is absolute wherever the data directory is
+        return Source(name, parse_root(given), entry.get("text_column"))
+    path = Path(given).expanduser()
+    return Source(name, path if path.is_absolute() else data.root / given, entry.get("text_column"))
 
 
 def find_source(data: DataDir, name: str) -> Source:

@@ -16,6 +16,7 @@ from ls_pipeline.steps.embed import read_embeddings
 from ls_pipeline.steps.umap import read_umap
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.fingerprint import fingerprint
 from ls_pipeline.store.knn_cache import KnnCache
 from ls_pipeline.store.layout import CLUSTER, DEFAULT_LABELS, EMBEDDING, TABLE, THUMBNAIL
@@ -64,11 +65,11 @@ def _clustering_space(
 
 def read_clusters(ds: Dataset, cluster_id: str) -> pd.DataFrame:
     ds.sidecar(CLUSTER.name, cluster_id)
-    return pd.read_parquet(ds.file(CLUSTER, cluster_id, TABLE))
+    return read_stored_table(ds.file(CLUSTER, cluster_id, TABLE))
 
 
 def read_default_labels(ds: Dataset, cluster_id: str) -> pd.DataFrame:
-    return pd.read_parquet(ds.file(CLUSTER, cluster_id, DEFAULT_LABELS))
+    return read_stored_table(ds.file(CLUSTER, cluster_id, DEFAULT_LABELS))
 
 
 def require_clustering_checks(artifact: Artifact, checks: cluster_stage.ClusterChecks) -> None:

@@ -14,6 +14,7 @@ from ls_pipeline.stages import ingest as ingest_stage
 from ls_pipeline.store import atomic
 from ls_pipeline.store.artifacts import now_iso
 from ls_pipeline.store.datadir import DataDir, Dataset
+from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.imports import record_import
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ def ingest(
     ds = data.dataset(name, must_exist=False)
     batch = {"source": source, "rows": len(frame)}
     if upsert_key and ds.input_path.is_file():
-        frame, batch["added"], batch["changed"] = ingest_stage.upsert(pd.read_parquet(ds.input_path), frame, upsert_key)
+        frame, batch["added"], batch["changed"] = ingest_stage.upsert(
+            read_stored_table(ds.input_path), frame, upsert_key
+        )
     rows, text_column, empty = ingest_stage.prepare(frame, params)
     if empty:
         log.warning("%d of %d rows have an empty %r; they are kept as empty texts", empty, len(rows), text_column)
@@ -78,5 +81,5 @@ def read_texts(ds: Dataset, column: str | None = None) -> list[str]:
     column = column or meta["text_column"]
     if column not in meta["columns"]:
         raise UserError(f"unknown text column {column!r} in dataset {ds.name!r}; columns: {', '.join(meta['columns'])}")
-    texts = pd.read_parquet(ds.input_path, columns=[column])[column]
+    texts = read_stored_table(ds.input_path, columns=[column])[column]
     return texts.astype("string").fillna("").astype(str).tolist()

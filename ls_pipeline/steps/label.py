@@ -17,6 +17,7 @@ from ls_pipeline.steps.ingest import read_texts
 from ls_pipeline.steps.umap import read_umap
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.fingerprint import fingerprint
 from ls_pipeline.store.layout import JOURNAL, LABELS, LEVELS, TABLE
 from ls_pipeline.store.sidecars import ClusterSidecar, params_record
@@ -84,10 +85,10 @@ def _chat_model(ds: Dataset, params: label_stage.LabelParams, service: ChatModel
 
 
 def read_labels(ds: Dataset, labels_id: str) -> pd.DataFrame:
-    return pd.read_parquet(ds.file(LABELS, labels_id, TABLE))
+    return read_stored_table(ds.file(LABELS, labels_id, TABLE))
 
 
 def read_levels(ds: Dataset, labels_id: str) -> pd.DataFrame:
     """The topics above the clusters (empty for labels made before levels existed)."""
     path = ds.file(LABELS, labels_id, LEVELS)
-    return pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=["level", "cluster", "label"])
+    return read_stored_table(path) if path.is_file() else pd.DataFrame(columns=["level", "cluster", "label"])

@@ -13,6 +13,7 @@ from ls_pipeline.stages.thumbnail import render_png
 from ls_pipeline.steps.embed import read_embeddings
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.fingerprint import fingerprint
 from ls_pipeline.store.knn_cache import KnnCache
 from ls_pipeline.store.layout import TABLE, THUMBNAIL, UMAP
@@ -99,4 +100,4 @@ def _place_on(
 
 def read_umap(ds: Dataset, umap_id: str) -> np.ndarray:
     ds.sidecar(UMAP.name, umap_id)
-    return pd.read_parquet(ds.file(UMAP, umap_id, TABLE))[["x", "y"]].to_numpy(np.float32)
+    return read_stored_table(ds.file(UMAP, umap_id, TABLE))[["x", "y"]].to_numpy(np.float32)

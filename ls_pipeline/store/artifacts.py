@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ls_pipeline.store import sidecars
+from ls_pipeline.store.atomic import upload
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.layout import SIDECAR
+from ls_pipeline.store.location import is_remote
 from ls_pipeline.store.sidecars import Sidecar
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ def produce(
     with ds.work_lock(f"{kind}-{fingerprint}"):
         if existing := ds.find(kind, fingerprint):  # another process finished it while we waited
             return Artifact(kind, existing.id, existing, reused=True).announce()
-        staging = Staging(ds.folder(kind), f"{kind}-{fingerprint}")
+        staging = Staging(ds.staging_folder(kind), f"{kind}-{fingerprint}")
         started = time.perf_counter()
         try:
             record = build(staging)
@@ -88,9 +90,9 @@ def produce(
             raise
         wall_time = round(time.perf_counter() - started, 3)
         with ds.lock():
-            artifact_id = ds.next_id(kind, parent)
+            artifact_id = ds.claim_id(kind, parent)
             for suffix, staged in staging.files.items():
-                os.replace(staged, ds.file(kind, artifact_id, suffix))
+                publish_file(staged, ds.file(kind, artifact_id, suffix))
             sidecar: Sidecar = sidecars.of_kind(
                 kind,
                 {
@@ -102,8 +104,18 @@ def produce(
                     "versions": package_versions(["ls-pipeline", "numpy", *packages]),
                 },
             )
-            sidecar.write(ds.file(kind, artifact_id, SIDECAR))
+            sidecar.write(ds.file(kind, artifact_id, SIDECAR), create=True)
+            ds.release_claim(kind, artifact_id)
     return Artifact(kind, artifact_id, sidecar, reused=False).announce()
+
+
+def publish_file(staged: Path, target: Any) -> None:
+    """Give a staged file its final name: a rename locally, an upload (then the local copy goes) remotely."""
+    if is_remote(target):
+        upload(staged, target)
+        staged.unlink()
+    else:
+        os.replace(staged, target)
 
 
 def now_iso() -> str:

@@ -1,4 +1,9 @@
-"""Atomic writes: a temp file in the target's folder, then os.replace, so readers never see half a file."""
+"""Whole-file writes that readers never see half done: os.replace locally, one PUT on object storage.
+
+An S3 PUT is already atomic (readers see the old object or the new one), so a remote write is the bytes in one call;
+`create=True` adds If-None-Match: * so exactly one writer can make a given object (how ids are claimed and sidecars
+published, see artifacts.py).
+"""
 
 from __future__ import annotations
 
@@ -10,28 +15,70 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ls_pipeline.store.location import is_remote, scratch_folder
+
+
+class AlreadyExists(FileExistsError):
+    """A create-only write found the object there: another writer made it first."""
+
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temp path beside `target`; on success it becomes `target`, on error it is removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+def atomic_path(target: Any) -> Iterator[Path]:
+    """Yield a local temp path; on success it becomes `target` (renamed locally, uploaded remotely), else is removed."""
+    folder = scratch_folder(target.parent) if is_remote(target) else target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        if is_remote(target):
+            upload(tmp_path, target)
+        else:
+            os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
-def write_bytes(target: Path, data: bytes) -> None:
+def upload(local: Path, target: Any, create: bool = False) -> None:
+    """Put a local file at a remote path in one request (multipart above s3fs's block size), optionally create-only."""
+    try:
+        target.fs.put_file(str(local), target.path, mode="create" if create else "overwrite")
+    except FileExistsError as exc:
+        raise AlreadyExists(str(target)) from exc
+
+
+def write_bytes(target: Any, data: bytes, create: bool = False) -> None:
+    if is_remote(target):
+        try:
+            target.fs.pipe_file(target.path, data, mode="create" if create else "overwrite")
+        except FileExistsError as exc:
+            raise AlreadyExists(str(target)) from exc
+        return
+    if create:
+        _create_local(target, data)
+        return
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
 
 
-def write_json(target: Path, obj: Any) -> None:
-    write_bytes(target, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode())
+def _create_local(target: Path, data: bytes) -> None:
+    """The local twin of If-None-Match: os.link fails if the name exists, so one writer wins, and atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(tmp, target)
+        except FileExistsError as exc:
+            raise AlreadyExists(str(target)) from exc
+    finally:
+        os.unlink(tmp)
+
+
+def write_json(target: Any, obj: Any, create: bool = False) -> None:
+    write_bytes(target, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode(), create=create)
 
 
 def _json_default(value: Any) -> Any:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ls_pipeline.errors import NotFound, UserError
-from ls_pipeline.store import layout, lock, sidecars
+from ls_pipeline.store import atomic, layout, lock, sidecars
 from ls_pipeline.store.layout import KINDS, Kind
-from ls_pipeline.store.location import Root, check_reachable, parse_root
+from ls_pipeline.store.location import Root, check_reachable, is_remote, parse_root, scratch_folder
 
 DATA_ENV = "LATENT_SCOPE_DATA"
 LOCAL_ENV = Path(layout.KEYS_FILE)  # ./.env, where ls-init leaves the data directory's path
@@ -87,6 +87,13 @@ class DataDir:
 
     @property
     def dagster_home(self) -> Path:
+        """Dagster's instance folder: in the data directory, or on this machine when that is on object storage
+        (SQLite needs a disk; a team sharing runs across machines points DAGSTER_HOME at a PostgreSQL instance)."""
+        if is_remote(self.root):
+            return (
+                scratch_folder(self.root).parent
+                / f"{self.root.path.strip('/').replace('/', '--')}{layout.DAGSTER_HOME}"
+            )
         return self.root / layout.DAGSTER_HOME
 
     @property
@@ -167,6 +174,12 @@ class Dataset:
     def folder(self, kind: str | Kind) -> Path:
         return self.path / _kind(kind).folder
 
+    def staging_folder(self, kind: str | Kind) -> Path:
+        """Where a stage builds its files before they have an id: beside them locally, a scratch folder on this
+        machine when the data directory is on object storage."""
+        folder = self.folder(kind)
+        return scratch_folder(folder) if is_remote(folder) else folder
+
     def prefix(self, kind: str | Kind, parent: str | None = None) -> str:
         return _kind(kind).prefix_for(parent)
 
@@ -196,6 +209,24 @@ class Dataset:
         folder = self.folder(kind)
         numbers = [int(m.group(1)) for p in folder.iterdir() if (m := pattern.match(p.name))] if folder.is_dir() else []
         return f"{prefix}-{max(numbers, default=0) + 1:03d}"
+
+    def claim_id(self, kind: str, parent: str | None = None) -> str:
+        """The next free id, taken for this writer: on object storage a create-only claim object makes it ours even
+        if a writer that ignores the dataset lease counts the same files (the lease makes that rare, this makes it
+        harmless); locally the dataset's flock already does."""
+        while True:
+            artifact_id = self.next_id(kind, parent)
+            if not is_remote(self.path):
+                return artifact_id
+            try:
+                atomic.write_bytes(self.file(kind, artifact_id, layout.CLAIM), b"", create=True)
+                return artifact_id
+            except atomic.AlreadyExists:
+                continue
+
+    def release_claim(self, kind: str, artifact_id: str) -> None:
+        if is_remote(self.path):
+            self.file(kind, artifact_id, layout.CLAIM).unlink(missing_ok=True)
 
     def sidecar(self, kind: str, artifact_id: str) -> Any:
         """The typed sidecar of one artifact (an EmbeddingSidecar for "embedding" ...); NotFound if it is not there."""

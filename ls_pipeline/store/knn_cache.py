@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.store import atomic
+from ls_pipeline.store.files import readable
 from ls_pipeline.store.layout import KNN_CACHE, KNN_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class KnnCache:
         """The graph for these distinct vectors and parameters (needs .neighbors, .metric, .seed)."""
         path = self.path(params)
         if path.is_file():
-            with np.load(path) as stored:
+            with readable(path) as source, np.load(source) as stored:
                 if stored["indices"].shape == (len(unique), params.neighbors):
                     log.info("reusing the UMAP neighbour graph %s", path.name)
                     self.reused = True

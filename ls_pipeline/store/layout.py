@@ -56,6 +56,7 @@ TAG_SUFFIX = ".indices"
 # rows stay here). It can never be a tag (a tag starts with a letter or digit) and Latent Scope ignores it.
 TAG_HISTORY = "_history.jsonl"
 LOCK = ".lock"
+CLAIM = ".claim"  # on object storage, made create-only to take an artifact id before its files are uploaded
 WORK_LOCKS = ".locks"
 
 # Inside the data directory root

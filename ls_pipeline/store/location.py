@@ -49,6 +49,16 @@ def parse_root(value: str | os.PathLike[str]) -> Root:
     return UPath(f"s3://{rest.rstrip('/')}", **STORAGE_OPTIONS, **endpoint)
 
 
+SCRATCH_ENV = "LATENT_SCOPE_SCRATCH"
+
+
+def scratch_folder(remote_folder: Any) -> Path:
+    """A machine-local folder standing in for a remote one while files are built: HDF5 cannot write to an object,
+    and a file is uploaded whole once finished. $LATENT_SCOPE_SCRATCH, else ~/.cache/latent-scope/scratch."""
+    base = Path(os.environ.get(SCRATCH_ENV) or Path.home() / ".cache" / "latent-scope" / "scratch").expanduser()
+    return base / remote_folder.protocol / remote_folder.path.strip("/")
+
+
 def is_remote(path: Any) -> bool:
     return not isinstance(path, Path)
 

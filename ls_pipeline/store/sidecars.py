@@ -38,11 +38,12 @@ class Sidecar:
 
     @classmethod
     def read(cls, path: Path) -> Self:
-        with open(path, encoding="utf-8") as handle:
+        with path.open(encoding="utf-8") as handle:
             return cls.from_json(json.load(handle))
 
-    def write(self, path: Path) -> None:
-        atomic.write_json(path, dict(self.raw))
+    def write(self, path: Path, create: bool = False) -> None:
+        """Write the sidecar; `create` makes it create-only (AlreadyExists if someone published this id first)."""
+        atomic.write_json(path, dict(self.raw), create=create)
 
     def __getitem__(self, key: str) -> Any:
         # For a key no field names (a stage's counters such as rows_embedded, usage, knn_reused).

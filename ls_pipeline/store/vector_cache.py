@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from ls_pipeline.store import atomic
+from ls_pipeline.store.files import readable
 from ls_pipeline.store.layout import VECTOR_CACHE, VECTOR_SHARDS
 
 KEY_BYTES = 16
@@ -57,7 +58,7 @@ class VectorCache:
         for shard in self.shards():
             if not wanted:
                 break
-            with h5py.File(shard, "r") as handle:
+            with readable(shard) as source, h5py.File(source, "r") as handle:
                 if handle["vectors"].shape[1] != self.dimensions:
                     continue
                 shard_keys = handle["keys"][:]

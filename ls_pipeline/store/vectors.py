@@ -13,7 +13,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ls_pipeline.store.files import readable
 from ls_pipeline.store.layout import H5_DONE, H5_VECTORS
+from ls_pipeline.store.location import is_remote
 
 
 class ResumableVectors:
@@ -55,15 +57,15 @@ def write_vectors(path: Path, matrix: np.ndarray) -> None:
 
 
 def read_vectors(path: Path) -> np.ndarray:
-    with h5py.File(path, "r") as handle:
+    with readable(path) as source, h5py.File(source, "r") as handle:
         return handle[H5_VECTORS][:]
 
 
 def open_matrix(path: Path) -> np.ndarray:
     """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once."""
-    with h5py.File(path, "r") as handle:
+    with readable(path) as source, h5py.File(source, "r") as handle:
         data = handle[H5_VECTORS]
         offset = data.id.get_offset()
-        if data.chunks is None and data.compression is None and offset is not None:
+        if not is_remote(path) and data.chunks is None and data.compression is None and offset is not None:
             return np.memmap(path, dtype=data.dtype, mode="r", offset=offset, shape=data.shape)
         return np.asarray(data[...], dtype=np.float32)
