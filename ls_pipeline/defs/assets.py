@@ -107,7 +107,7 @@ def embedding(
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir)
-        artifact = steps.embed(ds, recipe.embed, load=embedder.load_model)
+        artifact = steps.embed(ds, recipe.embed, load=embedder.load_model, cluster=embedder.cluster())
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ls_pipeline.cluster.settings import DaskSettings, from_env
 from ls_pipeline.models.chat import ChatModels
 from ls_pipeline.models.embedding import Embedder, load_embedder
 from ls_pipeline.store.datadir import DATA_ENV, DataDir
@@ -22,12 +23,19 @@ class DataDirResource(dg.ConfigurableResource):
 
 
 class EmbedderResource(dg.ConfigurableResource):
-    """Embedding models by id: the shipped loader (cached per process) unless a subclass loads its own."""
+    """Embedding models by id: the shipped loader (cached per process) unless a subclass loads its own.
+    With `dask_address` (or LS_DASK_ADDRESS where the step runs), row chunks embed on that Dask cluster's workers,
+    which load models with the shipped loader."""
+
+    dask_address: str = ""
 
     def load_model(
         self, model_id: str, quantize: str = "none", data_root: Path | None = None, dimensions: int | None = None
     ) -> Embedder:
         return load_embedder(model_id, quantize, data_root, dimensions)
+
+    def cluster(self) -> DaskSettings | None:
+        return from_env(address=self.dask_address or None)
 
 
 class ChatModelsResource(dg.ConfigurableResource):

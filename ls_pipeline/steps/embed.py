@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ls_pipeline.cluster import embed as cluster_embed
+from ls_pipeline.cluster.settings import DaskSettings, from_env
 from ls_pipeline.models.embedding import Embedder, embedder_revision, load_embedder
 from ls_pipeline.sources.vectors import checked_vectors
 from ls_pipeline.stages import embed as embed_stage
@@ -20,7 +22,7 @@ from ls_pipeline.store import vectors as vector_file
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.fingerprint import fingerprint
-from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
+from ls_pipeline.store.layout import CHUNKS, EMBEDDING, IMPORTED, VECTORS
 from ls_pipeline.store.vector_cache import VectorCache, text_keys
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,13 @@ log = logging.getLogger(__name__)
 Loader = Callable[[str, str, Path | None, int | None], Embedder]  # (model_id, quantize, data root, dimensions)
 
 
-def embed(ds: Dataset, params: embed_stage.EmbedParams, load: Loader = load_embedder) -> Artifact:
-    """Vectors of the dataset's text column; `load` supplies the model (a test or a Dagster resource swaps it)."""
+def embed(
+    ds: Dataset, params: embed_stage.EmbedParams, load: Loader = load_embedder, cluster: DaskSettings | None = None
+) -> Artifact:
+    """Vectors of the dataset's text column; `load` supplies the model (a test or a Dagster resource swaps it).
+    On a Dask cluster (`cluster`, else LS_DASK_ADDRESS) row chunks embed on its workers: how, not what, so the
+    fingerprint and the vectors are a local run's."""
+    cluster = cluster or from_env()
     meta = ds.meta()
     text_column = params.text_column or meta["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
@@ -42,11 +49,13 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams, load: Loader = load_embe
     )
 
     def build(staging: Staging) -> dict[str, Any]:
-        texts = read_texts(ds, text_column)
-        model = load(params.model_id, params.quantize, ds.path.parent, params.dimensions)
-        cache = VectorCache.for_model(ds.path.parent, params.model_id, model.revision, model.dimensions)
-        texts, truncated = embed_stage.fit_inputs(texts, model, params)
-        counts = embed_resumable(staging.path(VECTORS), texts, model, params, cache)
+        texts, dimensions = read_texts(ds, text_column), params.dimensions
+        with cluster_embed.fan_out(cluster, params, ds.path.parent, revision, lambda: staging.path(CHUNKS)) as remote:
+            model = remote.model if remote else load(params.model_id, params.quantize, ds.path.parent, dimensions)
+            cache = VectorCache.for_model(ds.path.parent, params.model_id, model.revision, model.dimensions)
+            texts, truncated = embed_stage.fit_inputs(texts, model, params)
+            counts = embed_resumable(staging.path(VECTORS), texts, model, params, cache, remote)
+            spread = remote.record() if remote else {}
         usage = getattr(model, "usage", None)  # an API model: requests, retries and tokens of this run
         return {
             "model_id": params.model_id,
@@ -61,6 +70,7 @@ def embed(ds: Dataset, params: embed_stage.EmbedParams, load: Loader = load_embe
             "inputs": {"dataset": meta["fingerprint"]},
             "rows": len(texts),
             **counts,
+            **spread,
             **({"rows_truncated": truncated, "api_usage": usage.public()} if usage is not None else {}),
         }
 
@@ -97,7 +107,12 @@ def import_embeddings(ds: Dataset, vectors: np.ndarray, model_id: str, source: s
 
 
 def embed_resumable(
-    path: Path, texts: list[str], embedder: Embedder, params: embed_stage.EmbedParams, cache: VectorCache | None = None
+    path: Path,
+    texts: list[str],
+    embedder: Embedder,
+    params: embed_stage.EmbedParams,
+    cache: VectorCache | None = None,
+    remote: cluster_embed.DaskEmbedding | None = None,
 ) -> dict[str, int]:
     """Vectors go to HDF5 batch by batch, each row marked done as it is written, so a rerun after a crash
     embeds only the rows not done. Rows whose text is in the vector cache are copied, not embedded, and each
@@ -113,7 +128,7 @@ def embed_resumable(
         firsts, rows_of = _distinct(keys, np.flatnonzero(~out.done))
         embedded: list[int] = []
         try:
-            _embed_distinct(texts, keys, firsts, rows_of, embedder, params, out, embedded)
+            _embed_distinct(texts, keys, firsts, rows_of, embedder, params, out, embedded, remote)
         finally:
             if cache and embedded:  # also after a crash: what was embedded is never embedded again
                 cache.add([keys[r] for r in embedded], out.vectors, np.array(embedded))
@@ -129,10 +144,14 @@ def _embed_distinct(
     params: embed_stage.EmbedParams,
     out: vector_file.ResumableVectors,
     embedded: list[int],
+    remote: cluster_embed.DaskEmbedding | None = None,
 ) -> None:
-    """Embed each distinct text once and write its vector to every row holding it; `embedded` grows as it goes."""
+    """Embed each distinct text once and write its vector to every row holding it; `embedded` grows as it goes.
+    With `remote`, a batch is a chunk embedded on a Dask worker."""
+    distinct = [texts[i] for i in firsts]
+    batches = remote.batches(distinct, firsts) if remote else embed_stage.embed_batches(distinct, embedder, params)
     with tqdm(total=len(firsts), unit="texts", desc="embed", disable=None) as progress:
-        for positions, batch in embed_stage.embed_batches([texts[i] for i in firsts], embedder, params):
+        for positions, batch in batches:
             batch_keys = [keys[firsts[p]] for p in positions]
             targets = np.concatenate([rows_of[k] for k in batch_keys])
             source = np.repeat(np.arange(len(batch_keys)), [len(rows_of[k]) for k in batch_keys])

@@ -17,6 +17,7 @@ VECTORS = ".h5"
 DEFAULT_LABELS = "-labels-default.parquet"  # a clustering's own labels table (Latent Scope's "default" labels)
 LEVELS = "-levels.parquet"  # the topics above the clusters, from a labels artifact
 JOURNAL = "-llm.jsonl"  # a chat labeler's answers, one a line, so a rerun resumes
+CHUNKS = "-chunks.jsonl"  # an embedding made on a Dask cluster: each chunk's rows and worker, one a line
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Kind:
         return self.prefix.format(parent=parent)
 
 
-EMBEDDING = Kind("embedding", "embeddings", "embedding", (VECTORS, SIDECAR), "embedding")
+EMBEDDING = Kind("embedding", "embeddings", "embedding", (VECTORS, SIDECAR), "embedding", optional=(CHUNKS,))
 UMAP = Kind("umap", "umaps", "umap", (TABLE, SIDECAR, THUMBNAIL), "umap", "embedding_id")
 CLUSTER = Kind("cluster", "clusters", "cluster", (TABLE, SIDECAR, THUMBNAIL, DEFAULT_LABELS), "clusters", "umap_id")
 LABELS = Kind("labels", "clusters", "{parent}-labels", (TABLE, SIDECAR), "labels", "cluster_id", (LEVELS, JOURNAL))

@@ -1,0 +1,46 @@
+"""Where the Dask scheduler is and how rows are cut into chunks. How, not what: nothing here enters a fingerprint."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ls_pipeline.errors import UserError
+
+ADDRESS_ENV = "LS_DASK_ADDRESS"  # tcp://HOST:PORT of a running `dask scheduler`; unset: embed in this process
+CHUNK_ROWS_ENV = "LS_DASK_CHUNK_ROWS"
+# bench/embed_dask.py: a chunk costs ~5-6 ms beyond its texts (under 5% from ~4 texts a chunk on an idle core); 256
+# keeps it far below 1% and the journal, the sidecar and the scheduler's task list short.
+DEFAULT_CHUNK_ROWS = 256
+_ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class DaskSettings:
+    address: str
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    connect_timeout_s: float = 10.0  # reaching the scheduler at the start of the step
+    worker_wait_s: float = 60.0  # for the first worker to join, when none is there yet
+
+    def __post_init__(self) -> None:
+        if not _ADDRESS.match(self.address):
+            raise UserError(
+                f"{ADDRESS_ENV} must be a Dask scheduler address like tcp://HOST:PORT, got {self.address!r}"
+            )
+        if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) or self.chunk_rows < 1:
+            raise UserError(f"{CHUNK_ROWS_ENV} must be a positive whole number of rows, got {self.chunk_rows!r}")
+
+
+def from_env(env: Mapping[str, str] | None = None, address: str | None = None) -> DaskSettings | None:
+    """The cluster this process should embed on: `address` (a Dagster resource's) or LS_DASK_ADDRESS; None if
+    neither names one (then nothing changes: the step embeds in its own process)."""
+    env = os.environ if env is None else env
+    address = (address or env.get(ADDRESS_ENV, "")).strip()
+    if not address:
+        return None
+    rows = env.get(CHUNK_ROWS_ENV, "").strip()
+    if rows and not rows.isdigit():
+        raise UserError(f"{CHUNK_ROWS_ENV} must be a positive whole number of rows, got {rows!r}")
+    return DaskSettings(address, int(rows) if rows else DEFAULT_CHUNK_ROWS)
