@@ -1,8 +1,10 @@
-"""What a new process pays before its first UMAP: numba compilation (plus imports), measured as the first
-UMAP call minus a second, identical call in the same process. A Dagster step in its own process pays this
-every time; a whole recipe run in one process (ls-run, or Dagster's in_process_executor) pays it once.
+"""What a new process pays before its first UMAP: imports plus numba compilation, measured as the first UMAP call
+minus a second, identical-shaped call in the same process. Processes run one after another on one numba cache
+folder: the first (cold, an empty folder) compiles and fills it, later ones (warm) load from it. --no-cache shows
+what every process paid before the cache (each compiles again).
 
-Run: PYTHONPATH=$PWD /work/main/.venv/bin/python bench/numba_compile.py [--rows 500] [--runs 2]
+Run: PYTHONPATH=$PWD /work/main/.venv/bin/python bench/numba_compile.py [--rows 500] [--runs 3] [--no-cache]
+(--rows 5000 also takes the separate nearest-neighbour path, NNDescent, that larger datasets use)
 """
 
 from __future__ import annotations
@@ -12,11 +14,17 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 CHILD = """
 import json, sys, time
 import numpy as np
 started = time.perf_counter()
+if sys.argv[2] == "off":
+    import ls_pipeline.jit_cache as jc
+    jc.cached_import = lambda name: __import__("importlib").import_module(name)  # as before: no on-disk cache
+    import ls_pipeline.stages.umap as u
+    u.cached_import = jc.cached_import
 from ls_pipeline.stages.umap import UmapParams, project
 rng = np.random.default_rng(0)
 v = rng.normal(size=(int(sys.argv[1]), 384)).astype(np.float32)
@@ -29,18 +37,27 @@ print(json.dumps({"first_s": round(first, 1), "second_s": round(time.perf_counte
 """
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500)
-    parser.add_argument("--runs", type=int, default=2, help="fresh processes to start, one after another")
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes to start, one after another")
+    parser.add_argument("--no-cache", action="store_true", help="without the on-disk cache (the old behaviour)")
     args = parser.parse_args()
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    for run in range(args.runs):
-        out = subprocess.check_output([sys.executable, "-c", CHILD, str(args.rows)], text=True)
-        r = json.loads(out.strip().splitlines()[-1])
-        print(f"process {run + 1}: first UMAP {r['first_s']} s, second UMAP {r['second_s']} s, "
-              f"per-process cost {r['first_s'] - r['second_s']:.1f} s", flush=True)  # fmt: skip
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {load()}")
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
+        env = {**os.environ, "LS_NUMBA_CACHE": cache, "NUMBA_CACHE_DIR": ""}
+        for run in range(args.runs):
+            mode = "off" if args.no_cache else "on"
+            out = subprocess.check_output([sys.executable, "-c", CHILD, str(args.rows), mode], text=True, env=env)
+            r = json.loads(out.strip().splitlines()[-1])
+            kind = "no cache" if args.no_cache else ("cold" if run == 0 else "warm")
+            print(f"process {run + 1} ({kind}): first UMAP {r['first_s']} s, second UMAP {r['second_s']} s, "
+                  f"per-process cost {r['first_s'] - r['second_s']:.1f} s", flush=True)  # fmt: skip
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

@@ -26,44 +26,47 @@ SOURCE = Path("/work/shared/data/debian-packages.parquet")
 TILES = 10
 
 
-def build_10k(data: DataDir, rows: int = 10_000) -> str:
+def build_10k(data: DataDir, rows: int = 10_000, name: str = "deb10k") -> str:
     frame = pd.read_parquet(SOURCE).head(rows).reset_index(drop=True)
-    steps.ingest(data, "deb10k", frame, IngestParams(text_column="text"))
-    artifacts = steps.run_recipe(data.dataset("deb10k"), load_recipe("default", data))
+    steps.ingest(data, name, frame, IngestParams(text_column="text"))
+    artifacts = steps.run_recipe(data.dataset(name), load_recipe("default", data))
     return artifacts["scope"].id
 
 
-def build_100k(data: DataDir, scope_id: str) -> None:
-    small, big = data.dataset("deb10k"), data.root / "deb100k"
+def build_100k(
+    data: DataDir, scope_id: str, small_name: str = "deb10k", big_name: str = "deb100k", tiles: int = TILES
+) -> None:
+    """`small_name` tiled `tiles` times into dataset `big_name` (the 10k one 10x by default)."""
+    small, big = data.dataset(small_name), data.root / big_name
     if (big / "meta.json").is_file():
         return
     scope = json.loads(small.file("scope", scope_id, ".json").read_text())
-    staging = data.root / ".deb100k-staging"
+    staging = data.root / f".{big_name}-staging"
     shutil.rmtree(staging, ignore_errors=True)
     for folder in ("embeddings", "scopes", "clusters"):
         (staging / folder).mkdir(parents=True)
     frame = pd.read_parquet(small.input_path)
-    tiled = pd.concat([frame.assign(package=frame["package"] + f"~{t}") for t in range(TILES)], ignore_index=True)
+    tiled = pd.concat([frame.assign(package=frame["package"] + f"~{t}") for t in range(tiles)], ignore_index=True)
     tiled.to_parquet(staging / "input.parquet", index=False)
     meta = json.loads(small.meta_path.read_text())
-    meta.update(id="deb100k", length=len(tiled), source="tiled from deb10k x10 (bench)")
+    meta.update(id=big_name, length=len(tiled), source=f"tiled from {small_name} x{tiles} (bench)")
     (staging / "meta.json").write_text(json.dumps(meta, indent=1))
     with h5py.File(small.file("embedding", scope["embedding_id"], ".h5"), "r") as handle:
         matrix = np.asarray(handle["embeddings"][...])
     with h5py.File(staging / "embeddings" / f"{scope['embedding_id']}.h5", "w") as handle:
-        handle.create_dataset("embeddings", data=np.tile(matrix, (TILES, 1)))
+        handle.create_dataset("embeddings", data=np.tile(matrix, (tiles, 1)))
     rows = pd.read_parquet(small.file("scope", scope_id, ".parquet"))
     rng = np.random.default_rng(0)
     parts = []
-    for t in range(TILES):
+    for t in range(tiles):
         part = rows.copy()
         jitter = rng.normal(0, 0.004, size=(len(part), 2)).astype(np.float32) if t else 0
         part[["x", "y"]] = np.clip(part[["x", "y"]].to_numpy() + jitter, -1, 1)
         part["ls_index"] = rows["ls_index"] + t * len(rows)
         parts.append(part)
     pd.concat(parts, ignore_index=True).to_parquet(staging / "scopes" / f"{scope_id}.parquet", index=False)
-    lookup = [{**c, "count": c["count"] * TILES} for c in scope["cluster_labels_lookup"]]
-    sidecar = {**scope, "dataset": "deb100k", "rows": len(tiled), "cluster_labels_lookup": lookup}
+    lookup = [{**c, "count": c["count"] * tiles} for c in scope["cluster_labels_lookup"]]
+    sidecar = {**scope, "dataset": big_name, "rows": len(tiled), "cluster_labels_lookup": lookup}
     (staging / "scopes" / f"{scope_id}.json").write_text(json.dumps(sidecar))
     png = small.file("cluster", scope["cluster_id"], ".png")
     if png.is_file():

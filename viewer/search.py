@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ls_pipeline.models.embedding import Embedder, load_embedder
+from ls_pipeline.models.embedding import Embedder, load_query_embedder
 from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.reading import Version, version
 from ls_pipeline.store.vectors import open_matrix
@@ -105,7 +105,7 @@ class QueryModel:
     dimensions: int | None = None
 
     def load(self) -> Embedder:
-        return load_embedder(self.model_id, data_root=self.data_root, dimensions=self.dimensions)
+        return load_query_embedder(self.model_id, data_root=self.data_root, dimensions=self.dimensions)
 
 
 class _Batcher:

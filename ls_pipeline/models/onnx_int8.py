@@ -31,12 +31,16 @@ def model_cache_root() -> Path:
     return Path(os.environ.get("LS_MODEL_CACHE") or Path.home() / ".cache" / "ls-pipeline" / "models").expanduser()
 
 
-class OnnxInt8Embedder:
+class OnnxEmbedder:
+    """A sentence-transformers model's transformer as an ONNX file run by ONNX Runtime; subclasses say which file."""
+
+    revision_suffix = ""
+
     def __init__(self, model_id: str, location: str, revision: str, threads: int | None = None) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.model_id = model_id
-        self.revision = revision + QUANTIZED_SUFFIX
+        self.revision = revision + self.revision_suffix
         st = SentenceTransformer(location, device="cpu")
         pooling = getattr(st[1], "pooling_mode", None) if len(st) > 1 else None
         if pooling != "mean":
@@ -48,7 +52,7 @@ class OnnxInt8Embedder:
         self._max_length = int(st.max_seq_length or 512)
         self.dimensions = int(st[1].get_config_dict().get("embedding_dimension") or 0)
         folder = model_cache_root() / model_key(model_id, revision)
-        self._session = _session(ensure_int8_model(location, folder, st), threads)
+        self._session = _session(self.model_file(location, folder, st), threads)
         self._names = [i.name for i in self._session.get_inputs()]
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -62,6 +66,16 @@ class OnnxInt8Embedder:
         mask = np.asarray(encoded["attention_mask"], dtype=np.float32)[..., None]
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def model_file(self, location: str, folder: Path, st: Any) -> Path:
+        raise NotImplementedError
+
+
+class OnnxInt8Embedder(OnnxEmbedder):
+    revision_suffix = QUANTIZED_SUFFIX
+
+    def model_file(self, location: str, folder: Path, st: Any) -> Path:
+        return ensure_int8_model(location, folder, st)
 
 
 def ensure_int8_model(location: str, folder: Path, st: Any) -> Path:
@@ -120,4 +134,7 @@ def _session(path: Path, threads: int | None) -> Any:
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or os.cpu_count() or 1
+    # Idle intra-op threads spin by default: between queries they burned the cores torch and DuckDB needed (a
+    # torch query took 300-490 ms instead of 8-11 ms beside a spinning session, bench/search_latency.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

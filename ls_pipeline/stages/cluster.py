@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.jit_cache import cached_import
 from ls_pipeline.params import BOOLEAN, choice, integer, number, param, validate
 from ls_pipeline.stages.umap import KnnSource, UmapParams, project_for_clustering
 
@@ -125,9 +126,7 @@ def _hdbscan(points: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.
         "cluster_selection_method": params.selection,
     }
     if params.method == "fast_hdbscan":
-        import fast_hdbscan
-
-        return fast_hdbscan.HDBSCAN(**kwargs).fit_predict(points).astype(np.int32), None
+        return cached_import("fast_hdbscan").HDBSCAN(**kwargs).fit_predict(points).astype(np.int32), None
     import hdbscan
 
     model = hdbscan.HDBSCAN(**kwargs).fit(points.astype(np.float64))

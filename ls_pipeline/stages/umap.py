@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.jit_cache import cached_import
 from ls_pipeline.params import BOOLEAN, integer, number, param, validate
 
 CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be reused) above 4096 rows
@@ -82,18 +83,16 @@ def _layout(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims
 def knn_graph(unique: np.ndarray, params: UmapParams) -> Knn:
     """UMAP's own approximate neighbour search (NNDescent), called as UMAP.fit calls it for a fixed seed."""
     from sklearn.utils import check_random_state
-    from umap.umap_ import nearest_neighbors
 
-    indices, distances, _ = nearest_neighbors(
+    indices, distances, _ = cached_import("umap.umap_").nearest_neighbors(
         unique, params.neighbors, params.metric, {}, False, check_random_state(params.seed), n_jobs=1
     )
     return np.asarray(indices), np.asarray(distances)
 
 
 def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None, dims: int = 2) -> np.ndarray:
-    import umap  # numba compiles on import and first call: keep it off the import path of the CLI and viewer
-
-    reducer = umap.UMAP(
+    # numba compiles on import and first call: keep it off the import path of the CLI and viewer
+    reducer = cached_import("umap").UMAP(
         n_neighbors=params.neighbors,
         min_dist=params.min_dist,
         metric=params.metric,
@@ -121,7 +120,9 @@ def place(new: np.ndarray, reference: np.ndarray, reference_xy: np.ndarray, para
     """
     import scipy.sparse
     from sklearn.preprocessing import normalize
-    from umap.umap_ import compute_membership_strengths, init_graph_transform, smooth_knn_dist
+
+    umap_ = cached_import("umap.umap_")
+    compute_membership_strengths, smooth_knn_dist = umap_.compute_membership_strengths, umap_.smooth_knn_dist
 
     k = min(params.neighbors, len(reference))
     ref = normalize(reference.astype(np.float32))
@@ -142,7 +143,7 @@ def place(new: np.ndarray, reference: np.ndarray, reference_xy: np.ndarray, para
     rows, cols, vals, _ = compute_membership_strengths(indices, distances, sigmas, rhos)
     graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(new), len(reference)))
     graph = normalize(graph, norm="l1").tocsr()
-    xy = np.asarray(init_graph_transform(graph, reference_xy.astype(np.float32)), dtype=np.float32)
+    xy = np.asarray(umap_.init_graph_transform(graph, reference_xy.astype(np.float32)), dtype=np.float32)
     xy[twin >= 0] = reference_xy[twin[twin >= 0]]
     return xy
 

@@ -1,0 +1,146 @@
+"""Where one client's search time goes, at 1k and 100k rows (and the kNN alone at 1M): p50/p99 of the whole
+request (in process, httpx over ASGI, no socket) beside each part measured apart in the same process.
+
+    PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200]
+
+Data: 'deb1k' (1,000 real Debian rows through the default recipe), 'deb100k1' (it tiled 100x; see viewer_data.py).
+Parts: the tokenizer, the model's forward pass (torch), the whole embedder call (sentence-transformers' encode),
+the same on ONNX Runtime (what queries use now), the query batcher (a hop to the model's own thread), the exact
+top-k over the matrix, and the request as a whole; what the request costs beyond embedding + top-k is the route
+itself (thread hops, DuckDB fetching the k rows, JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from bench.viewer_data import build_10k, build_100k
+from ls_pipeline.store import DataDir
+from tests.load_client import QUERIES
+
+SIZES = {"deb1k": 1_000, "deb100k1": 100_000}
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def percentiles(samples: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples)
+    return f"p50 {statistics.median(ms):7.2f} ms  p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:7.2f} ms"
+
+
+def timed(fn: Callable[[int], object], n: int) -> list[float]:
+    fn(0)  # warm
+    out = []
+    for i in range(n):
+        started = time.perf_counter()
+        fn(i)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def query(i: int) -> str:
+    return f"{QUERIES[i % len(QUERIES)]} {i}"
+
+
+def ensure_data(root: Path) -> str:
+    data = DataDir(root)
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / "scope-id.txt"
+    if not marker.is_file():
+        scope_id = build_10k(data, rows=1_000, name="deb1k")
+        build_100k(data, scope_id, small_name="deb1k", big_name="deb100k1", tiles=100)
+        marker.write_text(scope_id)
+    return marker.read_text().strip()
+
+
+def model_parts(n: int) -> None:
+    import torch
+
+    from ls_pipeline.models.embedding import DEFAULT_MODEL, load_embedder, load_query_embedder
+    from viewer.search import QueryEmbedder
+
+    embedder = load_embedder(DEFAULT_MODEL)
+    st = embedder._model  # type: ignore[attr-defined]
+    tokenizer = st.tokenizer
+    print(f"  tokenizer                  {percentiles(timed(lambda i: tokenizer([query(i)], return_tensors='pt'), n))}")
+    features = tokenizer([query(0)], return_tensors="pt")
+    with torch.inference_mode():
+        print(f"  transformer forward        {percentiles(timed(lambda i: st[0].auto_model(**features), n))}")
+    print(f"  embedder.embed (encode)    {percentiles(timed(lambda i: embedder.embed([query(i)]), n))}")
+    fused = load_query_embedder(DEFAULT_MODEL)
+    print(f"  ONNX Runtime fp32, fused   {percentiles(timed(lambda i: fused.embed([query(i)]), n))}")
+    batcher = QueryEmbedder()
+    print(f"  QueryEmbedder.embed        {percentiles(timed(lambda i: batcher.embed(DEFAULT_MODEL, query(i)), n))}")
+
+
+def knn_parts(root: Path, scope_id: str, n: int) -> None:
+    from viewer.search import EmbeddingIndex
+
+    data = DataDir(root)
+    rng = np.random.default_rng(0)
+    for name in SIZES:
+        index = EmbeddingIndex(data.dataset(name).file("embedding", _embedding_id(data, name, scope_id), ".h5"))
+        q = index.matrix[0] + rng.normal(0, 0.01, index.matrix.shape[1]).astype(np.float32)
+        samples = timed(lambda i, index=index, q=q: index.top_k(q, 20), n)
+        print(f"  top-20 at {len(index.matrix):>9,} rows  {percentiles(samples)}")
+    matrix = rng.normal(size=(1_000_000, 384)).astype(np.float32)
+    index = EmbeddingIndex.__new__(EmbeddingIndex)
+    index.matrix, index.inverse_norms = matrix, 1 / np.linalg.norm(matrix, axis=1)
+    print(f"  top-20 at 1,000,000 rows  {percentiles(timed(lambda i: index.top_k(matrix[i], 20), max(20, n // 10)))}")
+
+
+def _embedding_id(data: DataDir, name: str, scope_id: str) -> str:
+    import json
+
+    return json.loads(data.dataset(name).file("scope", scope_id, ".json").read_text())["embedding_id"]
+
+
+async def requests(root: Path, scope_id: str, n: int) -> None:
+    from viewer.app import create_app
+
+    app = create_app(root)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://viewer", timeout=60) as client:
+            for name, rows in SIZES.items():
+                base = f"/api/datasets/{name}/scopes/{scope_id}"
+                (await client.get(f"{base}/search?q=warm&k=20")).raise_for_status()
+                samples = []
+                for i in range(n):
+                    started = time.perf_counter()
+                    response = await client.get(f"{base}/search", params={"q": query(i), "k": 20})
+                    samples.append(time.perf_counter() - started)
+                    response.raise_for_status()
+                print(f"  whole request at {rows:>7,} rows  {percentiles(samples)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", nargs="?", default="/tmp/ls-bench-search")
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    root = Path(args.root)
+    scope_id = ensure_data(root)
+    print(f"load average before: {load()}")
+    print("query embedding (one text, one thread):")
+    model_parts(args.requests)
+    print("exact kNN:")
+    knn_parts(root, scope_id, args.requests)
+    print("search requests, one client:")
+    asyncio.run(requests(root, scope_id, args.requests))
+    print(f"load average after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
