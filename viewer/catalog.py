@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
+from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
-from ls_pipeline.store.location import is_remote
-from ls_pipeline.store.reading import Version, for_serving, version
+from ls_pipeline.store.location import for_serving, is_remote
 from ls_pipeline.store.sidecars import ScopeSidecar
 from viewer.errors import BadRequest, NotFound, Unavailable, shown
 from viewer.settings import AppConfig

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ls_pipeline.store.reading import Version, version
+from ls_pipeline.store.files import Version, version
 from viewer.errors import BadRequest, scrub
 from viewer.filters import SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
 

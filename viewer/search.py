@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ls_pipeline.models.embedding import Embedder, load_query_embedder
+from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.local_copies import LocalCopies
-from ls_pipeline.store.reading import Version, version
 from ls_pipeline.store.vectors import open_matrix
 from viewer.errors import BadRequest
 

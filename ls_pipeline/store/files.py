@@ -1,4 +1,9 @@
-"""Reading a stored file wherever the data directory lives: the path itself locally, a buffered object remotely."""
+"""Reading a stored file wherever the data directory lives: the path itself locally, a buffered object remotely.
+
+Readers that cache what they read (the viewer) key the cache by `version(path)`: on a disk the mtime, inode and size
+(a file replaced twice within one mtime tick still changes inode); on object storage the ETag and size, because
+LastModified has one-second resolution there and a tag file can be rewritten twice in a second.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ls_pipeline.store.location import is_remote, scratch_folder
 
@@ -58,8 +65,26 @@ def _ensure(folder: Path) -> Path:
     return folder
 
 
-def read_stored_table(path: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """A stored Parquet table (all columns, or just `columns`)."""
+Version = tuple[Any, ...]
+
+
+def version(path: Any) -> Version:
+    """What changes whenever the file's content does; FileNotFoundError if it is not there."""
     if not is_remote(path):
-        return pd.read_parquet(path, columns=list(columns) if columns is not None else None)
-    return pd.read_parquet(path.path, columns=list(columns) if columns is not None else None, filesystem=path.fs)
+        stat = path.stat()
+        return (stat.st_mtime_ns, stat.st_ino, stat.st_size)
+    info = path.fs.info(path.path)
+    return (info.get("ETag") or info.get("LastModified"), info.get("size"))
+
+
+def read_arrow(path: Any, columns: Sequence[str] | None = None) -> pa.Table:
+    """A stored Parquet file's columns (all, or just `columns`) as an Arrow table."""
+    wanted = list(columns) if columns is not None else None
+    if not is_remote(path):
+        return pq.read_table(path, columns=wanted)
+    return pq.read_table(path.path, columns=wanted, filesystem=path.fs)
+
+
+def read_stored_table(path: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A stored Parquet table (all columns, or just `columns`) as a DataFrame."""
+    return read_arrow(path, columns).to_pandas()

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.store.files import version
 from ls_pipeline.store.location import url
-from ls_pipeline.store.reading import version
 
 
 class CacheTooSmall(UserError):

@@ -77,6 +77,21 @@ def filesystem(path: Any) -> Any:
     return path.fs
 
 
+# Few retries, a short connect timeout: a store that refuses a connection now will not take it a minute later, and a
+# person is waiting (botocore's default retries took 7.6 s per call on a stopped store here).
+FAIL_FAST: dict[str, Any] = {"config_kwargs": {"retries": {"max_attempts": 2}, "connect_timeout": 3}}
+
+
+def for_serving(root: Any) -> Any:
+    """The same data directory, failing fast when it is remote: a server answering people should say the store is
+    down within a couple of seconds."""
+    if not is_remote(root):
+        return root
+    from upath import UPath
+
+    return UPath(str(root), **{**root.storage_options, **FAIL_FAST})
+
+
 def check_reachable(root: Any) -> None:
     """Fail in one line, before any work, if a remote data directory's bucket cannot be reached or read."""
     if not is_remote(root):
@@ -84,9 +99,7 @@ def check_reachable(root: Any) -> None:
     bucket = root.path.split("/", 1)[0]
     with storage_errors(root):
         # A fresh client: a cached one may hold credentials or an endpoint from before the environment changed.
-        # Few retries: a store that refuses a connection now will not take it a minute later, and the user waits.
-        quick = {"config_kwargs": {"retries": {"max_attempts": 2}, "connect_timeout": 3}}
-        fresh = type(root.fs)(skip_instance_cache=True, **{**root.storage_options, **quick})
+        fresh = type(root.fs)(skip_instance_cache=True, **{**root.storage_options, **FAIL_FAST})
         fresh.ls(bucket, refresh=True)
 
 

@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.files import version
 from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
 from ls_pipeline.store.local_copies import CacheTooSmall
-from ls_pipeline.store.reading import version
 from viewer.bodies import body_params, json_body
 from viewer.catalog import Catalog, Scope
 from viewer.db import Database, ScopeSource

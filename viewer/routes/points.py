@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ls_pipeline.store.reading import Version, read_table, version
+from ls_pipeline.store.files import Version, read_arrow, version
 from viewer.errors import BadRequest, shown
 from viewer.routes.common import limits, scope_of, work
 
@@ -52,7 +52,7 @@ def encoded_points(
     scope_path: Path, _version: Version, input_path: Path, color_by: str | None, kind: str | None, max_categories: int
 ) -> tuple[bytes, list[str] | None]:
     """Cached per scope file version: a map of a million points is read and encoded once, not per client."""
-    table = read_table(scope_path, columns=["ls_index", "x", "y", "cluster"])
+    table = read_arrow(scope_path, columns=["ls_index", "x", "y", "cluster"])
     index = table.column("ls_index").cast(pa.int64())
     columns = {
         "ls_index": index.cast(pa.int32()),
@@ -62,7 +62,7 @@ def encoded_points(
     }
     categories = None
     if color_by is not None:
-        values = read_table(input_path, columns=[color_by]).column(0).take(index)
+        values = read_arrow(input_path, columns=[color_by]).column(0).take(index)
         columns["color"], categories = color_column(values, color_by, kind, max_categories)
     out = pa.table(columns)
     if categories is not None:
