@@ -6,8 +6,8 @@ dataset, scope and tag ids so that the query parameters reach the filters, DuckD
 own checks (no 5xx, status codes, content types and JSON bodies as documented, invalid input rejected), every body
 must decode as its content type says, never carry a traceback or a path of the server's disk, and a schema-valid
 request may only be refused (400) for a value that depends on the dataset (a column name, a label level).
-The studio's tag and scope edits are fuzzed too, without the page's token: each must be refused and the data directory stay
-byte for byte unchanged.
+The studio's tag and scope edits are fuzzed too, without the page's token: each must be refused and the data
+directory stay byte for byte unchanged.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ VECTORS = ".h5"
 DEFAULT_LABELS = "-labels-default.parquet"  # a clustering's own labels table (Latent Scope's "default" labels)
 LEVELS = "-levels.parquet"  # the topics above the clusters, from a labels artifact
 JOURNAL = "-llm.jsonl"  # a chat labeler's answers, one a line, so a rerun resumes
+EXPORT = "-export.parquet"  # a scope's curated export (Latent Scope's scopes-NNN-export.parquet)
+EXPORT_SIDECAR = "-export.json"  # what that export was made from
 
 
 @dataclass(frozen=True)
