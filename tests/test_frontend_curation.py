@@ -1,12 +1,11 @@
 """Curating from the explore page in real headless Chromium against the real studio server: rename a cluster, move
 a lasso selection to another cluster, merge two clusters, remove junk rows and undo, each a new scope version whose
 files are asserted on disk; then the compare view of the first and the merged version, with linked hover and
-selection and the cluster-overlap table (its screenshot is the README's docs/compare.png)."""
+selection and the cluster-overlap table."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,6 @@ import pandas as pd
 import pytest
 
 from tests.browser import chromium, draw_lasso, ensure_frontend_built, viewer_server
-from tests.viewer_support import REPO
-
-SCREENSHOT_ENV = "LS_WRITE_SCREENSHOTS"  # set to write docs/compare.png from this test
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +144,3 @@ def test_compare_links_hover_and_selection_and_tables_the_overlap(page: Any, ser
             "([s, n]) => document.querySelector(`[data-testid=compare-map-${s}]`).dataset.matching === n",
             arg=[side, want],
         )
-    if os.environ.get(SCREENSHOT_ENV):
-        page.mouse.move(5, 5)
-        page.screenshot(path=str(REPO / "docs" / "compare.png"))
