@@ -16,6 +16,7 @@ import dagster as dg
 from ls_pipeline.defs.assets import GROUP, _partition, _upstream_id, user_errors
 from ls_pipeline.defs.partitions import dataset_recipe, dataset_recipe_key, datasets, recipes
 from ls_pipeline.defs.resources import DataDirResource
+from ls_pipeline.defs.sensors import run_tags
 from ls_pipeline.errors import UserError
 from ls_pipeline.stages import export as export_stage
 from ls_pipeline.steps import export as export_step
@@ -76,7 +77,7 @@ def export_status(instance: dg.DagsterInstance, data_dir: DataDirResource) -> di
 def curation_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
     """A tag edit, a scope edit or a new scope makes that dataset x recipe's export stale: rematerialise it."""
     requests = [
-        dg.RunRequest(partition_key=key, run_key=f"{key}:{now}")
+        dg.RunRequest(partition_key=key, run_key=f"{key}:{now}", tags=run_tags())
         for key, (now, made) in sorted(export_status(context.instance, data_dir).items())
         if now != made
     ]

@@ -128,7 +128,7 @@ def _scope_version(
             "inputs": _inputs(parent),
         }
 
-    if not ds.sidecar("labels", labels_id).cluster_id == parent.cluster_id:
+    if labels_meta.cluster_id != parent.cluster_id:
         raise UserError(f"labels {labels_id} do not belong to clustering {parent.cluster_id}")
     return produce(ds, SCOPE.name, fp, build)
 
