@@ -2,17 +2,18 @@
 
 import dagster as dg
 
-from ls_pipeline.defs import assets, schedules, sensors
+from ls_pipeline.defs import assets, export, schedules, sensors
 from ls_pipeline.defs.resources import resources
 
 defs = dg.Definitions(
-    assets=[assets.ingest, *assets.RECIPE_ASSETS],
-    jobs=[assets.ingest_job, assets.recipe_job],
+    assets=[assets.ingest, *assets.RECIPE_ASSETS, export.export],
+    jobs=[assets.ingest_job, assets.recipe_job, export.export_job],
     sensors=[
         sensors.inbox_sensor,
         sensors.ingested_sensor,
         sensors.import_failed_sensor,
         sensors.import_canceled_sensor,
+        export.curation_sensor,
     ],
     schedules=[schedules.reingest_schedule],
     resources=resources(),

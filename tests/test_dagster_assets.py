@@ -14,10 +14,13 @@ from ls_pipeline import steps
 from ls_pipeline.cli import _run
 from ls_pipeline.definitions import defs
 from ls_pipeline.defs import runner
+from ls_pipeline.defs.export import curation_sensor
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, recipes
+from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
-from ls_pipeline.store import DataDir
+from ls_pipeline.steps import curate
+from ls_pipeline.store import DataDir, tags
 from tests.conftest import SMALL_RECIPE
 
 STAGES = ["embedding", "umap", "clusters", "labels", "scope"]
@@ -184,3 +187,42 @@ def test_reingesting_the_same_rows_changes_nothing(dag: dict[str, Any]) -> None:
 def test_ls_run_without_a_source_names_the_fix(dag: dict[str, Any]) -> None:
     with pytest.raises(UserError, match="unknown dataset 'absent'"):
         runner.run_in_dagster(dag["data"], "absent", "small")
+
+
+def test_export_goes_stale_after_a_tag_or_scope_edit_and_rematerialises(dag: dict[str, Any]) -> None:
+    """The curation sensor asks for an export of every scope not yet exported, and again after a tag edit or a
+    scope edit (a new version); each export holds the input, scope, tag_<name> and deleted columns as they are."""
+    data, instance = dag["data"], dag["instance"]
+    ds, key = data.dataset("sample"), str(dataset_recipe_key("sample", "small"))
+    resource = DataDirResource(path=str(data.root))
+
+    def stale() -> list[str]:
+        result = curation_sensor(dg.build_sensor_context(instance=instance, resources={"data_dir": resource}))
+        return [r.partition_key for r in result.run_requests or [] if r.partition_key == key]
+
+    def materialize() -> pd.DataFrame:
+        job = defs.resolve_job_def("export_job")
+        assert job.execute_in_process(instance=instance, partition_key=key).success
+        scope_id = latest(instance, "export", key).metadata["scope_id"].value
+        return pd.read_parquet(data.root / "sample" / "scopes" / f"{scope_id}-export.parquet")
+
+    assert stale() == [key]  # never exported
+    first = materialize()
+    assert stale() == []
+    inputs = pd.read_parquet(ds.input_path)
+    assert list(first.columns[: len(inputs.columns)]) == list(inputs.columns) and len(first) == len(inputs)
+    assert {"x", "y", "cluster", "label", "ls_index", "deleted"} <= set(first.columns)
+
+    tags.create(ds, "keep")
+    tags.change(ds, "keep", add=[4, 8])
+    assert stale() == [key]
+    tagged = materialize()
+    assert tagged.index[tagged["tag_keep"]].tolist() == [4, 8] and stale() == []
+
+    version = curate.edit(ds, "scopes-001", {"op": "remove", "rows": [0, 8]}, 100)
+    assert stale() == [key]
+    curated = materialize()
+    assert latest(instance, "export", key).metadata["scope_id"].value == version.scope.id
+    assert curated.index[curated["deleted"]].tolist() == [0, 8] and curated["tag_keep"].sum() == 2
+    assert (data.root / "sample" / "scopes" / "scopes-001-export.parquet").is_file()  # the earlier export stays
+    assert stale() == []

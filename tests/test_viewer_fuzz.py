@@ -6,8 +6,8 @@ dataset, scope and tag ids so that the query parameters reach the filters, DuckD
 own checks (no 5xx, status codes, content types and JSON bodies as documented, invalid input rejected), every body
 must decode as its content type says, never carry a traceback or a path of the server's disk, and a schema-valid
 request may only be refused (400) for a value that depends on the dataset (a column name, a label level).
-The studio's tag edits are fuzzed too, without the page's token: each must be refused and the data directory stay
-byte for byte unchanged.
+The studio's tag and scope edits are fuzzed too, without the page's token: each must be refused and the data
+directory stay byte for byte unchanged.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tests.viewer_support import REPO, copy_built, serve
 from viewer.filters import OPS, column_types
 
 EXCLUDED = {"import_upload"}  # the one writing route (hosted mode); tested with its own fixtures
-REAL_IDS = {"dataset": "sample", "scope": "scopes-001", "tag": "favourites"}
+REAL_IDS = {"dataset": "sample", "scope": "scopes-001", "tag": "favourites", "other": "scopes-001"}
 # Requests per operation and generation mode: few with generated ids (most are unknown: 404 or 400), more with
 # the real ones, whose query parameters reach the data.
 EXAMPLES = {"generated": 16, "real": 56}
@@ -197,6 +197,7 @@ def test_schemathesis_finds_no_server_error(base: str, root: Path) -> None:
     tally = Tally()
     operations = [op.ok() for op in schema.get_all_operations()]
     fuzzed = {"rows_get", "rows_post", "indices_post", "search", "points", "export_post", "tag", "tag_add", "tag_undo"}
+    fuzzed |= {"scope_edit", "scope_undo", "versions", "compare"}
     assert {op.definition.raw["operationId"] for op in operations} >= fuzzed
     for operation in operations:
         op_id = operation.definition.raw["operationId"]  # the route name (+ "_<method>" for a multi-method route)

@@ -114,6 +114,10 @@ GOOD_WRITES: list[tuple[str, str, Any]] = [
     ("POST", S + "/tags/favourites/add", {"ls_index": [0, 3]}),
     ("POST", S + "/tags/favourites/remove", {"ls_index": [1]}),
     ("POST", DS + "/tag-history/undo", {}),
+    ("POST", S + "/edits", {"op": "rename", "cluster": 0, "label": "renamed"}),
+    ("POST", S + "/edits", {"op": "remove", "rows": [1, 2]}),
+    ("POST", S + "/edits", {"op": "merge", "cluster": 1, "to": 0}),
+    ("POST", S + "/edits/undo", {}),
 ]
 # Each with the right token and origin, but something of the request wrong: (method, path, body, status).
 BAD_WRITES: list[tuple[str, str, Any, int]] = [
@@ -142,6 +146,17 @@ BAD_WRITES: list[tuple[str, str, Any, int]] = [
     ("POST", S + "/tags/favourites/add", {"tag": ["nope"]}, 404),
     ("POST", "/api/datasets/sample/scopes/nope/tags/favourites/add", {"ls_index": [1]}, 404),
     ("POST", DS + "/tag-history/undo", {}, 404),  # nothing to undo yet
+    ("POST", S + "/edits/undo", {}, 404),  # an unedited scope
+    ("POST", S + "/edits", None, 415),
+    ("POST", S + "/edits", "remove", 400),
+    ("POST", S + "/edits", {"op": "remove", "rows": [10**6]}, 400),
+    ("POST", S + "/edits", {"op": "remove", "rows": list(range(51))}, 400),  # over max_selection
+    ("POST", S + "/edits", {"op": "move", "rows": [1], "to": 10**9}, 400),
+    ("POST", S + "/edits", {"op": "rename", "cluster": 0, "label": "x\u0000y"}, 400),
+    ("POST", S + "/edits", {"op": "rename", "cluster": 0, "label": "x", "path": "../../etc"}, 400),
+    ("POST", DS + "/scopes/..%2Fmeta/edits", {"op": "remove", "rows": [1]}, 404),
+    ("POST", DS + "/scopes/scopes-001.json/edits", {"op": "remove", "rows": [1]}, 404),
+    ("POST", "/api/datasets/nope/scopes/scopes-001/edits", {"op": "remove", "rows": [1]}, 404),
 ]
 
 

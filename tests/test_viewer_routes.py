@@ -61,6 +61,7 @@ def test_instance_and_datasets(client: httpx.Client, root: Path) -> None:
         "mode": "studio",
         "read_only": False,
         "tag_edits": True,
+        "scope_edits": True,
         "write_token": app["write_token"],
         "imports": False,
         "max_upload_mb": None,

@@ -25,7 +25,7 @@ from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
 from viewer.guard import new_token
 from viewer.openapi import openapi
-from viewer.routes import datasets, imports, instance, points, rows, tag_writes, tags
+from viewer.routes import compare, datasets, imports, instance, points, rows, scope_writes, tag_writes, tags
 from viewer.routes.common import Json
 from viewer.routes.static import SinglePageApp
 from viewer.search import QueryEmbedder
@@ -39,8 +39,9 @@ log = logging.getLogger("viewer")
 
 
 def studio_routes() -> list[BaseRoute]:
-    """Studio mode's tag edits; every one passes viewer/guard.py (same origin, the page's token) first."""
+    """Studio mode's tag and scope edits; every one passes viewer/guard.py (same origin, the page's token) first."""
     ds = "/api/datasets/{dataset}"
+    scope = ds + "/scopes/{scope}"
     tag = ds + "/tags/{tag}"
     scope_tag = ds + "/scopes/{scope}/tags/{tag}"
     return [
@@ -51,6 +52,8 @@ def studio_routes() -> list[BaseRoute]:
         Route(scope_tag + "/remove", tag_writes.remove, methods=["POST"], name="tag_remove"),
         Route(ds + "/tag-history", tag_writes.history, name="tag_history"),
         Route(ds + "/tag-history/undo", tag_writes.undo, methods=["POST"], name="tag_undo"),
+        Route(scope + "/edits", scope_writes.edit, methods=["POST"], name="scope_edit"),
+        Route(scope + "/edits/undo", scope_writes.undo, methods=["POST"], name="scope_undo"),
     ]
 
 
@@ -75,6 +78,8 @@ def route_table(static_dir: Path, mode: str = "studio") -> list[BaseRoute]:
         Route(scope + "/thumbnail", datasets.thumbnail, name="thumbnail"),
         Route(scope + "/points", points.points, name="points"),
         Route(scope + "/clusters", datasets.clusters, name="clusters"),
+        Route(scope + "/versions", compare.versions, name="versions"),
+        Route(scope + "/compare/{other}", compare.compare, name="compare"),
         Route(scope + "/rows", rows.rows, methods=READ_POST, name="rows"),
         Route(scope + "/rows/indices", rows.indices, methods=READ_POST, name="indices"),
         Route(scope + "/search", rows.search, name="search"),

@@ -13,7 +13,19 @@ from viewer.errors import ApiError, BadRequest, shown
 from viewer.settings import Limits
 
 # The keys a filter body may carry; each is the query parameter of the same name.
-FILTER_KEYS = ("cluster", "tag", "tags_mode", "where", "text", "q", "k", "ls_index", "selection", "sort")
+FILTER_KEYS = (
+    "cluster",
+    "tag",
+    "tags_mode",
+    "where",
+    "text",
+    "q",
+    "k",
+    "ls_index",
+    "selection",
+    "sort",
+    "include_removed",
+)
 PAGE_KEYS = ("offset", "limit")
 
 
@@ -61,6 +73,8 @@ def body_params(body: Any, query: QueryParams, keys: tuple[str, ...]) -> QueryPa
 def _strings(key: str, value: Any) -> list[str]:
     if key == "where":  # the one JSON-valued parameter
         return [json.dumps(value)]
+    if key == "include_removed" and isinstance(value, bool):
+        return ["true" if value else "false"]
     values = value if isinstance(value, list) else [value]
     out = []
     for v in values:

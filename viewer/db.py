@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ls_pipeline.store.files import Version, version
 from viewer.errors import BadRequest, scrub
-from viewer.filters import SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
+from viewer.filters import REMOVED, SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
 
 SCOPE_SELECT = ", ".join(f"t.{c}" for c in SCOPE_COLUMNS)
 ScopeVersion = tuple[str, Version, str, Version]
@@ -124,6 +124,9 @@ class Database:
         name = "scope_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
         inputs = ", ".join(f"i.{quote(c)}" for c in src.stored_columns)
         scope_columns = ", ".join(f"s.{c}" for c in SCOPE_COLUMNS)
+        # Latent Scope's `deleted` (rows a curator removed); scopes never edited have none.
+        removed = "coalesce(s.deleted, false)" if self._has_deleted(src.scope_path) else "false"
+        scope_columns += f", {removed} AS {REMOVED}"
         sql = (
             f"CREATE OR REPLACE TABLE {name} AS SELECT {scope_columns}"
             f"{', ' + inputs if inputs else ''} FROM read_parquet($scope_path) s "
@@ -136,6 +139,14 @@ class Database:
         finally:
             cursor.close()
         return name
+
+    def _has_deleted(self, scope_path: Path) -> bool:
+        cursor = self._cursor()
+        try:
+            sql = "SELECT count(*) FROM parquet_schema($path) WHERE name = 'deleted'"
+            return bool(cursor.execute(sql, {"path": str(scope_path)}).fetchone()[0])  # type: ignore[index]
+        finally:
+            cursor.close()
 
     def _evict(self) -> None:
         """Drop the least recently used idle tables beyond max_cached_scopes (call with _tables_lock held).
@@ -196,8 +207,8 @@ def indices_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved) 
 
 
 def export_sql(table: str, src: ScopeSource, f: RowFilter, resolved: Resolved, tags: dict[str, list[int]]) -> Query:
-    """The filtered rows with one boolean column per tag, named tag:NAME."""
-    columns = [src.select_list(resolved.semantic is not None)]
+    """The filtered rows with one boolean column per tag, named tag:NAME (and ls_removed with include_removed)."""
+    columns = [src.select_list(resolved.semantic is not None)] + ([f"t.{REMOVED}"] if f.include_removed else [])
     body, params = from_where(table, src, f, resolved)
     for n, (name, indices) in enumerate(sorted(tags.items())):
         params = {**params, f"tag_{n}": indices}

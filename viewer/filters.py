@@ -20,6 +20,8 @@ OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "is_null", "not_null")
 COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 # Columns every scope has, from the scope parquet, in the order queries select them; the rest come from the rows.
 SCOPE_COLUMNS = {"ls_index": "number", "x": "number", "y": "number", "cluster": "number", "label": "string"}
+# The scope table's flag for rows a curator removed (Latent Scope's `deleted`), under a name no input column takes.
+REMOVED = "ls_removed"
 Query = tuple[str, dict[str, Any]]  # SQL text and the values it binds
 
 
@@ -42,6 +44,7 @@ class RowFilter:
     selection: tuple[int, ...] | None = None
     sort: str = "ls_index"
     descending: bool = False
+    include_removed: bool = False  # rows a curator removed are left out unless asked for
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,15 @@ def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> 
         selection=_selection(params, limits),
         sort=sort,
         descending=descending,
+        include_removed=parse_bool(params, "include_removed"),
     )
+
+
+def parse_bool(params: QueryParams, name: str) -> bool:
+    raw = params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false, got {shown(raw)}")
+    return raw == "true"
 
 
 def _tags_mode(raw: str | None) -> str:
@@ -219,7 +230,7 @@ def _scalar(column: str, kind: str, value: Any) -> Any:
 def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> Query:
     """The WHERE clause (without the keyword) for a filter, and the values it binds."""
     params: dict[str, Any] = {}
-    parts = ["TRUE"]
+    parts = ["TRUE" if f.include_removed else f"NOT t.{REMOVED}"]
     if f.clusters:
         params["clusters"] = list(f.clusters)
         parts.append("t.cluster IN (SELECT unnest($clusters::BIGINT[]))")

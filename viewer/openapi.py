@@ -101,7 +101,30 @@ IMPORT_ANSWER: Schema = _object(
 )
 # secret: in the first upload's answer only; it is shown once and kept only as a hash
 IMPORT_ANSWER["properties"]["secret"] = {"type": "string", "minLength": 20}
-EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")  # studio mode's writes
+TAG_EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")
+SCOPE_EDITS = ("scope_edit", "scope_undo")  # each publishes a new scope version
+EDITS = TAG_EDITS + SCOPE_EDITS  # studio mode's writes
+VERSION: Schema = _object(
+    scope={"type": "string"},
+    labels_id={"type": "string"},
+    edited_from={"type": "string"},
+    edit={"type": "object"},
+    removed={"type": "integer", "minimum": 0},
+    can_undo={"type": "boolean"},
+)
+SCOPE_EDIT: Schema = {
+    "type": "object",
+    "required": ["op"],
+    "properties": {
+        "op": {"type": "string", "enum": ["rename", "move", "merge", "remove", "restore"]},
+        "cluster": {"type": "integer"},
+        "to": {"type": "integer"},
+        "rows": _array({"type": "integer", "minimum": 0}),
+        "label": {"type": "string"},
+        "description": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
 EDIT: Schema = {  # one entry of the tag history, without the rows before and after, and the tags' counts after
     **_object(
         seq={"type": "integer", "minimum": 1},
@@ -156,7 +179,10 @@ BODIES: dict[str, dict[str, Schema]] = {
     },
     "tags": {"application/json": _array(_object(tag={"type": "string"}, count={"type": "integer", "minimum": 0}))},
     "tag": {"application/json": _object(tag={"type": "string"}, indices=INDICES)},
-    **{name: {"application/json": EDIT} for name in EDITS},
+    **{name: {"application/json": EDIT} for name in TAG_EDITS},
+    **{name: {"application/json": VERSION} for name in SCOPE_EDITS},
+    "versions": {"application/json": _array({"type": "object", "required": ["id", "edited_from", "edit"]})},
+    "compare": {"application/json": _object(a={"type": "string"}, b={"type": "string"}, pairs=_array({}))},
     "tag_history": {"application/json": _array({"type": "object", "required": ["seq", "at", "op", "tag"]})},
     "openapi": {"application/json": _object(openapi={"type": "string"}, info={"type": "object"}, paths={})},
     "import_upload": {"application/json": IMPORT_ANSWER},
@@ -185,7 +211,21 @@ def _named(key: str) -> Schema:
     }
 
 
-REQUESTS: dict[str, Schema] = {"import_upload": UPLOADS, "tag_create": _named("tag"), "tag_rename": _named("to")}
+REQUESTS: dict[str, Schema] = {
+    "import_upload": UPLOADS,
+    "tag_create": _named("tag"),
+    "tag_rename": _named("to"),
+    "scope_edit": {"required": True, "content": {"application/json": {"schema": SCOPE_EDIT}}},
+}
+
+
+REMOVED: Schema = {
+    "name": "include_removed",
+    "in": "query",
+    "required": False,
+    "description": "true: also the rows a curator removed (hidden otherwise)",
+    "schema": {"type": "string", "enum": ["true", "false"]},
+}
 
 
 def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
@@ -230,6 +270,7 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
             "a column of the dataset (meta.columns) or of the scope, '-' first for descending; score when q is given",
             {"type": "string", "pattern": NO_NUL, "maxLength": 200},
         ),
+        REMOVED,
     ]
     page = [
         _query("offset", "first row", _range(0, BIG)),
@@ -238,7 +279,11 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
     search_q = {"type": "string", "minLength": 1, "maxLength": limits.max_query_chars}
     search_q["pattern"] = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides whitespace, and no NUL
     return {
-        "points": [_query("color_by", "a column of the dataset to colour by (adds color)", {"type": "string"})],
+        "points": [
+            _query("color_by", "a column of the dataset to colour by (adds color)", {"type": "string"}),
+            REMOVED,
+        ],
+        "compare": [REMOVED],
         "clusters": [_query("level", "label hierarchy level (0: the clusters)", _range(0, 100))],
         "rows": page + filters,
         "indices": filters,
@@ -278,6 +323,7 @@ def filter_body(limits: Limits) -> Schema:
         "k": _range(1, limits.max_k),
         "ls_index": {**_array({"type": "integer", "minimum": 0, "maximum": BIG}), "maxItems": limits.max_selection},
         "sort": {"type": "string", "pattern": NO_NUL, "maxLength": 200},
+        "include_removed": {"type": "boolean"},
         "offset": _range(0, BIG),
         "limit": _range(1, limits.max_page_size),
     }
@@ -318,7 +364,9 @@ def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
     bodies = BODIES.get(route.name, {"application/json": {}})
     error = {"description": "a client error", "content": {"application/json": {"schema": ERROR}}}
     # Accepted: the import's pipeline runs later, in Dagster; created: a new tag.
-    ok = {"import_upload": "202", "tag_create": "201"}.get(route.name or "", "200")
+    ok = {"import_upload": "202", "tag_create": "201", "scope_edit": "201", "scope_undo": "201"}.get(
+        route.name or "", "200"
+    )
     operation = {
         "operationId": op_id,
         "summary": doc,

@@ -85,6 +85,13 @@ def read_arrow(path: Any, columns: Sequence[str] | None = None) -> pa.Table:
     return pq.read_table(path.path, columns=wanted, filesystem=path.fs)
 
 
+def column_names(path: Any) -> list[str]:
+    """A stored Parquet file's column names, from its footer alone."""
+    if not is_remote(path):
+        return pq.read_schema(path).names
+    return pq.read_schema(path.path, filesystem=path.fs).names
+
+
 def read_stored_table(path: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """A stored Parquet table (all columns, or just `columns`) as a DataFrame."""
     return read_arrow(path, columns).to_pandas()

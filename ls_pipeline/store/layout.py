@@ -18,6 +18,8 @@ DEFAULT_LABELS = "-labels-default.parquet"  # a clustering's own labels table (L
 LEVELS = "-levels.parquet"  # the topics above the clusters, from a labels artifact
 JOURNAL = "-llm.jsonl"  # a chat labeler's answers, one a line, so a rerun resumes
 CHUNKS = "-chunks.jsonl"  # an embedding made on a Dask cluster: each chunk's rows and worker, one a line
+EXPORT = "-export.parquet"  # a scope's curated export (Latent Scope's scopes-NNN-export.parquet)
+EXPORT_SIDECAR = "-export.json"  # what that export was made from
 
 
 @dataclass(frozen=True)

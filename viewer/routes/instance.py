@@ -24,6 +24,7 @@ async def app_info(request: Request) -> Response:
             "mode": cfg.mode,
             "read_only": cfg.mode == "single_profile",
             "tag_edits": cfg.mode == "studio",
+            "scope_edits": cfg.mode == "studio",
             # Only to a request addressed to this server by its own name: a DNS-rebinding page gets none.
             "write_token": request.app.state.write_token if cfg.mode == "studio" and is_own_host(request) else None,
             "imports": cfg.mode == "hosted",

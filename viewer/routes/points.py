@@ -12,8 +12,10 @@ import pyarrow.compute as pc
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ls_pipeline.store.files import Version, read_arrow, version
+from ls_pipeline.stages.curate import DELETED
+from ls_pipeline.store.files import Version, column_names, read_arrow, version
 from viewer.errors import BadRequest, shown
+from viewer.filters import parse_bool
 from viewer.routes.common import limits, scope_of, work
 
 ARROW = "application/vnd.apache.arrow.stream"
@@ -22,8 +24,10 @@ MAX_HEADER_BYTES = 8192
 
 
 async def points(request: Request) -> Response:
-    """Arrow IPC stream of every point; color_by=COLUMN adds color (float32 value or int32 category code)."""
+    """Arrow IPC stream of every point (but rows a curator removed, unless include_removed=true); color_by=COLUMN
+    adds color (float32 value or int32 category code)."""
     found = await work(scope_of, request)
+    include_removed = parse_bool(request.query_params, "include_removed")
     color_by = request.query_params.get("color_by") or None
     kind = None
     if color_by is not None:
@@ -39,6 +43,7 @@ async def points(request: Request) -> Response:
         color_by,
         kind,
         limits(request).max_color_categories,
+        include_removed,
     )
     names = json.dumps(categories) if categories is not None else None
     # Many categories with long names (colour by a text column) would make a header no client accepts (http.client
@@ -49,10 +54,18 @@ async def points(request: Request) -> Response:
 
 @lru_cache(maxsize=8)
 def encoded_points(
-    scope_path: Path, _version: Version, input_path: Path, color_by: str | None, kind: str | None, max_categories: int
+    scope_path: Path,
+    _version: Version,
+    input_path: Path,
+    color_by: str | None,
+    kind: str | None,
+    max_categories: int,
+    include_removed: bool = False,
 ) -> tuple[bytes, list[str] | None]:
     """Cached per scope file version: a map of a million points is read and encoded once, not per client."""
-    table = read_arrow(scope_path, columns=["ls_index", "x", "y", "cluster"])
+    table = read_arrow(scope_path, columns=["ls_index", "x", "y", "cluster", *_deleted(scope_path)])
+    if not include_removed and DELETED in table.column_names:
+        table = table.filter(pc.invert(pc.fill_null(table.column(DELETED), False)))
     index = table.column("ls_index").cast(pa.int64())
     columns = {
         "ls_index": index.cast(pa.int32()),
@@ -71,6 +84,10 @@ def encoded_points(
     with pa.ipc.new_stream(sink, out.schema) as writer:
         writer.write_table(out)
     return sink.getvalue().to_pybytes(), categories
+
+
+def _deleted(scope_path: Path) -> list[str]:
+    return [DELETED] if DELETED in column_names(scope_path) else []
 
 
 def color_column(

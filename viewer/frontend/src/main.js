@@ -2,6 +2,7 @@
 import './style.css'
 import { getJSON } from './api.js'
 import { h, clear } from './dom.js'
+import { mountCompare, parseCompare } from './compare.js'
 import { mountExplore } from './explore.js'
 import { mountHome } from './home.js'
 import { mountImport } from './import.js'
@@ -20,7 +21,9 @@ async function start() {
       route = parseRoute(location)
     }
   }
+  const compare = app.mode === 'single_profile' ? null : parseCompare(location)
   if (app.imports && location.pathname.replace(/\/$/, '') === '/import') mountImport(root, app)
+  else if (compare) await mountCompare(root, compare)
   else if (route.page === 'explore') await mountExplore(root, route, app)
   else await mountHome(root, app)
 }

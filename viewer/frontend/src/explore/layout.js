@@ -3,6 +3,7 @@ import { h, clear } from '../dom.js'
 import { buildHeader } from '../header.js'
 import { renderConditionForm } from '../panels.js'
 import * as render from './render.js'
+import { buildScopeEdit } from './scopeedit.js'
 import { buildTagEdit } from './tagedit.js'
 
 /** Builds the page into root and returns its elements; `view` receives the controls' events. */
@@ -39,6 +40,7 @@ export function buildLayout(root, view) {
     tags: h('div.tag-list'),
     condition: h('div'),
     tagEdit: buildTagEdit(view),
+    scopeEdit: buildScopeEdit(view),
     sortButton: h('button.mini', { on: { click: () => view.toggleSort() } }, 'sort: size'),
   }
   const side = h(
@@ -47,6 +49,7 @@ export function buildLayout(root, view) {
     el.results,
     h('section', {}, h('h3', {}, `Clusters (${clusters.filter((c) => !c.noise).length})`, el.sortButton), el.clusters),
     h('section', {}, h('h3', {}, 'Tags'), el.tags, el.tagEdit?.root),
+    el.scopeEdit ? h('section', {}, h('h3', {}, 'Edit clusters'), el.scopeEdit.root) : null,
     h('section', {}, h('h3', {}, 'Column condition'), el.condition),
   )
   clear(root).append(

@@ -1,0 +1,77 @@
+"""Two scopes of one dataset side by side: the versions of a scope's line, and which clusters of scope A became
+which clusters of scope B (overlap counts and Jaccard, from ls_pipeline/stages/compare.py)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ls_pipeline.stages import compare as compare_stage
+from ls_pipeline.stages.curate import DELETED
+from ls_pipeline.steps import curate
+from ls_pipeline.store.files import Version, column_names, read_arrow, version
+from viewer.catalog import Scope
+from viewer.errors import BadRequest
+from viewer.routes.common import Json, catalog, scope_of, work
+
+
+async def versions(request: Request) -> Response:
+    """Every version of the scope's line of edits, oldest first: id, the edit that made it, when."""
+    found = await work(scope_of, request)
+    cat = catalog(request)
+    visible = set(await work(cat.scope_ids, found.dataset))
+    ids = [i for i in await work(curate.line_of, found.dataset, found.id) if i in visible]
+    out = []
+    for scope_id in ids:
+        raw = (await work(cat.scope, found.dataset.name, scope_id)).sidecar.raw
+        keys = ("id", "label", "edited_from", "edit", "created_at", "removed", "cluster_labels_id")
+        out.append({k: raw.get(k) for k in keys} | {"can_undo": bool(raw.get("undo_to"))})
+    return Json(out)
+
+
+async def compare(request: Request) -> Response:
+    """Cluster overlap of this scope (a) with scope {other} (b): every pair sharing rows, and each cluster of a's
+    best match in b. Removed rows of either scope are left out unless include_removed=true."""
+    a = await work(scope_of, request)
+    b = await work(catalog(request).scope, a.dataset.name, request.path_params["other"])
+    include_removed = request.query_params.get("include_removed", "false")
+    if include_removed not in ("true", "false"):
+        raise BadRequest("include_removed must be true or false")
+    table = await work(_overlap, a, b, include_removed == "true")
+    return Json(table)
+
+
+def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
+    ca, da = _clusters(a.parquet, version(a.parquet))
+    cb, db = _clusters(b.parquet, version(b.parquet))
+    if len(ca) != len(cb):
+        raise BadRequest(f"scopes {a.id} and {b.id} have {len(ca)} and {len(cb)} rows; re-run the older one")
+    keep = None if include_removed else ~(da | db)
+    pairs = compare_stage.cluster_overlap(ca, cb, keep)
+    labels_a = {c["cluster"]: c.get("label") for c in a.sidecar.cluster_labels_lookup}
+    labels_b = {c["cluster"]: c.get("label") for c in b.sidecar.cluster_labels_lookup}
+    for row in pairs:
+        row["a_label"], row["b_label"] = labels_a.get(row["a"]), labels_b.get(row["b"])
+    best = compare_stage.best_match(pairs)
+    return {
+        "a": a.id,
+        "b": b.id,
+        "rows": int(len(ca) if keep is None else keep.sum()),
+        "pairs": pairs,
+        "best": [best[k] for k in sorted(best)],
+    }
+
+
+@lru_cache(maxsize=8)
+def _clusters(path: Path, _version: Version) -> tuple[np.ndarray, np.ndarray]:
+    """The cluster of each row in ls_index order, and its removed flag."""
+    columns = ["ls_index", "cluster", *([DELETED] if DELETED in column_names(path) else [])]
+    table = read_arrow(path, columns=columns)
+    order = np.argsort(table.column("ls_index").to_numpy())
+    deleted = table.column(DELETED).to_numpy(zero_copy_only=False) if DELETED in columns else np.zeros(len(order))
+    return table.column("cluster").to_numpy()[order], np.asarray(deleted, dtype=bool)[order]
