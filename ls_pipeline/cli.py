@@ -161,10 +161,17 @@ def _embed(args: argparse.Namespace) -> int:
 @arguments(
     lambda p: (
         p.add_argument("dataset_id"),
-        p.add_argument("file", nargs="?", default=None, help=".npy, .h5 or .parquet; omit it to read --column of "
-                       "the dataset itself"),  # fmt: skip
-        p.add_argument("--model_id", default="imported", help="the model that made the vectors (search embeds "
-                       "queries with it when it can load here)"),  # fmt: skip
+        p.add_argument(
+            "file",
+            nargs="?",
+            default=None,
+            help=".npy, .h5 or .parquet; omit it to read --column of the dataset itself",
+        ),  # fmt: skip
+        p.add_argument(
+            "--model_id",
+            default="imported",
+            help="the model that made the vectors (search embeds queries with it when it can load here)",
+        ),  # fmt: skip
         p.add_argument("--column", default=None, help="the list column (Parquet, the dataset) or HDF5 dataset"),
     )
 )

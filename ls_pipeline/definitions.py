@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from ls_pipeline.defs import assets, schedules, sensors
+from ls_pipeline.defs import assets, schedules, sensors, sweep
 from ls_pipeline.defs.resources import resources
 
 defs = dg.Definitions(
     assets=[assets.ingest, *assets.RECIPE_ASSETS],
-    jobs=[assets.ingest_job, assets.recipe_job],
+    jobs=[assets.ingest_job, assets.recipe_job, sweep.sweep_job],
     sensors=[
         sensors.inbox_sensor,
         sensors.ingested_sensor,
