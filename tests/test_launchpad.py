@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,8 +92,18 @@ def test_grid_names_and_limits() -> None:
         grid_recipes("g", {("umap", "neighbors"): list(range(2, 11)), ("umap", "min_dist"): [0.1] * 9})
 
 
-def test_a_sweep_saves_its_recipes_as_one_backfill_that_shares_one_embedding(few: Any) -> None:
+def latest(instance: dg.DagsterInstance, asset: str, partition: str) -> dg.AssetMaterialization:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
+    return records[0].asset_materialization
+
+
+def test_a_sweep_saves_its_recipes_as_one_backfill_that_shares_one_embedding(
+    few: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data, instance = few
+    monkeypatch.setenv("LATENT_SCOPE_VIEWER_URL", "http://127.0.0.1:5001/")
     config = {"dataset": "few", "name": "grid", "base": "base", "umap_neighbors": [6, 10], "umap_min_dist": [0.0, 0.5]}
     swept = defs.resolve_job_def("sweep_job").execute_in_process(
         run_config={"ops": {"sweep": {"config": config}}}, instance=instance
@@ -114,6 +125,15 @@ def test_a_sweep_saves_its_recipes_as_one_backfill_that_shares_one_embedding(few
     assert len(list(ds.path.glob("embeddings/*.json"))) == 1
     assert len(list(ds.path.glob("umaps/*.json"))) == 4
     assert len(list(ds.path.glob("scopes/*.json"))) == 4
+    # What a Dagster user compares across the grid, per materialization: the map, the shares, a link to the scope.
+    clusters = latest(instance, "clusters", keys[-1]).metadata
+    sidecar = json.loads((ds.path / "clusters" / f"{clusters['artifact_id'].value}.json").read_text())
+    for name in ("n_clusters", "noise_share", "unclustered_share", "largest_share"):
+        assert clusters[name].value == sidecar[name], name
+    assert 0 < clusters["largest_share"].value <= 1
+    assert clusters["thumbnail"].value.startswith(f"![{clusters['artifact_id'].value}](data:image/png;base64,")
+    scope = latest(instance, "scope", keys[-1]).metadata
+    assert scope["viewer"].value == f"http://127.0.0.1:5001/datasets/few/explore/{scope['artifact_id'].value}"
     # A name launched from the launchpad with other parameters than its saved recipe is refused; a new one is saved
     # and reuses the sweep's embedding and map.
     with pytest.raises(UserError, match="already exists with other parameters"):

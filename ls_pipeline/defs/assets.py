@@ -17,7 +17,7 @@ from pydantic import Field
 
 from ls_pipeline import steps
 from ls_pipeline.defs import checks
-from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result
+from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
 from ls_pipeline.defs.recipe_config import RecipeConfig, partitioned_config
 from ls_pipeline.defs.resources import ChatModelsResource, DataDirResource, EmbedderResource
@@ -158,7 +158,7 @@ def scope(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: 
     with user_errors():
         ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.scope(ds, _upstream_id(context, "labels"), steps.scope_params(ds, recipe))
-    return artifact_result(ds, artifact, started, recipe=recipe.name)
+    return artifact_result(ds, artifact, started, recipe=recipe.name, **viewer_link(ds.name, artifact.id))
 
 
 RECIPE_ASSETS = [embedding, umap, clusters, labels, scope]
