@@ -1,23 +1,31 @@
-"""The Dagster code location (workspace.yaml loads `defs`): Latent Scope's assets, jobs, sensors and schedule."""
+"""The Dagster code location, as Dagster's `dg` project template builds it: every asset, job, sensor and schedule
+found in the `ls_pipeline/defs/` folder (pyproject.toml's [tool.dg]), bound to the resources and executor here.
+workspace.yaml, `dg dev` and `dg check defs` load `defs`."""
+
+import warnings
+from pathlib import Path
 
 import dagster as dg
 
-from ls_pipeline.defs import assets, export, schedules, sensors
+import ls_pipeline.defs
 from ls_pipeline.defs.resources import resources
 
-defs = dg.Definitions(
-    assets=[assets.ingest, *assets.RECIPE_ASSETS, export.export],
-    jobs=[assets.ingest_job, assets.recipe_job, export.export_job],
-    sensors=[
-        sensors.inbox_sensor,
-        sensors.ingested_sensor,
-        sensors.import_failed_sensor,
-        sensors.import_canceled_sensor,
-        export.curation_sensor,
-    ],
-    schedules=[schedules.reingest_schedule],
-    resources=resources(),
-    # One process per run: UMAP's numba compile (~11 s idle, 15-50 s loaded) and the model load are paid once,
-    # not once per step process. Steps of a run are sequential anyway (one heavy step at a time on 2 cores).
-    executor=dg.in_process_executor,
+HERE = Path(__file__).resolve().parent
+
+
+def found_in_defs_folder() -> dg.Definitions:
+    if (HERE.parent / "pyproject.toml").is_file():  # a checkout: the project's [tool.dg] says where defs/ is
+        return dg.load_from_defs_folder(path_within_project=HERE)
+    # An installed wheel has no pyproject.toml: the same folder, loaded by module (Dagster's older entry point).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return dg.load_defs(ls_pipeline.defs, project_root=HERE.parent)
+
+
+# Built at import (not behind @dg.definitions): the runner and the tests resolve jobs from this object directly.
+# One process per run: UMAP's numba compile (~11 s idle, 15-50 s loaded) and the model load are paid once,
+# not once per step process. Steps of a run are sequential anyway (one heavy step at a time on 2 cores).
+defs = dg.Definitions.merge(
+    found_in_defs_folder(),
+    dg.Definitions(resources=resources(), executor=dg.in_process_executor),
 )

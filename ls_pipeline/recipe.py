@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,7 +33,7 @@ class Recipe:
     checks: ClusterChecks = field(default_factory=ClusterChecks)
 
 
-_SECTIONS = {
+SECTIONS = {
     "embed": EmbedParams,
     "umap": UmapParams,
     "cluster": ClusterParams,
@@ -74,6 +76,46 @@ def save_recipe(data: DataDir, name: str, file: Path, replace: bool = False) -> 
     return target
 
 
+def recipe_values(recipe: Recipe) -> dict[str, dict[str, object]]:
+    """Every section's parameters, as a recipe file would hold them."""
+    return {key: dataclasses.asdict(getattr(recipe, key)) for key in SECTIONS}
+
+
+def with_values(base: Recipe, name: str, given: Mapping[str, Mapping[str, object]], description: str = "") -> Recipe:
+    """`base` with the `given` parameters (section -> key -> value) put over it, checked as a recipe file is."""
+    check_name(name, "recipe name")
+    values = recipe_values(base)
+    unknown = sorted(set(given) - set(SECTIONS))
+    if unknown:
+        raise UserError(f"recipe {name!r} has unknown sections: {', '.join(unknown)}; allowed: {', '.join(SECTIONS)}")
+    sections = {
+        key: from_mapping(cls, {**values[key], **given.get(key, {})}, f"recipe {name!r} section {key!r}")
+        for key, cls in SECTIONS.items()
+    }
+    return Recipe(name=name, description=description or base.description, **sections)
+
+
+def differences(recipe: Recipe, given: Mapping[str, Mapping[str, object]]) -> list[str]:
+    """The given parameters that are not the recipe's, as 'section.key: recipe's value, not given value'."""
+    values = recipe_values(recipe)
+    return [
+        f"{key}.{name}: {values[key].get(name)!r}, not {value!r}"
+        for key, section in given.items()
+        for name, value in section.items()
+        if values.get(key, {}).get(name) != value
+    ]
+
+
+def write_recipe(data: DataDir, recipe: Recipe) -> Path:
+    """Store a recipe made from values (not from a file) as _recipes/NAME.yaml; a name is never overwritten."""
+    target = data.recipe_path(check_name(recipe.name, "recipe name"))
+    if target.exists():
+        raise UserError(f"recipe {recipe.name!r} is already registered ({data.recipes.name}/{target.name})")
+    text = yaml.safe_dump({"description": recipe.description, **recipe_values(recipe)}, sort_keys=False)
+    atomic.write_bytes(target, text.encode("utf-8"))
+    return target
+
+
 def read_recipe_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -96,12 +138,12 @@ def parse_recipe(name: str, text: str) -> Recipe:
     except yaml.YAMLError as exc:
         raise UserError(f"recipe {name!r} is not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(raw, dict):
-        raise UserError(f"recipe {name!r} must be a mapping of sections ({', '.join(_SECTIONS)})")
-    unknown = sorted(set(raw) - set(_SECTIONS) - {"description", "name"})
+        raise UserError(f"recipe {name!r} must be a mapping of sections ({', '.join(SECTIONS)})")
+    unknown = sorted(set(raw) - set(SECTIONS) - {"description", "name"})
     if unknown:
-        raise UserError(f"recipe {name!r} has unknown sections: {', '.join(unknown)}; allowed: {', '.join(_SECTIONS)}")
+        raise UserError(f"recipe {name!r} has unknown sections: {', '.join(unknown)}; allowed: {', '.join(SECTIONS)}")
     sections = {
-        key: from_mapping(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in _SECTIONS.items()
+        key: from_mapping(cls, raw.get(key) or {}, f"recipe {name!r} section {key!r}") for key, cls in SECTIONS.items()
     }
     return Recipe(name=name, description=str(raw.get("description", "")), **sections)
 

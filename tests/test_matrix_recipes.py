@@ -162,3 +162,40 @@ def test_dagster_runner_refuses_bad_run_config(files: Path, data_dir: Path, case
     assert len(message.splitlines()) == 1 and expected in message, message
     assert str(data_dir) not in message
     assert tree_digest(data_dir) == before
+
+
+# The recipe job's launchpad config (resources.recipe.config): refused before the run computes or saves anything.
+BAD_LAUNCHPAD = {
+    "unknown section": ({"umpa": {"neighbors": 5}}, 'unexpected config entry "umpa" at path root:resources:recipe'),
+    "unknown key": ({"umap": {"neighbours": 5}}, 'unexpected config entry "neighbours" at path root:resources:recipe'),
+    "int as string": ({"umap": {"neighbors": "5"}}, "Invalid scalar at path root:resources:recipe:config:umap"),
+    "float as int": ({"cluster": {"min_cluster_size": 7.5}}, "config:cluster:min_cluster_size"),
+    "unknown choice": ({"cluster": {"method": "kmeans"}}, "method not in enum type ClusterParams_method got kmeans"),
+    "out of range": ({"umap": {"min_dist": 3.0}}, "section 'umap': min_dist must be a number from 0 to 1, got 3.0"),
+    "reused name, other parameters": (
+        {"umap": {"neighbors": 9}},
+        "recipe 'default' already exists with other parameters (umap.neighbors: 25, not 9); a recipe name is never",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LAUNCHPAD))
+def test_recipe_job_refuses_bad_launchpad_config(files: Path, data_dir: Path, case: str) -> None:
+    from ls_pipeline.definitions import defs
+    from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
+    from ls_pipeline.defs.recipe_config import run_config
+    from ls_pipeline.defs.runner import execute, open_instance
+    from ls_pipeline.store import DataDir
+
+    values, expected = BAD_LAUNCHPAD[case]
+    name = "default" if case.startswith("reused") else "fresh"
+    before = tree_digest(data_dir)
+    with open_instance(DataDir(data_dir)) as instance:
+        add_missing(instance, datasets, ["few"])
+        add_missing(instance, recipes, [name])
+        with pytest.raises(UserError) as caught:
+            execute(defs.resolve_job_def("recipe_job"), instance, dataset_recipe_key("few", name), run_config(values))
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1 and expected in message, message
+    assert str(data_dir) not in message
+    assert tree_digest(data_dir) == before and not (data_dir / "_recipes").exists()

@@ -17,11 +17,12 @@ from pydantic import Field
 
 from ls_pipeline import steps
 from ls_pipeline.defs import checks
-from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result
+from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
+from ls_pipeline.defs.recipe_config import RecipeConfig, partitioned_config
 from ls_pipeline.defs.resources import ChatModelsResource, DataDirResource, EmbedderResource
 from ls_pipeline.errors import UserError
-from ls_pipeline.recipe import Recipe, load_recipe
+from ls_pipeline.recipe import Recipe
 from ls_pipeline.sources.registry import Source, find_source, read_rows
 from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
@@ -84,10 +85,13 @@ def _stage(upstream: str, code_version: str, **kwargs: Any) -> Any:
     return dg.asset(partitions_def=dataset_recipe, deps=[dep], code_version=code_version, group_name=GROUP, **kwargs)
 
 
-def _partition(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> tuple[Dataset, Recipe]:
-    dataset, recipe = split_key(context.partition_key)
+def _partition(
+    context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig
+) -> tuple[Dataset, Recipe]:
+    """The partition's dataset and recipe; a new recipe name given parameters in the run config is saved here."""
+    dataset, name = split_key(context.partition_key)
     data = data_dir.data()
-    return data.dataset(dataset), load_recipe(recipe, data)
+    return data.dataset(dataset), recipe.resolve(data, name)
 
 
 def _upstream_id(context: dg.AssetExecutionContext, asset: str) -> str:
@@ -101,22 +105,22 @@ def _upstream_id(context: dg.AssetExecutionContext, asset: str) -> str:
 
 @_stage("ingest", embed_stage.CODE_VERSION, pool=HEAVY, kinds={"hdf5"})
 def embedding(
-    context: dg.AssetExecutionContext, data_dir: DataDirResource, embedder: EmbedderResource
+    context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig, embedder: EmbedderResource
 ) -> dg.MaterializeResult:
     """Vectors of the text column (reused when another recipe has the same embedding parameters)."""
     started = time.perf_counter()
     with user_errors():
-        ds, recipe = _partition(context, data_dir)
+        ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.embed(ds, recipe.embed, load=embedder.load_model, cluster=embedder.cluster())
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 
 @_stage("embedding", umap_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"})
-def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig) -> dg.MaterializeResult:
     """2D UMAP projection of the embedding."""
     started = time.perf_counter()
     with user_errors():
-        ds, recipe = _partition(context, data_dir)
+        ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.umap(ds, _upstream_id(context, "embedding"), recipe.umap)
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
@@ -124,11 +128,13 @@ def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.Mat
 @_stage(
     "umap", cluster_stage.CODE_VERSION, check_specs=[checks.CLUSTER_LIMITS, checks.CLUSTER_SHAPE], kinds={"parquet"}
 )
-def clusters(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+def clusters(
+    context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig
+) -> dg.MaterializeResult:
     """HDBSCAN clusters (of a 10D UMAP by default), checked against the recipe's limits before anything is labeled."""
     started = time.perf_counter()
     with user_errors():
-        ds, recipe = _partition(context, data_dir)
+        ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.cluster(ds, _upstream_id(context, "umap"), recipe.cluster)
     verdicts = [checks.cluster_limits(artifact, recipe.checks), checks.cluster_shape(artifact, recipe.checks)]
     return artifact_result(ds, artifact, started, check_results=verdicts, recipe=recipe.name)
@@ -136,29 +142,30 @@ def clusters(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg
 
 @_stage("clusters", label_stage.CODE_VERSION, kinds={"parquet"})
 def labels(
-    context: dg.AssetExecutionContext, data_dir: DataDirResource, chat_models: ChatModelsResource
+    context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig, chat_models: ChatModelsResource
 ) -> dg.MaterializeResult:
     """A name for each cluster (keywords offline by default)."""
     started = time.perf_counter()
     with user_errors():
-        ds, recipe = _partition(context, data_dir)
+        ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.label(ds, _upstream_id(context, "clusters"), recipe.label, models=chat_models.models())
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 
 @_stage("labels", scope_stage.CODE_VERSION, kinds={"json"})
-def scope(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+def scope(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig) -> dg.MaterializeResult:
     """The saved scope the viewer opens: points, clusters and labels of one recipe."""
     started = time.perf_counter()
     with user_errors():
-        ds, recipe = _partition(context, data_dir)
+        ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.scope(ds, _upstream_id(context, "labels"), steps.scope_params(ds, recipe))
-    return artifact_result(ds, artifact, started, recipe=recipe.name)
+    return artifact_result(ds, artifact, started, recipe=recipe.name, **viewer_link(ds.name, artifact.id))
 
 
 RECIPE_ASSETS = [embedding, umap, clusters, labels, scope]
 ingest_job = dg.define_asset_job("ingest_job", selection=[ingest])  # partitioned like its assets
-recipe_job = dg.define_asset_job("recipe_job", selection=RECIPE_ASSETS)
+# The launchpad shows the chosen partition's recipe (a new name: the default recipe) as editable run config.
+recipe_job = dg.define_asset_job("recipe_job", selection=RECIPE_ASSETS, config=partitioned_config())
 
 
 def ingest_run_config(path: Path, text_column: str | None = None) -> dict[str, object]:

@@ -13,8 +13,8 @@ import time
 
 import dagster as dg
 
-from ls_pipeline.defs.assets import GROUP, _partition, _upstream_id, user_errors
-from ls_pipeline.defs.partitions import dataset_recipe, dataset_recipe_key, datasets, recipes
+from ls_pipeline.defs.assets import GROUP, _upstream_id, user_errors
+from ls_pipeline.defs.partitions import dataset_recipe, dataset_recipe_key, datasets, recipes, split_key
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.defs.sensors import run_tags
 from ls_pipeline.errors import UserError
@@ -38,7 +38,7 @@ def export(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.M
     flagged): scopes-NNN-export.parquet, for downstream work on curated data."""
     started = time.perf_counter()
     with user_errors():
-        ds, _ = _partition(context, data_dir)
+        ds = data_dir.data().dataset(split_key(context.partition_key)[0])
         made = export_step.export(ds, _upstream_id(context, "scope"))
     metadata = {
         CURATION: made.curation,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import dagster as dg
 
@@ -18,6 +20,9 @@ from ls_pipeline.store.sidecars import Sidecar
 # The UI renders a Markdown image inline only from a data URI; past this size only the path is shown.
 THUMBNAIL_LIMIT = 400_000
 ARTIFACT_ID = "artifact_id"
+VIEWER_ENV = "LATENT_SCOPE_VIEWER_URL"  # where users open the viewer, e.g. http://127.0.0.1:5001
+# The counts a Dagster user compares across recipes (a cluster's noise and largest-cluster shares among them).
+_COUNTS = ("rows", "n_clusters", "noise_share", "unclustered_share", "largest_share", "n_labels", "dimensions")
 
 
 def artifact_files(ds: Dataset, artifact: Artifact) -> list[Path]:
@@ -45,13 +50,21 @@ def artifact_result(
         "wall_time_s": round(time.perf_counter() - started, 3),
         "compute_time_s": sidecar.wall_time_s,
         "created_at": sidecar.created_at,
-        **{k: sidecar.raw[k] for k in ("rows", "n_clusters", "noise_share", "n_labels", "dimensions") if k in sidecar},
+        **{k: sidecar.raw[k] for k in _COUNTS if k in sidecar and sidecar.raw[k] is not None},
         **thumbnail(ds.file(artifact.kind, artifact.id, THUMBNAIL)),
         **extra,
     }
     return dg.MaterializeResult(
         metadata=metadata, data_version=dg.DataVersion(sidecar.fingerprint), check_results=list(check_results)
     )
+
+
+def viewer_link(dataset: str, scope_id: str) -> dict[str, Any]:
+    """The scope in the viewer, when LATENT_SCOPE_VIEWER_URL says where the viewer is."""
+    base = os.environ.get(VIEWER_ENV, "").strip().rstrip("/")
+    if not base:
+        return {}
+    return {"viewer": dg.MetadataValue.url(f"{base}/datasets/{quote(dataset)}/explore/{quote(scope_id)}")}
 
 
 def thumbnail(png: Path) -> dict[str, Any]:

@@ -46,7 +46,14 @@ class ChatModelsResource(dg.ConfigurableResource):
 
 
 def resources() -> dict[str, dg.ConfigurableResource]:
-    return {"data_dir": data_dir_resource(), "embedder": EmbedderResource(), "chat_models": ChatModelsResource()}
+    from ls_pipeline.defs.recipe_config import KEY, RecipeConfig
+
+    return {
+        "data_dir": data_dir_resource(),
+        "embedder": EmbedderResource(),
+        "chat_models": ChatModelsResource(),
+        KEY: RecipeConfig(),
+    }
 
 
 def data_dir_resource() -> DataDirResource:
