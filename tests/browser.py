@@ -103,6 +103,17 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+@contextmanager
+def watched_page(width: int = 1400, height: int = 900) -> Iterator[object]:
+    """A Chromium page of that size; the test fails if the page threw a JavaScript error meanwhile."""
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        assert not errors, errors
+
+
 def non_background_pixels(png: bytes, tolerance: int = 24) -> int:
     """How many pixels differ from the image's most common colour (the map background)."""
     import io

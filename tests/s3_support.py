@@ -7,6 +7,7 @@ the way S3 refuses it. Tests reach it only through the standard AWS variables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -105,19 +107,25 @@ def s3_server() -> Iterator[S3Server]:
     process.wait()
 
 
-@pytest.fixture
-def s3_env(
-    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[S3Server]:
-    """The AWS variables of the test server set for this test, a scratch folder of its own, fresh fsspec clients."""
+@contextlib.contextmanager
+def aws_settings(server: S3Server, scratch: Path) -> Iterator[S3Server]:
+    """The AWS variables of the test server and a scratch folder set meanwhile, with fresh fsspec clients."""
     import s3fs
 
-    for name, value in s3_server.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("LATENT_SCOPE_SCRATCH", str(tmp_path_factory.mktemp("scratch")))
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in server.env().items():
+            patch.setenv(name, value)
+        patch.setenv("LATENT_SCOPE_SCRATCH", str(scratch))
+        s3fs.S3FileSystem.clear_instance_cache()
+        yield server
     s3fs.S3FileSystem.clear_instance_cache()
-    yield s3_server
-    s3fs.S3FileSystem.clear_instance_cache()
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """The AWS settings of the test server for one test."""
+    with aws_settings(s3_server, tmp_path_factory.mktemp("scratch")) as server:
+        yield server
 
 
 @pytest.fixture

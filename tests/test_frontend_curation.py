@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.browser import chromium, draw_lasso, ensure_frontend_built, viewer_server
+from tests.browser import draw_lasso, ensure_frontend_built, viewer_server, watched_page
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +33,8 @@ def server(data: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def page(server: str) -> Iterator[Any]:
-    with chromium() as browser:
-        pg = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    with watched_page() as pg:
         yield pg
-        assert not errors, errors
 
 
 def version(root: Path, scope_id: str) -> tuple[dict[str, Any], pd.DataFrame]:

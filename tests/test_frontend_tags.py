@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.browser import chromium, draw_lasso, ensure_frontend_built, viewer_server
+from tests.browser import draw_lasso, ensure_frontend_built, viewer_server, watched_page
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +36,8 @@ def server(tag_data: dict[str, object]) -> Iterator[str]:
 
 @pytest.fixture
 def page(server: str) -> Iterator[object]:
-    with chromium() as browser:
-        pg = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    with watched_page() as pg:
         yield pg
-        assert not errors, errors
 
 
 def on_disk(root: Path, tag: str) -> list[int] | None:

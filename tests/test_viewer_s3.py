@@ -20,7 +20,7 @@ import s3fs
 
 from ls_pipeline.store.local_copies import CacheTooSmall, LocalCopies
 from ls_pipeline.store.location import parse_root
-from tests.s3_support import S3Server, start_s3_server
+from tests.s3_support import S3Server, aws_settings, start_s3_server
 from tests.viewer_support import REPO, TAGS, copy_built, free_port, in_process, wait_until_responds
 
 DS = "/api/datasets/sample"
@@ -39,13 +39,8 @@ def upload(local: Path, server: S3Server) -> str:
 
 @pytest.fixture(scope="module")
 def aws(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in s3_server.env().items():
-            patch.setenv(name, value)
-        patch.setenv("LATENT_SCOPE_SCRATCH", str(tmp_path_factory.mktemp("scratch")))
-        s3fs.S3FileSystem.clear_instance_cache()
-        yield s3_server
-    s3fs.S3FileSystem.clear_instance_cache()
+    with aws_settings(s3_server, tmp_path_factory.mktemp("scratch")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,9 @@ import pyarrow as pa
 import pytest
 
 from tests.helpers import tree_digest
-from tests.viewer_support import copy_built, in_process
+from tests.viewer_support import copy_built, studio_client
 
 DS = "/api/datasets/sample"
-ORIGIN = "http://127.0.0.1"
 
 
 @pytest.fixture()
@@ -29,9 +28,7 @@ def root(built_data: dict[str, Any], tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(root: Path) -> Iterator[httpx.Client]:
-    with in_process(root, LATENT_SCOPE_MAX_SELECTION="100") as http:
-        token = http.get("/api/app").json()["write_token"]
-        http.headers.update({"origin": ORIGIN, "x-ls-token": token})
+    with studio_client(root, LATENT_SCOPE_MAX_SELECTION="100") as http:
         yield http
 
 

@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.viewer_support import TAGS, copy_built, in_process
+from tests.viewer_support import TAGS, copy_built, studio_client
 
 DS = "/api/datasets/sample"
 SCOPE = DS + "/scopes/scopes-001"
-ORIGIN = "http://127.0.0.1"
 
 
 @pytest.fixture()
@@ -25,9 +24,7 @@ def root(built_data: dict[str, Any], tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(root: Path) -> Iterator[httpx.Client]:
-    with in_process(root, LATENT_SCOPE_MAX_SELECTION="100") as http:
-        token = http.get("/api/app").json()["write_token"]
-        http.headers.update({"origin": ORIGIN, "x-ls-token": token})
+    with studio_client(root, LATENT_SCOPE_MAX_SELECTION="100") as http:
         yield http
 
 

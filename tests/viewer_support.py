@@ -61,6 +61,18 @@ def serve_process(root: Path, log: Path, **env: str) -> Iterator[tuple[str, subp
             proc.wait(timeout=20)
 
 
+STUDIO_ORIGIN = "http://127.0.0.1"
+
+
+@contextmanager
+def studio_client(root: Path, **env: str) -> Iterator[httpx.Client]:
+    """The viewer in process, sending what the studio page sends with a write: its origin and the server's token."""
+    with in_process(root, **env) as http:
+        token = http.get("/api/app").json()["write_token"]
+        http.headers.update({"origin": STUDIO_ORIGIN, "x-ls-token": token})
+        yield http
+
+
 @contextmanager
 def in_process(root: Path, **env: str) -> Iterator[httpx.Client]:
     """The viewer app called in this process, without a socket or a server start: Starlette's TestClient, an
