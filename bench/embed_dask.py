@@ -61,7 +61,7 @@ def one_process(texts: list[str]) -> float:
 
 def warm(cluster: Any) -> None:
     """Every worker loads the model now (kept for every later run), so no figure includes a model load."""
-    from ls_pipeline.cluster import worker
+    from ls_pipeline.dask_embedding import worker
     from ls_pipeline.stages.embed import EmbedParams
 
     with cluster.client() as client:
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--tiny", type=int, default=40, help="texts embedded one per chunk, for the fixed cost")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from ls_pipeline.cluster.settings import DaskSettings
+    from ls_pipeline.dask_embedding.settings import DaskSettings
     from tests.dask_support import LoopbackCluster
 
     frame = load_rows(args.rows)

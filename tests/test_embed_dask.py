@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from ls_pipeline import steps
-from ls_pipeline.cluster.settings import DaskSettings, from_env
+from ls_pipeline.dask_embedding.settings import DaskSettings, from_env
 from ls_pipeline.errors import UserError
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams

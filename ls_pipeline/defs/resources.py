@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ls_pipeline.cluster.settings import DaskSettings, from_env
+from ls_pipeline.dask_embedding.settings import DaskSettings, from_env
 from ls_pipeline.models.chat import ChatModels
 from ls_pipeline.models.embedding import Embedder, load_embedder
 from ls_pipeline.store.datadir import DATA_ENV, DataDir

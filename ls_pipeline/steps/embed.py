@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ls_pipeline.cluster import embed as cluster_embed
-from ls_pipeline.cluster.settings import DaskSettings, from_env
+from ls_pipeline.dask_embedding import embed as cluster_embed
+from ls_pipeline.dask_embedding.settings import DaskSettings, from_env
 from ls_pipeline.models.embedding import Embedder, embedder_revision, load_embedder
 from ls_pipeline.sources.vectors import checked_vectors
 from ls_pipeline.stages import embed as embed_stage

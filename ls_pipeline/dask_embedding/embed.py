@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ls_pipeline.cluster import worker
-from ls_pipeline.cluster.settings import ADDRESS_ENV, DaskSettings
+from ls_pipeline.dask_embedding import worker
+from ls_pipeline.dask_embedding.settings import ADDRESS_ENV, DaskSettings
 from ls_pipeline.errors import UserError
 from ls_pipeline.models import api_embedding
 from ls_pipeline.models.chat_runner import Journal
