@@ -47,8 +47,10 @@ def launch_new_recipe(page: Any, base: str, name: str) -> None:
         pass
     page.get_by_text("Add a partition").nth(1).click(timeout=60_000)  # the second dimension: recipe
     page.get_by_text("Add a partition for recipes").wait_for()
-    page.wait_for_timeout(500)
-    page.keyboard.type(name)
+    # Into the dialog's own field (typing at the keyboard raced the dialog's focus on a loaded machine).
+    field = page.get_by_role("dialog").last.locator("input:not([type=checkbox])").first
+    field.fill(name)
+    page.wait_for_function("name => [...document.querySelectorAll('input')].some(i => i.value === name)", arg=name)
     page.get_by_role("button", name="Save").click()
     page.wait_for_timeout(1000)
     page.goto(f"{base}/locations/latent_scope/jobs/recipe_job/playground")

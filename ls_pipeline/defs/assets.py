@@ -31,7 +31,7 @@ from ls_pipeline.stages import label as label_stage
 from ls_pipeline.stages import scope as scope_stage
 from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.store.datadir import Dataset
-from ls_pipeline.store.location import parse_root
+from ls_pipeline.store.location import as_path
 
 GROUP = "latent_scope"
 HEAVY = "ls_heavy"  # the concurrency pool of CPU-bound steps; dagster.yaml limits it
@@ -57,7 +57,7 @@ def ingest(context: dg.AssetExecutionContext, config: IngestConfig, data_dir: Da
     """input.parquet + meta.json of a dataset, from its source file."""
     started, data, name = time.perf_counter(), data_dir.data(), context.partition_key
     with user_errors():
-        given = Source(name, parse_root(config.path), config.text_column or None) if config.path else None
+        given = Source(name, as_path(config.path), config.text_column or None) if config.path else None
         source = given or find_source(data, name)
         before = data.dataset(name).meta().get("fingerprint") if name in data.dataset_names() else None
         rows = read_rows(source.path, source.text_column)

@@ -18,7 +18,7 @@ from ls_pipeline.sources import files, tweets_json, twitter
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.store.datadir import DataDir, check_name
 from ls_pipeline.store.files import local_copy
-from ls_pipeline.store.location import is_remote, parse_root
+from ls_pipeline.store.location import as_path, is_remote
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def _source(data: DataDir, name: str, entry: object, file: Path) -> Source:
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or set(entry) - {"path", "text_column"}:
         raise UserError(f"{file}: entry {name!r} must be a path or {{path: FILE, text_column: COLUMN}}")
     given = entry["path"]
-    if "://" in given:  # a URL (s3://...) is absolute wherever the data directory is
-        return Source(name, parse_root(given), entry.get("text_column"))
+    if is_remote(as_path(given)):  # a URL (s3://...) is absolute wherever the data directory is
+        return Source(name, as_path(given), entry.get("text_column"))
     path = Path(given).expanduser()
     return Source(name, path if path.is_absolute() else data.root / given, entry.get("text_column"))
 

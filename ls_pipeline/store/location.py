@@ -59,6 +59,12 @@ def scratch_folder(remote_folder: Any) -> Path:
     return base / remote_folder.protocol / remote_folder.path.strip("/")
 
 
+def as_path(text: str) -> Any:
+    """A file named by the user: a URL becomes a remote path, anything else a Path kept as written (so messages
+    show what the user gave, not a resolved path)."""
+    return parse_root(text) if _URL.match(text) else Path(text)
+
+
 def is_remote(path: Any) -> bool:
     return not isinstance(path, Path)
 
