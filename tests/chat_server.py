@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.api_server import serving
 
 Reply = Callable[[int, dict[str, Any]], tuple[int, str]]
 
@@ -81,44 +82,9 @@ class ChatServer:
         }
 
 
-def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            length = int(self.headers.get("content-length", 0))
-            body = json.loads(self.rfile.read(length) or b"{}")
-            if not self.path.rstrip("/").endswith("/v1/chat/completions"):
-                status, payload = 404, {"error": {"message": f"no route {self.path}"}}
-            else:
-                status, payload = server.handle(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            if status == 429:
-                self.send_header("retry-after", "0")
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:  # keep test output quiet
-            pass
-
-    return Handler
-
-
-class _Quiet(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:  # a client killed mid-request is expected
-        pass
-
-
 @contextmanager
 def running(server: ChatServer | None = None) -> Iterator[ChatServer]:
     server = server or ChatServer()
-    httpd = _Quiet(("127.0.0.1", 0), _handler(server))
-    server.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving("/v1/chat/completions", server.handle) as port:
+        server.port = port
         yield server
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

@@ -9,16 +9,16 @@ the connection unanswered) or "hang" (wait until `release` is set, then drop), a
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
+
+from tests.api_server import serving
 
 Policy = Callable[[int, list[str]], "int | str | None"]  # None: answer; an int: that status; "drop" or "hang"
 
@@ -109,51 +109,12 @@ class EmbeddingServer:
         }
 
 
-def _handler(server: EmbeddingServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-            if not self.path.rstrip("/").endswith("/v1/embeddings"):
-                status, payload = 404, {"error": {"message": f"no route {self.path}"}}
-            else:
-                status, payload = server.respond(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            if status == "drop":
-                self.close_connection = True
-                return
-            data = json.dumps(payload).encode()
-            self.send_response(int(status))
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            if status == 429:
-                self.send_header("retry-after", "1")
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
-class _Quiet(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:  # a client killed mid-request is expected
-        pass
-
-
 @contextmanager
 def running(server: EmbeddingServer | None = None) -> Iterator[EmbeddingServer]:
     server = server or EmbeddingServer()
-    httpd = _Quiet(("127.0.0.1", 0), _handler(server))
-    server.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        httpd.shutdown()
-        httpd.server_close()
+    with serving("/v1/embeddings", server.respond, retry_after="1") as port:
+        server.port = port
+        try:
+            yield server
+        finally:
+            server.release.set()  # hanging requests end before the server shuts down
