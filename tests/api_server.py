@@ -1,6 +1,7 @@
 """The HTTP scaffolding our stand-in API servers share: JSON POSTs to one route, on 127.0.0.1, in a thread.
 
 A server supplies `respond(path, headers, body) -> (status, payload)`; status "drop" closes the connection unanswered.
+`StandIn` holds what every such server knows: its port, the URLs each SDK is given, and the arrival count.
 """
 
 from __future__ import annotations
@@ -9,8 +10,32 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+@dataclass
+class StandIn:
+    port: int = 0
+    _arrived: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def mistral_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def arrival(self) -> int:
+        """This request's number: its arrival order (its reply may block without blocking others)."""
+        with self._lock:
+            number = self._arrived
+            self._arrived += 1
+        return number
+
 
 Respond = Callable[[str, dict[str, str], dict[str, Any]], tuple["int | str", dict[str, Any]]]
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.api_server import serving
+from tests.api_server import StandIn, serving
 
 Reply = Callable[[int, dict[str, Any]], tuple[int, str]]
 
@@ -44,28 +43,15 @@ class Logged:
 
 
 @dataclass
-class ChatServer:
+class ChatServer(StandIn):
     reply: Reply = always_good
     log: list[Logged] = field(default_factory=list)
-    port: int = 0
-    _arrived: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def openai_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def mistral_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def ok(self) -> list[Logged]:
         return [entry for entry in self.log if entry.status == 200]
 
     def handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        with self._lock:  # a request's number is its arrival order; its reply may block without blocking others
-            number = self._arrived
-            self._arrived += 1
+        number = self.arrival()
         status, content = self.reply(number, body)
         with self._lock:
             self.log.append(Logged(path, headers, body, status))

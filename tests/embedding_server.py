@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.api_server import serving
+from tests.api_server import StandIn, serving
 
 Policy = Callable[[int, list[str]], "int | str | None"]  # None: answer; an int: that status; "drop" or "hang"
 
@@ -46,23 +46,12 @@ class Request:
 
 
 @dataclass
-class EmbeddingServer:
+class EmbeddingServer(StandIn):
     dimensions: int = 32
     max_input_tokens: int = 2000  # the server's own limit per input, counted as bytes / 4 as BPE roughly gives
     policy: Policy = lambda number, inputs: None  # noqa: E731
     log: list[Request] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
-    port: int = 0
-    _arrived: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def openai_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def mistral_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def arrived(self) -> int:
@@ -73,9 +62,7 @@ class EmbeddingServer:
         return [r for r in self.log if r.status == 200]
 
     def respond(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int | str, dict[str, Any]]:
-        with self._lock:
-            number = self._arrived
-            self._arrived += 1
+        number = self.arrival()
         inputs = body.get("input", body.get("inputs"))
         inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
         outcome = self.policy(number, inputs)
