@@ -56,9 +56,14 @@ class OnnxEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        encoded = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np"
-        )
+        return self.forward(self.tokenize(texts))
+
+    def tokenize(self, texts: list[str]) -> Any:
+        return self._tokenizer(texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np")
+
+    def forward(self, encoded: Any) -> np.ndarray:
+        """Unit-length vectors for tokenized texts (apart from tokenize so a caller can tokenize the next batch
+        while this one runs)."""
         feed = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._names}
         hidden = self._session.run(None, feed)[0]
         mask = np.asarray(encoded["attention_mask"], dtype=np.float32)[..., None]
