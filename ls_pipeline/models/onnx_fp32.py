@@ -10,18 +10,13 @@ a model that cannot go through them embeds with torch.
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.models.onnx_int8 import OnnxEmbedder, _export, _session
-from ls_pipeline.store import atomic
-
-log = logging.getLogger(__name__)
+from ls_pipeline.models.onnx_export import OnnxEmbedder, ensure_model_file, session
 
 MIN_COSINE = 0.99999  # measured 0.9999998 for all-MiniLM-L6-v2; a fusion that misreads a model is far below
 PROBES = ["a", "a library for parsing json files", "font for terminals " * 300]  # short, typical, truncated
@@ -34,33 +29,26 @@ class OnnxFp32Embedder(OnnxEmbedder):
 
 def ensure_fused_fp32_model(location: str, folder: Path, st: Any) -> Path:
     """The fused fp32 model file, exporting and fusing it first if this model has none yet."""
-    target = folder / "model-fp32-fused.onnx"
-    if target.is_file():
-        return target
-    from onnxruntime.transformers import optimizer
+    config = st[0].auto_model.config
 
-    folder.mkdir(parents=True, exist_ok=True)
-    log.info("exporting %s to ONNX and fusing its transformer layers (once per model)", location)
-    plain = folder / f".model-fp32.{os.getpid()}.onnx"
-    try:
-        _export(location, plain, st.tokenizer)
-        config = st[0].auto_model.config
+    def fuse(plain: Path, out: Path) -> None:
+        from onnxruntime.transformers import optimizer
+
         heads, hidden = config.num_attention_heads, config.hidden_size
         fused = optimizer.optimize_model(str(plain), "bert", num_heads=heads, hidden_size=hidden, opt_level=1)
-        with atomic.atomic_path(target) as tmp:
-            fused.save_model_to_file(str(tmp))
-            _check(tmp, st)  # a fusion that does not fit this architecture must not be kept
-    finally:
-        plain.unlink(missing_ok=True)
-    return target
+        fused.save_model_to_file(str(out))
+        _check(out, st)  # a fusion that does not fit this architecture must not be kept
+
+    target = folder / "model-fp32-fused.onnx"
+    return ensure_model_file(target, location, st.tokenizer, fuse, "fusing its transformer layers")
 
 
 def _check(path: Path, st: Any) -> None:
-    session = _session(path, 1)
-    names = [i.name for i in session.get_inputs()]
+    probe = session(path, 1)
+    names = [i.name for i in probe.get_inputs()]
     length = int(st.max_seq_length or 512)
     encoded = st.tokenizer(PROBES, padding=True, truncation=True, max_length=length, return_tensors="np")
-    hidden = session.run(None, {name: np.asarray(encoded[name], dtype=np.int64) for name in names})[0]
+    hidden = probe.run(None, {name: np.asarray(encoded[name], dtype=np.int64) for name in names})[0]
     mask = np.asarray(encoded["attention_mask"], dtype=np.float32)[..., None]
     ours = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
     ours /= np.linalg.norm(ours, axis=1, keepdims=True)

@@ -1,0 +1,129 @@
+"""What the ONNX Runtime embedders share: the model cache folder, the torch.onnx export of a sentence-transformers
+model's transformer, the export-convert-keep outline that makes each runtime's model file once per model, the
+session, and tokenization + mean pooling + normalization as sentence-transformers does them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ls_pipeline.errors import UserError
+from ls_pipeline.store import atomic
+from ls_pipeline.store.vector_cache import model_key
+
+log = logging.getLogger(__name__)
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+Convert = Callable[[Path, Path], None]  # (exported fp32 model, where to write this runtime's model)
+
+
+def model_cache_root() -> Path:
+    """Exported models live here: $LS_MODEL_CACHE, else ~/.cache/ls-pipeline/models."""
+    return Path(os.environ.get("LS_MODEL_CACHE") or Path.home() / ".cache" / "ls-pipeline" / "models").expanduser()
+
+
+class OnnxEmbedder:
+    """A sentence-transformers model's transformer as an ONNX file run by ONNX Runtime; subclasses say which file."""
+
+    revision_suffix = ""
+
+    def __init__(self, model_id: str, location: str, revision: str, threads: int | None = None) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model_id = model_id
+        self.revision = revision + self.revision_suffix
+        st = SentenceTransformer(location, device="cpu")
+        pooling = getattr(st[1], "pooling_mode", None) if len(st) > 1 else None
+        if pooling != "mean":
+            raise UserError(
+                f"quantize: int8 supports mean-pooling models only; {model_id!r} pools by {pooling!r}. "
+                "Use quantize: none for this model"
+            )
+        self._tokenizer = st.tokenizer
+        self._max_length = int(st.max_seq_length or 512)
+        self.dimensions = int(st[1].get_config_dict().get("embedding_dimension") or 0)
+        folder = model_cache_root() / model_key(model_id, revision)
+        self._session = session(self.model_file(location, folder, st), threads)
+        self._names = [i.name for i in self._session.get_inputs()]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return self.forward(self.tokenize(texts))
+
+    def tokenize(self, texts: list[str]) -> Any:
+        return self._tokenizer(texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np")
+
+    def forward(self, encoded: Any) -> np.ndarray:
+        """Unit-length vectors for tokenized texts (apart from tokenize so a caller can tokenize the next batch
+        while this one runs)."""
+        feed = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._names}
+        hidden = self._session.run(None, feed)[0]
+        mask = np.asarray(encoded["attention_mask"], dtype=np.float32)[..., None]
+        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def model_file(self, location: str, folder: Path, st: Any) -> Path:
+        raise NotImplementedError
+
+
+def ensure_model_file(target: Path, location: str, tokenizer: Any, convert: Convert, what: str) -> Path:
+    """`target`, made first if missing: export the model to a private fp32 file, `convert` it into a temp file that
+    becomes `target` only if the conversion (and any check it runs) succeeds, and remove the export."""
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.info("exporting %s to ONNX and %s (once per model)", location, what)
+    plain = target.parent / f".model-fp32.{os.getpid()}.onnx"
+    try:
+        export(location, plain, tokenizer)
+        with atomic.atomic_path(target) as tmp:
+            convert(plain, tmp)
+    finally:
+        plain.unlink(missing_ok=True)
+    return target
+
+
+def export(location: str, path: Path, tokenizer: Any) -> None:
+    import torch
+    from transformers import AutoModel
+
+    # Eager attention and a padded example: with SDPA, or an unpadded example, padded batches come out wrong.
+    model = AutoModel.from_pretrained(location, attn_implementation="eager").eval()
+    example = tokenizer(["a short text", "a longer example text, so that the batch has padding in it"], padding=True)
+    args = tuple(torch.tensor(example[name]) for name in _INPUTS if name in example)
+    names = list(_INPUTS[: len(args)])
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            return self.model(**dict(zip(names, tensors, strict=True))).last_hidden_state
+
+    axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "hidden"]}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter and its tracer warn; the export is checked in tests
+        torch.onnx.export(
+            Hidden(), args, str(path), input_names=names, output_names=["hidden"], dynamic_axes=axes,
+            opset_version=17, dynamo=False,
+        )  # fmt: skip
+
+
+def session(path: Path, threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    # Idle intra-op threads spin by default: between queries they burned the cores torch and DuckDB needed (a
+    # torch query took 300-490 ms instead of 8-11 ms beside a spinning session, bench/search_latency.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
