@@ -106,8 +106,75 @@ def _embedding_id(data: DataDir, name: str, scope_id: str) -> str:
     return json.loads(data.dataset(name).file("scope", scope_id, ".json").read_text())["embedding_id"]
 
 
-async def requests(root: Path, scope_id: str, n: int) -> None:
+class Breakdown:
+    """Per request: time waiting for a threadpool thread (the hop), time running each blocking call by name, GC
+    pauses and JSON encoding. Installed by wrapping `work` where the search route calls it, and gc.callbacks."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[float]] = {}
+        self.current: dict[str, float] = {}
+        self._gc_started = 0.0
+
+    def add(self, name: str, seconds: float) -> None:
+        self.current[name] = self.current.get(name, 0.0) + seconds
+
+    def close_request(self) -> None:
+        for name, seconds in self.current.items():
+            self.parts.setdefault(name, []).append(seconds)
+        self.current = {}
+
+    def on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.add(f"gc pause (gen {info['generation']})", time.perf_counter() - self._gc_started)
+
+    def install(self) -> None:
+        import gc
+
+        from starlette.concurrency import run_in_threadpool
+
+        import viewer.routes.common as common
+        import viewer.routes.rows as rows
+
+        async def work(fn: Callable[..., object], *args: object) -> object:
+            queued = time.perf_counter()
+
+            def timed_call() -> object:
+                started = time.perf_counter()
+                self.add("thread hop (wait for a pool thread)", started - queued)
+                try:
+                    return fn(*args)
+                finally:
+                    self.add(f"run {getattr(fn, '__qualname__', fn)}", time.perf_counter() - started)
+
+            return await run_in_threadpool(timed_call)
+
+        common.work = rows.work = work  # type: ignore[assignment]
+        encode = common.dumps
+
+        def dumps(content: object) -> bytes:
+            started = time.perf_counter()
+            try:
+                return encode(content)
+            finally:
+                self.add("JSON encoding", time.perf_counter() - started)
+
+        common.dumps = dumps  # type: ignore[assignment]
+        gc.callbacks.append(self.on_gc)
+
+    def report(self, n: int) -> None:
+        for name, samples in sorted(self.parts.items(), key=lambda item: -sum(item[1])):
+            padded = samples + [0.0] * (n - len(samples))  # requests without this part (e.g. no GC) count as 0
+            print(f"    {name[:44]:<44} in {len(samples):>4} of {n}  {percentiles(padded)}")
+
+
+async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) -> None:
     from viewer.app import create_app
+
+    parts = Breakdown()
+    if breakdown:
+        parts.install()
 
     app = create_app(root)
     async with app.router.lifespan_context(app):
@@ -117,26 +184,33 @@ async def requests(root: Path, scope_id: str, n: int) -> None:
                 base = f"/api/datasets/{name}/scopes/{scope_id}"
                 (await client.get(f"{base}/search?q=warm&k=20")).raise_for_status()
                 samples = []
+                parts.parts = {}
+                parts.current = {}
                 for i in range(n):
                     started = time.perf_counter()
                     response = await client.get(f"{base}/search", params={"q": query(i), "k": 20})
                     samples.append(time.perf_counter() - started)
+                    parts.close_request()
                     response.raise_for_status()
                 print(f"  whole request at {rows:>7,} rows  {percentiles(samples)}")
+                if breakdown:
+                    parts.report(n)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", nargs="?", default="/tmp/ls-bench-search")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests-only", action="store_true", help="skip the parts measured apart")
     args = parser.parse_args()
     root = Path(args.root)
     scope_id = ensure_data(root)
     print(f"load average before: {load()}")
-    print("query embedding (one text, one thread):")
-    model_parts(args.requests)
-    print("exact kNN:")
-    knn_parts(root, scope_id, args.requests)
+    if not args.requests_only:
+        print("query embedding (one text, one thread):")
+        model_parts(args.requests)
+        print("exact kNN:")
+        knn_parts(root, scope_id, args.requests)
     print("search requests, one client:")
     asyncio.run(requests(root, scope_id, args.requests))
     print(f"load average after: {load()}")
