@@ -129,3 +129,22 @@ def test_scope_rows_join_labels_by_cluster() -> None:
     labels = pd.DataFrame({"cluster": [0, 1], "label": ["A", "Unclustered"]})
     rows = scope.scope_rows(np.zeros((3, 2), np.float32), np.array([0, 1, 0]), np.array([0, -1, 0]), labels)
     assert rows["label"].tolist() == ["A", "Unclustered", "A"] and rows["ls_index"].tolist() == [0, 1, 2]
+
+
+def test_umap_above_fit_sample_fits_a_sample_and_transforms_the_rest_near_their_blob() -> None:
+    """Four separated blobs, 1,200 rows, fit_sample 1,000: the 200 transformed rows land next to their own blob's
+    fitted rows; below the threshold the fingerprint fields are what they were before fit_sample existed."""
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(4, 16)) * 5
+    blob = np.arange(1200) % 4
+    vectors = (centers[blob] + rng.normal(size=(1200, 16))).astype(np.float32)
+    params = project.UmapParams(neighbors=10, fit_sample=1000, metric="euclidean")
+    xy = project.project(vectors, params)
+    assert xy.shape == (1200, 2) and np.isfinite(xy).all()
+    fitted = np.zeros(1200, dtype=bool)
+    fitted[project.sample_rows(1200, params)] = True
+    means = np.stack([xy[fitted & (blob == b)].mean(axis=0) for b in range(4)])
+    nearest = np.linalg.norm(xy[~fitted, None, :] - means[None], axis=2).argmin(axis=1)
+    assert (nearest == blob[~fitted]).mean() > 0.95
+    assert "fit_sample" not in params.layout_fields(1000)
+    assert params.layout_fields(1001)["fit_sample"] == 1000
