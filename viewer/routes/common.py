@@ -154,7 +154,7 @@ def semantic_now(request: Request, scope: Scope, q: str, k: int) -> Matches:
             "queries here; find a row's neighbours instead (/neighbors?ls_index=N), or import the vectors with "
             "--model_id naming a model that can"
         ) from exc
-    return vector_index_now(request, path).top_k(vector, k)
+    return _index_of(request, path).top_k(vector, k)
 
 
 async def similar(request: Request, scope: Scope, row: int, k: int) -> Matches:
