@@ -1,7 +1,12 @@
 """Where one client's search time goes, at 1k and 100k rows (and the kNN alone at 1M): p50/p99 of the whole
-request (in process, httpx over ASGI, no socket) beside each part measured apart in the same process.
+request (in process, httpx over ASGI, no socket) beside each part measured apart in the same process, and a
+breakdown of the requests themselves (hops, each blocking call, GC pauses, JSON encoding).
 
-    PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200]
+    PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200] [--requests-only]
+        [--million-only]
+
+At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the float16 pre-filter
+with exact rescoring (viewer/search.py), and the pre-filter's recall@10 against exact.
 
 Data: 'deb1k' (1,000 real Debian rows through the default recipe), 'deb100k1' (it tiled 100x; see viewer_data.py).
 Parts: the tokenizer, the model's forward pass (torch), the whole embedder call (sentence-transformers' encode),
@@ -90,14 +95,42 @@ def knn_parts(root: Path, scope_id: str, n: int) -> None:
     data = DataDir(root)
     rng = np.random.default_rng(0)
     for name in SIZES:
-        index = EmbeddingIndex(data.dataset(name).file("embedding", _embedding_id(data, name, scope_id), ".h5"))
+        index = EmbeddingIndex(_embedding_file(data, name, scope_id))
         q = index.matrix[0] + rng.normal(0, 0.01, index.matrix.shape[1]).astype(np.float32)
         samples = timed(lambda i, index=index, q=q: index.top_k(q, 20), n)
         print(f"  top-20 at {len(index.matrix):>9,} rows  {percentiles(samples)}")
-    matrix = rng.normal(size=(1_000_000, 384)).astype(np.float32)
-    index = EmbeddingIndex.__new__(EmbeddingIndex)
-    index.matrix, index.inverse_norms = matrix, 1 / np.linalg.norm(matrix, axis=1)
-    print(f"  top-20 at 1,000,000 rows  {percentiles(timed(lambda i: index.top_k(matrix[i], 20), max(20, n // 10)))}")
+    million(data, scope_id, max(50, n // 4))
+
+
+def million(data: DataDir, scope_id: str, n: int) -> None:
+    """1M stand-in vectors (the 1,000 real embeddings, each drawn with noise of about half its norm, so no two rows
+    tie), real query texts: exact numpy against the float16 pre-filter with exact rescoring, and the recall@10."""
+    from ls_pipeline.models.embedding import DEFAULT_MODEL, load_query_embedder
+    from viewer.search import EmbeddingIndex
+
+    real = np.asarray(EmbeddingIndex(_embedding_file(data, "deb1k", scope_id)).matrix, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    matrix = np.empty((1_000_000, real.shape[1]), dtype=np.float32)
+    for start in range(0, len(matrix), 100_000):  # bounded temporaries
+        picks = real[rng.integers(0, len(real), 100_000)]
+        matrix[start : start + 100_000] = picks + rng.normal(0, 0.5 / np.sqrt(real.shape[1]), picks.shape)
+    queries = load_query_embedder(DEFAULT_MODEL).embed([query(i) for i in range(n)])
+    exact = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=len(matrix) + 1)
+    started = time.perf_counter()
+    filtered = EmbeddingIndex.of_matrix(matrix)
+    print(f"  1,000,000 stand-in rows: float16 copy built in {time.perf_counter() - started:.1f} s")
+    for label, index in (("exact numpy", exact), ("float16 pre-filter + exact", filtered)):
+        samples = timed(lambda i, index=index: index.top_k(queries[i], 20), n)
+        print(f"  top-20 at 1,000,000 rows, {label:<27} {percentiles(samples)}")
+    recall = [
+        len(set(exact.top_k(q, 10).indices.tolist()) & set(filtered.top_k(q, 10).indices.tolist())) / 10
+        for q in queries
+    ]
+    print(f"  recall@10 of the pre-filter against exact: mean {np.mean(recall):.4f}, min {min(recall):.2f} of {n}")
+
+
+def _embedding_file(data: DataDir, name: str, scope_id: str) -> Path:
+    return data.dataset(name).file("embedding", _embedding_id(data, name, scope_id), ".h5")
 
 
 def _embedding_id(data: DataDir, name: str, scope_id: str) -> str:
@@ -202,10 +235,14 @@ def main() -> None:
     parser.add_argument("root", nargs="?", default="/tmp/ls-bench-search")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--requests-only", action="store_true", help="skip the parts measured apart")
+    parser.add_argument("--million-only", action="store_true", help="only the kNN at 1M stand-in rows")
     args = parser.parse_args()
     root = Path(args.root)
     scope_id = ensure_data(root)
     print(f"load average before: {load()}")
+    if args.million_only:
+        million(DataDir(root), scope_id, max(50, args.requests // 4))
+        return
     if not args.requests_only:
         print("query embedding (one text, one thread):")
         model_parts(args.requests)
