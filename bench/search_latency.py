@@ -184,6 +184,13 @@ class Breakdown:
             return await run_in_threadpool(timed_call)
 
         common.work = rows.work = work  # type: ignore[assignment]
+        # The search route runs on one pool thread: time the steps inside it too.
+        from viewer.db import Database
+        from viewer.search import EmbeddingIndex, QueryEmbedder
+
+        for owner, attr in ((QueryEmbedder, "embed"), (EmbeddingIndex, "top_k"), (Database, "scope_query")):
+            setattr(owner, attr, self._timed(getattr(owner, attr), f"in the search thread: {owner.__name__}.{attr}"))
+        rows.scope_of = self._timed(rows.scope_of, "in the search thread: scope_of")  # type: ignore[assignment]
         encode = common.dumps
 
         def dumps(content: object) -> bytes:
@@ -196,6 +203,16 @@ class Breakdown:
         common.dumps = dumps  # type: ignore[assignment]
         gc.callbacks.append(self.on_gc)
 
+    def _timed(self, fn: Callable[..., object], name: str) -> Callable[..., object]:
+        def timed_fn(*args: object, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.add(name, time.perf_counter() - started)
+
+        return timed_fn
+
     def report(self, n: int) -> None:
         for name, samples in sorted(self.parts.items(), key=lambda item: -sum(item[1])):
             padded = samples + [0.0] * (n - len(samples))  # requests without this part (e.g. no GC) count as 0
@@ -203,8 +220,10 @@ class Breakdown:
 
 
 async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) -> None:
+    from viewer import search
     from viewer.app import create_app
 
+    default_min_rows = search.PREFILTER_MIN_ROWS
     parts = Breakdown()
     if breakdown:
         parts.install()
@@ -213,7 +232,11 @@ async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) ->
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://viewer", timeout=60) as client:
-            for name, rows in SIZES.items():
+            # 100k twice: as served (the float16 pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
+            runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
+            for name, rows, prefilter in runs:
+                search.PREFILTER_MIN_ROWS = default_min_rows if prefilter is None else prefilter
+                search._index.cache_clear()
                 base = f"/api/datasets/{name}/scopes/{scope_id}"
                 (await client.get(f"{base}/search?q=warm&k=20")).raise_for_status()
                 samples = []
@@ -225,7 +248,8 @@ async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) ->
                     samples.append(time.perf_counter() - started)
                     parts.close_request()
                     response.raise_for_status()
-                print(f"  whole request at {rows:>7,} rows  {percentiles(samples)}")
+                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "float16 pre-filter"
+                print(f"  whole request at {rows:>7,} rows, {how:<18} {percentiles(samples)}")
                 if breakdown:
                     parts.report(n)
 

@@ -2,7 +2,7 @@
 
 numpy over the mapped matrix was measured against DuckDB's array_cosine_similarity (bench/search_backends.py):
 numpy is an order of magnitude faster on the sizes we serve, and exact. One query reads the whole matrix, so at a
-million rows (1.5 GB of float32) the time is memory bandwidth: from PREFILTER_MIN_ROWS rows up, the candidates come
+million rows (1.5 GB of float32) the time is memory bandwidth: from PREFILTER_MIN_ROWS rows up the candidates come
 from a float16 copy (faiss' scalar quantizer: half the bytes, SIMD) and only they are scored again in float32, so
 every score returned is exact; recall@10 against exact search is measured by bench/search_latency.py.
 
@@ -34,25 +34,29 @@ class Matches:
     scores: np.ndarray  # float32 cosine similarity
 
 
-# Below this many rows exact numpy is fast enough (8.8 ms p50 at 100k) and a float16 copy not worth its memory.
-PREFILTER_MIN_ROWS = 250_000
+# Below this many rows exact numpy is fast enough and a float16 copy not worth its memory; at 100k the pre-filter
+# made the top-20 3.7 ms instead of 19.4 ms p50, and the whole request 24 ms instead of 73 ms (load ~9). The copy
+# costs 2 bytes per dimension per row (77 MB at 100k x 384) and is built on a scope's first search (~2 s at 100k).
+PREFILTER_MIN_ROWS = 50_000
 # Rows taken from the float16 scores for exact rescoring: float16 moves a cosine by ~1e-3, so a true top-k row
 # falls out only when this many rows score within that of it.
 PREFILTER_CANDIDATES = 256
 
 
 class EmbeddingIndex:
-    def __init__(self, path: Path, copies: LocalCopies | None = None, prefilter_min_rows: int = PREFILTER_MIN_ROWS):
+    def __init__(self, path: Path, copies: LocalCopies | None = None, prefilter_min_rows: int | None = None):
         self._load(open_matrix(path, copies), prefilter_min_rows)
 
     @classmethod
-    def of_matrix(cls, matrix: np.ndarray, prefilter_min_rows: int = PREFILTER_MIN_ROWS) -> EmbeddingIndex:
+    def of_matrix(cls, matrix: np.ndarray, prefilter_min_rows: int | None = None) -> EmbeddingIndex:
         """An index over vectors already in memory (benchmarks, tests)."""
         index = cls.__new__(cls)
         index._load(matrix, prefilter_min_rows)
         return index
 
-    def _load(self, matrix: np.ndarray, prefilter_min_rows: int) -> None:
+    def _load(self, matrix: np.ndarray, prefilter_min_rows: int | None) -> None:
+        if prefilter_min_rows is None:
+            prefilter_min_rows = PREFILTER_MIN_ROWS
         self.matrix = matrix
         norms = np.linalg.norm(self.matrix, axis=1).astype(np.float32)
         norms[norms == 0] = 1.0  # a zero vector scores 0 against everything instead of NaN
