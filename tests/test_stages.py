@@ -103,6 +103,15 @@ def test_real_hdbscan_finds_separated_blobs_and_hulls_enclose_them() -> None:
     assert set(first["hull"]) <= set(first["indices"]) and len(first["hull"]) >= 3
 
 
+def test_fast_hdbscan_takes_a_map_read_from_parquet_in_fortran_order() -> None:
+    """A map read back as two parquet columns is Fortran order; fast_hdbscan's kd-tree refused it (bench/million.py)."""
+    rng = np.random.default_rng(0)
+    xy = np.vstack([rng.normal(c, 0.03, size=(60, 2)) for c in ((-0.5, -0.5), (0.5, 0.5))]).astype(np.float32)
+    params = cluster.ClusterParams(10, 5, method="fast_hdbscan", selection="eom", cluster_on="umap")
+    _, raw = cluster.cluster_points(np.asfortranarray(xy), params)
+    assert len(set(raw[raw >= 0])) == 2
+
+
 def test_cluster_checks_report_each_broken_limit() -> None:
     checks = cluster.ClusterChecks(max_noise_share=0.3, min_clusters=2, max_clusters=10)
     assert cluster.check_clustering(5, 0.1, checks) == []
