@@ -1,7 +1,12 @@
 """Where one client's search time goes, at 1k and 100k rows (and the kNN alone at 1M): p50/p99 of the whole
-request (in process, httpx over ASGI, no socket) beside each part measured apart in the same process.
+request (in process, httpx over ASGI, no socket) beside each part measured apart in the same process, and a
+breakdown of the requests themselves (hops, each blocking call, GC pauses, JSON encoding).
 
-    PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200]
+    PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200] [--requests-only]
+        [--million-only]
+
+At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the float16 pre-filter
+with exact rescoring (viewer/search.py), and the pre-filter's recall@10 against exact.
 
 Data: 'deb1k' (1,000 real Debian rows through the default recipe), 'deb100k1' (it tiled 100x; see viewer_data.py).
 Parts: the tokenizer, the model's forward pass (torch), the whole embedder call (sentence-transformers' encode),
@@ -90,14 +95,42 @@ def knn_parts(root: Path, scope_id: str, n: int) -> None:
     data = DataDir(root)
     rng = np.random.default_rng(0)
     for name in SIZES:
-        index = EmbeddingIndex(data.dataset(name).file("embedding", _embedding_id(data, name, scope_id), ".h5"))
+        index = EmbeddingIndex(_embedding_file(data, name, scope_id))
         q = index.matrix[0] + rng.normal(0, 0.01, index.matrix.shape[1]).astype(np.float32)
         samples = timed(lambda i, index=index, q=q: index.top_k(q, 20), n)
         print(f"  top-20 at {len(index.matrix):>9,} rows  {percentiles(samples)}")
-    matrix = rng.normal(size=(1_000_000, 384)).astype(np.float32)
-    index = EmbeddingIndex.__new__(EmbeddingIndex)
-    index.matrix, index.inverse_norms = matrix, 1 / np.linalg.norm(matrix, axis=1)
-    print(f"  top-20 at 1,000,000 rows  {percentiles(timed(lambda i: index.top_k(matrix[i], 20), max(20, n // 10)))}")
+    million(data, scope_id, max(50, n // 4))
+
+
+def million(data: DataDir, scope_id: str, n: int) -> None:
+    """1M stand-in vectors (the 1,000 real embeddings, each drawn with noise of about half its norm, so no two rows
+    tie), real query texts: exact numpy against the float16 pre-filter with exact rescoring, and the recall@10."""
+    from ls_pipeline.models.embedding import DEFAULT_MODEL, load_query_embedder
+    from viewer.search import EmbeddingIndex
+
+    real = np.asarray(EmbeddingIndex(_embedding_file(data, "deb1k", scope_id)).matrix, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    matrix = np.empty((1_000_000, real.shape[1]), dtype=np.float32)
+    for start in range(0, len(matrix), 100_000):  # bounded temporaries
+        picks = real[rng.integers(0, len(real), 100_000)]
+        matrix[start : start + 100_000] = picks + rng.normal(0, 0.5 / np.sqrt(real.shape[1]), picks.shape)
+    queries = load_query_embedder(DEFAULT_MODEL).embed([query(i) for i in range(n)])
+    exact = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=len(matrix) + 1)
+    started = time.perf_counter()
+    filtered = EmbeddingIndex.of_matrix(matrix)
+    print(f"  1,000,000 stand-in rows: float16 copy built in {time.perf_counter() - started:.1f} s")
+    for label, index in (("exact numpy", exact), ("float16 pre-filter + exact", filtered)):
+        samples = timed(lambda i, index=index: index.top_k(queries[i], 20), n)
+        print(f"  top-20 at 1,000,000 rows, {label:<27} {percentiles(samples)}")
+    recall = [
+        len(set(exact.top_k(q, 10).indices.tolist()) & set(filtered.top_k(q, 10).indices.tolist())) / 10
+        for q in queries
+    ]
+    print(f"  recall@10 of the pre-filter against exact: mean {np.mean(recall):.4f}, min {min(recall):.2f} of {n}")
+
+
+def _embedding_file(data: DataDir, name: str, scope_id: str) -> Path:
+    return data.dataset(name).file("embedding", _embedding_id(data, name, scope_id), ".h5")
 
 
 def _embedding_id(data: DataDir, name: str, scope_id: str) -> str:
@@ -106,37 +139,139 @@ def _embedding_id(data: DataDir, name: str, scope_id: str) -> str:
     return json.loads(data.dataset(name).file("scope", scope_id, ".json").read_text())["embedding_id"]
 
 
-async def requests(root: Path, scope_id: str, n: int) -> None:
+class Breakdown:
+    """Per request: time waiting for a threadpool thread (the hop), time running each blocking call by name, GC
+    pauses and JSON encoding. Installed by wrapping `work` where the search route calls it, and gc.callbacks."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[float]] = {}
+        self.current: dict[str, float] = {}
+        self._gc_started = 0.0
+
+    def add(self, name: str, seconds: float) -> None:
+        self.current[name] = self.current.get(name, 0.0) + seconds
+
+    def close_request(self) -> None:
+        for name, seconds in self.current.items():
+            self.parts.setdefault(name, []).append(seconds)
+        self.current = {}
+
+    def on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.add(f"gc pause (gen {info['generation']})", time.perf_counter() - self._gc_started)
+
+    def install(self) -> None:
+        import gc
+
+        from starlette.concurrency import run_in_threadpool
+
+        import viewer.routes.common as common
+        import viewer.routes.rows as rows
+
+        async def work(fn: Callable[..., object], *args: object) -> object:
+            queued = time.perf_counter()
+
+            def timed_call() -> object:
+                started = time.perf_counter()
+                self.add("thread hop (wait for a pool thread)", started - queued)
+                try:
+                    return fn(*args)
+                finally:
+                    self.add(f"run {getattr(fn, '__qualname__', fn)}", time.perf_counter() - started)
+
+            return await run_in_threadpool(timed_call)
+
+        common.work = rows.work = work  # type: ignore[assignment]
+        # The search route runs on one pool thread: time the steps inside it too.
+        from viewer.db import Database
+        from viewer.search import EmbeddingIndex, QueryEmbedder
+
+        for owner, attr in ((QueryEmbedder, "embed"), (EmbeddingIndex, "top_k"), (Database, "scope_query")):
+            setattr(owner, attr, self._timed(getattr(owner, attr), f"in the search thread: {owner.__name__}.{attr}"))
+        rows.scope_of = self._timed(rows.scope_of, "in the search thread: scope_of")  # type: ignore[assignment]
+        encode = common.dumps
+
+        def dumps(content: object) -> bytes:
+            started = time.perf_counter()
+            try:
+                return encode(content)
+            finally:
+                self.add("JSON encoding", time.perf_counter() - started)
+
+        common.dumps = dumps  # type: ignore[assignment]
+        gc.callbacks.append(self.on_gc)
+
+    def _timed(self, fn: Callable[..., object], name: str) -> Callable[..., object]:
+        def timed_fn(*args: object, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.add(name, time.perf_counter() - started)
+
+        return timed_fn
+
+    def report(self, n: int) -> None:
+        for name, samples in sorted(self.parts.items(), key=lambda item: -sum(item[1])):
+            padded = samples + [0.0] * (n - len(samples))  # requests without this part (e.g. no GC) count as 0
+            print(f"    {name[:44]:<44} in {len(samples):>4} of {n}  {percentiles(padded)}")
+
+
+async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) -> None:
+    from viewer import search
     from viewer.app import create_app
+
+    default_min_rows = search.PREFILTER_MIN_ROWS
+    parts = Breakdown()
+    if breakdown:
+        parts.install()
 
     app = create_app(root)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://viewer", timeout=60) as client:
-            for name, rows in SIZES.items():
+            # 100k twice: as served (the float16 pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
+            runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
+            for name, rows, prefilter in runs:
+                search.PREFILTER_MIN_ROWS = default_min_rows if prefilter is None else prefilter
+                search._index.cache_clear()
                 base = f"/api/datasets/{name}/scopes/{scope_id}"
                 (await client.get(f"{base}/search?q=warm&k=20")).raise_for_status()
                 samples = []
+                parts.parts = {}
+                parts.current = {}
                 for i in range(n):
                     started = time.perf_counter()
                     response = await client.get(f"{base}/search", params={"q": query(i), "k": 20})
                     samples.append(time.perf_counter() - started)
+                    parts.close_request()
                     response.raise_for_status()
-                print(f"  whole request at {rows:>7,} rows  {percentiles(samples)}")
+                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "float16 pre-filter"
+                print(f"  whole request at {rows:>7,} rows, {how:<18} {percentiles(samples)}")
+                if breakdown:
+                    parts.report(n)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", nargs="?", default="/tmp/ls-bench-search")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests-only", action="store_true", help="skip the parts measured apart")
+    parser.add_argument("--million-only", action="store_true", help="only the kNN at 1M stand-in rows")
     args = parser.parse_args()
     root = Path(args.root)
     scope_id = ensure_data(root)
     print(f"load average before: {load()}")
-    print("query embedding (one text, one thread):")
-    model_parts(args.requests)
-    print("exact kNN:")
-    knn_parts(root, scope_id, args.requests)
+    if args.million_only:
+        million(DataDir(root), scope_id, max(50, args.requests // 4))
+        return
+    if not args.requests_only:
+        print("query embedding (one text, one thread):")
+        model_parts(args.requests)
+        print("exact kNN:")
+        knn_parts(root, scope_id, args.requests)
     print("search requests, one client:")
     asyncio.run(requests(root, scope_id, args.requests))
     print(f"load average after: {load()}")

@@ -103,6 +103,15 @@ def test_real_hdbscan_finds_separated_blobs_and_hulls_enclose_them() -> None:
     assert set(first["hull"]) <= set(first["indices"]) and len(first["hull"]) >= 3
 
 
+def test_fast_hdbscan_takes_a_map_read_from_parquet_in_fortran_order() -> None:
+    """A map read back as two parquet columns is Fortran order; fast_hdbscan's kd-tree refused it (bench/million.py)."""
+    rng = np.random.default_rng(0)
+    xy = np.vstack([rng.normal(c, 0.03, size=(60, 2)) for c in ((-0.5, -0.5), (0.5, 0.5))]).astype(np.float32)
+    params = cluster.ClusterParams(10, 5, method="fast_hdbscan", selection="eom", cluster_on="umap")
+    _, raw = cluster.cluster_points(np.asfortranarray(xy), params)
+    assert len(set(raw[raw >= 0])) == 2
+
+
 def test_cluster_checks_report_each_broken_limit() -> None:
     checks = cluster.ClusterChecks(max_noise_share=0.3, min_clusters=2, max_clusters=10)
     assert cluster.check_clustering(5, 0.1, checks) == []
@@ -129,3 +138,22 @@ def test_scope_rows_join_labels_by_cluster() -> None:
     labels = pd.DataFrame({"cluster": [0, 1], "label": ["A", "Unclustered"]})
     rows = scope.scope_rows(np.zeros((3, 2), np.float32), np.array([0, 1, 0]), np.array([0, -1, 0]), labels)
     assert rows["label"].tolist() == ["A", "Unclustered", "A"] and rows["ls_index"].tolist() == [0, 1, 2]
+
+
+def test_umap_above_fit_sample_fits_a_sample_and_transforms_the_rest_near_their_blob() -> None:
+    """Four separated blobs, 1,200 rows, fit_sample 1,000: the 200 transformed rows land next to their own blob's
+    fitted rows; below the threshold the fingerprint fields are what they were before fit_sample existed."""
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(4, 16)) * 5
+    blob = np.arange(1200) % 4
+    vectors = (centers[blob] + rng.normal(size=(1200, 16))).astype(np.float32)
+    params = project.UmapParams(neighbors=10, fit_sample=1000, metric="euclidean")
+    xy = project.project(vectors, params)
+    assert xy.shape == (1200, 2) and np.isfinite(xy).all()
+    fitted = np.zeros(1200, dtype=bool)
+    fitted[project.sample_rows(1200, params)] = True
+    means = np.stack([xy[fitted & (blob == b)].mean(axis=0) for b in range(4)])
+    nearest = np.linalg.norm(xy[~fitted, None, :] - means[None], axis=2).argmin(axis=1)
+    assert (nearest == blob[~fitted]).mean() > 0.95
+    assert "fit_sample" not in params.layout_fields(1000)
+    assert params.layout_fields(1001)["fit_sample"] == 1000

@@ -143,3 +143,43 @@ def test_scope_tables_are_cached_and_the_least_recent_dropped(built_data: dict[s
         assert second != first and store.scalar(f"SELECT count(*) FROM {second}", {}) == 300
     exists = "SELECT count(*) FROM information_schema.tables WHERE table_name = $name"
     assert store.scalar(exists, {"name": first}) == 0  # over max_cached_scopes: the least recent was dropped
+
+
+def test_the_float16_prefilter_returns_the_exact_top_k() -> None:
+    from viewer.search import PREFILTER_CANDIDATES, EmbeddingIndex
+
+    rng = np.random.default_rng(5)
+    matrix = rng.normal(size=(4 * PREFILTER_CANDIDATES, 48)).astype(np.float32)
+    exact = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=len(matrix) + 1)
+    filtered = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=0)
+    assert exact.prefilter is None and filtered.prefilter is not None
+    for q in rng.normal(size=(20, 48)).astype(np.float32):
+        want, got = exact.top_k(q, 20), filtered.top_k(q, 20)
+        assert got.indices.tolist() == want.indices.tolist()
+        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)  # rescored in float32, not float16's
+
+
+def test_search_rows_by_rowid_only_from_a_dense_table(built_data: dict[str, object], tmp_path: Path) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from viewer.db import Database, ScopeSource, page_sql
+    from viewer.filters import RowFilter
+
+    ds = Path(str(built_data["root"])) / "sample"
+    src = ScopeSource(ds / "scopes" / "scopes-001.parquet", ds / "input.parquet", ("package", "text"), "text")
+    scope = pq.read_table(src.scope_path)
+    pq.write_table(scope.filter(pc.not_equal(scope["ls_index"], 3)), tmp_path / "scopes-002.parquet")
+    gapped = ScopeSource(tmp_path / "scopes-002.parquet", src.input_path, ("package", "text"), "text")
+    picked = [7, 250, 2, 3, 120]
+    resolved = Resolved(semantic=(picked, [0.9, 0.8, 0.7, 0.6, 0.5]))
+    f = RowFilter(q="x", k=5, sort="score", descending=True)
+    store = Database(time_limit_ms=5000)
+    with store.lease(src) as dense, store.lease(gapped) as sparse:
+        assert dense.dense and not sparse.dense  # type: ignore[attr-defined]
+        assert "rowid" in page_sql(dense, src, f, resolved, None)[0]
+        assert "rowid" not in page_sql(sparse, gapped, f, resolved, None)[0]
+    rows = store.scope_query(src, lambda name: page_sql(name, src, f, resolved, None))
+    assert rows["ls_index"].to_pylist() == picked
+    rows = store.scope_query(gapped, lambda name: page_sql(name, gapped, f, resolved, None))
+    assert rows["ls_index"].to_pylist() == [7, 250, 2, 120]  # row 3 is not in that scope

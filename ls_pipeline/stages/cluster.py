@@ -126,6 +126,8 @@ def _hdbscan(points: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.
         "cluster_selection_method": params.selection,
     }
     if params.method == "fast_hdbscan":
+        # its numba kd-tree takes C order only; a map read from parquet (to_numpy of two columns) is Fortran order
+        points = np.ascontiguousarray(points, dtype=np.float32)
         return cached_import("fast_hdbscan").HDBSCAN(**kwargs).fit_predict(points).astype(np.int32), None
     import hdbscan
 

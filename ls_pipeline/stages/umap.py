@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 # Below this many distinct rows UMAP computes exact neighbours itself (cheap); above it, it runs NNDescent, which
 # is what we compute apart and reuse across UMAP runs with the same neighbours (UMAP's own threshold).
 KNN_MIN_ROWS = 4096
+# Above fit_sample distinct rows, the rest is placed by UMAP's transform this many rows at a time (bounded memory).
+TRANSFORM_CHUNK = 50_000
 
 Knn = tuple[np.ndarray, np.ndarray]  # (indices, distances), one row per distinct vector
 KnnSource = Callable[[np.ndarray, "UmapParams"], Knn]
@@ -36,13 +40,30 @@ class UmapParams:
     # False: rows added to a dataset since an earlier map are placed on that map (UMAP transform), every other
     # point staying where it was. True: lay out every row afresh.
     fresh_layout: bool = param(False, "lay out every row afresh (default: new rows join the last map)", BOOLEAN)
+    # A full UMAP of a million rows needs its whole neighbour graph and optimizer state at once (beyond this
+    # machine's memory and hours of CPU); fitting on a seeded sample and transforming the rest keeps both bounded.
+    fit_sample: int = param(
+        100_000, "above this many rows UMAP fits on a seeded sample of this size and transforms the rest", integer(1000)
+    )
 
     def __post_init__(self) -> None:
         validate(self)
 
-    def layout_fields(self) -> dict[str, object]:
-        """What decides a layout (fresh_layout only decides whether an earlier one is kept)."""
-        return {"neighbors": self.neighbors, "min_dist": self.min_dist, "seed": self.seed, "metric": self.metric}
+    def layout_fields(self, rows: int = 0) -> dict[str, object]:
+        """What decides a layout of `rows` rows (fresh_layout only decides whether an earlier one is kept).
+        fit_sample only where it applies, so the fingerprints of layouts below it are what they were before it."""
+        fields: dict[str, object] = {
+            "neighbors": self.neighbors,
+            "min_dist": self.min_dist,
+            "seed": self.seed,
+            "metric": self.metric,
+        }
+        if rows > self.fit_sample:
+            fields["fit_sample"] = self.fit_sample
+        return fields
+
+    def samples(self, distinct_rows: int) -> bool:
+        return distinct_rows > self.fit_sample
 
 
 def distinct(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +95,8 @@ def _layout(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims
             f"neighbors={params.neighbors}; lower neighbors below {len(unique)} or add rows"
         )
     log.info("UMAP to %dD on %d distinct of %d rows (neighbors=%d)", dims, len(unique), len(vectors), params.neighbors)
+    if params.samples(len(unique)):
+        return _sampled_umap(unique, params, dims)[inverse]
     graph = None
     if len(unique) >= KNN_MIN_ROWS:
         graph = (knn or knn_graph)(unique, params)
@@ -91,8 +114,41 @@ def knn_graph(unique: np.ndarray, params: UmapParams) -> Knn:
 
 
 def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None, dims: int = 2) -> np.ndarray:
+    reducer = _reducer(params, dims, knn)
+    with _quiet():
+        return np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
+
+
+def sample_rows(n: int, params: UmapParams) -> np.ndarray:
+    """The rows a sampled layout is fitted on: params.fit_sample of n, seeded, in order."""
+    return np.sort(np.random.default_rng(params.seed).choice(n, params.fit_sample, replace=False))
+
+
+def _sampled_umap(unique: np.ndarray, params: UmapParams, dims: int) -> np.ndarray:
+    """UMAP fitted on a sample, every other row placed by UMAP's transform (its own NNDescent index over the
+    sample, a few epochs refining the new points against the fixed sample), TRANSFORM_CHUNK rows at a time."""
+    fit_rows = sample_rows(len(unique), params)
+    rest = np.setdiff1d(np.arange(len(unique)), fit_rows)
+    log.info(
+        "UMAP fitted on %d of %d distinct rows (fit_sample); %d rows by transform",
+        len(fit_rows),
+        len(unique),
+        len(rest),
+    )
+    reducer = _reducer(params, dims, None)  # no precomputed graph: transform needs UMAP's own search index
+    xy = np.empty((len(unique), dims), dtype=np.float32)
+    with _quiet():
+        xy[fit_rows] = reducer.fit_transform(unique[fit_rows])
+        for start in range(0, len(rest), TRANSFORM_CHUNK):
+            chunk = rest[start : start + TRANSFORM_CHUNK]
+            xy[chunk] = reducer.transform(unique[chunk])
+            log.info("UMAP transform: %d of %d rows placed", min(start + TRANSFORM_CHUNK, len(rest)), len(rest))
+    return xy
+
+
+def _reducer(params: UmapParams, dims: int, knn: Knn | None) -> Any:
     # numba compiles on import and first call: keep it off the import path of the CLI and viewer
-    reducer = cached_import("umap").UMAP(
+    return cached_import("umap").UMAP(
         n_neighbors=params.neighbors,
         min_dist=params.min_dist,
         metric=params.metric,
@@ -100,12 +156,16 @@ def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None, dims:
         n_components=dims,
         precomputed_knn=knn or (None, None, None),
     )
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         # A fixed seed turns off parallelism; UMAP warns about it every run. We choose reproducibility.
         warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
-        # Without the search index UMAP cannot transform new points later; we never do.
+        # Without the search index a full layout cannot transform new points later; it never does (place() does).
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-        return np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
+        yield
 
 
 def place(new: np.ndarray, reference: np.ndarray, reference_xy: np.ndarray, params: UmapParams) -> np.ndarray:

@@ -31,12 +31,15 @@ def umap(ds: Dataset, embedding_id: str, params: umap_stage.UmapParams) -> Artif
         placed = _place_on(ds, embedding_id, source, params, base)
         if placed is not None:
             return placed
-    fp = fingerprint("umap", umap_stage.CODE_VERSION, params.layout_fields(), {embedding_id: source.fingerprint})
+    fields = params.layout_fields(source.rows)
+    fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {embedding_id: source.fingerprint})
     knn = KnnCache.in_data_dir(ds.path.parent, source.fingerprint, umap_stage.knn_graph)
 
     def build(staging: Staging) -> dict[str, Any]:
         xy = umap_stage.project(read_embeddings(ds, embedding_id), params, knn)
-        return {**_write_layout(staging, xy, ds, embedding_id, source, params), "knn_reused": knn.reused}
+        layout = _write_layout(staging, xy, ds, embedding_id, source, params)
+        # fit_sampled: fitted on params.fit_sample rows, the rest transformed (then no kNN graph was used)
+        return {**layout, "knn_reused": knn.reused, "fit_sampled": "fit_sample" in fields}
 
     return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
 
@@ -64,7 +67,7 @@ def _earlier_map(
         earlier = candidate.embedding_id
         if earlier == embedding_id or earlier not in embeddings:
             continue
-        same_layout = all(candidate.raw.get(k) == v for k, v in params.layout_fields().items())
+        same_layout = all(candidate.raw.get(k) == v for k, v in params.layout_fields().items())  # fit_sample aside
         if same_layout and embeddings[earlier].same_model(source):
             return candidate
     return None

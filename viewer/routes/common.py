@@ -134,12 +134,18 @@ async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
 
 
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
+    return await work(semantic_now, request, scope, q, k)
+
+
+def semantic_now(request: Request, scope: Scope, q: str, k: int) -> Matches:
+    """The query's top-k, embedding and scoring on the calling (worker) thread: one hop off the event loop for the
+    whole search instead of one per step (each hop cost ~0.7 ms p50, up to 28 ms p99 at load 3)."""
     path = _embedding_file(scope)
     embedding = scope.sidecar.embedding
     embedder: QueryEmbedder = request.app.state.embedder
     model = QueryModel(embedding.model_id, scope.dataset.path.parent, embedding.params.get("dimensions"))
     try:
-        vector = await work(embedder.embed, model, q, embedding.prefix or "")
+        vector = embedder.embed(model, q, embedding.prefix or "")
     except UserError as exc:
         if embedding.revision != IMPORTED:
             raise
@@ -148,8 +154,7 @@ async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
             "queries here; find a row's neighbours instead (/neighbors?ls_index=N), or import the vectors with "
             "--model_id naming a model that can"
         ) from exc
-    index = await vector_index(request, path)
-    return await work(index.top_k, vector, k)
+    return _index_of(request, path).top_k(vector, k)
 
 
 async def similar(request: Request, scope: Scope, row: int, k: int) -> Matches:
@@ -161,8 +166,12 @@ async def similar(request: Request, scope: Scope, row: int, k: int) -> Matches:
 
 
 async def vector_index(request: Request, path: Path) -> EmbeddingIndex:
+    return await work(_index_of, request, path)
+
+
+def _index_of(request: Request, path: Path) -> EmbeddingIndex:
     try:
-        return await work(embedding_index, path, request.app.state.copies)
+        return embedding_index(path, request.app.state.copies)
     except CacheTooSmall as exc:  # the server's setting, not the client's request
         raise Unavailable(f"search is unavailable on this scope: {exc} (LATENT_SCOPE_VECTOR_CACHE_MB)") from exc
 

@@ -28,7 +28,7 @@ from viewer.routes.common import (
     records,
     resolve,
     scope_of,
-    semantic,
+    semantic_now,
     similar,
     source_of,
     work,
@@ -74,7 +74,12 @@ async def indices(request: Request) -> Response:
 
 async def search(request: Request) -> Response:
     """Exact cosine top-k of q against the scope's embeddings, with the rows."""
-    found = await work(scope_of, request)
+    return Json(await work(_search, request))
+
+
+def _search(request: Request) -> dict[str, Any]:
+    # All on one worker thread: the scope, the query's embedding, the top-k and the rows (see semantic_now).
+    found = scope_of(request)
     q = request.query_params.get("q", "")
     if not q.strip():
         raise BadRequest("search needs a query: ?q=TEXT")
@@ -82,11 +87,12 @@ async def search(request: Request) -> Response:
     if len(q) > lim.max_query_chars or "\x00" in q:
         raise BadRequest(f"q must be at most max_query_chars={lim.max_query_chars} characters, without NUL")
     k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
-    matches = await semantic(request, found, q, k)
+    matches = semantic_now(request, found, q, k)
     f = RowFilter(q=q, k=k, sort="score", descending=True)
     resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
-    table = await _run(request, found, db.page_sql, f, resolved, None)
-    return Json({"query": q, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)})
+    src, store = source_of(found), database(request)
+    table = store.scope_query(src, lambda name: db.page_sql(name, src, f, resolved, None))
+    return {"query": q, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)}
 
 
 async def neighbors(request: Request) -> Response:
