@@ -123,7 +123,9 @@ def wait_until_responds(url: str, processes: list[subprocess.Popen[bytes]], log:
     raise AssertionError(f"{url} did not answer in {timeout}s: {log.read_text()[-3000:]}")
 
 
-def test_run_launched_through_graphql(server: tuple[int, Path], data_dir: Path, sample_frame: pd.DataFrame) -> None:
+def test_run_launched_through_graphql(
+    server: tuple[int, Path], data_dir: Path, tmp_path: Path, sample_frame: pd.DataFrame
+) -> None:
     port, _home = server
     source = data_dir / "posts.csv"
     sample_frame.head(25).to_csv(source, index=False)
@@ -140,6 +142,8 @@ def test_run_launched_through_graphql(server: tuple[int, Path], data_dir: Path, 
     assert status == dg.DagsterRunStatus.SUCCESS
     meta = (data_dir / "posts" / "meta.json").read_text()
     assert '"length": 25' in meta and '"source": "posts.csv"' in meta
+    log = (tmp_path / "dg-dev.log").read_text().lower()  # `dg dev`, not the superseded `dagster dev`
+    assert "launching dagster services" in log and "superseded" not in log and "deprecat" not in log
 
 
 def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
