@@ -9,7 +9,7 @@ export LATENT_SCOPE_DATA="${LATENT_SCOPE_DATA:-$PWD/demo-data}"
 PORT="${LS_PORT:-5001}"
 export LS_DAGSTER_PORT="${LS_DAGSTER_PORT:-3000}"
 .venv/bin/ls-run ls_pipeline/demo/debian-packages-3k.parquet --name debian-demo
-# Job control gives `dagster dev` its own process group; SIGINT to that group stops it and its children.
+# Job control gives `dg dev` its own process group; SIGINT to that group stops it and its children.
 set -m
 bash scripts/dagster.sh &
 DAGSTER_PID=$!

@@ -52,20 +52,6 @@ def env_for(data_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
     return {**env, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}, cwd
 
 
-def test_definitions_validate(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env, cwd = env_for(data_dir, tmp_path / "home", monkeypatch)
-    done = subprocess.run(
-        [BIN / "dagster", "definitions", "validate", "-w", WORKSPACE],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "All code locations passed validation" in done.stderr + done.stdout
-
-
 def test_instance_config_limits_concurrency(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     home = dagster_home(DataDir(data_dir))
@@ -106,7 +92,8 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 @pytest.fixture
 def server(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, Path]]:
-    """dagster-webserver on a free loopback port, and the daemon that dequeues its runs, on one instance."""
+    """`dg dev` through the launcher, as scripts/dagster.sh starts it: the webserver on a free loopback port and the
+    daemon that dequeues its runs, on one instance."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
@@ -114,16 +101,10 @@ def server(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         instance.add_dynamic_partitions("datasets", ["posts"])
     launch, port = env_for(data_dir, home, monkeypatch), free_port()
-    processes = [
-        start([str(BIN / "dagster-daemon"), "run", "-w", WORKSPACE], launch, tmp_path / "daemon.log"),
-        start(
-            [str(BIN / "dagster-webserver"), "-w", WORKSPACE, "-h", "127.0.0.1", "-p", str(port)],
-            launch,
-            tmp_path / "webserver.log",
-        ),
-    ]
+    dev = [sys.executable, "-m", "ls_pipeline.defs.launch", str(BIN / "dg"), "dev", "-w", WORKSPACE]
+    processes = [start([*dev, "-h", "127.0.0.1", "-p", str(port)], launch, tmp_path / "dg-dev.log")]
     try:
-        wait_until_responds(f"http://127.0.0.1:{port}/server_info", processes, tmp_path / "webserver.log")
+        wait_until_responds(f"http://127.0.0.1:{port}/server_info", processes, tmp_path / "dg-dev.log")
         yield port, home
     finally:
         stop(processes)
@@ -142,7 +123,9 @@ def wait_until_responds(url: str, processes: list[subprocess.Popen[bytes]], log:
     raise AssertionError(f"{url} did not answer in {timeout}s: {log.read_text()[-3000:]}")
 
 
-def test_run_launched_through_graphql(server: tuple[int, Path], data_dir: Path, sample_frame: pd.DataFrame) -> None:
+def test_run_launched_through_graphql(
+    server: tuple[int, Path], data_dir: Path, tmp_path: Path, sample_frame: pd.DataFrame
+) -> None:
     port, _home = server
     source = data_dir / "posts.csv"
     sample_frame.head(25).to_csv(source, index=False)
@@ -159,6 +142,8 @@ def test_run_launched_through_graphql(server: tuple[int, Path], data_dir: Path, 
     assert status == dg.DagsterRunStatus.SUCCESS
     meta = (data_dir / "posts" / "meta.json").read_text()
     assert '"length": 25' in meta and '"source": "posts.csv"' in meta
+    log = (tmp_path / "dg-dev.log").read_text().lower()  # `dg dev`, not the superseded `dagster dev`
+    assert "launching dagster services" in log and "superseded" not in log and "deprecat" not in log
 
 
 def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(

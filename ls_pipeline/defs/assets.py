@@ -20,6 +20,7 @@ from ls_pipeline.defs import checks
 from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
 from ls_pipeline.defs.recipe_config import RecipeConfig, partitioned_config
+from ls_pipeline.defs.recipe_source import RECIPE, observation
 from ls_pipeline.defs.resources import ChatModelsResource, DataDirResource, EmbedderResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import Recipe
@@ -79,10 +80,12 @@ def ingest(context: dg.AssetExecutionContext, config: IngestConfig, data_dir: Da
 
 
 def _stage(upstream: str, code_version: str, **kwargs: Any) -> Any:
-    """The decorator shared by the dataset x recipe stages, each identity-mapped to the stage before it."""
-    # From ingest, Dagster infers the dataset-dimension mapping itself (its explicit class is still beta).
+    """The decorator shared by the dataset x recipe stages, each identity-mapped to the stage before it, and each
+    depending on its recipe's parameters (the `recipe` source asset), so a changed recipe shows them stale."""
+    # From ingest and recipe, Dagster infers the one-dimension mapping itself (its explicit class is still beta).
     dep = dg.AssetDep(upstream) if upstream == "ingest" else dg.AssetDep(upstream, partition_mapping=_SAME)
-    return dg.asset(partitions_def=dataset_recipe, deps=[dep], code_version=code_version, group_name=GROUP, **kwargs)
+    deps = [dep, dg.AssetDep(RECIPE)]
+    return dg.asset(partitions_def=dataset_recipe, deps=deps, code_version=code_version, group_name=GROUP, **kwargs)
 
 
 def _partition(
@@ -91,7 +94,10 @@ def _partition(
     """The partition's dataset and recipe; a new recipe name given parameters in the run config is saved here."""
     dataset, name = split_key(context.partition_key)
     data = data_dir.data()
-    return data.dataset(dataset), recipe.resolve(data, name)
+    resolved = recipe.resolve(data, name)
+    # The recipe's data version as this run reads it, before the materialization records its inputs' versions.
+    context.log_event(observation(resolved))
+    return data.dataset(dataset), resolved
 
 
 def _upstream_id(context: dg.AssetExecutionContext, asset: str) -> str:

@@ -1,4 +1,4 @@
-"""Dagster's own processes (`dagster dev`, the webserver, the daemon) started on a data directory.
+"""Dagster's own processes (`dg dev`, the webserver, the daemon) started on a data directory.
 
 Dagster's CLI loads a `.env` from its working directory *over* the environment, and `ls-init` (like Latent Scope's
 own) writes LATENT_SCOPE_DATA into `./.env`. Left alone, a user who exports LATENT_SCOPE_DATA in a folder holding such
@@ -6,7 +6,7 @@ a file would get the file's data directory in the UI and the daemon, and the env
 directory is resolved here as everywhere else (LATENT_SCOPE_DATA from the environment, else `./.env`), DAGSTER_HOME
 is set, and Dagster starts in the instance folder, where no `.env` lies.
 
-    python -m ls_pipeline.defs.launch dagster dev -w /abs/path/workspace.yaml
+    python -m ls_pipeline.defs.launch /abs/path/.venv/bin/dg dev -w /abs/path/workspace.yaml
 """
 
 from __future__ import annotations

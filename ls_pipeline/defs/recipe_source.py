@@ -1,0 +1,67 @@
+"""A recipe as data Dagster tracks: an observable source asset, one partition per recipe, whose data version is a
+hash of the recipe's parameters. Every dataset x recipe stage depends on it, so Dagster's own staleness marks a
+recipe's materializations stale when its parameters change (a hand-edited YAML), as it does for a new code version
+and, through ingest's data version (the rows' fingerprint), for changed input rows."""
+
+# No `from __future__ import annotations`: Dagster reads resource types from live annotations.
+
+import hashlib
+import json
+
+import dagster as dg
+
+from ls_pipeline.defs.partitions import recipes
+from ls_pipeline.defs.resources import DataDirResource
+from ls_pipeline.errors import UserError
+from ls_pipeline.recipe import Recipe, load_recipe, recipe_values
+
+RECIPE = dg.AssetKey("recipe")
+# The tag an observation's data version is read from (Dagster sets it itself only for an observable source's own
+# observe function; dagster exports no public name for it).
+DATA_VERSION_TAG = "dagster/data_version"
+GROUP = "latent_scope"
+
+
+def recipe_version(recipe: Recipe) -> str:
+    """The parameters' hash: the description and the name are not data."""
+    text = json.dumps(recipe_values(recipe), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def observation(recipe: Recipe) -> dg.AssetObservation:
+    """What a run that uses `recipe` records first, so its materializations' provenance names this version."""
+    version = recipe_version(recipe)
+    return dg.AssetObservation(
+        asset_key=RECIPE, partition=recipe.name, tags={DATA_VERSION_TAG: version}, metadata={"version": version}
+    )
+
+
+@dg.observable_source_asset(
+    key=RECIPE, partitions_def=recipes, group_name=GROUP, description="A named recipe's parameters (its YAML)"
+)
+def recipe(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.DataVersion:
+    try:
+        return dg.DataVersion(recipe_version(load_recipe(context.partition_key, data_dir.data())))
+    except UserError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def changed_versions(known: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Recipes whose version is new since `known` (the sensor's cursor), in name order."""
+    return sorted(name for name, version in current.items() if known.get(name) != version)
+
+
+@dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def recipe_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
+    """Observes every registered recipe whose parameters changed since the last tick (a YAML edited by hand), so
+    its materializations show stale without a run; a recipe that does not parse is left to its run to report."""
+    data, current = data_dir.data(), {}
+    for name in context.instance.get_dynamic_partitions(recipes.name):
+        try:
+            current[name] = recipe_version(load_recipe(name, data))
+        except UserError:
+            continue
+    known = json.loads(context.cursor) if context.cursor else {}
+    changed = changed_versions(known, current)
+    events = [observation(load_recipe(name, data)) for name in changed]
+    return dg.SensorResult(asset_events=events, cursor=json.dumps(current, sort_keys=True))
