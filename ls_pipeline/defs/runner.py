@@ -145,10 +145,10 @@ def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -
 
 def lost_worker(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str | None:
     """A step whose worker died reports no failure of its own: the celery executor's error names it
-    ("[embedding]: WorkerLostError: ...") in an engine event of the run."""
+    ("[embedding]: billiard.exceptions.WorkerLostError: ...") in the run's failure event."""
     for event in result.all_events:
         error = getattr(event.event_specific_data, "error", None)
-        if not event.is_engine_event or error is None:
+        if error is None:
             continue
         lines = [line.strip() for line in error.message.splitlines()]
         detail = next((line for line in lines if line.startswith("[")), None)
