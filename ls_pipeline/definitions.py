@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 import ls_pipeline.defs
+from ls_pipeline.defs.executors import executor
 from ls_pipeline.defs.resources import resources
 
 HERE = Path(__file__).resolve().parent
@@ -23,9 +24,9 @@ def found_in_defs_folder() -> dg.Definitions:
 
 
 # Built at import (not behind @dg.definitions): the runner and the tests resolve jobs from this object directly.
-# One process per run: UMAP's numba compile (~11 s idle, 15-50 s loaded) and the model load are paid once,
-# not once per step process. Steps of a run are sequential anyway (one heavy step at a time on 2 cores).
+# By default one process per run: UMAP's numba compile (~11 s idle, 15-50 s loaded) and the model load are paid once,
+# not once per step process. LS_EXECUTOR=celery puts the steps on Celery workers (defs/executors.py).
 defs = dg.Definitions.merge(
     found_in_defs_folder(),
-    dg.Definitions(resources=resources(), executor=dg.in_process_executor),
+    dg.Definitions(resources=resources(), executor=executor()),
 )

@@ -62,7 +62,8 @@ class DaskEmbedding:
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     def __post_init__(self) -> None:
-        info: worker.ModelInfo = self._result(self.client.submit(worker.describe, self.params, pure=False))
+        described = self.client.submit(worker.describe, self.params, pure=False, resources=self.needs())
+        info: worker.ModelInfo = self._result(described)
         if info.revision != self.revision:
             raise UserError(
                 f"Dask worker {info.worker} loads {self.params.model_id} at revision {info.revision}, this step at "
@@ -116,7 +117,12 @@ class DaskEmbedding:
         }
 
     def _submit(self, texts: list[str], n: int) -> Any:
-        return self.client.submit(worker.embed_chunk, texts, self.params, key=f"{CHUNK_KEY}-{self.run}-{n:05d}")
+        key = f"{CHUNK_KEY}-{self.run}-{n:05d}"
+        return self.client.submit(worker.embed_chunk, texts, self.params, key=key, resources=self.needs())
+
+    def needs(self) -> dict[str, float] | None:
+        """The worker resources a chunk asks for (LS_DASK_RESOURCES): Dask runs it only where they are."""
+        return dict(self.settings.resources) or None
 
     def _entry(self, key: str, chunk: np.ndarray, rows: Sequence[int], result: worker.ChunkResult) -> dict[str, Any]:
         return {
@@ -160,7 +166,8 @@ class RemoteModel:
     cluster: DaskEmbedding = field(repr=False)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        future = self.cluster.client.submit(worker.embed_chunk, texts, self.cluster.params, pure=False)
+        client, params = self.cluster.client, self.cluster.params
+        future = client.submit(worker.embed_chunk, texts, params, pure=False, resources=self.cluster.needs())
         chunk: worker.ChunkResult = self.cluster._result(future)
         return chunk.vectors
 

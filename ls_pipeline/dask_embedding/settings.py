@@ -11,10 +11,14 @@ from ls_pipeline.errors import UserError
 
 ADDRESS_ENV = "LS_DASK_ADDRESS"  # tcp://HOST:PORT of a running `dask scheduler`; unset: embed in this process
 CHUNK_ROWS_ENV = "LS_DASK_CHUNK_ROWS"
+# Placement: chunks run only on workers started with these resources (`dask worker ... --resources GPU=1`), so a
+# team sends the model to its GPU machines and keeps it off the rest. `GPU=1` or `GPU=1,MEMORY=8e9`; unset: any worker.
+RESOURCES_ENV = "LS_DASK_RESOURCES"
 # bench/embed_dask.py: a chunk costs ~5-6 ms beyond its texts (under 5% from ~4 texts a chunk on an idle core); 256
 # keeps it far below 1% and the journal, the sidecar and the scheduler's task list short.
 DEFAULT_CHUNK_ROWS = 256
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d{1,5}$")
+_RESOURCE = re.compile(r"^([A-Za-z_][\w-]*)=(\d+(?:\.\d+)?(?:e\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class DaskSettings:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     connect_timeout_s: float = 10.0  # reaching the scheduler at the start of the step
     worker_wait_s: float = 60.0  # for the first worker to join, when none is there yet
+    resources: tuple[tuple[str, float], ...] = ()  # what each chunk needs of a worker (Dask worker resources)
 
     def __post_init__(self) -> None:
         if not _ADDRESS.match(self.address):
@@ -43,4 +48,17 @@ def from_env(env: Mapping[str, str] | None = None, address: str | None = None) -
     rows = env.get(CHUNK_ROWS_ENV, "").strip()
     if rows and not rows.isdigit():
         raise UserError(f"{CHUNK_ROWS_ENV} must be a positive whole number of rows, got {rows!r}")
-    return DaskSettings(address, int(rows) if rows else DEFAULT_CHUNK_ROWS)
+    return DaskSettings(
+        address, int(rows) if rows else DEFAULT_CHUNK_ROWS, resources=parse_resources(env.get(RESOURCES_ENV, ""))
+    )
+
+
+def parse_resources(text: str) -> tuple[tuple[str, float], ...]:
+    """`GPU=1,MEMORY=8e9` as Dask's resources mapping, in order; a malformed entry is one line with the form."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        match = _RESOURCE.match(item)
+        if not match:
+            raise UserError(f"{RESOURCES_ENV} must be NAME=AMOUNT[,NAME=AMOUNT...] like GPU=1, got {item!r}")
+        pairs.append((match[1], float(match[2])))
+    return tuple(pairs)

@@ -19,6 +19,7 @@ from ls_pipeline import steps
 from ls_pipeline.defs import checks
 from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
+from ls_pipeline.defs.placement import GPU_QUEUE, MEMORY_QUEUE, on_queue
 from ls_pipeline.defs.recipe_config import RecipeConfig, partitioned_config
 from ls_pipeline.defs.recipe_source import RECIPE, observation
 from ls_pipeline.defs.resources import ChatModelsResource, DataDirResource, EmbedderResource
@@ -109,7 +110,7 @@ def _upstream_id(context: dg.AssetExecutionContext, asset: str) -> str:
     return str(records[0].asset_materialization.metadata[ARTIFACT_ID].value)
 
 
-@_stage("ingest", embed_stage.CODE_VERSION, pool=HEAVY, kinds={"hdf5"})
+@_stage("ingest", embed_stage.CODE_VERSION, pool=HEAVY, kinds={"hdf5"}, op_tags=on_queue(GPU_QUEUE))
 def embedding(
     context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig, embedder: EmbedderResource
 ) -> dg.MaterializeResult:
@@ -121,7 +122,7 @@ def embedding(
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 
-@_stage("embedding", umap_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"})
+@_stage("embedding", umap_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"}, op_tags=on_queue(MEMORY_QUEUE))
 def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig) -> dg.MaterializeResult:
     """2D UMAP projection of the embedding."""
     started = time.perf_counter()
@@ -132,7 +133,11 @@ def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: R
 
 
 @_stage(
-    "umap", cluster_stage.CODE_VERSION, check_specs=[checks.CLUSTER_LIMITS, checks.CLUSTER_SHAPE], kinds={"parquet"}
+    "umap",
+    cluster_stage.CODE_VERSION,
+    check_specs=[checks.CLUSTER_LIMITS, checks.CLUSTER_SHAPE],
+    kinds={"parquet"},
+    op_tags=on_queue(MEMORY_QUEUE),
 )
 def clusters(
     context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ls_pipeline.defs import executors
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
@@ -25,14 +26,17 @@ from ls_pipeline.store.layout import DAGSTER_CONFIG, KIND_OF_ASSET
 
 # Package data, so an installed wheel has it too; the repository's top-level dagster.yaml links to it.
 INSTANCE_CONFIG = resources.files("ls_pipeline.defs").joinpath(DAGSTER_CONFIG)
+# With LS_EXECUTOR=celery: the same settings on PostgreSQL (LS_POSTGRES_URL), the instance every worker shares.
+CLUSTER_INSTANCE_CONFIG = resources.files("ls_pipeline.defs").joinpath("dagster-postgres.yaml")
 
 
 def dagster_home(data: DataDir) -> Path:
     """DAGSTER_HOME, else the data directory's Dagster folder; given the project's instance config if it has none."""
     home = Path(os.environ.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / DAGSTER_CONFIG).exists() and INSTANCE_CONFIG.is_file():
-        (home / DAGSTER_CONFIG).write_bytes(INSTANCE_CONFIG.read_bytes())
+    config = CLUSTER_INSTANCE_CONFIG if executors.on_workers() else INSTANCE_CONFIG
+    if not (home / DAGSTER_CONFIG).exists() and config.is_file():
+        (home / DAGSTER_CONFIG).write_bytes(config.read_bytes())
     return home
 
 
@@ -78,17 +82,20 @@ def run_in_dagster(
 
 def execute(
     job: dg.JobDefinition, instance: dg.DagsterInstance, partition_key: str, run_config: dict | None = None
-) -> dg.ExecuteInProcessResult:
+) -> dg.ExecuteInProcessResult | dg.JobExecutionResult:
     # The console shows our own log lines (through the CLI's handler); Dagster's copy, with its tracebacks of
     # failed steps, stays in the run's log in the UI. Failures come back as one line below.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     try:
-        result = job.execute_in_process(
-            run_config={**(run_config or {}), **quiet},
-            instance=instance,
-            partition_key=partition_key,
-            raise_on_error=False,
-        )
+        if executors.on_workers():
+            result = submit(job, instance, partition_key, {**(run_config or {}), **quiet})
+        else:
+            result = job.execute_in_process(
+                run_config={**(run_config or {}), **quiet},
+                instance=instance,
+                partition_key=partition_key,
+                raise_on_error=False,
+            )
     except dg.DagsterInvalidConfigError as exc:  # raised before the run starts, with a multi-line report
         problems = "; ".join(" ".join(error.message.split()) for error in exc.errors) or "invalid"
         raise UserError(f"bad run config for {job.name}: {problems}") from exc
@@ -97,7 +104,24 @@ def execute(
     return result
 
 
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
+def submit(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, partition_key: str, run_config: dict
+) -> dg.JobExecutionResult:
+    """One run of `job` through the instance with the definitions' executor (Celery): this process orchestrates,
+    the workers rebuild the job from its reconstructable pointer and run the steps."""
+    executors.check_settings()
+    partition_config = job.get_run_config_for_partition_key(partition_key) if job.partitioned_config else {}
+    pointer = dg.reconstructable(getattr(executors, job.name))  # the module-level function of the same name
+    with dg.execute_job(
+        pointer,
+        instance,
+        run_config={**partition_config, **run_config},
+        tags=job.get_tags_for_partition_key(partition_key, None),
+    ) as result:
+        return result  # its events are in memory: readable after the job's definitions are released
+
+
+def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str:
     """The user's one line from a failed run: a failed check, a step's Failure description, or the root error."""
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:  # warnings stop nothing
@@ -116,4 +140,21 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
             error = error.cause
         if error is not None:
             return f"step {event.step_key} failed: {error.cls_name}: {error.message.strip().splitlines()[0]}"
-    return "the Dagster run failed; see its log in the Dagster UI"
+    return lost_worker(result) or "the Dagster run failed; see its log in the Dagster UI"
+
+
+def lost_worker(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str | None:
+    """A step whose worker died reports no failure of its own: the celery executor's error names it
+    ("[embedding]: billiard.exceptions.WorkerLostError: ...") in the run's failure event."""
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is None:
+            continue
+        lines = [line.strip() for line in error.message.splitlines()]
+        detail = next((line for line in lines if line.startswith("[")), None)
+        if detail:
+            return (
+                f"a worker running the step failed: {detail[:240]}; run the same command again: published "
+                "artifacts are reused and the embedding resumes from its last saved batch"
+            )
+    return None
