@@ -5,9 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${LS_SKIP_APT:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing Debian's chromium (browser tests)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# Debian packages the tests start on their own: chromium (browser tests), redis-server and postgresql (the Celery
+# broker and the shared Dagster instance of the cluster tests; the tests run their own servers on loopback).
+apt_missing=()
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || apt_missing+=(postgresql)
+if [ "${LS_SKIP_APT:-0}" != 1 ] && [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "== installing Debian's ${apt_missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
