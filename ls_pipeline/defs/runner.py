@@ -86,12 +86,13 @@ def execute(
     # The console shows our own log lines (through the CLI's handler); Dagster's copy, with its tracebacks of
     # failed steps, stays in the run's log in the UI. Failures come back as one line below.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    run_config = {**(run_config or {}), **quiet}
     try:
         if executors.on_workers():
-            result = submit(job, instance, partition_key, {**(run_config or {}), **quiet})
+            result = submit(job, instance, partition_key, run_config)
         else:
             result = job.execute_in_process(
-                run_config={**(run_config or {}), **quiet},
+                run_config=run_config,
                 instance=instance,
                 partition_key=partition_key,
                 raise_on_error=False,
