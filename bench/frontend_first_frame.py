@@ -58,8 +58,7 @@ def tile_scope(source: DataDir, dataset: str, scope_id: str, target: DataDir, n:
     scale = n / rows.num_rows
     meta.update(id=name, length=n)
     (out / "meta.json").write_text(json.dumps(meta))
-    sidecar = src.sidecar("scope", scope_id)
-    sidecar.update(dataset=name, rows=n)
+    sidecar = {**src.sidecar("scope", scope_id).raw, "dataset": name, "rows": n}
     for entry in sidecar.get("cluster_labels_lookup", []):
         entry["count"] = round(entry["count"] * scale)
     (out / "scopes" / f"{scope_id}.json").write_text(json.dumps(sidecar))
