@@ -1,9 +1,10 @@
-// The WebGL map: deck.gl ScatterplotLayer fed binary attributes straight from the Arrow points, cluster hulls,
+// The WebGL map: our PointsLayer (GL points, see points-layer.js) fed binary attributes straight from the Arrow points, cluster hulls,
 // non-pickable cluster labels, a highlight layer for search results / selection, and a lasso.
 import { Deck, OrthographicView } from '@deck.gl/core'
 import { ScatterplotLayer, PolygonLayer, TextLayer } from '@deck.gl/layers'
 import { CollisionFilterExtension } from '@deck.gl/extensions'
 import { Lasso } from './lasso.js'
+import { PointsLayer } from './points-layer.js'
 import { clusterColor, hexToRgb, rampColor } from './theme.js'
 
 const DIM_ALPHA = 28 // filtered-out points stay visible for context
@@ -213,7 +214,7 @@ export class ScatterMap {
         pickable: false,
         updateTriggers: { getFillColor: [theme.name], getLineColor: [theme.name] },
       }),
-      new ScatterplotLayer({
+      new PointsLayer({
         id: 'points',
         data: {
           length: n,
@@ -222,8 +223,7 @@ export class ScatterMap {
             getFillColor: { value: this.colors, size: 4, normalized: true },
           },
         },
-        radiusUnits: 'pixels',
-        getRadius: this.radius,
+        radiusPixels: this.radius,
         pickable: true,
         autoHighlight: true,
         highlightColor: [...strokeRgb, 255],
