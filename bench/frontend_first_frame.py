@@ -65,23 +65,68 @@ def tile_scope(source: DataDir, dataset: str, scope_id: str, target: DataDir, n:
     return name
 
 
+# The page's performance marks (viewer/frontend/src), in order: each phase runs from the previous mark to its own.
+PHASES = [
+    ("ls-points-request", "page, code and scope JSON"),
+    ("ls-points-fetched", "points fetch (Arrow bytes)"),
+    ("ls-points-decoded", "Arrow decode"),
+    ("ls-layers-set", "positions, colours, label anchors; deck.gl layer and attributes"),
+    ("ls-points-uploaded", "(rest of setPoints)"),
+    ("ls-draw-start", "wait for the next animation frame"),
+    ("ls-draw-submitted", "draw calls issued"),
+    ("ls-first-frame", "software rasterization until the frame is drawn"),
+]
+
+
 def first_frame_ms(browser: object, url: str) -> dict[str, float]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url)
     page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=300_000)
     wall = (time.perf_counter() - start) * 1000
     frame = page.evaluate("window.__lsFirstFrame")  # ms since navigation start, once the GPU has drawn the frame
+    # Hulls, rings and labels join in the next frame: wait for it before picking or timing a full redraw.
+    page.wait_for_function("performance.getEntriesByName('ls-overlays-drawn').length > 0", timeout=300_000)
     marks = page.evaluate(
         "Object.fromEntries(performance.getEntriesByType('mark').filter(m => m.name.startsWith('ls-'))"
         ".map(m => [m.name, m.startTime]))"
     )
     points = int(page.locator("[data-testid=map]").get_attribute("data-points"))
-    page.wait_for_timeout(500)  # let the labels and hulls join before timing a full redraw
+    box = page.locator("[data-testid=map]").bounding_box()
+    centre = [box["width"] / 2, box["height"] / 2]
+    first_pick = page.evaluate("([x, y]) => window.__lsPick(x, y)", centre)
+    second_pick = page.evaluate("([x, y]) => window.__lsPick(x, y)", centre)
     redraw = page.evaluate("window.__lsRedrawMs()")
     context.close()
-    return {"first_frame_ms": frame, "redraw_ms": redraw, "wall_ms": wall, "points": points, **marks}
+    return {
+        "first_frame_ms": frame,
+        "redraw_ms": redraw,
+        "first_pick_ms": first_pick["ms"],
+        "pick_ms": second_pick["ms"],
+        "picked_layer": first_pick["layer"],
+        "wall_ms": wall,
+        "points": points,
+        **marks,
+    }
+
+
+def breakdown(runs: list[dict[str, float]]) -> list[tuple[str, float]]:
+    """Median milliseconds of each phase between the page's marks, then the frames and picks after the first."""
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in runs if key in r)
+
+    rows, before = [], 0.0
+    for mark, what in PHASES:
+        at = median(mark)
+        rows.append((what, at - before))
+        before = at
+    rows.append(("labels, hulls and rings: their first frame", median("ls-overlays-drawn") - median("ls-first-frame")))
+    rows.append(("first hover pick (builds the picking buffer)", median("first_pick_ms")))
+    rows.append(("a later hover pick", median("pick_ms")))
+    rows.append(("a full redraw", median("redraw_ms")))
+    return rows
 
 
 def main() -> int:
@@ -116,14 +161,21 @@ def main() -> int:
         for n in sizes:
             url = f"{base}/datasets/{names[n]}/explore/{scope_id}"
             first_frame_ms(browser, url)  # warm the viewer's points cache and the page's code
+            load_before = os.getloadavg()[0]
             runs = [first_frame_ms(browser, url) for _ in range(args.repeat)]
+            load_after = os.getloadavg()[0]
             median = statistics.median(r["first_frame_ms"] for r in runs)
-            results.append({"points": n, "median_first_frame_ms": median, "runs": runs})
-            stages = {k: statistics.median(r.get(k, 0) for r in runs) for k in runs[0] if k.startswith("ls-")}
-            stages["redraw"] = statistics.median(r["redraw_ms"] for r in runs)
-            shown = ", ".join(f"{k.removeprefix('ls-')} {v:,.0f}" for k, v in stages.items())
-            print(f"{n:>9,} points: first frame {median:,.0f} ms after navigation (median of {args.repeat}; {shown})")
+            load = [load_before, load_after]
+            results.append({"points": n, "median_first_frame_ms": median, "load": load, "runs": runs})
+            each = ", ".join(f"{r['first_frame_ms']:,.0f}" for r in runs)
+            print(
+                f"{n:>9,} points: first frame {median:,.0f} ms after navigation (median of {args.repeat}; "
+                f"runs {each}; load {load_before:.1f} -> {load_after:.1f})"
+            )
+            for what, ms in breakdown(runs):
+                print(f"    {ms:>9,.0f} ms  {what}")
     out = ROOT / "bench" / "results" / "frontend_first_frame.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
     print(f"software WebGL (SwiftShader), {os.cpu_count()} CPUs, load average {load:.1f}")
     doc = {"renderer": "SwiftShader (software WebGL)", "cpus": os.cpu_count(), "load_average": load, "results": results}

@@ -34,7 +34,9 @@ export const scopeBase = (ds, scope) => `/api/datasets/${encodeURIComponent(ds)}
 export async function getPoints(ds, scope, colorBy) {
   const url = scopeBase(ds, scope) + '/points' + (colorBy ? `?color_by=${encodeURIComponent(colorBy)}` : '')
   const res = await check(await fetch(url))
-  const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()))
+  const body = new Uint8Array(await res.arrayBuffer())
+  performance.mark('ls-points-fetched')
+  const table = tableFromIPC(body)
   // The schema metadata always has the category names; the header only while they are short.
   const names = table.schema.metadata.get('x-ls-categories') ?? res.headers.get('x-ls-categories')
   const col = (name) => table.getChild(name)?.toArray()

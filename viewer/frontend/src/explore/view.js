@@ -54,6 +54,7 @@ export class ExploreView {
     // A hook for the browser tests and the bench: screen position of a data point.
     window.__lsProject = (x, y) => this.map.deck.getViewports()[0].project([x, y])
     window.__lsRedrawMs = () => this.map.timeRedraw()
+    window.__lsPick = (x, y) => this.map.timePick(x, y)
     const onPopState = () => this.onPopState()
     const onKey = (e) => e.key === 'Escape' && this.ui.lasso && this.setLasso(false)
     window.addEventListener('popstate', onPopState)
