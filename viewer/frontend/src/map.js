@@ -8,6 +8,7 @@ import { PointsLayer } from './points-layer.js'
 import { clusterColor, hexToRgb, rampColor } from './theme.js'
 
 const DIM_ALPHA = 28 // filtered-out points stay visible for context
+let softwareWebgl // memo of isSoftwareWebgl(): the compare page makes two maps
 
 export class ScatterMap {
   constructor(container, { onHover, onClick, onLasso }) {
@@ -22,8 +23,12 @@ export class ScatterMap {
     this.firstFrameDone = false
     const { width, height } = container.getBoundingClientRect()
     this.viewState = { target: [0, 0, 0], zoom: Math.log2(Math.min(width || 800, height || 600) / 2.3) }
+    softwareWebgl ??= isSoftwareWebgl()
     this.deck = new Deck({
       parent: container,
+      // Multisampling is free on a GPU (and smooths the hull outlines) but software WebGL pays for it on every
+      // fragment: without it SwiftShader draws 1M points in about half the time. The points smooth their own edges.
+      deviceProps: { webgl: { antialias: !softwareWebgl } },
       views: new OrthographicView({ id: 'map', flipY: false }),
       initialViewState: this.viewState,
       controller: { doubleClickZoom: true, scrollZoom: { smooth: false } },
@@ -36,6 +41,7 @@ export class ScatterMap {
       getCursor: ({ isHovering, isDragging }) => (isDragging ? 'grabbing' : isHovering ? 'pointer' : 'grab'),
       onHover: (info) => this.handlers.onHover(this.pick(info), info),
       onClick: (info, event) => this.handlers.onClick(this.pick(info), event),
+      onBeforeRender: () => this.beforeRender(),
       onAfterRender: () => this.afterRender(),
       layers: [],
     })
@@ -56,16 +62,35 @@ export class ScatterMap {
     return null
   }
 
+  beforeRender() {
+    if (!this.firstFrameDone && this.layersSet) performance.mark('ls-draw-start')
+  }
+
   afterRender() {
-    if (this.firstFrameDone || !this.points || !this.layersSet) return
+    if (!this.points || !this.layersSet) return
+    if (this.firstFrameDone) {
+      // The frame that first adds hulls, rings and labels (the bench's figure for the labels' layout).
+      if (!this.overlaysDrawn && this.overlaysSet) {
+        this.overlaysDrawn = true
+        this.waitForGpu()
+        performance.mark('ls-overlays-drawn')
+      }
+      return
+    }
     this.firstFrameDone = true
-    // WebGL calls return before the GPU has drawn; reading one pixel waits until the frame is really drawn.
-    const gl = this.deck.device?.gl
-    if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4))
+    performance.mark('ls-draw-submitted')
+    this.waitForGpu()
+    performance.mark('ls-first-frame')
     // Navigation-relative time of the first frame that drew the points (read by the bench and the tests).
     window.__lsFirstFrame = performance.now()
     this.container.dataset.drawn = 'true'
     setTimeout(() => this.render(), 0) // now add hulls, rings and labels
+  }
+
+  /** WebGL calls return before the GPU has drawn; reading one pixel waits until the frame is really drawn. */
+  waitForGpu() {
+    const gl = this.deck.device?.gl
+    if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4))
   }
 
   setPoints(points, clusters, theme) {
@@ -265,16 +290,24 @@ export class ScatterMap {
       }),
     ].filter(Boolean)
     this.layersSet = true
+    this.overlaysSet = later
     this.deck.setProps({ layers })
+    if (!later) performance.mark('ls-layers-set')
   }
 
   /** Milliseconds to draw one frame until the GPU has finished it (the bench's smoothness figure). */
   timeRedraw() {
-    const gl = this.deck.device?.gl
     const t = performance.now()
     this.deck.redraw('timing')
-    if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4))
+    this.waitForGpu()
     return performance.now() - t
+  }
+
+  /** Milliseconds for one hover pick at a screen position (the first one also builds the picking buffers). */
+  timePick(x, y) {
+    const t = performance.now()
+    const hit = this.deck.pickObject({ x, y, radius: 2 })
+    return { ms: performance.now() - t, layer: hit?.layer?.id ?? null }
   }
 
   flyTo(x, y) {
@@ -319,6 +352,16 @@ export class ScatterMap {
     this.deck.finalize()
     this.lasso.destroy()
   }
+}
+
+/** True when WebGL runs on the CPU (Chromium without a GPU uses SwiftShader; Mesa's llvmpipe on Linux). */
+function isSoftwareWebgl() {
+  const gl = document.createElement('canvas').getContext('webgl2')
+  if (!gl) return false
+  const info = gl.getExtension('WEBGL_debug_renderer_info')
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER))
+  gl.getExtension('WEBGL_lose_context')?.loseContext()
+  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer)
 }
 
 function pointRadius(zoom, n) {
