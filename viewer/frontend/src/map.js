@@ -284,7 +284,7 @@ export class ScatterMap {
         // Labels never intercept hover or clicks on the points under them.
         pickable: false,
         extensions: [new CollisionFilterExtension()],
-        getCollisionPriority: (d) => d.count,
+        getCollisionPriority: (d) => d.priority,
         collisionTestProps: { sizeScale: 2 },
         updateTriggers: { getColor: [theme.name], getBackgroundColor: [theme.name] },
       }),
@@ -390,10 +390,13 @@ function labelAnchors(points, clusters) {
     s[2] += 1
     sums.set(c, s)
   }
-  return clusters
-    .filter((c) => !c.noise && sums.has(c.cluster))
-    .map((c) => {
-      const [sx, sy, k] = sums.get(c.cluster)
-      return { cluster: c.cluster, label: c.label, count: c.count, position: [sx / k, sy / k] }
-    })
+  const shown = clusters.filter((c) => !c.noise && sums.has(c.cluster))
+  // The collision filter takes priorities in [-1000, 1000] (a depth): a label outside is never drawn, as every label
+  // of a 1M-point map was with raw counts. Scaled by the largest count, the biggest cluster still wins.
+  const most = Math.max(1, ...shown.map((c) => c.count || 0))
+  return shown.map((c) => {
+    const [sx, sy, k] = sums.get(c.cluster)
+    const priority = Math.round((1000 * (c.count || 0)) / most)
+    return { cluster: c.cluster, label: c.label, count: c.count, priority, position: [sx / k, sy / k] }
+  })
 }
