@@ -67,11 +67,11 @@ def tile_scope(source: DataDir, dataset: str, scope_id: str, target: DataDir, n:
 
 # The page's performance marks (viewer/frontend/src), in order: each phase runs from the previous mark to its own.
 PHASES = [
-    ("ls-points-request", "page, code and scope JSON"),
-    ("ls-points-fetched", "points fetch (Arrow bytes)"),
+    ("ls-points-request", "page and code until the points are asked for"),
+    ("ls-points-fetched", "points fetch (Arrow bytes; the scope JSON loads meanwhile)"),
     ("ls-points-decoded", "Arrow decode"),
+    ("ls-points-ready", "waiting for the scope JSON, if it came later"),
     ("ls-layers-set", "positions, colours, label anchors; deck.gl layer and attributes"),
-    ("ls-points-uploaded", "(rest of setPoints)"),
     ("ls-draw-start", "wait for the next animation frame"),
     ("ls-draw-submitted", "draw calls issued"),
     ("ls-first-frame", "software rasterization until the frame is drawn"),

@@ -40,7 +40,7 @@ export async function getPoints(ds, scope, colorBy) {
   // The schema metadata always has the category names; the header only while they are short.
   const names = table.schema.metadata.get('x-ls-categories') ?? res.headers.get('x-ls-categories')
   const col = (name) => table.getChild(name)?.toArray()
-  return {
+  const points = {
     length: table.numRows,
     lsIndex: col('ls_index'),
     x: col('x'),
@@ -49,6 +49,8 @@ export async function getPoints(ds, scope, colorBy) {
     color: col('color'),
     categories: names ? JSON.parse(names) : null,
   }
+  performance.mark('ls-points-decoded')
+  return points
 }
 
 /** Query parameters for the server-side filters (everything but an explicit selection). */

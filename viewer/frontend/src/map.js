@@ -72,8 +72,7 @@ export class ScatterMap {
       // The frame that first adds hulls, rings and labels (the bench's figure for the labels' layout).
       if (!this.overlaysDrawn && this.overlaysSet) {
         this.overlaysDrawn = true
-        this.waitForGpu()
-        performance.mark('ls-overlays-drawn')
+        this.whenGpuDone(() => performance.mark('ls-overlays-drawn'))
       }
       return
     }
@@ -91,6 +90,20 @@ export class ScatterMap {
   waitForGpu() {
     const gl = this.deck.device?.gl
     if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4))
+  }
+
+  /** Calls `done` once the GPU has finished what was issued so far, without blocking the page meanwhile. */
+  whenGpuDone(done) {
+    const gl = this.deck.device?.gl
+    const sync = gl?.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0)
+    if (!sync) return done()
+    gl.flush()
+    const poll = () => {
+      if (gl.getSyncParameter(sync, gl.SYNC_STATUS) !== gl.SIGNALED) return setTimeout(poll, 10)
+      gl.deleteSync(sync)
+      done()
+    }
+    poll()
   }
 
   setPoints(points, clusters, theme) {

@@ -5,17 +5,16 @@ import { PAGE_SIZE } from '../table.js'
 import { currentTheme } from '../theme.js'
 import { SEARCH_RESULTS_MAX } from './limits.js'
 
-export async function loadPoints(view) {
+/** Loads the points (or awaits `sent`, their request for the current colour) and hands them to the map. */
+export async function loadPoints(view, sent = null) {
   const { dataset, scope, meta, clusters } = view.data
   const colorMeta = view.state.color ? meta.column_metadata?.[view.state.color] : null
-  performance.mark('ls-points-request')
-  const points = await api.getPoints(dataset, scope, view.state.color)
-  performance.mark('ls-points-decoded')
+  const points = await (sent ?? api.getPoints(dataset, scope, view.state.color))
+  performance.mark('ls-points-ready')
   const mode = points.color ? (points.categories ? 'category' : 'numeric') : null
   if (colorMeta && !points.color) console.warn('colour column not returned:', view.state.color)
   view.map.setColorMode(mode)
   view.map.setPoints(points, clusters, currentTheme())
-  performance.mark('ls-points-uploaded')
   view.el.mapWrap.dataset.points = String(points.length)
 }
 

@@ -48,9 +48,10 @@ export class ExploreView {
     })
   }
 
-  /** Shows the points, starts listening and draws everything; returns the function that stops listening. */
-  async start() {
-    await data.loadPoints(this)
+  /** Shows the points (`points`: their request, already sent), starts listening and draws everything; returns the
+   * function that stops listening. */
+  async start(points) {
+    await data.loadPoints(this, points)
     // A hook for the browser tests and the bench: screen position of a data point.
     window.__lsProject = (x, y) => this.map.deck.getViewports()[0].project([x, y])
     window.__lsRedrawMs = () => this.map.timeRedraw()
