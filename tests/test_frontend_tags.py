@@ -113,7 +113,8 @@ def test_tag_a_click_and_a_lasso_then_rename_undo_delete(page, server, tag_data)
     ops = [e["op"] for e in history(root)]
     assert ops == ["create", "change", "change", "rename", "undo", "delete"]
     assert history(root)[-1]["before"] == {"picked": tagged}  # the deleted rows are still on disk
-    assert page.locator("button.tag[data-tag=picked]").count() == 0
+    # The tag list re-renders after the status line: wait for the button to go (fails after the timeout if it stays).
+    page.locator("button.tag[data-tag=picked]").wait_for(state="detached", timeout=10_000)
 
 
 def test_several_tags_all_or_any(page, server, tag_data) -> None:
