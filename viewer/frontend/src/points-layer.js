@@ -2,10 +2,10 @@
 // ScatterplotLayer with radiusUnits 'pixels', at a fraction of its cost under software WebGL.
 //
 // Why our own layer: ScatterplotLayer draws an instanced quad per point, and SwiftShader (Chromium's WebGL without a
-// GPU) runs an instanced draw instance by instance (one full draw each). Measured in a bare WebGL2 page in headless Chromium on 2 cores:
-// 1M instanced quads 20-31 s a frame, 1M GL points 1-3 s (README, "The explore page's first frame"). Positions and
-// colours stay binary attributes straight from the typed arrays; picking and autoHighlight work as in deck.gl's own
-// layers, with the picking colour from the vertex index instead of the instance index.
+// GPU) runs an instanced draw instance by instance (one full draw each). Measured in a bare WebGL2 page in headless
+// Chromium on 2 cores: 1M instanced quads 20-31 s a frame, 1M GL points 1-3 s (README, "The explore page's first
+// frame"). Positions and colours stay binary attributes straight from the typed arrays; picking and autoHighlight
+// work as in deck.gl's own layers, with the picking colour from the vertex index instead of the instance index.
 // The one difference: a GL point is clipped whole once its centre leaves the canvas (a quad is cut at the edge),
 // which for dots of at most 12 px shows only as dots at the very edge vanishing a little early while panning.
 import { Layer, color, picking, project32 } from '@deck.gl/core'
