@@ -1,5 +1,5 @@
-// The WebGL map: our PointsLayer (GL points, see points-layer.js) fed binary attributes straight from the Arrow points, cluster hulls,
-// non-pickable cluster labels, a highlight layer for search results / selection, and a lasso.
+// The WebGL map: our PointsLayer (GL points, see points-layer.js) fed binary attributes straight from the Arrow
+// points, cluster hulls, non-pickable cluster labels, a highlight layer for search results / selection, and a lasso.
 import { Deck, OrthographicView } from '@deck.gl/core'
 import { ScatterplotLayer, PolygonLayer, TextLayer } from '@deck.gl/layers'
 import { CollisionFilterExtension } from '@deck.gl/extensions'
