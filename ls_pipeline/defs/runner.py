@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ls_pipeline.defs import celery_watch, executors
+from ls_pipeline.defs import executors
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
@@ -110,21 +110,15 @@ def submit(
 ) -> dg.JobExecutionResult:
     """One run of `job` through the instance with the definitions' executor (Celery): this process orchestrates,
     the workers rebuild the job from its reconstructable pointer and run the steps."""
-    from dagster_celery.make_app import make_app
-
     executors.check_settings()
-    timeout_s = celery_watch.node_timeout_s()
     partition_config = job.get_run_config_for_partition_key(partition_key) if job.partitioned_config else {}
     pointer = dg.reconstructable(getattr(executors, job.name))  # the module-level function of the same name
-    with (
-        celery_watch.lost_nodes_fail_their_steps(make_app(executors.celery_app_args()), timeout_s),
-        dg.execute_job(
-            pointer,
-            instance,
-            run_config={**partition_config, **run_config},
-            tags=job.get_tags_for_partition_key(partition_key, None),
-        ) as result,
-    ):
+    with dg.execute_job(
+        pointer,
+        instance,
+        run_config={**partition_config, **run_config},
+        tags=job.get_tags_for_partition_key(partition_key, None),
+    ) as result:
         free_slots_of_finished_run(instance, result.run_id)
         return result  # its events are in memory: readable after the job's definitions are released
 
