@@ -13,6 +13,9 @@ from dagster_celery.tasks import create_execute_job_task, create_resume_job_task
 from ls_pipeline.defs.executors import celery_app_args
 
 app = make_app(celery_app_args())
+# STARTED, with this node's hostname, in the backend: how ls-run tells a step whose whole node died
+# (ls_pipeline/defs/celery_watch.py).
+app.conf.task_track_started = True
 execute_plan = create_task(app)
 execute_job = create_execute_job_task(app)
 resume_job = create_resume_job_task(app)

@@ -98,6 +98,8 @@ class LoopbackDagsterCluster:
             "DAGSTER_HOME": str(self.home),
             "LATENT_SCOPE_DATA": self.data,
             "LATENT_SCOPE_SCRATCH": str(self.scratch),
+            "LATENT_SCOPE_LEASE_SEC": "10",  # a killed worker's hold on a dataset ends soon after it dies
+            "LS_CELERY_NODE_TIMEOUT_SEC": "6",  # and ls-run gives up on a silent node soon after
         }
 
     def start_worker(self, name: str, queues: str, processes: int, log: Path) -> None:
@@ -130,6 +132,12 @@ class LoopbackDagsterCluster:
         """The tasks running now on any worker, each with its `hostname` and `worker_pid`."""
         active = self.app().control.inspect(timeout=1.0).active() or {}
         return [{**task, "hostname": node} for node, tasks in active.items() for task in tasks]
+
+    def kill_node(self, name: str) -> None:
+        """SIGKILL a whole worker node, its main process and its pool, as when its machine goes away."""
+        process = self.workers.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
     def close(self) -> None:
         for process in self.workers.values():

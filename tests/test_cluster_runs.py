@@ -3,15 +3,21 @@ Debian's PostgreSQL, the data directory in the moto S3 server's bucket, and two 
 cluster_support.py): `light` on the default queue, `heavy` (two processes) on ls_gpu and ls_memory.
 
 A recipe's steps run in the workers' processes and land on S3; placement sends embedding, umap and clusters to the
-heavy node; two recipes at once compute each shared stage once and never run two pool steps at the same time.
+heavy node; a worker process killed mid-embedding, and then a whole node, each fail the run in one line with nothing
+visible, and the same command again resumes on the nodes still up; two recipes at once compute each shared stage
+once and never run two pool steps at once.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +26,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from ls_pipeline import steps
-from ls_pipeline.stages.ingest import IngestParams
+from ls_pipeline.errors import UserError
 from ls_pipeline.store import DataDir
 from ls_pipeline.store.location import parse_root
-from tests.cluster_support import LoopbackDagsterCluster, loopback_dagster_cluster
+from tests.cluster_support import HEAVY_QUEUES, LoopbackDagsterCluster, loopback_dagster_cluster
 from tests.conftest import SMALL_RECIPE
 from tests.s3_support import aws_settings
 
@@ -32,6 +37,7 @@ ROWS = 150
 LS_RUN = "import sys; from ls_pipeline import cli; sys.exit(cli._run(sys.argv[1:]))"
 ON_HEAVY = {"embedding", "umap", "clusters"}  # ls_gpu and ls_memory (ls_pipeline/defs/placement.py)
 POOL_STEPS = {"embedding", "umap"}  # pool ls_heavy, limit 1 in dagster-postgres.yaml
+EMBEDDING_TASK = re.compile(r"step_keys_to_execute\W+embedding\W")  # in a Celery task's args: the steps it runs
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +54,6 @@ def dagster_cluster() -> Iterator[LoopbackDagsterCluster]:
 @pytest.fixture(scope="module")
 def rows(sample_frame: pd.DataFrame) -> pd.DataFrame:
     return sample_frame.head(ROWS)
-
-
-@pytest.fixture(scope="module")
-def other_rows(sample_frame: pd.DataFrame) -> pd.DataFrame:
-    """Texts the bucket's vector cache has not seen: a step given them must embed them."""
-    return sample_frame.iloc[ROWS : 2 * ROWS].reset_index(drop=True)
 
 
 @pytest.fixture
@@ -115,47 +115,102 @@ def _step_records(cluster: LoopbackDagsterCluster, dataset: str) -> dict[str, li
     return runs
 
 
-def test_a_recipe_runs_its_steps_on_celery_workers_with_the_data_on_s3(
+def test_recipes_on_celery_workers_resume_after_a_dead_worker_and_a_dead_node_and_share_stages(
     on_cluster: LoopbackDagsterCluster, rows: pd.DataFrame, tmp_path: Path
 ) -> None:
+    """The embedding step's pool process is killed (SIGKILL) a few batches in, then, in the next run, the whole heavy
+    node: each run fails in one line with nothing visible and its pool slot freed. The same command again, on a new
+    heavy node and beside a second recipe of the dataset started at once, reuses the ingest, resumes the embedding
+    from the batches saved and runs every step on a worker, with the data on S3; the two recipes compute each shared
+    stage once and no two pool steps run at the same time. (One test, so the runs share one ingest and embedding.)"""
     source = tmp_path / "packages.csv"
     rows.to_csv(source, index=False)
-    run = _ls_run(on_cluster, str(source), "--recipe", str(_recipe(tmp_path, "small")), cwd=tmp_path)
-    ids = _finish(run)
-    assert ids["scope"] == "scopes-001" and ids["embedding"] == "embedding-001"
+    recipe = _recipe(tmp_path, "small", extra="embed: {batch_size: 2}\n")
+    run = _ls_run(on_cluster, str(source), "--recipe", str(recipe), cwd=tmp_path)
+    os.kill(_embedding_worker_once_batches_are_saved(on_cluster, run), signal.SIGKILL)
+    assert "WorkerLostError" in _one_line_failure(run)
     ds = _data(on_cluster).dataset("packages")
-    assert ds.ids("scope") == ["scopes-001"]  # published on S3, sidecar and all
-    for kind, artifact in ids.items():
-        assert ds.sidecar(kind, artifact)["id"] == artifact
-    keys = on_cluster.s3.keys(on_cluster.data.removeprefix("s3://").split("/")[0])
-    assert not [k for k in keys if k.endswith((".partial", ".tmp"))]
-    pools = on_cluster.wait_for_workers()
-    (steps_run,) = _step_records(on_cluster, "packages").values()
-    assert {s["step"] for s in steps_run} == {"embedding", "umap", "clusters", "labels", "scope"}
-    for step in steps_run:  # each step in a worker's pool process, never in ls-run's own
-        assert step["status"] == "STEP_SUCCESS" and step["pid"] != run.pid, step
-        assert step["pid"] in pools[step["node"]], (step, pools)
-        assert step["node"] == ("heavy" if step["step"] in ON_HEAVY else "light"), step
+    assert ds.ids("embedding") == []  # nothing half-written is visible (the ingest is: the reruns name no file)
+    assert _claimed_pool_slots(on_cluster) == []  # else every later run would wait on the dead step's slot
 
+    started = time.time()
+    run = _ls_run(on_cluster, "packages", "--recipe", str(recipe), cwd=tmp_path)
+    _embedding_worker_once_batches_are_saved(on_cluster, run, since=started)
+    on_cluster.kill_node("heavy")  # nothing will ever report the step's end: the executor's watch gives up on the node
+    on_cluster.start_worker("heavy2", HEAVY_QUEUES, 2, tmp_path / "heavy2.log")
+    assert "Celery worker node heavy@" in (last := _one_line_failure(run)) and "stopped answering" in last, last
+    assert ds.ids("embedding") == [] and _claimed_pool_slots(on_cluster) == []
 
-def test_two_recipes_at_once_share_stages_and_the_pool_serializes_heavy_steps(
-    on_cluster: LoopbackDagsterCluster, rows: pd.DataFrame, tmp_path: Path
-) -> None:
-    data = _data(on_cluster)
-    steps.ingest(data, "pair", rows, IngestParams(text_column="text"))
-    recipes = [_recipe(tmp_path, f"size{size}", min_cluster_size=size) for size in (8, 6)]
-    runs = [_ls_run(on_cluster, "pair", "--recipe", str(recipe), cwd=tmp_path) for recipe in recipes]
-    ids = [_finish(run) for run in runs]
+    other = _recipe(tmp_path, "size6", extra="embed: {batch_size: 2}\n", min_cluster_size=6)
+    reruns = [_ls_run(on_cluster, "packages", "--recipe", str(r), cwd=tmp_path) for r in (recipe, other)]
+    ids = [_finish(r) for r in reruns]
     assert ids[0]["embedding"] == ids[1]["embedding"] == "embedding-001"
     assert ids[0]["umap"] == ids[1]["umap"] == "umap-001"
     assert sorted(i["scope"] for i in ids) == ["scopes-001", "scopes-002"]
-    ds = data.dataset("pair")
     assert ds.ids("embedding") == ["embedding-001"] and ds.ids("umap") == ["umap-001"]
-    records = list(_step_records(on_cluster, "pair").values())
-    assert len(records) == 2
-    spans = sorted((s["start"], s["end"]) for steps_run in records for s in steps_run if s["step"] in POOL_STEPS)
+    assert sorted(ds.ids("scope")) == ["scopes-001", "scopes-002"]  # published on S3, sidecar and all
+    for kind, artifact in (pair for i in ids for pair in i.items()):
+        assert ds.sidecar(kind, artifact)["id"] == artifact
+    resumed = ds.sidecar("embedding", "embedding-001")["rows_resumed"]
+    assert 0 < resumed < ROWS, resumed  # the batches saved before the kills were not redone
+    keys = on_cluster.s3.keys(on_cluster.data.removeprefix("s3://").split("/")[0])
+    assert not [k for k in keys if k.endswith((".partial", ".tmp"))]
+
+    pools = on_cluster.wait_for_workers()
+    records = list(_step_records(on_cluster, "packages").values())
+    passed = [r for r in records if {s.get("status") for s in r} == {"STEP_SUCCESS"}]
+    failed = [r for r in records if r not in passed]
+    for steps_run in failed:
+        assert [s["step"] for s in steps_run if "start" in s or "status" in s] == ["embedding"]  # never ended
+    assert len(failed) == len(passed) == 2
+    for step in (step for steps_run in passed for step in steps_run):  # each in a worker's pool, never in ls-run
+        assert step["pid"] not in {r.pid for r in reruns} and step["pid"] in pools[step["node"]], (step, pools)
+        assert step["node"] == ("heavy2" if step["step"] in ON_HEAVY else "light"), step
+    assert all({s["step"] for s in r} == {"embedding", "umap", "clusters", "labels", "scope"} for r in passed)
+    spans = sorted((s["start"], s["end"]) for steps_run in passed for s in steps_run if s["step"] in POOL_STEPS)
     assert len(spans) == 4
-    # The runs overlapped, yet no two pool steps did: each waited for the ls_heavy slot.
-    first, second = (min(s["start"] for s in r) for r in records), (max(s["end"] for s in r) for r in records)
+    # The two recipes' runs overlapped, yet no two pool steps did: each waited for the ls_heavy slot.
+    first, second = (min(s["start"] for s in r) for r in passed), (max(s["end"] for s in r) for r in passed)
     assert max(first) < min(second)
     assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)), spans
+
+
+def _one_line_failure(run: subprocess.Popen[str]) -> str:
+    """ls-run's last line, once it has failed: the step, the worker's death and the fix, without a traceback."""
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 2, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("ls-run: error: a worker running the step failed: [embedding]") and "Traceback" not in err
+    assert "run the same command again" in last, last
+    return last
+
+
+def _embedding_worker_once_batches_are_saved(
+    cluster: LoopbackDagsterCluster, run: subprocess.Popen[str], since: float = 0.0
+) -> int:
+    """The pid of the heavy node's process embedding, once its staged vectors file has batches written `since`."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and run.poll() is None:
+        staged = [p for p in cluster.scratch.rglob("*.h5*") if p.name.startswith(".") and p.stat().st_mtime > since]
+        active = [t for t in cluster.active_steps() if t["hostname"].startswith("heavy@")]
+        active = [t for t in active if EMBEDDING_TASK.search(str(t))]
+        if staged and active:
+            time.sleep(0.3)  # a batch or two more
+            return int(active[0]["worker_pid"])
+        time.sleep(0.2)
+    raise AssertionError(f"the embedding step never started on the heavy node (ls-run exit {run.poll()})")
+
+
+def _claimed_pool_slots(cluster: LoopbackDagsterCluster) -> list[str]:
+    with dg.DagsterInstance.from_config(str(cluster.home)) as instance:
+        info = instance.event_log_storage.get_concurrency_info("ls_heavy")
+        return [f"{slot.run_id[:8]} {slot.step_key}" for slot in info.claimed_slots]
+
+
+def test_a_bad_node_timeout_is_one_line_before_any_run() -> None:
+    from ls_pipeline.defs.celery_watch import node_timeout_s
+
+    assert node_timeout_s({}) == 30.0 and node_timeout_s({"LS_CELERY_NODE_TIMEOUT_SEC": "6"}) == 6.0
+    for bad in ("soon", "0", "1e9"):
+        with pytest.raises(UserError, match=r"LS_CELERY_NODE_TIMEOUT_SEC=.* is not a number of seconds from 2 to 3600"):
+            node_timeout_s({"LS_CELERY_NODE_TIMEOUT_SEC": bad})

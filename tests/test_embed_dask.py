@@ -27,6 +27,7 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams
 from ls_pipeline.store import DataDir
+from ls_pipeline.store.location import parse_root
 from tests.dask_support import REPO, LoopbackCluster, free_port, worker_env
 from tests.test_crash_resume import FolderWatch
 
@@ -129,6 +130,26 @@ def test_two_workers_embed_what_one_process_does(
     assert {c["worker"] for c in chunks} == workers == set(sidecar["dask"]["workers"])  # both did some
     assert sidecar["dask"] == {**sidecar["dask"], "scheduler": cluster.address, "chunk_rows": CHUNK}
     assert not [p.name for p in ds.folder("embedding").iterdir() if p.name.startswith(".")]
+
+
+def test_with_the_data_on_s3_the_workers_embed_what_one_process_does(
+    cluster: LoopbackCluster, rows: pd.DataFrame, reference: dict[str, Any], s3_root: str
+) -> None:
+    data = DataDir(parse_root(s3_root))  # a fresh bucket: its vector cache is empty, every text goes to a worker
+    steps.ingest(data, "spread", rows, IngestParams(text_column="text"))
+    ds = data.dataset("spread")
+    artifact = steps.embed(ds, EmbedParams(), cluster=DaskSettings(cluster.address, chunk_rows=CHUNK))
+    sidecar = ds.sidecar("embedding", artifact.id)  # read back from the bucket
+    assert sidecar.fingerprint == reference["sidecar"].fingerprint and artifact.id == reference["sidecar"].id
+    _same_vectors(steps.read_embeddings(ds, artifact.id), reference["vectors"])
+    chunks = _cover_each_text_once(ds, artifact.id, reference["sidecar"]["rows_embedded"])
+    assert {c["worker"] for c in sidecar["chunks"]} == set(cluster.worker_pids())  # per chunk, who embedded it
+    assert len(chunks) == len(sidecar["chunks"]) == -(-sidecar["rows_embedded"] // CHUNK)
+    assert sorted(p.name for p in ds.folder("embedding").iterdir()) == [
+        f"{artifact.id}-chunks.jsonl",
+        f"{artifact.id}.h5",
+        f"{artifact.id}.json",
+    ]  # nothing staged left in the bucket
 
 
 def test_a_worker_killed_mid_run_loses_nothing(

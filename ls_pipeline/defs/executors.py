@@ -8,7 +8,7 @@ the run's and the workers' processes, never written to a file or the run config.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -45,6 +45,9 @@ def check_settings(env: Mapping[str, str] | None = None) -> None:
             f"{EXECUTOR_ENV}=celery needs {POSTGRES_ENV}, the PostgreSQL instance every worker shares, e.g. "
             "postgresql://dagster:PASSWORD@10.0.0.5:5432/dagster; unset LS_EXECUTOR to run in this process"
         )
+    from ls_pipeline.defs import celery_watch
+
+    celery_watch.node_timeout_s(dict(env))
 
 
 def executor(env: Mapping[str, str] | None = None) -> dg.ExecutorDefinition:
@@ -52,11 +55,46 @@ def executor(env: Mapping[str, str] | None = None) -> dg.ExecutorDefinition:
     env = os.environ if env is None else env
     if not on_workers(env):
         return dg.in_process_executor
-    from dagster_celery import celery_executor
-
     # {"env": ...}: Dagster reads the variable in the run's process, so the URL never enters a job snapshot.
     backend_env = BACKEND_ENV if env.get(BACKEND_ENV, "").strip() else BROKER_ENV
-    return celery_executor.configured({"broker": {"env": BROKER_ENV}, "backend": {"env": backend_env}}, name="celery")
+    return _watched_celery_executor().configured(
+        {"broker": {"env": BROKER_ENV}, "backend": {"env": backend_env}}, name="celery"
+    )
+
+
+def _watched_celery_executor() -> dg.ExecutorDefinition:
+    """Dagster's celery executor, its steps watched for a node that dies whole (ls_pipeline/defs/celery_watch.py)
+    wherever the run is orchestrated: `ls-run`, or the run worker of a run launched from the UI or the daemon."""
+    from dagster._core.execution.retries import RetryMode
+    from dagster_celery import celery_executor
+    from dagster_celery.executor import CeleryExecutor
+    from dagster_celery.make_app import make_app
+
+    from ls_pipeline.defs import celery_watch
+
+    class NodeWatchingCeleryExecutor(CeleryExecutor):
+        def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[Any]:
+            app = make_app(self.app_args())
+            with celery_watch.lost_nodes_fail_their_steps(app, celery_watch.node_timeout_s()):
+                yield from super().execute(plan_context, execution_plan)
+
+    def create(init_context: Any) -> NodeWatchingCeleryExecutor:
+        config = init_context.executor_config  # as dagster_celery's own creation function reads it
+        return NodeWatchingCeleryExecutor(
+            broker=config.get("broker"),
+            backend=config.get("backend"),
+            config_source=config.get("config_source"),
+            include=config.get("include"),
+            retries=RetryMode.from_config(config["retries"]),
+        )
+
+    return dg.ExecutorDefinition(
+        name="celery",
+        config_schema=celery_executor.config_schema,
+        requirements=dg.multiple_process_executor_requirements(),
+        executor_creation_fn=create,
+        description=celery_executor.description,
+    )
 
 
 def celery_app_args(env: Mapping[str, str] | None = None) -> dict[str, Any]:

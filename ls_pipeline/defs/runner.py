@@ -119,7 +119,18 @@ def submit(
         run_config={**partition_config, **run_config},
         tags=job.get_tags_for_partition_key(partition_key, None),
     ) as result:
+        free_slots_of_finished_run(instance, result.run_id)
         return result  # its events are in memory: readable after the job's definitions are released
+
+
+def free_slots_of_finished_run(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Release the pool slots a run still holds once it has ended. A step whose Celery worker died never reports its
+    end, so the orchestrator never frees its `ls_heavy` slot and every later run waits on it. Dagster's daemon frees
+    the slots of finished runs (run_monitoring's free_slots_after_run_end_seconds); `ls-run` runs no daemon, so the
+    process that orchestrated the run does the same at once."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.is_finished and instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str:
@@ -146,7 +157,8 @@ def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -
 
 def lost_worker(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str | None:
     """A step whose worker died reports no failure of its own: the celery executor's error names it
-    ("[embedding]: billiard.exceptions.WorkerLostError: ...") in the run's failure event."""
+    ("[embedding]: billiard.exceptions.WorkerLostError: ...", written by the node for a dead pool process, or by
+    celery_watch for a dead node) in the run's failure event."""
     for event in result.all_events:
         error = getattr(event.event_specific_data, "error", None)
         if error is None:
