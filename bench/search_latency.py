@@ -95,7 +95,7 @@ def knn_parts(root: Path, scope_id: str, n: int) -> None:
     data = DataDir(root)
     rng = np.random.default_rng(0)
     for name in SIZES:
-        index = EmbeddingIndex(_embedding_file(data, name, scope_id))
+        index = EmbeddingIndex.open(_embedding_file(data, name, scope_id))
         q = index.matrix[0] + rng.normal(0, 0.01, index.matrix.shape[1]).astype(np.float32)
         samples = timed(lambda i, index=index, q=q: index.top_k(q, 20), n)
         print(f"  top-20 at {len(index.matrix):>9,} rows  {percentiles(samples)}")
@@ -108,16 +108,16 @@ def million(data: DataDir, scope_id: str, n: int) -> None:
     from ls_pipeline.models.embedding import DEFAULT_MODEL, load_query_embedder
     from viewer.search import EmbeddingIndex
 
-    real = np.asarray(EmbeddingIndex(_embedding_file(data, "deb1k", scope_id)).matrix, dtype=np.float32)
+    real = np.asarray(EmbeddingIndex.open(_embedding_file(data, "deb1k", scope_id)).matrix, dtype=np.float32)
     rng = np.random.default_rng(0)
     matrix = np.empty((1_000_000, real.shape[1]), dtype=np.float32)
     for start in range(0, len(matrix), 100_000):  # bounded temporaries
         picks = real[rng.integers(0, len(real), 100_000)]
         matrix[start : start + 100_000] = picks + rng.normal(0, 0.5 / np.sqrt(real.shape[1]), picks.shape)
     queries = load_query_embedder(DEFAULT_MODEL).embed([query(i) for i in range(n)])
-    exact = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=len(matrix) + 1)
+    exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
     started = time.perf_counter()
-    filtered = EmbeddingIndex.of_matrix(matrix)
+    filtered = EmbeddingIndex(matrix)
     print(f"  1,000,000 stand-in rows: float16 copy built in {time.perf_counter() - started:.1f} s")
     for label, index in (("exact numpy", exact), ("float16 pre-filter + exact", filtered)):
         samples = timed(lambda i, index=index: index.top_k(queries[i], 20), n)

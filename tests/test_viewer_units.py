@@ -150,8 +150,8 @@ def test_the_float16_prefilter_returns_the_exact_top_k() -> None:
 
     rng = np.random.default_rng(5)
     matrix = rng.normal(size=(4 * PREFILTER_CANDIDATES, 48)).astype(np.float32)
-    exact = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=len(matrix) + 1)
-    filtered = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=0)
+    exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
+    filtered = EmbeddingIndex(matrix, prefilter_min_rows=0)
     assert exact.prefilter is None and filtered.prefilter is not None
     for q in rng.normal(size=(20, 48)).astype(np.float32):
         want, got = exact.top_k(q, 20), filtered.top_k(q, 20)

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.vectors import open_matrix
 from viewer.errors import BadRequest
+
+if TYPE_CHECKING:
+    from faiss import IndexScalarQuantizer
 
 
 @dataclass(frozen=True)
@@ -44,24 +48,25 @@ PREFILTER_CANDIDATES = 256
 
 
 class EmbeddingIndex:
-    def __init__(self, path: Path, copies: LocalCopies | None = None, prefilter_min_rows: int | None = None):
-        self._load(open_matrix(path, copies), prefilter_min_rows)
-
-    @classmethod
-    def of_matrix(cls, matrix: np.ndarray, prefilter_min_rows: int | None = None) -> EmbeddingIndex:
-        """An index over vectors already in memory (benchmarks, tests)."""
-        index = cls.__new__(cls)
-        index._load(matrix, prefilter_min_rows)
-        return index
-
-    def _load(self, matrix: np.ndarray, prefilter_min_rows: int | None) -> None:
+    def __init__(self, matrix: np.ndarray, prefilter_min_rows: int | None = None) -> None:
+        """An index over `matrix` (mapped from a file or in memory); the float16 pre-filter from
+        `prefilter_min_rows` rows up (PREFILTER_MIN_ROWS by default)."""
         if prefilter_min_rows is None:
             prefilter_min_rows = PREFILTER_MIN_ROWS
         self.matrix = matrix
         norms = np.linalg.norm(self.matrix, axis=1).astype(np.float32)
         norms[norms == 0] = 1.0  # a zero vector scores 0 against everything instead of NaN
         self.inverse_norms = 1.0 / norms
-        self.prefilter = float16_index(self.matrix, self.inverse_norms) if len(norms) >= prefilter_min_rows else None
+        self.prefilter: IndexScalarQuantizer | None = None
+        if len(norms) >= prefilter_min_rows:
+            from viewer.prefilter import float16_index  # faiss takes ~0.3 s to import; small scopes never need it
+
+            self.prefilter = float16_index(self.matrix, self.inverse_norms)
+
+    @classmethod
+    def open(cls, path: Path, copies: LocalCopies | None = None) -> EmbeddingIndex:
+        """The index of an embedding file, mapped (from a local copy when `copies` holds remote files)."""
+        return cls(open_matrix(path, copies))
 
     def top_k(self, vector: np.ndarray, k: int) -> Matches:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -77,21 +82,6 @@ class EmbeddingIndex:
         return Matches(rows[best.indices].astype(np.int64), best.scores)
 
 
-def float16_index(matrix: np.ndarray, inverse_norms: np.ndarray, chunk: int = 65_536) -> object:
-    """faiss' float16 scalar-quantizer index of the normalized rows (inner product = cosine), filled a chunk at a
-    time so the float32 copy it is made from never exceeds one chunk."""
-    import faiss
-
-    # One thread: the query's embedding and DuckDB's fetch share this machine's cores; under load 2 threads were
-    # slower (bench/search_latency.py).
-    faiss.omp_set_num_threads(1)
-    index = faiss.IndexScalarQuantizer(matrix.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-    for start in range(0, len(matrix), chunk):
-        rows = np.ascontiguousarray(matrix[start : start + chunk], dtype=np.float32)
-        index.add(rows * inverse_norms[start : start + chunk, None])
-    return index
-
-
 def top_k(scores: np.ndarray, k: int) -> Matches:
     """The k highest scores, best first; ties broken by the lower ls_index so results are deterministic."""
     k = min(k, len(scores))
@@ -105,7 +95,7 @@ def top_k(scores: np.ndarray, k: int) -> Matches:
 
 @lru_cache(maxsize=8)
 def _index(path: Path, _version: Version, copies: LocalCopies | None) -> EmbeddingIndex:
-    return EmbeddingIndex(path, copies)
+    return EmbeddingIndex.open(path, copies)
 
 
 _index_lock = threading.Lock()
