@@ -183,3 +183,33 @@ def test_search_rows_by_rowid_only_from_a_dense_table(built_data: dict[str, obje
     assert rows["ls_index"].to_pylist() == picked
     rows = store.scope_query(gapped, lambda name: page_sql(name, gapped, f, resolved, None))
     assert rows["ls_index"].to_pylist() == [7, 250, 2, 120]  # row 3 is not in that scope
+
+
+def test_search_rows_from_memory_equal_duckdbs(built_data: dict[str, object], tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from viewer.db import Database, ScopeSource, page_sql
+    from viewer.filters import RowFilter
+
+    ds = Path(str(built_data["root"])) / "sample"
+    src = ScopeSource(ds / "scopes" / "scopes-001.parquet", ds / "input.parquet", ("package", "text"), "text")
+    scope = pq.read_table(src.scope_path)
+    pq.write_table(scope.filter(pc.not_equal(scope["ls_index"], 3)), tmp_path / "gapped.parquet")
+    removed = pa.array([i in (7, 120) for i in scope["ls_index"].to_pylist()])
+    pq.write_table(scope.append_column("deleted", removed), tmp_path / "removed.parquet")
+    sources = [src] + [
+        ScopeSource(tmp_path / n, src.input_path, src.input_columns, "text")
+        for n in ("gapped.parquet", "removed.parquet")
+    ]
+    # Equal scores keep the lower ls_index first; 5000 is past the last row.
+    picked, scores = np.array([7, 250, 2, 3, 120, 5000, 9]), np.array([0.9, 0.8, 0.8, 0.6, 0.5, 0.4, 0.9], np.float32)
+    resolved = Resolved(semantic=(picked.tolist(), [float(s) for s in scores]))  # as the route bound them
+    f = RowFilter(q="x", k=7, sort="score", descending=True)
+    store = Database(time_limit_ms=5000)
+    for source in sources:
+        sql = store.scope_query(source, lambda name, s=source: page_sql(name, s, f, resolved, None))
+        mine = store.scored_rows(source, picked, scores)
+        assert mine.to_pylist() == sql.to_pylist() and mine.schema == sql.schema
+    assert [r["ls_index"] for r in mine.to_pylist()] == [9, 2, 250, 3]  # 7 and 120 removed, 5000 absent
