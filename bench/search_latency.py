@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -188,7 +190,7 @@ class Breakdown:
         from viewer.db import Database
         from viewer.search import EmbeddingIndex, QueryEmbedder
 
-        for owner, attr in ((QueryEmbedder, "embed"), (EmbeddingIndex, "top_k"), (Database, "scope_query")):
+        for owner, attr in ((QueryEmbedder, "embed"), (EmbeddingIndex, "top_k"), (Database, "scored_rows")):
             setattr(owner, attr, self._timed(getattr(owner, attr), f"in the search thread: {owner.__name__}.{attr}"))
         rows.scope_of = self._timed(rows.scope_of, "in the search thread: scope_of")  # type: ignore[assignment]
         encode = common.dumps
@@ -219,26 +221,36 @@ class Breakdown:
             print(f"    {name[:44]:<44} in {len(samples):>4} of {n}  {percentiles(padded)}")
 
 
-async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) -> None:
+Run = tuple[str, int, int | None]  # dataset, its rows, PREFILTER_MIN_ROWS for the run (None: as served)
+
+
+async def requests(root: Path, scope_id: str, n: int, runs: list[Run], parts: Breakdown) -> None:
     from viewer import search
     from viewer.app import create_app
 
     default_min_rows = search.PREFILTER_MIN_ROWS
-    parts = Breakdown()
-    if breakdown:
-        parts.install()
+    try:
+        await _requests(create_app(root), scope_id, n, runs, parts)
+    finally:
+        search.PREFILTER_MIN_ROWS = default_min_rows
 
-    app = create_app(root)
+
+async def _requests(app: Any, scope_id: str, n: int, runs: list[Run], parts: Breakdown) -> None:
+    from viewer import search
+
+    default_min_rows = search.PREFILTER_MIN_ROWS
+
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://viewer", timeout=60) as client:
-            # 100k twice: as served (the float16 pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
-            runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
+        async with httpx.AsyncClient(transport=transport, base_url="http://viewer", timeout=600) as client:
             for name, rows, prefilter in runs:
                 search.PREFILTER_MIN_ROWS = default_min_rows if prefilter is None else prefilter
                 search._index.cache_clear()
                 base = f"/api/datasets/{name}/scopes/{scope_id}"
+                started = time.perf_counter()
                 (await client.get(f"{base}/search?q=warm&k=20")).raise_for_status()
+                # the index and the rows' copy (the process' first also waits for the model)
+                print(f"  first search at {rows:>7,} rows {time.perf_counter() - started:.2f} s")
                 samples = []
                 parts.parts = {}
                 parts.current = {}
@@ -250,8 +262,7 @@ async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) ->
                     response.raise_for_status()
                 how = "exact" if search.PREFILTER_MIN_ROWS > rows else "float16 pre-filter"
                 print(f"  whole request at {rows:>7,} rows, {how:<18} {percentiles(samples)}")
-                if breakdown:
-                    parts.report(n)
+                parts.report(n)
 
 
 def main() -> None:
@@ -260,6 +271,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--requests-only", action="store_true", help="skip the parts measured apart")
     parser.add_argument("--million-only", action="store_true", help="only the kNN at 1M stand-in rows")
+    parser.add_argument(
+        "--million-root", type=Path, help="also whole requests on bench/million.py's 1M-row scope in this data root"
+    )
     args = parser.parse_args()
     root = Path(args.root)
     scope_id = ensure_data(root)
@@ -273,7 +287,17 @@ def main() -> None:
         print("exact kNN:")
         knn_parts(root, scope_id, args.requests)
     print("search requests, one client:")
-    asyncio.run(requests(root, scope_id, args.requests))
+    # 100k twice: as served (the float16 pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
+    runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
+    parts = Breakdown()
+    parts.install()
+    asyncio.run(requests(root, scope_id, args.requests, runs, parts))
+    if args.million_root is not None:
+        from bench.million import NAME
+
+        scopes = sorted(DataDir(args.million_root).dataset(NAME).path.glob("scopes/scopes-*.json"))
+        asyncio.run(requests(args.million_root, scopes[-1].stem, args.requests, [(NAME, 1_000_000, None)], parts))
+        print(f"  peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"load average after: {load()}")
 
 
