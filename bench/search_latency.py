@@ -5,7 +5,7 @@ breakdown of the requests themselves (hops, each blocking call, GC pauses, JSON 
     PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200] [--requests-only]
         [--million-only]
 
-At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the float16 pre-filter
+At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the 8-bit pre-filter
 with exact rescoring (viewer/search.py), and the pre-filter's recall@10 against exact.
 
 Data: 'deb1k' (1,000 real Debian rows through the default recipe), 'deb100k1' (it tiled 100x; see viewer_data.py).
@@ -106,7 +106,7 @@ def knn_parts(root: Path, scope_id: str, n: int) -> None:
 
 def million(data: DataDir, scope_id: str, n: int) -> None:
     """1M stand-in vectors (the 1,000 real embeddings, each drawn with noise of about half its norm, so no two rows
-    tie), real query texts: exact numpy against the float16 pre-filter with exact rescoring, and the recall@10."""
+    tie), real query texts: exact numpy against the 8-bit pre-filter with exact rescoring, and the recall@10."""
     from ls_pipeline.models.embedding import DEFAULT_MODEL, load_query_embedder
     from viewer.search import EmbeddingIndex
 
@@ -120,8 +120,8 @@ def million(data: DataDir, scope_id: str, n: int) -> None:
     exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
     started = time.perf_counter()
     filtered = EmbeddingIndex(matrix)
-    print(f"  1,000,000 stand-in rows: float16 copy built in {time.perf_counter() - started:.1f} s")
-    for label, index in (("exact numpy", exact), ("float16 pre-filter + exact", filtered)):
+    print(f"  1,000,000 stand-in rows: 8-bit copy built in {time.perf_counter() - started:.1f} s")
+    for label, index in (("exact numpy", exact), ("8-bit pre-filter + exact", filtered)):
         samples = timed(lambda i, index=index: index.top_k(queries[i], 20), n)
         print(f"  top-20 at 1,000,000 rows, {label:<27} {percentiles(samples)}")
     recall = [
@@ -260,7 +260,7 @@ async def _requests(app: Any, scope_id: str, n: int, runs: list[Run], parts: Bre
                     samples.append(time.perf_counter() - started)
                     parts.close_request()
                     response.raise_for_status()
-                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "float16 pre-filter"
+                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "8-bit pre-filter"
                 print(f"  whole request at {rows:>7,} rows, {how:<18} {percentiles(samples)}")
                 parts.report(n)
 
@@ -287,7 +287,7 @@ def main() -> None:
         print("exact kNN:")
         knn_parts(root, scope_id, args.requests)
     print("search requests, one client:")
-    # 100k twice: as served (the float16 pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
+    # 100k twice: as served (the 8-bit pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
     runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
     parts = Breakdown()
     parts.install()

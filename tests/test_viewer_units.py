@@ -145,18 +145,20 @@ def test_scope_tables_are_cached_and_the_least_recent_dropped(built_data: dict[s
     assert store.scalar(exists, {"name": first}) == 0  # over max_cached_scopes: the least recent was dropped
 
 
-def test_the_float16_prefilter_returns_the_exact_top_k() -> None:
+def test_the_8bit_prefilter_returns_the_exact_top_k() -> None:
     from viewer.search import PREFILTER_CANDIDATES, EmbeddingIndex
 
     rng = np.random.default_rng(5)
-    matrix = rng.normal(size=(4 * PREFILTER_CANDIDATES, 48)).astype(np.float32)
+    matrix = rng.normal(size=(20 * PREFILTER_CANDIDATES, 48)).astype(np.float32)
+    matrix[-1, 0] = 1e3  # one dimension's range is set by one row: it must not be clipped away
     exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
     filtered = EmbeddingIndex(matrix, prefilter_min_rows=0)
     assert exact.prefilter is None and filtered.prefilter is not None
+    assert filtered.top_k(np.eye(48, dtype=np.float32)[0], 1).indices.tolist() == [len(matrix) - 1]
     for q in rng.normal(size=(20, 48)).astype(np.float32):
         want, got = exact.top_k(q, 20), filtered.top_k(q, 20)
         assert got.indices.tolist() == want.indices.tolist()
-        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)  # rescored in float32, not float16's
+        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)  # rescored in float32, not the 8-bit scores
 
 
 def test_search_rows_by_rowid_only_from_a_dense_table(built_data: dict[str, object], tmp_path: Path) -> None:

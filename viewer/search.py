@@ -3,7 +3,7 @@
 numpy over the mapped matrix was measured against DuckDB's array_cosine_similarity (bench/search_backends.py):
 numpy is an order of magnitude faster on the sizes we serve, and exact. One query reads the whole matrix, so at a
 million rows (1.5 GB of float32) the time is memory bandwidth: from PREFILTER_MIN_ROWS rows up the candidates come
-from a float16 copy (faiss' scalar quantizer: half the bytes, SIMD) and only they are scored again in float32, so
+from an 8-bit copy (viewer/prefilter.py: a quarter of the bytes, SIMD) and only they are scored again in float32, so
 every score returned is exact; recall@10 against exact search is measured by bench/search_latency.py.
 
 On object storage the matrix is mapped from a local copy (store/local_copies.py, bounded by vector_cache_mb),
@@ -38,18 +38,18 @@ class Matches:
     scores: np.ndarray  # float32 cosine similarity
 
 
-# Below this many rows exact numpy is fast enough and a float16 copy not worth its memory; at 100k the pre-filter
-# made the top-20 3.7 ms instead of 19.4 ms p50, and the whole request 24 ms instead of 73 ms (load ~9). The copy
-# costs 2 bytes per dimension per row (77 MB at 100k x 384) and is built on a scope's first search (~2 s at 100k).
+# Below this many rows exact numpy is fast enough and a quantized copy not worth its memory; at 100k a float16
+# pre-filter made the top-20 3.7 ms instead of 19.4 ms p50, and the whole request 24 ms instead of 73 ms (load ~9).
+# The 8-bit copy costs 1 byte per dimension per row (38 MB at 100k x 384) and is built on a scope's first search.
 PREFILTER_MIN_ROWS = 50_000
-# Rows taken from the float16 scores for exact rescoring: float16 moves a cosine by ~1e-3, so a true top-k row
-# falls out only when this many rows score within that of it.
+# Rows taken from the 8-bit scores for exact rescoring: 8 bits over each dimension's range move a unit vector's
+# cosine by ~5e-4 (rarely 2e-3), so a true top-k row falls out only when this many rows score within that of it.
 PREFILTER_CANDIDATES = 256
 
 
 class EmbeddingIndex:
     def __init__(self, matrix: np.ndarray, prefilter_min_rows: int | None = None) -> None:
-        """An index over `matrix` (mapped from a file or in memory); the float16 pre-filter from
+        """An index over `matrix` (mapped from a file or in memory); the 8-bit pre-filter from
         `prefilter_min_rows` rows up (PREFILTER_MIN_ROWS by default)."""
         if prefilter_min_rows is None:
             prefilter_min_rows = PREFILTER_MIN_ROWS
@@ -59,9 +59,9 @@ class EmbeddingIndex:
         self.inverse_norms = 1.0 / norms
         self.prefilter: IndexScalarQuantizer | None = None
         if len(norms) >= prefilter_min_rows:
-            from viewer.prefilter import float16_index  # faiss takes ~0.3 s to import; small scopes never need it
+            from viewer.prefilter import quantized_index  # faiss takes ~0.3 s to import; small scopes never need it
 
-            self.prefilter = float16_index(self.matrix, self.inverse_norms)
+            self.prefilter = quantized_index(self.matrix, self.inverse_norms)
 
     @classmethod
     def open(cls, path: Path, copies: LocalCopies | None = None) -> EmbeddingIndex:
