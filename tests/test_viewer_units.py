@@ -110,6 +110,23 @@ def test_a_query_past_the_time_limit_is_interrupted() -> None:
     assert store.scalar("SELECT 40 + $n", {"n": 2}) == 42  # the database is still usable afterwards
 
 
+def test_the_watchdog_calls_only_what_is_still_armed_in_deadline_order() -> None:
+    import threading
+
+    from viewer.watchdog import Watchdog
+
+    watchdog, called, done = Watchdog(), [], threading.Event()
+    late = watchdog.arm(0.3, lambda: called.append("late"))
+    watchdog.arm(0.5, lambda: (called.append("last"), done.set()))
+    watchdog.arm(0.05, lambda: called.append("early"))  # armed after, due before: wakes the sleeping thread
+    cancelled = watchdog.arm(0.1, lambda: called.append("cancelled"))
+    watchdog.disarm(cancelled)
+    watchdog.arm(0.2, lambda: 1 / 0)  # a failing callback does not stop the thread
+    assert done.wait(5)
+    assert called == ["early", "late", "last"]
+    watchdog.disarm(late)  # already called: harmless
+
+
 def test_concurrent_queries_share_one_model_and_match_single_embeddings() -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -25,6 +25,7 @@ from ls_pipeline.store.files import Version, version
 from viewer.errors import BadRequest, scrub
 from viewer.filters import REMOVED, SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
 from viewer.scored_rows import scored_rows
+from viewer.watchdog import WATCHDOG
 
 SCOPE_SELECT = ", ".join(f"t.{c}" for c in SCOPE_COLUMNS)
 ScopeVersion = tuple[str, Version, str, Version]
@@ -99,14 +100,13 @@ class Database:
     def table(self, sql: str, params: dict[str, Any]) -> pa.Table:
         """Run one query (call from a worker thread); interrupted when it runs past the time limit."""
         cursor = self._cursor()
-        timer = threading.Timer(self.time_limit_ms / 1000, cursor.interrupt)
-        timer.start()
+        limit = WATCHDOG.arm(self.time_limit_ms / 1000, cursor.interrupt)
         try:
             return cursor.sql(sql, params=params).to_arrow_table()
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
             raise BadRequest(f"a filter value does not fit its column: {scrub(str(exc))}") from exc
         finally:
-            timer.cancel()
+            WATCHDOG.disarm(limit)
             cursor.close()
 
     def scalar(self, sql: str, params: dict[str, Any]) -> Any:
