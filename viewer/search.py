@@ -29,7 +29,7 @@ from ls_pipeline.store.vectors import open_matrix
 from viewer.errors import BadRequest
 
 if TYPE_CHECKING:
-    from faiss import IndexScalarQuantizer
+    from viewer.prefilter import Prefilter
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,11 @@ class EmbeddingIndex:
         norms = np.linalg.norm(self.matrix, axis=1).astype(np.float32)
         norms[norms == 0] = 1.0  # a zero vector scores 0 against everything instead of NaN
         self.inverse_norms = 1.0 / norms
-        self.prefilter: IndexScalarQuantizer | None = None
+        self.prefilter: Prefilter | None = None
         if len(norms) >= prefilter_min_rows:
-            from viewer.prefilter import quantized_index  # faiss takes ~0.3 s to import; small scopes never need it
+            from viewer.prefilter import Prefilter  # faiss takes ~0.3 s to import; small scopes never need it
 
-            self.prefilter = quantized_index(self.matrix, self.inverse_norms)
+            self.prefilter = Prefilter(self.matrix, self.inverse_norms)
 
     @classmethod
     def open(cls, path: Path, copies: LocalCopies | None = None) -> EmbeddingIndex:
@@ -76,8 +76,7 @@ class EmbeddingIndex:
         candidates = max(PREFILTER_CANDIDATES, 4 * k)
         if self.prefilter is None or candidates >= len(self.inverse_norms):
             return top_k((self.matrix @ query) * self.inverse_norms, k)
-        _, found = self.prefilter.search(query[None, :], candidates)
-        rows = np.sort(found[0][found[0] >= 0])  # sorted: the mapped matrix reads them in file order
+        rows = self.prefilter.candidates(query, candidates)
         best = top_k((self.matrix[rows] @ query) * self.inverse_norms[rows], k)
         return Matches(rows[best.indices].astype(np.int64), best.scores)
 
