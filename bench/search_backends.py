@@ -32,7 +32,7 @@ def timed(fn, *args) -> tuple[float, object]:  # type: ignore[no-untyped-def]
 
 
 def bench(h5: Path) -> dict[str, float]:
-    index = EmbeddingIndex(h5)
+    index = EmbeddingIndex.open(h5)
     matrix = np.asarray(index.matrix)
     n, dim = matrix.shape
     con = duckdb.connect(":memory:")

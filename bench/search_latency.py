@@ -5,7 +5,7 @@ breakdown of the requests themselves (hops, each blocking call, GC pauses, JSON 
     PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200] [--requests-only]
         [--million-only]
 
-At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the float16 pre-filter
+At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the 8-bit pre-filter
 with exact rescoring (viewer/search.py), and the pre-filter's recall@10 against exact.
 
 Data: 'deb1k' (1,000 real Debian rows through the default recipe), 'deb100k1' (it tiled 100x; see viewer_data.py).
@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -95,7 +97,7 @@ def knn_parts(root: Path, scope_id: str, n: int) -> None:
     data = DataDir(root)
     rng = np.random.default_rng(0)
     for name in SIZES:
-        index = EmbeddingIndex(_embedding_file(data, name, scope_id))
+        index = EmbeddingIndex.open(_embedding_file(data, name, scope_id))
         q = index.matrix[0] + rng.normal(0, 0.01, index.matrix.shape[1]).astype(np.float32)
         samples = timed(lambda i, index=index, q=q: index.top_k(q, 20), n)
         print(f"  top-20 at {len(index.matrix):>9,} rows  {percentiles(samples)}")
@@ -104,22 +106,22 @@ def knn_parts(root: Path, scope_id: str, n: int) -> None:
 
 def million(data: DataDir, scope_id: str, n: int) -> None:
     """1M stand-in vectors (the 1,000 real embeddings, each drawn with noise of about half its norm, so no two rows
-    tie), real query texts: exact numpy against the float16 pre-filter with exact rescoring, and the recall@10."""
+    tie), real query texts: exact numpy against the 8-bit pre-filter with exact rescoring, and the recall@10."""
     from ls_pipeline.models.embedding import DEFAULT_MODEL, load_query_embedder
     from viewer.search import EmbeddingIndex
 
-    real = np.asarray(EmbeddingIndex(_embedding_file(data, "deb1k", scope_id)).matrix, dtype=np.float32)
+    real = np.asarray(EmbeddingIndex.open(_embedding_file(data, "deb1k", scope_id)).matrix, dtype=np.float32)
     rng = np.random.default_rng(0)
     matrix = np.empty((1_000_000, real.shape[1]), dtype=np.float32)
     for start in range(0, len(matrix), 100_000):  # bounded temporaries
         picks = real[rng.integers(0, len(real), 100_000)]
         matrix[start : start + 100_000] = picks + rng.normal(0, 0.5 / np.sqrt(real.shape[1]), picks.shape)
     queries = load_query_embedder(DEFAULT_MODEL).embed([query(i) for i in range(n)])
-    exact = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=len(matrix) + 1)
+    exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
     started = time.perf_counter()
-    filtered = EmbeddingIndex.of_matrix(matrix)
-    print(f"  1,000,000 stand-in rows: float16 copy built in {time.perf_counter() - started:.1f} s")
-    for label, index in (("exact numpy", exact), ("float16 pre-filter + exact", filtered)):
+    filtered = EmbeddingIndex(matrix)
+    print(f"  1,000,000 stand-in rows: 8-bit copy built in {time.perf_counter() - started:.1f} s")
+    for label, index in (("exact numpy", exact), ("8-bit pre-filter + exact", filtered)):
         samples = timed(lambda i, index=index: index.top_k(queries[i], 20), n)
         print(f"  top-20 at 1,000,000 rows, {label:<27} {percentiles(samples)}")
     recall = [
@@ -188,7 +190,7 @@ class Breakdown:
         from viewer.db import Database
         from viewer.search import EmbeddingIndex, QueryEmbedder
 
-        for owner, attr in ((QueryEmbedder, "embed"), (EmbeddingIndex, "top_k"), (Database, "scope_query")):
+        for owner, attr in ((QueryEmbedder, "embed"), (EmbeddingIndex, "top_k"), (Database, "scored_rows")):
             setattr(owner, attr, self._timed(getattr(owner, attr), f"in the search thread: {owner.__name__}.{attr}"))
         rows.scope_of = self._timed(rows.scope_of, "in the search thread: scope_of")  # type: ignore[assignment]
         encode = common.dumps
@@ -219,26 +221,36 @@ class Breakdown:
             print(f"    {name[:44]:<44} in {len(samples):>4} of {n}  {percentiles(padded)}")
 
 
-async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) -> None:
+Run = tuple[str, int, int | None]  # dataset, its rows, PREFILTER_MIN_ROWS for the run (None: as served)
+
+
+async def requests(root: Path, scope_id: str, n: int, runs: list[Run], parts: Breakdown) -> None:
     from viewer import search
     from viewer.app import create_app
 
     default_min_rows = search.PREFILTER_MIN_ROWS
-    parts = Breakdown()
-    if breakdown:
-        parts.install()
+    try:
+        await _requests(create_app(root), scope_id, n, runs, parts)
+    finally:
+        search.PREFILTER_MIN_ROWS = default_min_rows
 
-    app = create_app(root)
+
+async def _requests(app: Any, scope_id: str, n: int, runs: list[Run], parts: Breakdown) -> None:
+    from viewer import search
+
+    default_min_rows = search.PREFILTER_MIN_ROWS
+
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://viewer", timeout=60) as client:
-            # 100k twice: as served (the float16 pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
-            runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
+        async with httpx.AsyncClient(transport=transport, base_url="http://viewer", timeout=600) as client:
             for name, rows, prefilter in runs:
                 search.PREFILTER_MIN_ROWS = default_min_rows if prefilter is None else prefilter
                 search._index.cache_clear()
                 base = f"/api/datasets/{name}/scopes/{scope_id}"
+                started = time.perf_counter()
                 (await client.get(f"{base}/search?q=warm&k=20")).raise_for_status()
+                # the index and the rows' copy (the process' first also waits for the model)
+                print(f"  first search at {rows:>7,} rows {time.perf_counter() - started:.2f} s")
                 samples = []
                 parts.parts = {}
                 parts.current = {}
@@ -248,10 +260,9 @@ async def requests(root: Path, scope_id: str, n: int, breakdown: bool = True) ->
                     samples.append(time.perf_counter() - started)
                     parts.close_request()
                     response.raise_for_status()
-                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "float16 pre-filter"
+                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "8-bit pre-filter"
                 print(f"  whole request at {rows:>7,} rows, {how:<18} {percentiles(samples)}")
-                if breakdown:
-                    parts.report(n)
+                parts.report(n)
 
 
 def main() -> None:
@@ -260,6 +271,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--requests-only", action="store_true", help="skip the parts measured apart")
     parser.add_argument("--million-only", action="store_true", help="only the kNN at 1M stand-in rows")
+    parser.add_argument(
+        "--million-root", type=Path, help="also whole requests on bench/million.py's 1M-row scope in this data root"
+    )
     args = parser.parse_args()
     root = Path(args.root)
     scope_id = ensure_data(root)
@@ -273,7 +287,17 @@ def main() -> None:
         print("exact kNN:")
         knn_parts(root, scope_id, args.requests)
     print("search requests, one client:")
-    asyncio.run(requests(root, scope_id, args.requests))
+    # 100k twice: as served (the 8-bit pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
+    runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
+    parts = Breakdown()
+    parts.install()
+    asyncio.run(requests(root, scope_id, args.requests, runs, parts))
+    if args.million_root is not None:
+        from bench.million import NAME
+
+        scopes = sorted(DataDir(args.million_root).dataset(NAME).path.glob("scopes/scopes-*.json"))
+        asyncio.run(requests(args.million_root, scopes[-1].stem, args.requests, [(NAME, 1_000_000, None)], parts))
+        print(f"  peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"load average after: {load()}")
 
 

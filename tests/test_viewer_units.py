@@ -110,6 +110,23 @@ def test_a_query_past_the_time_limit_is_interrupted() -> None:
     assert store.scalar("SELECT 40 + $n", {"n": 2}) == 42  # the database is still usable afterwards
 
 
+def test_the_watchdog_calls_only_what_is_still_armed_in_deadline_order() -> None:
+    import threading
+
+    from viewer.watchdog import Watchdog
+
+    watchdog, called, done = Watchdog(), [], threading.Event()
+    late = watchdog.arm(0.3, lambda: called.append("late"))
+    watchdog.arm(0.5, lambda: (called.append("last"), done.set()))
+    watchdog.arm(0.05, lambda: called.append("early"))  # armed after, due before: wakes the sleeping thread
+    cancelled = watchdog.arm(0.1, lambda: called.append("cancelled"))
+    watchdog.disarm(cancelled)
+    watchdog.arm(0.2, lambda: 1 / 0)  # a failing callback does not stop the thread
+    assert done.wait(5)
+    assert called == ["early", "late", "last"]
+    watchdog.disarm(late)  # already called: harmless
+
+
 def test_concurrent_queries_share_one_model_and_match_single_embeddings() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -145,18 +162,20 @@ def test_scope_tables_are_cached_and_the_least_recent_dropped(built_data: dict[s
     assert store.scalar(exists, {"name": first}) == 0  # over max_cached_scopes: the least recent was dropped
 
 
-def test_the_float16_prefilter_returns_the_exact_top_k() -> None:
+def test_the_8bit_prefilter_returns_the_exact_top_k() -> None:
     from viewer.search import PREFILTER_CANDIDATES, EmbeddingIndex
 
     rng = np.random.default_rng(5)
-    matrix = rng.normal(size=(4 * PREFILTER_CANDIDATES, 48)).astype(np.float32)
-    exact = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=len(matrix) + 1)
-    filtered = EmbeddingIndex.of_matrix(matrix, prefilter_min_rows=0)
+    matrix = rng.normal(size=(20 * PREFILTER_CANDIDATES, 48)).astype(np.float32)
+    matrix[-1, 0] = 1e3  # one dimension's range is set by one row: it must not be clipped away
+    exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
+    filtered = EmbeddingIndex(matrix, prefilter_min_rows=0)
     assert exact.prefilter is None and filtered.prefilter is not None
+    assert filtered.top_k(np.eye(48, dtype=np.float32)[0], 1).indices.tolist() == [len(matrix) - 1]
     for q in rng.normal(size=(20, 48)).astype(np.float32):
         want, got = exact.top_k(q, 20), filtered.top_k(q, 20)
         assert got.indices.tolist() == want.indices.tolist()
-        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)  # rescored in float32, not float16's
+        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)  # rescored in float32, not the 8-bit scores
 
 
 def test_search_rows_by_rowid_only_from_a_dense_table(built_data: dict[str, object], tmp_path: Path) -> None:
@@ -183,3 +202,33 @@ def test_search_rows_by_rowid_only_from_a_dense_table(built_data: dict[str, obje
     assert rows["ls_index"].to_pylist() == picked
     rows = store.scope_query(gapped, lambda name: page_sql(name, gapped, f, resolved, None))
     assert rows["ls_index"].to_pylist() == [7, 250, 2, 120]  # row 3 is not in that scope
+
+
+def test_search_rows_from_memory_equal_duckdbs(built_data: dict[str, object], tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from viewer.db import Database, ScopeSource, page_sql
+    from viewer.filters import RowFilter
+
+    ds = Path(str(built_data["root"])) / "sample"
+    src = ScopeSource(ds / "scopes" / "scopes-001.parquet", ds / "input.parquet", ("package", "text"), "text")
+    scope = pq.read_table(src.scope_path)
+    pq.write_table(scope.filter(pc.not_equal(scope["ls_index"], 3)), tmp_path / "gapped.parquet")
+    removed = pa.array([i in (7, 120) for i in scope["ls_index"].to_pylist()])
+    pq.write_table(scope.append_column("deleted", removed), tmp_path / "removed.parquet")
+    sources = [src] + [
+        ScopeSource(tmp_path / n, src.input_path, src.input_columns, "text")
+        for n in ("gapped.parquet", "removed.parquet")
+    ]
+    # Equal scores keep the lower ls_index first; 5000 is past the last row.
+    picked, scores = np.array([7, 250, 2, 3, 120, 5000, 9]), np.array([0.9, 0.8, 0.8, 0.6, 0.5, 0.4, 0.9], np.float32)
+    resolved = Resolved(semantic=(picked.tolist(), [float(s) for s in scores]))  # as the route bound them
+    f = RowFilter(q="x", k=7, sort="score", descending=True)
+    store = Database(time_limit_ms=5000)
+    for source in sources:
+        sql = store.scope_query(source, lambda name, s=source: page_sql(name, s, f, resolved, None))
+        mine = store.scored_rows(source, picked, scores)
+        assert mine.to_pylist() == sql.to_pylist() and mine.schema == sql.schema
+    assert [r["ls_index"] for r in mine.to_pylist()] == [9, 2, 250, 3]  # 7 and 120 removed, 5000 absent

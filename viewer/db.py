@@ -13,16 +13,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ls_pipeline.store.files import Version, version
 from viewer.errors import BadRequest, scrub
 from viewer.filters import REMOVED, SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
+from viewer.scored_rows import scored_rows
+from viewer.watchdog import WATCHDOG
 
 SCOPE_SELECT = ", ".join(f"t.{c}" for c in SCOPE_COLUMNS)
 ScopeVersion = tuple[str, Version, str, Version]
@@ -47,6 +50,10 @@ class ScopeSource:
         inputs = [f"t.{quote(c)}" for c in self.stored_columns if not (with_score and c == "score")]
         return ", ".join([SCOPE_SELECT, *extra, *inputs])
 
+    def scored_columns(self) -> list[str]:
+        """The column names select_list(with_score=True) gives, in its order."""
+        return [*SCOPE_COLUMNS, "score", *(c for c in self.stored_columns if c != "score")]
+
     def version(self) -> ScopeVersion:
         return (str(self.scope_path), version(self.scope_path), str(self.input_path), version(self.input_path))
 
@@ -68,6 +75,8 @@ class ScopeTable(str):
 class _Cached:
     name: ScopeTable
     users: int = 0  # requests running a query on this table right now
+    rows: pa.Table | None = None  # the table's rows in memory, copied on its first search (viewer/scored_rows.py)
+    rows_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Database:
@@ -91,14 +100,13 @@ class Database:
     def table(self, sql: str, params: dict[str, Any]) -> pa.Table:
         """Run one query (call from a worker thread); interrupted when it runs past the time limit."""
         cursor = self._cursor()
-        timer = threading.Timer(self.time_limit_ms / 1000, cursor.interrupt)
-        timer.start()
+        limit = WATCHDOG.arm(self.time_limit_ms / 1000, cursor.interrupt)
         try:
             return cursor.sql(sql, params=params).to_arrow_table()
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
             raise BadRequest(f"a filter value does not fit its column: {scrub(str(exc))}") from exc
         finally:
-            timer.cancel()
+            WATCHDOG.disarm(limit)
             cursor.close()
 
     def scalar(self, sql: str, params: dict[str, Any]) -> Any:
@@ -109,6 +117,15 @@ class Database:
         with self.lease(src) as name:
             return self.table(*query_for(name))
 
+    def scored_rows(self, src: ScopeSource, indices: np.ndarray, scores: np.ndarray) -> pa.Table:
+        """What page_sql gives for a filter of only a semantic query (these matches), from the table's rows copied
+        into memory once (on its first search, so scopes never searched cost no memory twice; evicted with it)."""
+        with self._leased(src) as entry:
+            with entry.rows_lock:  # two first searches would otherwise both copy the table
+                if entry.rows is None:
+                    entry.rows = self._copy(entry.name)
+            return scored_rows(entry.rows, entry.name.dense, src.scored_columns(), indices, scores)
+
     @contextmanager
     def lease(self, src: ScopeSource) -> Iterator[str]:
         """The name of the in-memory table holding this scope's joined rows, built on first use.
@@ -116,6 +133,11 @@ class Database:
         The table stays until the block ends: eviction skips tables in use, so a request can never find its table
         dropped by another request's eviction between the lookup and the query.
         """
+        with self._leased(src) as entry:
+            yield entry.name
+
+    @contextmanager
+    def _leased(self, src: ScopeSource) -> Iterator[_Cached]:
         key = src.version()
         with self._tables_lock:
             entry = self._tables.get(key)
@@ -126,7 +148,7 @@ class Database:
             entry.users += 1
             self._evict()
         try:
-            yield entry.name
+            yield entry
         finally:
             with self._tables_lock:
                 entry.users -= 1
@@ -154,6 +176,14 @@ class Database:
         finally:
             cursor.close()
         return ScopeTable(name, count == top + 1)
+
+    def _copy(self, name: str) -> pa.Table:
+        # Like the table's build, the server's own work and not under a request's time limit (1M rows take ~1 s).
+        cursor = self._cursor()
+        try:
+            return cursor.sql(f"SELECT * FROM {name} ORDER BY ls_index").to_arrow_table().combine_chunks()
+        finally:
+            cursor.close()
 
     def _has_deleted(self, scope_path: Path) -> bool:
         cursor = self._cursor()

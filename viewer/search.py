@@ -3,7 +3,7 @@
 numpy over the mapped matrix was measured against DuckDB's array_cosine_similarity (bench/search_backends.py):
 numpy is an order of magnitude faster on the sizes we serve, and exact. One query reads the whole matrix, so at a
 million rows (1.5 GB of float32) the time is memory bandwidth: from PREFILTER_MIN_ROWS rows up the candidates come
-from a float16 copy (faiss' scalar quantizer: half the bytes, SIMD) and only they are scored again in float32, so
+from an 8-bit copy (viewer/prefilter.py: a quarter of the bytes, SIMD) and only they are scored again in float32, so
 every score returned is exact; recall@10 against exact search is measured by bench/search_latency.py.
 
 On object storage the matrix is mapped from a local copy (store/local_copies.py, bounded by vector_cache_mb),
@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.vectors import open_matrix
 from viewer.errors import BadRequest
 
+if TYPE_CHECKING:
+    from viewer.prefilter import Prefilter
+
 
 @dataclass(frozen=True)
 class Matches:
@@ -34,34 +38,35 @@ class Matches:
     scores: np.ndarray  # float32 cosine similarity
 
 
-# Below this many rows exact numpy is fast enough and a float16 copy not worth its memory; at 100k the pre-filter
-# made the top-20 3.7 ms instead of 19.4 ms p50, and the whole request 24 ms instead of 73 ms (load ~9). The copy
-# costs 2 bytes per dimension per row (77 MB at 100k x 384) and is built on a scope's first search (~2 s at 100k).
+# Below this many rows exact numpy is fast enough and a quantized copy not worth its memory; at 100k a float16
+# pre-filter made the top-20 3.7 ms instead of 19.4 ms p50, and the whole request 24 ms instead of 73 ms (load ~9).
+# The 8-bit copy costs 1 byte per dimension per row (38 MB at 100k x 384) and is built on a scope's first search.
 PREFILTER_MIN_ROWS = 50_000
-# Rows taken from the float16 scores for exact rescoring: float16 moves a cosine by ~1e-3, so a true top-k row
-# falls out only when this many rows score within that of it.
+# Rows taken from the 8-bit scores for exact rescoring: 8 bits over each dimension's range move a unit vector's
+# cosine by ~5e-4 (rarely 2e-3), so a true top-k row falls out only when this many rows score within that of it.
 PREFILTER_CANDIDATES = 256
 
 
 class EmbeddingIndex:
-    def __init__(self, path: Path, copies: LocalCopies | None = None, prefilter_min_rows: int | None = None):
-        self._load(open_matrix(path, copies), prefilter_min_rows)
-
-    @classmethod
-    def of_matrix(cls, matrix: np.ndarray, prefilter_min_rows: int | None = None) -> EmbeddingIndex:
-        """An index over vectors already in memory (benchmarks, tests)."""
-        index = cls.__new__(cls)
-        index._load(matrix, prefilter_min_rows)
-        return index
-
-    def _load(self, matrix: np.ndarray, prefilter_min_rows: int | None) -> None:
+    def __init__(self, matrix: np.ndarray, prefilter_min_rows: int | None = None) -> None:
+        """An index over `matrix` (mapped from a file or in memory); the 8-bit pre-filter from
+        `prefilter_min_rows` rows up (PREFILTER_MIN_ROWS by default)."""
         if prefilter_min_rows is None:
             prefilter_min_rows = PREFILTER_MIN_ROWS
         self.matrix = matrix
         norms = np.linalg.norm(self.matrix, axis=1).astype(np.float32)
         norms[norms == 0] = 1.0  # a zero vector scores 0 against everything instead of NaN
         self.inverse_norms = 1.0 / norms
-        self.prefilter = float16_index(self.matrix, self.inverse_norms) if len(norms) >= prefilter_min_rows else None
+        self.prefilter: Prefilter | None = None
+        if len(norms) >= prefilter_min_rows:
+            from viewer.prefilter import Prefilter  # faiss takes ~0.3 s to import; small scopes never need it
+
+            self.prefilter = Prefilter(self.matrix, self.inverse_norms)
+
+    @classmethod
+    def open(cls, path: Path, copies: LocalCopies | None = None) -> EmbeddingIndex:
+        """The index of an embedding file, mapped (from a local copy when `copies` holds remote files)."""
+        return cls(open_matrix(path, copies))
 
     def top_k(self, vector: np.ndarray, k: int) -> Matches:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -71,25 +76,9 @@ class EmbeddingIndex:
         candidates = max(PREFILTER_CANDIDATES, 4 * k)
         if self.prefilter is None or candidates >= len(self.inverse_norms):
             return top_k((self.matrix @ query) * self.inverse_norms, k)
-        _, found = self.prefilter.search(query[None, :], candidates)
-        rows = np.sort(found[0][found[0] >= 0])  # sorted: the mapped matrix reads them in file order
+        rows = self.prefilter.candidates(query, candidates)
         best = top_k((self.matrix[rows] @ query) * self.inverse_norms[rows], k)
         return Matches(rows[best.indices].astype(np.int64), best.scores)
-
-
-def float16_index(matrix: np.ndarray, inverse_norms: np.ndarray, chunk: int = 65_536) -> object:
-    """faiss' float16 scalar-quantizer index of the normalized rows (inner product = cosine), filled a chunk at a
-    time so the float32 copy it is made from never exceeds one chunk."""
-    import faiss
-
-    # One thread: the query's embedding and DuckDB's fetch share this machine's cores; under load 2 threads were
-    # slower (bench/search_latency.py).
-    faiss.omp_set_num_threads(1)
-    index = faiss.IndexScalarQuantizer(matrix.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-    for start in range(0, len(matrix), chunk):
-        rows = np.ascontiguousarray(matrix[start : start + chunk], dtype=np.float32)
-        index.add(rows * inverse_norms[start : start + chunk, None])
-    return index
 
 
 def top_k(scores: np.ndarray, k: int) -> Matches:
@@ -105,7 +94,7 @@ def top_k(scores: np.ndarray, k: int) -> Matches:
 
 @lru_cache(maxsize=8)
 def _index(path: Path, _version: Version, copies: LocalCopies | None) -> EmbeddingIndex:
-    return EmbeddingIndex(path, copies)
+    return EmbeddingIndex.open(path, copies)
 
 
 _index_lock = threading.Lock()

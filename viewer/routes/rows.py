@@ -88,10 +88,7 @@ def _search(request: Request) -> dict[str, Any]:
         raise BadRequest(f"q must be at most max_query_chars={lim.max_query_chars} characters, without NUL")
     k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
     matches = semantic_now(request, found, q, k)
-    f = RowFilter(q=q, k=k, sort="score", descending=True)
-    resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
-    src, store = source_of(found), database(request)
-    table = store.scope_query(src, lambda name: db.page_sql(name, src, f, resolved, None))
+    table = database(request).scored_rows(source_of(found), matches.indices, matches.scores)
     return {"query": q, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)}
 
 
@@ -104,9 +101,7 @@ async def neighbors(request: Request) -> Response:
     row = parse_int(request.query_params, "ls_index", 0, 0, lim.max_integer)
     k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
     matches = await similar(request, found, row, k)
-    f = RowFilter(sort="score", descending=True)
-    resolved = Resolved(semantic=(matches.indices.tolist(), [float(s) for s in matches.scores]))
-    table = await _run(request, found, db.page_sql, f, resolved, None)
+    table = await work(database(request).scored_rows, source_of(found), matches.indices, matches.scores)
     return Json({"ls_index": row, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)})
 
 
