@@ -56,7 +56,11 @@ def test_fp32_vectors_match_plain_sentence_transformers(data_dir: Path, sample_f
     data = DataDir(data_dir)
     frame = sample_frame.head(120)
     steps.ingest(data, "d", frame, IngestParams(text_column="text"))
-    ours = _vectors(data, "d", steps.embed(data.dataset("d"), EmbedParams(batch_size=16)).id)
+    artifact = steps.embed(data.dataset("d"), EmbedParams(batch_size=16))
+    # the default model runs on ONNX Runtime's fused graph, and its provenance says so
+    assert artifact.sidecar["runtime"] == "onnxruntime-fp32-fused"
+    assert artifact.sidecar["revision"].endswith("+onnx-fp32-fused")
+    ours = _vectors(data, "d", artifact.id)
     plain = SentenceTransformer(resolve_location(DEFAULT_MODEL)[0], device="cpu").encode(
         frame["text"].astype(str).tolist(), normalize_embeddings=True
     )

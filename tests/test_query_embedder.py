@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ls_pipeline.models.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, load_query_embedder
+from ls_pipeline.models.embedding import (
+    DEFAULT_MODEL,
+    SentenceTransformerEmbedder,
+    embedder_revision,
+    load_embedder,
+    load_query_embedder,
+)
 from ls_pipeline.models.onnx_fp32 import OnnxFp32Embedder
 
 TEXTS = ["a game to play with friends", "font for terminals", "x", "python library for parsing json " * 60]
@@ -27,7 +33,9 @@ def test_query_vectors_match_sentence_transformers(query_embedder: OnnxFp32Embed
     assert float((batch * reference).sum(axis=1).min()) >= 0.99999
 
 
-def test_query_embedder_keeps_revision() -> None:
+def test_query_embedder_is_the_documents_embedder() -> None:
     embedder = load_query_embedder(DEFAULT_MODEL)
-    assert embedder.revision == SentenceTransformerEmbedder(DEFAULT_MODEL).revision
+    assert embedder is load_embedder(DEFAULT_MODEL)  # one fused model in memory for documents and queries
+    assert embedder.revision == embedder_revision(DEFAULT_MODEL)
+    assert embedder.revision == SentenceTransformerEmbedder(DEFAULT_MODEL).revision + "+onnx-fp32-fused"
     assert embedder.embed([]).shape == (0, 384)

@@ -22,7 +22,13 @@ MIN_COSINE = 0.99999  # measured 0.9999998 for all-MiniLM-L6-v2; a fusion that m
 PROBES = ["a", "a library for parsing json files", "font for terminals " * 300]  # short, typical, truncated
 
 
+FUSED_SUFFIX = "+onnx-fp32-fused"  # appended to the model revision: the runtime is part of the vectors' provenance
+
+
 class OnnxFp32Embedder(OnnxEmbedder):
+    revision_suffix = FUSED_SUFFIX
+    runtime = "onnxruntime-fp32-fused"
+
     def model_file(self, location: str, folder: Path, st: Any) -> Path:
         return ensure_fused_fp32_model(location, folder, st)
 

@@ -19,6 +19,7 @@ QUANTIZED_SUFFIX = "+onnx-int8-pc"  # appended to the model revision: int8 vecto
 
 class OnnxInt8Embedder(OnnxEmbedder):
     revision_suffix = QUANTIZED_SUFFIX
+    runtime = "onnxruntime-int8"
 
     def model_file(self, location: str, folder: Path, st: Any) -> Path:
         return ensure_int8_model(location, folder, st)
