@@ -90,7 +90,12 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
+@lru_cache(maxsize=1)
 def _best_device() -> str:
+    # A CPU-only torch build says so in its version: then the answer needs no 2-3 s torch import, which a reused
+    # embedding (embedder_revision, a fingerprint) would otherwise pay.
+    if metadata.version("torch").endswith("+cpu"):
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -138,6 +143,8 @@ def _local_embedder(model_id: str, quantize: str, dimensions: int | None) -> Emb
     elif onnx_fp32_default(model_id):
         from ls_pipeline.models.onnx_fp32 import OnnxFp32Embedder
 
+        # No fallback to torch here: the step's fingerprint already named this runtime (embedder_revision), so a
+        # failed export stops the run with one line (onnx_export.ensure_model_file) rather than mislabel vectors.
         embedder = OnnxFp32Embedder(model_id, *resolve_location(model_id))
     else:
         embedder = SentenceTransformerEmbedder(model_id)

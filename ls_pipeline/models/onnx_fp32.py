@@ -29,24 +29,24 @@ class OnnxFp32Embedder(OnnxEmbedder):
     revision_suffix = FUSED_SUFFIX
     runtime = "onnxruntime-fp32-fused"
 
-    def model_file(self, location: str, folder: Path, st: Any) -> Path:
-        return ensure_fused_fp32_model(location, folder, st)
+    def model_file(self, location: str, folder: Path) -> Path:
+        return ensure_fused_fp32_model(location, folder)
 
 
-def ensure_fused_fp32_model(location: str, folder: Path, st: Any) -> Path:
+def ensure_fused_fp32_model(location: str, folder: Path) -> Path:
     """The fused fp32 model file, exporting and fusing it first if this model has none yet."""
-    config = st[0].auto_model.config
 
-    def fuse(plain: Path, out: Path) -> None:
+    def fuse(plain: Path, out: Path, st: Any) -> None:
         from onnxruntime.transformers import optimizer
 
+        config = st[0].auto_model.config
         heads, hidden = config.num_attention_heads, config.hidden_size
         fused = optimizer.optimize_model(str(plain), "bert", num_heads=heads, hidden_size=hidden, opt_level=1)
         fused.save_model_to_file(str(out))
         _check(out, st)  # a fusion that does not fit this architecture must not be kept
 
     target = folder / "model-fp32-fused.onnx"
-    return ensure_model_file(target, location, st.tokenizer, fuse, "fusing its transformer layers")
+    return ensure_model_file(target, location, fuse, "fusing its transformer layers")
 
 
 def _check(path: Path, st: Any) -> None:
