@@ -1,11 +1,13 @@
-"""Query embedding at fp32 on ONNX Runtime, with its transformer fusions (one Attention, SkipLayerNormalization and
-BiasGelu kernel per layer instead of dozens of small ops).
+"""fp32 embedding on ONNX Runtime, with its transformer fusions (one Attention, SkipLayerNormalization and BiasGelu
+kernel per layer instead of dozens of small ops): the default model's documents on a CPU, and search queries.
 
-For one short query torch's per-op overhead dominates: 11 ms through sentence-transformers' encode, 8 ms through
-the bare torch model, 3.8 ms here (bench/search_latency.py). The vectors are torch's to cosine >= 0.9999998, so a
+For documents it runs ~1.8x sentence-transformers' texts/s at the same vectors (bench/embed_gemm_limit.py); for
+one short query torch's per-op overhead dominates: 11 ms through sentence-transformers' encode, 8 ms through the
+bare torch model, 3.8 ms here (bench/search_latency.py). The vectors are torch's to cosine >= 0.9999998, so a
 search over vectors torch made stays exact. The export (torch.onnx, local weights) and the fusion pass run once
-per model and are kept under the model cache folder, checked against sentence-transformers before they are kept;
-a model that cannot go through them embeds with torch.
+per model and machine and are kept under the model cache folder, checked against sentence-transformers before
+they are kept. A query for a model that cannot go through them embeds with torch; the default model's documents
+do not fall back (models/embedding.py says why).
 """
 
 from __future__ import annotations
