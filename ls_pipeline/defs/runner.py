@@ -17,6 +17,7 @@ import dagster as dg
 
 from ls_pipeline.defs import executors
 from ls_pipeline.defs.assets import ingest_run_config
+from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
 from ls_pipeline.errors import UserError
@@ -144,14 +145,7 @@ def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -
     for event in result.all_events:
         if not event.is_step_failure:
             continue
-        failure = event.step_failure_data
-        if failure.user_failure_data is not None and failure.user_failure_data.description:
-            return failure.user_failure_data.description
-        error = failure.error
-        while error is not None and error.cause is not None:
-            error = error.cause
-        if error is not None:
-            return f"step {event.step_key} failed: {error.cls_name}: {error.message.strip().splitlines()[0]}"
+        return step_failure_line(event.step_key, event.step_failure_data)
     return lost_worker(result) or "the Dagster run failed; see its log in the Dagster UI"
 
 

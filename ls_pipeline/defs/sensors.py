@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from ls_pipeline.defs.assets import ingest, ingest_job, ingest_run_config, recipe_job, scope
+from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, split_key
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
@@ -143,8 +144,7 @@ def failure_reason(context: dg.RunStatusSensorContext) -> str:
         if error.cls_name == "DagsterExecutionInterruptedError":
             # Run monitoring stops an in-process run by interrupting its step: the run ends FAILURE, not CANCELED.
             return timeout_reason(context) or "the run was interrupted"
-        user_data = event.dagster_event.step_failure_data.user_failure_data
-        return (user_data.description if user_data and user_data.description else error.message).strip()
+        return step_failure_line(event.dagster_event.step_key, event.dagster_event.step_failure_data)
     return context.dagster_event.message or "the run failed"
 
 
