@@ -30,10 +30,11 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.store import DataDir
 from ls_pipeline.store.location import parse_root
 from tests.cluster_support import HEAVY_QUEUES, LoopbackDagsterCluster, loopback_dagster_cluster
-from tests.conftest import SMALL_RECIPE
+from tests.conftest import DEMO, SMALL_RECIPE
 from tests.s3_support import aws_settings
 
-ROWS = 150
+# Enough rows that the embedding is still running when the test kills it, even on an idle machine.
+ROWS = 600
 LS_RUN = "import sys; from ls_pipeline import cli; sys.exit(cli._run(sys.argv[1:]))"
 ON_HEAVY = {"embedding", "umap", "clusters"}  # ls_gpu and ls_memory (ls_pipeline/defs/placement.py)
 POOL_STEPS = {"embedding", "umap"}  # pool ls_heavy, limit 1 in dagster-postgres.yaml
@@ -52,8 +53,8 @@ def dagster_cluster() -> Iterator[LoopbackDagsterCluster]:
 
 
 @pytest.fixture(scope="module")
-def rows(sample_frame: pd.DataFrame) -> pd.DataFrame:
-    return sample_frame.head(ROWS)
+def rows() -> pd.DataFrame:
+    return pd.read_parquet(DEMO).head(ROWS).reset_index(drop=True)
 
 
 @pytest.fixture
