@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from ls_pipeline.errors import UserError
+from ls_pipeline.env_settings import seconds_setting
 
 TIMEOUT_ENV = "LS_CELERY_NODE_TIMEOUT_SEC"
 DEFAULT_TIMEOUT_S = 30.0
@@ -30,14 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def node_timeout_s(env: dict[str, str] | None = None) -> float:
-    raw = (os.environ if env is None else env).get(TIMEOUT_ENV, "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_TIMEOUT_S
-    except ValueError:
-        value = -1.0
-    if not 2 <= value <= 3600:
-        raise UserError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds from 2 to 3600")
-    return value
+    return seconds_setting(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, 2, 3600, env)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ls_pipeline.errors import UserError
+from ls_pipeline.env_settings import seconds_setting
 from ls_pipeline.store.location import is_remote
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,7 @@ def _flock(lock_file: Path) -> Iterator[None]:
 
 
 def lease_seconds() -> float:
-    raw = os.environ.get(LEASE_ENV, "")
-    try:
-        value = float(raw) if raw else DEFAULT_LEASE_S
-    except ValueError:
-        value = -1.0
-    if not 1 <= value <= 3600:
-        raise UserError(f"{LEASE_ENV}={raw!r} is not a number of seconds from 1 to 3600")
-    return value
+    return seconds_setting(LEASE_ENV, DEFAULT_LEASE_S, 1, 3600)
 
 
 class LeaseLost(RuntimeError):
