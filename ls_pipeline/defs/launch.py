@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     with open_instance(data):
         pass  # the SQLite schema, created once here: the webserver and the daemon would race to create it
-    print(f"== data directory {data.root}, instance {os.environ['DAGSTER_HOME']}", file=sys.stderr)
     env, cwd = dagster_process(data)
+    print(f"== data directory {data.root}, instance {env['DAGSTER_HOME']}", file=sys.stderr)
     os.chdir(cwd)
     os.execvpe(command[0], command, env)
 

@@ -43,11 +43,27 @@ def dagster_home(data: DataDir) -> Path:
 
 @contextlib.contextmanager
 def open_instance(data: DataDir) -> Iterator[dg.DagsterInstance]:
+    """The data directory's Dagster instance. While open, DAGSTER_HOME and the data directory are in os.environ,
+    where Dagster and the data_dir resource read them (in this process and in the step processes it starts);
+    afterwards both are as they were, so a notebook can go on to another data directory."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema migration chatter on a fresh instance
-    os.environ["DAGSTER_HOME"] = str(dagster_home(data))
-    os.environ[DATA_ENV] = str(data.root.resolve())  # what the data_dir resource reads
-    with dg.DagsterInstance.get() as instance:
-        yield instance
+    with environ_set({"DAGSTER_HOME": str(dagster_home(data)), DATA_ENV: str(data.root.resolve())}):
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+
+
+@contextlib.contextmanager
+def environ_set(values: dict[str, str]) -> Iterator[None]:
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def register_recipe(data: DataDir, name: str) -> None:

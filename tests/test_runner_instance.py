@@ -1,0 +1,26 @@
+"""Each data directory gets its own Dagster instance, one after another in one process (a notebook's case), and
+opening one leaves the environment as it was."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ls_pipeline.defs import runner
+from ls_pipeline.store import DataDir
+from ls_pipeline.store.datadir import DATA_ENV
+
+
+def test_two_data_directories_in_turn_open_their_own_instances(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv(DATA_ENV, "/somewhere/else")
+    homes = []
+    for name in ("first", "second"):
+        data = DataDir(tmp_path / name)
+        with runner.open_instance(data) as instance:
+            assert os.environ[DATA_ENV] == str(data.root.resolve())
+            homes.append(Path(instance.root_directory).resolve())
+        assert "DAGSTER_HOME" not in os.environ and os.environ[DATA_ENV] == "/somewhere/else"
+    assert homes == [(tmp_path / name / "_dagster").resolve() for name in ("first", "second")]
