@@ -6,10 +6,11 @@ Every id from a URL passes through here; nothing else in the viewer builds a pat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,6 +21,8 @@ from ls_pipeline.store.location import for_serving, is_remote
 from ls_pipeline.store.sidecars import ScopeSidecar
 from viewer.errors import BadRequest, NotFound, Unavailable, shown
 from viewer.settings import AppConfig
+
+T = TypeVar("T")
 
 
 def check_id(value: str, what: str) -> str:
@@ -49,12 +52,29 @@ class Scope:
 
 class Catalog:
     def __init__(self, root: Any, config: AppConfig) -> None:
-        self.data = DataDir(for_serving(DataDir(root).root))
+        served = DataDir(root).root
+        # On object storage, reads ask a client that keeps metadata answers for store_metadata_ttl_s; writes, and
+        # the reads they decide by, a client that keeps none: a tag edit must see the tag file another server wrote
+        # a second ago, or it would write over that edit.
+        self.data = DataDir(for_serving(served, config.store_metadata_ttl_s))
+        self.writes = DataDir(for_serving(served)) if is_remote(served) else self.data
         self.config = config
 
     @property
     def remote(self) -> bool:
         return is_remote(self.data.root)
+
+    def write(self, change: Callable[..., T], ds: Dataset, *args: Any) -> T:
+        """Run change(the dataset, *args) through the writing client, then forget every kept metadata answer, so
+        that this server's next read sees its own write."""
+        try:
+            return change(Dataset(self.writes.root / ds.name), *args)
+        finally:
+            self.forget()
+
+    def forget(self) -> None:
+        if self.remote:
+            self.data.root.fs.invalidate_cache()
 
     def check_store(self) -> None:
         """On object storage an unreachable store reads as a missing file (fsspec's exists() swallows errors): before

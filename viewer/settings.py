@@ -6,9 +6,15 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
+from ls_pipeline.env_settings import seconds_setting
 from ls_pipeline.errors import UserError
 
 MODES = ("studio", "hosted", "single_profile")
+# How long the answers to an object store's metadata questions are kept (ls_pipeline/store/metadata_cache.py): a
+# file another process writes is seen at most this much later. 0 asks the store every time; a local folder never
+# keeps any.
+METADATA_TTL_ENV = "LATENT_SCOPE_STORE_METADATA_TTL_SEC"
+DEFAULT_METADATA_TTL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class AppConfig:
     public_dataset: str | None = None
     public_scope: str | None = None
     limits: Limits = field(default_factory=Limits)
+    store_metadata_ttl_s: float = DEFAULT_METADATA_TTL_S
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -88,7 +95,8 @@ class AppConfig:
 
 
 def config_from_env(environ: dict[str, str] | None = None) -> AppConfig:
-    """The app mode and limits: LATENT_SCOPE_APP_MODE, LATENT_SCOPE_PUBLIC_*, and LATENT_SCOPE_<SETTING> overrides."""
+    """The app mode and limits: LATENT_SCOPE_APP_MODE, LATENT_SCOPE_PUBLIC_*, LATENT_SCOPE_<SETTING> overrides and
+    LATENT_SCOPE_STORE_METADATA_TTL_SEC."""
     env = dict(os.environ if environ is None else environ)
     overrides = {}
     for setting in SETTINGS:
@@ -106,4 +114,5 @@ def config_from_env(environ: dict[str, str] | None = None) -> AppConfig:
         public_dataset=env.get("LATENT_SCOPE_PUBLIC_DATASET") or None,
         public_scope=env.get("LATENT_SCOPE_PUBLIC_SCOPE") or None,
         limits=Limits(**overrides),
+        store_metadata_ttl_s=seconds_setting(METADATA_TTL_ENV, DEFAULT_METADATA_TTL_S, 0, 60, env),
     )

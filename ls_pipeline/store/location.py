@@ -88,14 +88,22 @@ def filesystem(path: Any) -> Any:
 FAIL_FAST: dict[str, Any] = {"config_kwargs": {"retries": {"max_attempts": 2}, "connect_timeout": 3}}
 
 
-def for_serving(root: Any) -> Any:
+def for_serving(root: Any, metadata_ttl_s: float = 0.0) -> Any:
     """The same data directory, failing fast when it is remote: a server answering people should say the store is
-    down within a couple of seconds."""
+    down within a couple of seconds. With `metadata_ttl_s`, its files' info and folders' listings are answered from
+    memory for that long (store/metadata_cache.py), through a client of its own."""
     if not is_remote(root):
         return root
     from upath import UPath
 
-    return UPath(str(root), **{**root.storage_options, **FAIL_FAST})
+    served = UPath(str(root), **{**root.storage_options, **FAIL_FAST})
+    if metadata_ttl_s > 0:
+        from ls_pipeline.store.metadata_cache import caching_filesystem
+
+        # UPath hands its filesystem on to every path made from it (`/`, parent, iterdir), so the whole tree
+        # below this root asks the caching client.
+        served._fs_cached = caching_filesystem(dict(served.storage_options), metadata_ttl_s)
+    return served
 
 
 def check_reachable(root: Any) -> None:

@@ -52,7 +52,7 @@ async def upload(request: Request) -> Response:
     suffix = SUFFIX_BY_TYPE.get(media)
     if suffix is None:
         raise UnsupportedType(f"unsupported upload type {shown(media)}: send application/zip or application/json")
-    data = catalog(request).data
+    data = catalog(request).writes  # what it decides by must be fresh, as for every write (viewer/catalog.py)
     existing = Dataset(data.root / name)
     if existing.meta_path.is_file() and not is_import(existing):
         # An import upserts by tweet id into its dataset: never into one made from another kind of file.
@@ -75,6 +75,7 @@ async def upload(request: Request) -> Response:
         os.replace(partial, upload_path(data, name, suffix))
     finally:
         partial.unlink(missing_ok=True)
+        catalog(request).forget()  # its status is asked next: from the store, not from a kept answer
     answer = {"name": name, "rows": rows, "bytes": size, "status": f"/api/imports/{name}"}
     # The secret is shown once, to the first uploader: only its hash stays on the server.
     return Json({**answer, "secret": secret} if secret else answer, status_code=202)
@@ -82,7 +83,7 @@ async def upload(request: Request) -> Response:
 
 def _check_owner(request: Request, name: str) -> None:
     """A re-import into a name must carry the secret its first upload returned (before a byte is received)."""
-    data = catalog(request).data
+    data = catalog(request).writes
     given = request.headers.get(SECRET_HEADER, "")
     if has_owner(data, name):
         if not secret_matches(data, name, given):

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ls_pipeline.steps import curate
 from viewer.bodies import json_body
 from viewer.guard import check_write
-from viewer.routes.common import Json, limits, scope_of, work
+from viewer.routes.common import Json, catalog, limits, scope_of, work
 
 
 async def edit(request: Request) -> Response:
@@ -20,7 +20,8 @@ async def edit(request: Request) -> Response:
     check_write(request)
     found = await work(scope_of, request)
     body = await json_body(request, limits(request))
-    version = await work(curate.edit, found.dataset, found.id, body, limits(request).max_selection)
+    edit = catalog(request).write
+    version = await work(edit, curate.edit, found.dataset, found.id, body, limits(request).max_selection)
     return Json(_summary(version), status_code=201)
 
 
@@ -28,7 +29,7 @@ async def undo(request: Request) -> Response:
     """Undo the scope's last edit: a new version with the content from before it; 201 with its scope id."""
     check_write(request)
     found = await work(scope_of, request)
-    return Json(_summary(await work(curate.undo, found.dataset, found.id)), status_code=201)
+    return Json(_summary(await work(catalog(request).write, curate.undo, found.dataset, found.id)), status_code=201)
 
 
 def _summary(version: curate.Version) -> dict[str, object]:

@@ -33,7 +33,7 @@ from viewer.routes.common import (
 async def create(request: Request) -> Response:
     """Create an empty tag: body {"tag": NAME}."""
     ds, body = await _dataset(request), await _body(request, ("tag",))
-    entry = await work(store.create, ds, _name(body.get("tag"), "tag name"))
+    entry = await work(catalog(request).write, store.create, ds, _name(body.get("tag"), "tag name"))
     return Json(_summary(entry), status_code=201)
 
 
@@ -41,13 +41,15 @@ async def rename(request: Request) -> Response:
     """Rename a tag: body {"to": NEW_NAME}."""
     ds, body = await _dataset(request), await _body(request, ("to",))
     tag = check_id(request.path_params["tag"], "tag name")
-    return Json(_summary(await work(store.rename, ds, tag, _name(body.get("to"), "new tag name"))))
+    to = _name(body.get("to"), "new tag name")
+    return Json(_summary(await work(catalog(request).write, store.rename, ds, tag, to)))
 
 
 async def delete(request: Request) -> Response:
     """Delete a tag (its rows stay in the history, and undo brings it back)."""
     ds = await _dataset(request)
-    return Json(_summary(await work(store.delete, ds, check_id(request.path_params["tag"], "tag name"))))
+    tag = check_id(request.path_params["tag"], "tag name")
+    return Json(_summary(await work(catalog(request).write, store.delete, ds, tag)))
 
 
 async def add(request: Request) -> Response:
@@ -63,7 +65,7 @@ async def remove(request: Request) -> Response:
 async def undo(request: Request) -> Response:
     """Revert the dataset's newest tag edit not yet undone."""
     ds = await _dataset(request)
-    return Json(_summary(await work(store.undo, ds)))
+    return Json(_summary(await work(catalog(request).write, store.undo, ds)))
 
 
 async def history(request: Request) -> Response:
@@ -86,7 +88,9 @@ async def _change(request: Request, adding: bool) -> Response:
     src = source_of(found)
     table = await work(database(request).scope_query, src, lambda name: db.indices_sql(name, src, f, resolved))
     rows = table.column(0).to_pylist()
-    entry = await work(store.change, found.dataset, tag, rows if adding else (), () if adding else rows)
+    entry = await work(
+        catalog(request).write, store.change, found.dataset, tag, rows if adding else (), () if adding else rows
+    )
     return Json(_summary(entry))
 
 
