@@ -1,15 +1,18 @@
 """The viewer serving a data directory on object storage: the pipeline's scope uploaded to a bucket of the moto S3
 server, served from s3:// in process, answers exactly what the same files answer from a local folder; a search
-does not fetch the embedding file per query; tag edits write through to the bucket; a store that goes away mid-serve
-is a 503 with a JSON message."""
+does not fetch the embedding file per query; repeated requests ask the store nothing within the metadata TTL, and
+this server's own writes are seen at once; tag edits write through to the bucket; a store that goes away mid-serve
+is a 503 with a JSON message once the kept answers expire."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import s3fs
 
 from ls_pipeline.store.local_copies import CacheTooSmall, LocalCopies
 from ls_pipeline.store.location import parse_root
+from ls_pipeline.store.metadata_cache import CachingS3FileSystem
 from tests.s3_support import S3Server, aws_settings, start_s3_server
 from tests.viewer_support import REPO, TAGS, copy_built, free_port, in_process, wait_until_responds
 
@@ -146,6 +150,108 @@ def test_a_search_does_not_fetch_the_embedding_per_query(s3_url: str, aws: S3Ser
     assert later == first, "a later query read the embedding file from the store again"
 
 
+@contextlib.contextmanager
+def recording(server: S3Server, bucket: str) -> Iterator[Callable[[], list[str]]]:
+    """Meanwhile moto records every request; the callable gives "METHOD key" (LIST prefix for a listing) of those
+    made to `bucket` so far."""
+    httpx.post(server.endpoint + "/moto-api/recorder/reset-recording")
+    httpx.post(server.endpoint + "/moto-api/recorder/start-recording")
+
+    def made() -> list[str]:
+        out = []
+        for line in httpx.get(server.endpoint + "/moto-api/recorder/download-recording").text.splitlines():
+            entry = json.loads(line)
+            url = urllib.parse.urlparse(entry["url"])
+            path, query = urllib.parse.unquote(url.path), urllib.parse.parse_qs(url.query)
+            if not path.startswith(f"/{bucket}"):
+                continue
+            key = path.removeprefix(f"/{bucket}").lstrip("/")
+            out.append(f"LIST {query['prefix'][0]}" if "prefix" in query else f"{entry['method']} {key}")
+        return out
+
+    try:
+        yield made
+    finally:
+        httpx.post(server.endpoint + "/moto-api/recorder/stop-recording")
+
+
+# Every read route of a scope's page (the search twice: its first run fetches the embedding copy).
+READ_ROUTES: list[tuple[str, dict[str, Any]]] = [
+    ("/api/datasets", {}),
+    (DS + "/meta", {}),
+    (DS + "/scopes", {}),
+    (SCOPE, {}),
+    (SCOPE + "/clusters", {}),
+    (SCOPE + "/points", {}),
+    (SCOPE + "/rows", {"limit": 20}),
+    (SCOPE + "/rows", {"limit": 20, "tag": "favourites"}),
+    (SCOPE + "/search", {"q": "a text editor", "k": 5}),
+    (SCOPE + "/neighbors", {"ls_index": 3, "k": 5}),
+    (DS + "/tags", {}),
+    (DS + "/tags/favourites", {}),
+]
+
+
+def requests_per_route(http: httpx.Client, server: S3Server, bucket: str) -> dict[str, list[str]]:
+    made = {}
+    for route, params in READ_ROUTES:
+        with recording(server, bucket) as so_far:
+            ok(http.get(route, params=params))
+            made[f"{route} {params}"] = so_far()
+    return made
+
+
+@pytest.mark.parametrize("ttl", ["0", "60"])
+def test_repeated_requests_ask_the_store_nothing_within_the_ttl(ttl: str, s3_url: str, aws: S3Server) -> None:
+    """With no TTL every request asks the store again (meta.json, the scopes listing, each cache key's ETag ...);
+    within the TTL (60 s here, far longer than the test) a repeat asks nothing."""
+    bucket = urllib.parse.urlparse(s3_url).netloc
+    with in_process(s3_url, LATENT_SCOPE_STORE_METADATA_TTL_SEC=ttl) as http:
+        requests_per_route(http, aws, bucket)  # the first answers: files read, copies made, answers kept
+        repeats = requests_per_route(http, aws, bucket)
+    if ttl == "0":
+        assert all(repeats.values()), repeats
+        assert all("GET data/sample/embeddings/embedding-001.h5" not in made for made in repeats.values())
+    else:
+        assert repeats == {route: [] for route in repeats}
+
+
+def served_fs(http: httpx.Client) -> CachingS3FileSystem:
+    fs = http.app.state.catalog.data.root.fs  # type: ignore[attr-defined]
+    assert isinstance(fs, CachingS3FileSystem)
+    return fs
+
+
+def test_this_servers_writes_are_seen_at_once_another_writers_within_the_ttl(local_root: Path, aws: S3Server) -> None:
+    url = upload(local_root, aws)
+    root = parse_root(url)  # another writer: a client of this test's own
+    with in_process(url, LATENT_SCOPE_STORE_METADATA_TTL_SEC="60") as http:
+        token = ok(http.get("/api/app"))["write_token"]
+        http.headers.update({"origin": "http://127.0.0.1", "x-ls-token": token})
+        assert {t["tag"] for t in ok(http.get(DS + "/tags"))} == set(TAGS)
+        assert http.post(DS + "/tags", json={"tag": "keep"}).status_code == 201
+        assert {t["tag"] for t in ok(http.get(DS + "/tags"))} == {*TAGS, "keep"}
+        ok(http.post(SCOPE + "/tags/keep/add", json={"ls_index": [9, 3, 7]}))
+        assert ok(http.get(SCOPE + "/rows/indices", params={"tag": "keep"}))["indices"] == [3, 7, 9]
+        scopes = [s["id"] for s in ok(http.get(DS + "/scopes"))]
+        edited = http.post(SCOPE + "/edits", json={"op": "rename", "cluster": 0, "label": "renamed here"})
+        assert edited.status_code == 201, edited.text
+        assert [s["id"] for s in ok(http.get(DS + "/scopes"))] == [*scopes, edited.json()["scope"]]
+
+        ok(http.get(DS + "/tags"))  # kept from now on
+        root.fs.pipe_file(f"{root.path}/sample/tags/elsewhere.indices", b"1\n2\n")
+        assert "elsewhere" not in {t["tag"] for t in ok(http.get(DS + "/tags"))}  # the trade: not yet
+        fs = served_fs(http)
+        fs.answers.clock = lambda: time.monotonic() + 61  # the TTL has passed
+        assert "elsewhere" in {t["tag"] for t in ok(http.get(DS + "/tags"))}
+
+
+def test_a_local_folder_keeps_no_answers(local_root: Path) -> None:
+    with in_process(local_root, LATENT_SCOPE_STORE_METADATA_TTL_SEC="60") as http:
+        catalog = http.app.state.catalog  # type: ignore[attr-defined]
+        assert isinstance(catalog.data.root, Path) and catalog.writes is catalog.data
+
+
 def test_local_copies_stay_within_their_bound(s3_url: str, aws: S3Server, tmp_path: Path) -> None:
     root = parse_root(s3_url)
     files = sorted(p for p in (root / "sample").rglob("*") if p.is_file() and p.suffix in (".parquet", ".h5"))
@@ -188,6 +294,7 @@ def test_the_store_going_away_is_a_clean_503(local_root: Path, monkeypatch: pyte
             ok(http.get(SCOPE + "/rows", params={"limit": 5}))
             process.kill()
             process.wait()
+            served_fs(http).answers.clock = lambda: time.monotonic() + 61  # the kept answers have expired
             for route in ("/api/datasets", SCOPE, SCOPE + "/rows"):  # each answer waits out the client's retries
                 answer = http.get(route)
                 assert answer.status_code == 503, (route, answer.text)
