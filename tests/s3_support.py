@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -71,7 +72,13 @@ def start_s3_server() -> tuple[subprocess.Popen[bytes], S3Server]:
     import boto3
 
     port = free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(_UNSIGNED_SETUP_CALLS)}
+    # moto's request recorder (tests that count store requests) writes its log here, not into the checkout.
+    recording = Path(tempfile.mkdtemp(prefix="moto-")) / "recording"
+    env = {
+        **os.environ,
+        "INITIAL_NO_AUTH_ACTION_COUNT": str(_UNSIGNED_SETUP_CALLS),
+        "MOTO_RECORDER_FILEPATH": str(recording),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
