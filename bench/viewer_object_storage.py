@@ -4,14 +4,18 @@
     PYTHONPATH=$PWD HF_HUB_OFFLINE=1 python bench/viewer_object_storage.py DATA_DIR --dataset deb10k
 
 The S3 store is the tests' moto server on 127.0.0.1 (its own process, signed requests); the data directory is
-uploaded to a fresh bucket, and both viewers are called in process (Starlette's TestClient), alternating, so that
-only the storage differs. "first search" includes copying the embedding file to the local cache (S3) and the first
-memory map (local); p50s are over the requests after it.
+uploaded to a fresh bucket, and the viewers are called in process (Starlette's TestClient), alternating, so that
+only the storage differs. S3 is served twice: with no metadata answers kept (LATENT_SCOPE_STORE_METADATA_TTL_SEC=0,
+every request asks the store) and with the default TTL. "first search" (after the query model is loaded) includes
+copying the embedding file to the local cache (S3) and the first memory map (local); p50s are over the requests
+after it. After the timings, one more request of each kind per S3 viewer counts its requests to the store (moto's
+recorder).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -27,6 +31,11 @@ from tests.conftest import DEMO, SMALL_RECIPE  # noqa: E402
 from tests.load_client import QUERIES  # noqa: E402
 from tests.s3_support import start_s3_server  # noqa: E402
 from tests.viewer_support import in_process  # noqa: E402
+from viewer.settings import DEFAULT_METADATA_TTL_S, METADATA_TTL_ENV  # noqa: E402
+
+LOCAL = "local folder"
+S3_NO_TTL = "s3://, TTL 0 (every request asks the store)"
+S3_TTL = f"s3://, TTL {DEFAULT_METADATA_TTL_S:g} s (default)"
 
 
 def build(rows: int) -> Path:
@@ -74,8 +83,16 @@ def main() -> int:
         upload_s = time.perf_counter() - start
         scope = f"/api/datasets/{args.dataset}/scopes/{args.scope}"
         figures: dict[str, dict[str, list[float]]] = {}
-        with in_process(root) as local_client, in_process(f"s3://{bucket}/data") as s3_client:
-            clients = {"local": local_client, "s3 (moto, loopback)": s3_client}
+        url = f"s3://{bucket}/data"
+        with (
+            in_process(root) as local_client,
+            in_process(url, **{METADATA_TTL_ENV: "0"}) as uncached_client,
+            in_process(url) as cached_client,
+        ):
+            clients = {LOCAL: local_client, S3_NO_TTL: uncached_client, S3_TTL: cached_client}
+            # The query model is loaded first (shared by the three in this process): "first search" is the storage's.
+            model_id = local_client.get(scope).json()["embedding"]["model_id"]
+            local_client.app.state.embedder.warm(model_id)
             for name, client in clients.items():
                 figures[name] = {"first search": [timed(client, scope + "/search", q="warm up", k=20)]}
                 figures[name]["first points"] = [timed(client, scope + "/points")]
@@ -86,23 +103,51 @@ def main() -> int:
                     )
                     figures[name].setdefault("points", []).append(timed(client, scope + "/points"))
                     figures[name].setdefault("rows", []).append(timed(client, scope + "/rows", limit=50, offset=n))
+            made = {name: store_requests(server, bucket, clients[name], scope) for name in (S3_NO_TTL, S3_TTL)}
     finally:
         process.kill()
     load_after = os.getloadavg()
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"\n{args.dataset}/{args.scope}, {args.requests} requests of each kind; upload {upload_s:.1f} s")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} ({uptime})\n")
-    print("| data directory | first search ms | search p50 ms | points p50 ms | rows p50 ms |")
-    print("|---|---:|---:|---:|---:|")
+    print("| data directory | first search | search p50 | points p50 | rows p50 | store requests search/points/rows |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, f in figures.items():
         p50 = {k: statistics.median(v) for k, v in f.items()}
-        print(f"| {name} | {p50['first search']:.0f} | {p50['search']:.1f} | {p50['points']:.1f} | {p50['rows']:.1f} |")
-    ratio = {
-        k: statistics.median(figures["s3 (moto, loopback)"][k]) / statistics.median(figures["local"][k])
-        for k in ("search", "points", "rows")
-    }
-    print("\nS3 / local p50: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items()))
+        counts = "/".join(str(made[name][k]) for k in ("search", "points", "rows")) if name in made else "-"
+        print(
+            f"| {name} | {p50['first search']:.0f} ms | {p50['search']:.1f} ms | {p50['points']:.1f} ms "
+            f"| {p50['rows']:.1f} ms | {counts} |"
+        )
+    for name in (S3_NO_TTL, S3_TTL):
+        ratio = {k: statistics.median(figures[name][k]) / statistics.median(figures[LOCAL][k]) for k in made[name]}
+        print(f"\n{name} / local p50: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items()))
     return 0
+
+
+KINDS: dict[str, tuple[str, dict[str, object]]] = {
+    "search": ("/search", {"q": "network tools", "k": 20}),
+    "points": ("/points", {}),
+    "rows": ("/rows", {"limit": 50}),
+}
+
+
+def store_requests(server, bucket: str, client, scope: str) -> dict[str, int]:  # noqa: ANN001
+    """How many requests to the bucket one request of each kind makes (moto's recorder)."""
+    import httpx
+
+    api = server.endpoint + "/moto-api/recorder/"
+    counts = {}
+    for kind, (route, params) in KINDS.items():
+        httpx.post(api + "reset-recording")
+        httpx.post(api + "start-recording")
+        try:
+            timed(client, scope + route, **params)
+            log = httpx.get(api + "download-recording").text
+        finally:
+            httpx.post(api + "stop-recording")
+        counts[kind] = sum(1 for line in log.splitlines() if f"/{bucket}" in json.loads(line)["url"])
+    return counts
 
 
 if __name__ == "__main__":
