@@ -1,10 +1,14 @@
 """The short-lived metadata answers (ls_pipeline/store/metadata_cache.py) on a clock the test moves: kept for the TTL
 and not a moment longer, "not found" kept like any answer, a clear() drops everything and refuses an answer fetched
-before it, and the bound holds."""
+before it, and the bound holds; the setting's default and range."""
 
 from __future__ import annotations
 
+import pytest
+
+from ls_pipeline.errors import UserError
 from ls_pipeline.store.metadata_cache import Answers
+from viewer.settings import METADATA_TTL_ENV, config_from_env
 
 
 class Clock:
@@ -60,3 +64,12 @@ def test_the_oldest_answers_go_beyond_the_bound() -> None:
         answers.put(n, n, answers.generation())
     assert len(answers) == 3
     assert [answers.get(n)[0] for n in range(5)] == [False, False, True, True, True]
+
+
+def test_the_ttl_setting() -> None:
+    assert config_from_env({}).store_metadata_ttl_s == 2.0
+    assert config_from_env({METADATA_TTL_ENV: "0"}).store_metadata_ttl_s == 0.0  # off: every request asks
+    assert config_from_env({METADATA_TTL_ENV: "0.5"}).store_metadata_ttl_s == 0.5
+    for bad in ("-1", "61", "soon"):
+        with pytest.raises(UserError, match=METADATA_TTL_ENV):
+            config_from_env({METADATA_TTL_ENV: bad})
