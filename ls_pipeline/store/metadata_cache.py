@@ -1,7 +1,7 @@
 """Short-lived answers to an object store's metadata questions (a file's info, a folder's listing), for a server.
 
 Why: every viewer request asks the store whether its dataset exists, which scopes and tags it has and the ETag of
-each file a cache of ours is keyed by: 5 to 18 small requests a request (moto's log), each a round trip, though the
+each file a cache of ours is keyed by: 2 to 18 small requests a request (moto's log), each a round trip, though the
 answers rarely change. Keeping each answer for a few seconds makes the repeats cost nothing.
 
 What it trades: a file another process writes (a scope published by a pipeline run, a tag edited by another server)
