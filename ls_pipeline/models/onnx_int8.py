@@ -19,17 +19,18 @@ QUANTIZED_SUFFIX = "+onnx-int8-pc"  # appended to the model revision: int8 vecto
 
 class OnnxInt8Embedder(OnnxEmbedder):
     revision_suffix = QUANTIZED_SUFFIX
+    runtime = "onnxruntime-int8"
 
-    def model_file(self, location: str, folder: Path, st: Any) -> Path:
-        return ensure_int8_model(location, folder, st)
+    def model_file(self, location: str, folder: Path) -> Path:
+        return ensure_int8_model(location, folder)
 
 
-def ensure_int8_model(location: str, folder: Path, st: Any) -> Path:
+def ensure_int8_model(location: str, folder: Path) -> Path:
     """The quantized model file, exporting and quantizing it first if this model has none yet."""
-    return ensure_model_file(folder / "model-int8.onnx", location, st.tokenizer, _quantize, "quantizing it to int8")
+    return ensure_model_file(folder / "model-int8.onnx", location, _quantize, "quantizing it to int8")
 
 
-def _quantize(fp32: Path, out: Path) -> None:
+def _quantize(fp32: Path, out: Path, st: Any) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()

@@ -220,4 +220,5 @@ def scale_to_unit(xy: np.ndarray) -> np.ndarray:
     """Center on the bounding box and divide by the larger half-extent: the longer axis spans [-1, 1]."""
     low, high = xy.min(axis=0), xy.max(axis=0)
     half = float((high - low).max()) / 2 or 1.0
-    return ((xy - (low + high) / 2) / half).astype(np.float32)
+    # clipped: float rounding put a corner at 1.0000001 for some layouts, outside the [-1, 1] the layout promises
+    return np.clip((xy - (low + high) / 2) / half, -1.0, 1.0).astype(np.float32)
