@@ -114,11 +114,208 @@ VARIANTS = [
 ]
 
 
+# --- the ceiling: int8 GEMM rate vs fp32 at the model's shapes, and the share of fp32 time that is GEMM ---------
+
+def _options(threads: int, profile_prefix: str | None = None) -> Any:
+    """Session options as models/onnx_export.session makes them (its threads, no spinning), optionally profiling."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if profile_prefix:
+        options.enable_profiling, options.profile_file_prefix = True, profile_prefix
+    return options
+
+
+def gemm_graph(op: str, k: int, n: int, rng: np.random.Generator) -> tuple[bytes, np.ndarray]:
+    """One-node model multiplying an activation (rows x k) by a constant k x n weight with `op`, and the feed's dtype
+    example row: MatMul (fp32), MatMulInteger (u8 x s8 -> int32), DynamicQuantizeMatMul (fp32 in, quantizes the
+    activation itself, per-column weight scales, fp32 out: what quantize_dynamic's graph fuses to),
+    MatMulIntegerToFloat (u8 activation already quantized, fp32 out) and QLinearMatMul (u8 in, u8 out: static QOp)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w8 = numpy_helper.from_array(rng.integers(-127, 128, (k, n), dtype=np.int8), "w")
+    scale = numpy_helper.from_array(np.full(n, 0.01, np.float32), "w_scale")
+    w_zp = numpy_helper.from_array(np.zeros(n, np.int8), "w_zp")
+    a_scale = numpy_helper.from_array(np.array(0.05, np.float32), "a_scale")
+    a_zp = numpy_helper.from_array(np.array(128, np.uint8), "a_zp")
+    y_scale = numpy_helper.from_array(np.array(0.5, np.float32), "y_scale")
+    y_zp = numpy_helper.from_array(np.array(128, np.uint8), "y_zp")
+    f32, u8 = TensorProto.FLOAT, TensorProto.UINT8
+    node, inits, x_type, y_type = {
+        "MatMul": (helper.make_node("MatMul", ["x", "wf"], ["y"]),
+                   [numpy_helper.from_array(rng.standard_normal((k, n), dtype=np.float32), "wf")], f32, f32),
+        "MatMulInteger": (helper.make_node("MatMulInteger", ["x", "w", "a_zp", "w_zp"], ["y"]),
+                          [w8, a_zp, w_zp], u8, TensorProto.INT32),
+        "DynamicQuantizeMatMul": (helper.make_node("DynamicQuantizeMatMul", ["x", "w", "w_scale", "w_zp"], ["y"],
+                                                   domain="com.microsoft"), [w8, scale, w_zp], f32, f32),
+        "MatMulIntegerToFloat": (helper.make_node("MatMulIntegerToFloat",
+                                                  ["x", "w", "a_scale", "w_scale", "a_zp", "w_zp"], ["y"],
+                                                  domain="com.microsoft"), [w8, scale, a_scale, a_zp, w_zp], u8, f32),
+        "QLinearMatMul": (helper.make_node("QLinearMatMul",
+                                           ["x", "a_scale", "a_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp"], ["y"]),
+                          [a_scale, a_zp, w8, scale, w_zp, y_scale, y_zp], u8, u8),
+    }[op]  # fmt: skip
+    graph = helper.make_graph(
+        [node], op, [helper.make_tensor_value_info("x", x_type, [None, k])],
+        [helper.make_tensor_value_info("y", y_type, [None, n])], inits,
+    )  # fmt: skip
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    return model.SerializeToString(), np.zeros(1, np.float32 if x_type == f32 else np.uint8)
+
+
+GEMM_OPS = ["MatMul", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QLinearMatMul"]
+
+
+class GemmRates:
+    """Each GEMM op's rate over one layer's weight shapes (fused QKV k x 3k, attention output k x k, FFN k x i and
+    i x k) at `rows` activation rows, one single-node session per op and shape, on `threads` threads."""
+
+    def __init__(self, rows: int, hidden: int, inter: int, threads: int) -> None:
+        import onnxruntime as ort
+
+        rng = np.random.default_rng(0)
+        shapes = [(hidden, 3 * hidden), (hidden, hidden), (hidden, inter), (inter, hidden)]
+        self.flops = sum(2 * rows * k * n for k, n in shapes)
+        self._runs: dict[str, list] = {}
+        for op in GEMM_OPS:
+            runs = []
+            for k, n in shapes:
+                model, example = gemm_graph(op, k, n, rng)
+                x = (rng.standard_normal((rows, k), dtype=np.float32) if example.dtype == np.float32
+                     else rng.integers(0, 256, (rows, k), dtype=np.uint8))  # fmt: skip
+                runs.append((ort.InferenceSession(model, _options(threads), providers=["CPUExecutionProvider"]), x))
+            self._runs[op] = runs
+        self.seconds(1)  # the first run allocates
+
+    def seconds(self, repeats: int = 3) -> dict[str, float]:
+        """Best-of-`repeats` seconds per op for one layer's GEMMs, the ops interleaved so load hits all alike."""
+        best = dict.fromkeys(self._runs, float("inf"))
+        for _ in range(repeats):
+            for op, runs in self._runs.items():
+                started = time.perf_counter()
+                for sess, x in runs:
+                    sess.run(None, {"x": x})
+                best[op] = min(best[op], time.perf_counter() - started)
+        return best
+
+
+def gemm_share(model: Path, batches: list[dict[str, np.ndarray]], threads: int, hidden: int, inter: int) -> dict:
+    """Kernel time by op type of `model` over `batches` (ONNX Runtime's profiler), and the GEMM share of it: the
+    MatMul nodes plus the QKV projection inside each fused Attention node, estimated as the MatMul nodes' time per
+    FLOP times its FLOPs (the rest of Attention, QK^T, softmax and AV, has no int8 form in ONNX Runtime)."""
+    import json
+
+    import onnxruntime as ort
+
+    prefix = str(Path(tempfile.mkdtemp(prefix="ls-prof-")) / "fp32")
+    sess = ort.InferenceSession(str(model), _options(threads, prefix), providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    sess.run(None, {n: batches[0][n] for n in names})
+    started = time.perf_counter()
+    for feed in batches:
+        sess.run(None, {n: feed[n] for n in names})
+    wall = time.perf_counter() - started
+    events = json.loads(Path(sess.end_profiling()).read_text())
+    by_op: dict[str, float] = {}
+    runs = [e for e in events if e.get("name") == "model_run"]  # the first is the warm-up: its kernels are left out
+    cut = runs[0]["ts"] + runs[0]["dur"] if runs else 0
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time") and e["ts"] >= cut:
+            op = e["args"]["op_name"]
+            by_op[op] = by_op.get(op, 0.0) + e["dur"] / 1e6
+    kernel = sum(by_op.values())
+    # per layer: MatMul nodes carry k*k + 2*k*i FLOPs per row, the Attention node's QKV projection 3*k*k
+    qkv = by_op.get("MatMul", 0.0) * 3 * hidden / (hidden + 2 * inter) if "Attention" in by_op else 0.0
+    qkv = min(qkv, by_op.get("Attention", 0.0))
+    gemm = by_op.get("MatMul", 0.0) + qkv
+    return {"wall": wall, "kernel": kernel, "by_op": by_op, "gemm": gemm, "qkv_estimate": qkv}
+
+
+def amdahl(share: float, speedup: float) -> float:
+    """Whole-model speedup when a `share` of its time runs `speedup` times faster and the rest as before."""
+    return 1.0 / ((1.0 - share) + share / speedup)
+
+
+def report_ceiling(fused: Path, encode: Any, texts: list[str], batch_size: int, config: Any, threads: int) -> None:
+    """Print the GEMM rates, the fp32 model's GEMM share and, from both, the best int8/fp32 texts/s ratio."""
+    from ls_pipeline.stages.embed import batch_order
+
+    hidden, inter = config.hidden_size, config.intermediate_size
+    started = time.perf_counter()
+    batches = [encode([texts[i] for i in rows]) for rows in batch_order(texts, batch_size)]
+    tokenizing = time.perf_counter() - started
+    rows = int(np.mean([b["attention_mask"].size for b in batches]))
+    print(f"\n## The ceiling: GEMM rates at {rows} rows (a batch of {batch_size}, padded) x hidden {hidden} / "
+          f"intermediate {inter}, {threads} threads; load {load()}", flush=True)  # fmt: skip
+    rates = GemmRates(rows, hidden, inter, threads)
+    seconds = rates.seconds(5)
+    share = gemm_share(fused, batches, threads, hidden, inter)
+    seconds = {op: min(s, again) for (op, s), again in zip(seconds.items(), rates.seconds(5).values(), strict=True)}
+    # texts/s counts tokenizing and everything around the kernels too: the share of that whole is what int8 can cut
+    f = share["gemm"] / (share["wall"] + tokenizing)
+    print("| GEMM op (one node a shape) | GFLOP/s | x fp32 MatMul | Amdahl: best int8/fp32 texts/s |")
+    print("|---|---:|---:|---:|")
+    for op, s in seconds.items():
+        speedup = seconds["MatMul"] / s
+        print(f"| {op} | {rates.flops / s / 1e9:.1f} | {speedup:.2f} | {amdahl(f, speedup):.2f} |")
+    ops = ", ".join(f"{op} {100 * t / share['kernel']:.1f}%" for op, t in
+                    sorted(share["by_op"].items(), key=lambda kv: -kv[1]))  # fmt: skip
+    print(f"fp32 fused model over {len(texts)} texts in {len(batches)} batches: tokenizing {tokenizing:.2f} s, "
+          f"session runs {share['wall']:.2f} s, of which kernels {share['kernel']:.2f} s ({ops}); GEMMs (MatMul "
+          f"nodes + the QKV projection inside Attention, est. {share['qkv_estimate']:.2f} s) are "
+          f"{100 * share['gemm'] / share['kernel']:.1f}% of kernel time, {100 * f:.1f}% of tokenize + run; "
+          f"even infinitely fast GEMMs give at most {amdahl(f, float('inf')):.2f}x; load {load()}", flush=True)  # fmt: skip
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --- per-node sensitivity: each quantizable node of the plain export quantized alone ------------------------------
+
+def quantizable(model_path: Path) -> list[str]:
+    """The plain export's nodes quantize_dynamic would quantize: every MatMul (projections, FFN, and attention's
+    QK^T and AV, which multiply two activations) and the word-embedding Gather."""
+    import onnx
+
+    nodes = onnx.load(str(model_path), load_external_data=False).graph.node
+    return [n.name for n in nodes if n.op_type == "MatMul" or (n.op_type == "Gather" and "word_embeddings" in n.name)]
+
+
+def sensitivity(plain: Path, folder: Path, texts: list[str], make: Any) -> None:
+    """Quantize one node at a time (dynamic, per channel) and print how far the vectors move from fp32: mean and
+    max of 1 - cosine, and overlap@10 on these rows; the worst nodes are the ones to keep fp32."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    reference = make(plain).embed(texts)
+    print(f"\n## Sensitivity: one node quantized (dynamic, per channel), {len(texts)} texts; load {load()}")
+    print("| node | 1 - cosine mean | 1 - cosine max | overlap@10 |")
+    print("|---|---:|---:|---:|")
+    rows = []
+    for node in quantizable(plain):
+        out = folder / "one-node.onnx"
+        quantize_dynamic(plain, out, weight_type=QuantType.QInt8, per_channel=True, nodes_to_quantize=[node])
+        vectors = make(out).embed(texts)
+        gap = 1.0 - (vectors * reference).sum(axis=1)
+        rows.append((float(gap.mean()), float(gap.max()), knn_overlap(reference, vectors), node))
+        print(f"| {node.removeprefix('/model/')} | {rows[-1][0]:.5f} | {rows[-1][1]:.5f} | {rows[-1][2]:.3f} |",
+              flush=True)
+    worst = sorted(rows, reverse=True)[:8]
+    print("worst by mean: " + ", ".join(f"{n.removeprefix('/model/encoder/')} {m:.5f}" for m, _, _, n in worst))
+    print(f"load after {load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1500)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--ceiling", choices=["first", "only", "skip"], default="first")
+    parser.add_argument("--sensitivity", type=int, default=0, help="texts for a per-node sensitivity run (then exit)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
@@ -139,17 +336,27 @@ def main() -> None:
     plain = folder / "plain.onnx"
     export(location, plain, st.tokenizer)
     fused = ensure_fused_fp32_model(location, model_cache_dir() / model_key(DEFAULT_MODEL, revision))
+    if args.ceiling != "skip":
+        config = st[0].auto_model.config
+        report_ceiling(fused, fp32.tokenize, texts, args.batch_size, config, os.cpu_count() or 1)
+        if args.ceiling == "only":
+            return
+    def make(path: Path) -> OnnxEmbedder:
+        class Variant(OnnxEmbedder):
+            def model_file(self, location: str, folder: Path, path: Path = path) -> Path:
+                return path
+
+        return Variant(DEFAULT_MODEL, location, revision)
+
+    if args.sensitivity:
+        sensitivity(plain, folder, texts[: args.sensitivity], make)
+        return
     embedders: dict[str, Any] = {"fp32": fp32}
     for name in args.only or VARIANTS:
         started = time.perf_counter()
         out = folder / f"{name}.onnx"
         build(name, plain, fused, out, st, calibration)
-
-        class Variant(OnnxEmbedder):
-            def model_file(self, location: str, folder: Path, path: Path = out) -> Path:
-                return path
-
-        embedders[name] = Variant(DEFAULT_MODEL, location, revision)
+        embedders[name] = make(out)
         print(f"built {name} in {time.perf_counter() - started:.1f} s", flush=True)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{len(texts)} distinct Debian texts, batches of {args.batch_size}; load {load}", flush=True)
