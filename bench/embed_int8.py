@@ -1,13 +1,17 @@
 """int8 choices against the fp32 default (ONNX Runtime fused), in one run: texts/s relative to fp32 (batch by
 batch, alternating, so the shared machine's load hits all alike) and kNN overlap@10 with the fp32 vectors on real
-Debian descriptions. Each variant is one way to quantize the exported model:
+Debian descriptions. First (--ceiling first|only|skip) the ceiling: one-node int8 and fp32 GEMM rates at the model's
+shapes and the fp32 model's GEMM share (ONNX Runtime's profiler), so Amdahl bounds what any int8 GEMM can give.
+--sensitivity N quantizes one node at a time instead and prints how far each moves the vectors. Each variant is one
+way to quantize the exported model:
 
-- dynamic: quantize_dynamic per channel (what quantize: int8 ships), with reduce_range, or with some MatMuls kept
-  fp32 (nodes_to_exclude: the FFN output of the last layers, the attention output, the first layer);
+- shipped: what quantize: int8 makes (models/onnx_int8.py; = dynamic-keep-emb-keep-sensitive);
+- dynamic: quantize_dynamic per channel (what quantize: int8 shipped before), with reduce_range, uint8 weights, or
+  with some nodes kept fp32 (nodes_to_exclude: the embedding lookup, the sensitive MatMuls, the FFN output...);
 - dynamic-fused: the same on the fused fp32 graph (its Attention becomes QAttention);
 - static: quantize_static (QDQ, MinMax calibration on sample texts that are not in the measured rows).
 
-    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_int8.py --rows 1500 [--only NAME ...]
+    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_int8.py --rows 2000 [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -76,6 +80,11 @@ def build(name: str, plain: Path, fused: Path, out: Path, st: Any, calibration: 
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
+    if name == "shipped":  # exactly what quantize: int8 makes
+        from ls_pipeline.models.onnx_int8 import _quantize
+
+        _quantize(plain, out, st)
+        return
     source = fused if "-fused" in name else plain
     last = st[0].auto_model.config.num_hidden_layers - 1
     every = list(range(last + 1))
@@ -119,7 +128,8 @@ def build(name: str, plain: Path, fused: Path, out: Path, st: Any, calibration: 
 
 
 VARIANTS = [
-    "dynamic",  # what quantize: int8 ships
+    "shipped",  # models/onnx_int8.py: dynamic-keep-emb-keep-sensitive
+    "dynamic",  # what quantize: int8 shipped before
     "dynamic-reduce-range",
     "dynamic-keep-ffn-out-last2",
     "dynamic-keep-ffn-out-all",
