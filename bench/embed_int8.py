@@ -361,6 +361,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1500)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--seed", type=int, default=1, help="which random sample of the data")
     parser.add_argument("--ceiling", choices=["first", "only", "skip"], default="first")
     parser.add_argument("--sensitivity", type=int, default=0, help="texts for a per-node sensitivity run (then exit)")
     args = parser.parse_args()
@@ -373,7 +374,9 @@ def main() -> None:
     from ls_pipeline.store.machine_cache import model_cache_dir
     from ls_pipeline.store.vector_cache import model_key
 
-    frame = pd.read_parquet(DATA).drop_duplicates("text").sample(n=args.rows + CALIBRATION_TEXTS, random_state=1)
+    frame = (
+        pd.read_parquet(DATA).drop_duplicates("text").sample(n=args.rows + CALIBRATION_TEXTS, random_state=args.seed)
+    )
     all_texts = frame["text"].astype(str).tolist()
     texts, calibration = all_texts[: args.rows], all_texts[args.rows :]
     location, revision = resolve_location(DEFAULT_MODEL)
