@@ -26,13 +26,16 @@ ROWS, BATCH = 200, 8
 # can count work without relying on how the step records its progress on disk.
 COUNTING_EMBED = """
 import sys
-from ls_pipeline.models import embedding
-encode = embedding.SentenceTransformerEmbedder.embed
-def counted(self, texts):
-    vectors = encode(self, texts)
-    print(f"EMBEDDED {len(texts)}", file=sys.stderr, flush=True)
-    return vectors
-embedding.SentenceTransformerEmbedder.embed = counted
+from ls_pipeline.models import embedding, onnx_export
+def counting(cls):
+    encode = cls.embed
+    def counted(self, texts):
+        vectors = encode(self, texts)
+        print(f"EMBEDDED {len(texts)}", file=sys.stderr, flush=True)
+        return vectors
+    cls.embed = counted
+counting(embedding.SentenceTransformerEmbedder)  # the default model on a GPU, and other models
+counting(onnx_export.OnnxEmbedder)  # the default model's fused fp32 graph on a CPU
 from ls_pipeline.cli import embed_main
 sys.argv = ["ls-embed", *sys.argv[1:]]
 embed_main()

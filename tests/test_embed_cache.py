@@ -6,6 +6,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import onnx
 import pandas as pd
 import pytest
 
@@ -56,7 +57,11 @@ def test_fp32_vectors_match_plain_sentence_transformers(data_dir: Path, sample_f
     data = DataDir(data_dir)
     frame = sample_frame.head(120)
     steps.ingest(data, "d", frame, IngestParams(text_column="text"))
-    ours = _vectors(data, "d", steps.embed(data.dataset("d"), EmbedParams(batch_size=16)).id)
+    artifact = steps.embed(data.dataset("d"), EmbedParams(batch_size=16))
+    # the default model runs on ONNX Runtime's fused graph, and its provenance says so
+    assert artifact.sidecar["runtime"] == "onnxruntime-fp32-fused"
+    assert artifact.sidecar["revision"].endswith("+onnx-fp32-fused")
+    ours = _vectors(data, "d", artifact.id)
     plain = SentenceTransformer(resolve_location(DEFAULT_MODEL)[0], device="cpu").encode(
         frame["text"].astype(str).tolist(), normalize_embeddings=True
     )
@@ -135,16 +140,19 @@ def test_unknown_quantize_is_a_user_error() -> None:
 def test_int8_path_agrees_with_fp32_and_is_a_separate_artifact(
     data_dir: Path, sample_frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LS_MODEL_CACHE", str(tmp_path / "models"))
     data = DataDir(data_dir)
     frame = sample_frame.head(150)
     steps.ingest(data, "d", frame, IngestParams(text_column="text"))
-    fp32 = steps.embed(data.dataset("d"), EmbedParams())
+    fp32 = steps.embed(data.dataset("d"), EmbedParams())  # the machine's model cache: its fused file is made
+    monkeypatch.setenv("LS_MODEL_CACHE", str(tmp_path / "models"))  # the int8 file is made here, in this test
     int8 = steps.embed(data.dataset("d"), EmbedParams(quantize="int8"))
-    assert int8.id != fp32.id and int8.sidecar["revision"].endswith("+onnx-int8-pc")
+    assert int8.id != fp32.id and int8.sidecar["revision"].endswith("+onnx-int8-mixed")
     assert int8.sidecar["rows_embedded"] == frame["text"].nunique()  # the fp32 cache is not used for int8
     a, b = _vectors(data, "d", fp32.id), _vectors(data, "d", int8.id)
     cosine = (a * b).sum(axis=1)
     assert float(cosine.min()) > 0.97 and float(cosine.mean()) > 0.99
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
-    assert list((tmp_path / "models").rglob("model-int8.onnx"))
+    (model,) = (tmp_path / "models").rglob("model-int8-mixed.onnx")
+    ops = {node.name: node.op_type for node in onnx.load(str(model), load_external_data=False).graph.node}
+    assert "MatMulInteger" in ops.values()  # int8 where it is safe ...
+    assert ops["/model/encoder/layer.0/intermediate/dense/MatMul"] == "MatMul"  # ... fp32 where it is not

@@ -31,6 +31,8 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
+    runtime = "sentence-transformers"
+
     def __init__(self, model_id: str, device: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer  # heavy: only paid by code that embeds
 
@@ -88,7 +90,12 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
+@lru_cache(maxsize=1)
 def _best_device() -> str:
+    # A CPU-only torch build says so in its version: then the answer needs no 2-3 s torch import, which a reused
+    # embedding (embedder_revision, a fingerprint) would otherwise pay.
+    if metadata.version("torch").endswith("+cpu"):
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -110,7 +117,8 @@ def load_embedder(
     DATA/_models.json) embeds remotely; it is made afresh each time (cheap), so it reads its key, its base URL and
     its usage counts anew. A local model is loaded once per process (loading costs seconds, a query milliseconds).
 
-    quantize="int8" runs an int8 ONNX export of the model (about 2x the texts/s here, cosine >= 0.99 to fp32).
+    The default model's fp32 vectors come from ONNX Runtime's fused graph (onnx_fp32_default); others' from
+    sentence-transformers. quantize="int8" runs an int8 ONNX export of the model (cosine >= 0.99 to fp32).
     `dimensions` asks for shorter vectors: from the API where it offers them, else by truncating (and renormalising)
     a local model trained for it (Matryoshka; marked in embedding_models.json).
     """
@@ -132,9 +140,22 @@ def _local_embedder(model_id: str, quantize: str, dimensions: int | None) -> Emb
         embedder: Embedder = OnnxInt8Embedder(model_id, location, revision)
     elif quantize != "none":
         raise UserError(f"unknown quantize {quantize!r}: use none or int8")
+    elif onnx_fp32_default(model_id):
+        from ls_pipeline.models.onnx_fp32 import OnnxFp32Embedder
+
+        # No fallback to torch here: the step's fingerprint already named this runtime (embedder_revision), so a
+        # failed export stops the run with one line (onnx_export.ensure_model_file) rather than mislabel vectors.
+        embedder = OnnxFp32Embedder(model_id, *resolve_location(model_id))
     else:
         embedder = SentenceTransformerEmbedder(model_id)
     return embedder if dimensions in (None, embedder.dimensions) else Truncated(embedder, dimensions)
+
+
+def onnx_fp32_default(model_id: str) -> bool:
+    """Whether this model's fp32 vectors come from ONNX Runtime (fused) rather than sentence-transformers: the
+    default model only, where the fused graph was measured at ~2x the texts/s and cosine >= 0.99999
+    (bench/embed_gemm_limit.py); other models keep sentence-transformers, which takes any architecture."""
+    return hub_id(model_id) == DEFAULT_MODEL and _best_device() == "cpu"  # on a GPU, torch on CUDA is faster
 
 
 def load_query_embedder(model_id: str, data_root: Path | None = None, dimensions: int | None = None) -> Embedder:
@@ -149,6 +170,8 @@ def load_query_embedder(model_id: str, data_root: Path | None = None, dimensions
 
 @lru_cache(maxsize=4)
 def _query_embedder(model_id: str, dimensions: int | None) -> Embedder:
+    if onnx_fp32_default(model_id):  # the documents' own embedder: one model in memory, not two
+        return _local_embedder(model_id, "none", dimensions)
     try:
         from ls_pipeline.models.onnx_fp32 import OnnxFp32Embedder
 
@@ -169,6 +192,7 @@ class Truncated:
                 f"below its {inner.dimensions}); drop dimensions, or pick a model marked matryoshka in ls-list-models"
             )
         self.model_id, self.revision, self.dimensions, self._inner = inner.model_id, inner.revision, dimensions, inner
+        self.runtime = getattr(inner, "runtime", None)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         head = self._inner.embed(texts)[:, : self.dimensions]
@@ -190,6 +214,10 @@ def embedder_revision(model_id: str, quantize: str = "none", data_root: Path | N
         from ls_pipeline.models.onnx_int8 import QUANTIZED_SUFFIX
 
         return revision + QUANTIZED_SUFFIX
+    if onnx_fp32_default(model_id):
+        from ls_pipeline.models.onnx_fp32 import FUSED_SUFFIX
+
+        return revision + FUSED_SUFFIX
     return revision
 
 

@@ -15,18 +15,17 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.store import atomic
+from ls_pipeline.models.st_folder import FolderModel, read_folder
+from ls_pipeline.store import atomic, lock
+from ls_pipeline.store.machine_cache import export_lock, model_cache_dir
 from ls_pipeline.store.vector_cache import model_key
 
 log = logging.getLogger(__name__)
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-Convert = Callable[[Path, Path], None]  # (exported fp32 model, where to write this runtime's model)
-
-
-def model_cache_root() -> Path:
-    """Exported models live here: $LS_MODEL_CACHE, else ~/.cache/ls-pipeline/models."""
-    return Path(os.environ.get("LS_MODEL_CACHE") or Path.home() / ".cache" / "ls-pipeline" / "models").expanduser()
+# (exported fp32 model, where to write this runtime's model, the model loaded by sentence-transformers)
+Convert = Callable[[Path, Path, Any], None]
+MODEL_CACHE_HINT = "the model cache folder ($LS_MODEL_CACHE, else ~/.cache/ls-pipeline/models)"
 
 
 class OnnxEmbedder:
@@ -35,22 +34,17 @@ class OnnxEmbedder:
     revision_suffix = ""
 
     def __init__(self, model_id: str, location: str, revision: str, threads: int | None = None) -> None:
-        from sentence_transformers import SentenceTransformer
-
         self.model_id = model_id
         self.revision = revision + self.revision_suffix
-        st = SentenceTransformer(location, device="cpu")
-        pooling = getattr(st[1], "pooling_mode", None) if len(st) > 1 else None
-        if pooling != "mean":
+        model = read_folder(location) or _through_sentence_transformers(location)
+        if model.pooling != "mean":
             raise UserError(
-                f"quantize: int8 supports mean-pooling models only; {model_id!r} pools by {pooling!r}. "
-                "Use quantize: none for this model"
+                f"the ONNX path (quantize: int8) supports mean-pooling models only; {model_id!r} pools by "
+                f"{model.pooling or 'something else'!r}. Use quantize: none for this model"
             )
-        self._tokenizer = st.tokenizer
-        self._max_length = int(st.max_seq_length or 512)
-        self.dimensions = int(st[1].get_config_dict().get("embedding_dimension") or 0)
-        folder = model_cache_root() / model_key(model_id, revision)
-        self._session = session(self.model_file(location, folder, st), threads)
+        self._encode, self.dimensions = model.encode, model.dimensions
+        folder = model_cache_dir() / model_key(model_id, revision)
+        self._session = session(self.model_file(location, folder), threads)
         self._names = [i.name for i in self._session.get_inputs()]
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -58,8 +52,8 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         return self.forward(self.tokenize(texts))
 
-    def tokenize(self, texts: list[str]) -> Any:
-        return self._tokenizer(texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np")
+    def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
+        return self._encode(texts)
 
     def forward(self, encoded: Any) -> np.ndarray:
         """Unit-length vectors for tokenized texts (apart from tokenize so a caller can tokenize the next batch
@@ -70,25 +64,60 @@ class OnnxEmbedder:
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
-    def model_file(self, location: str, folder: Path, st: Any) -> Path:
+    def model_file(self, location: str, folder: Path) -> Path:
         raise NotImplementedError
 
 
-def ensure_model_file(target: Path, location: str, tokenizer: Any, convert: Convert, what: str) -> Path:
+def _through_sentence_transformers(location: str) -> FolderModel:
+    """What read_folder gives, for a model it cannot read (a hub id): sentence-transformers loads it."""
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(location, device="cpu")
+    pooling = getattr(st[1], "pooling_mode", None) if len(st) > 1 else None
+    length = int(st.max_seq_length or 512)
+
+    def encode(texts: list[str]) -> dict[str, np.ndarray]:
+        encoded = st.tokenizer(texts, padding=True, truncation=True, max_length=length, return_tensors="np")
+        return {name: np.asarray(encoded[name], dtype=np.int64) for name in encoded}
+
+    dimensions = int(st[1].get_config_dict().get("embedding_dimension") or 0) if len(st) > 1 else 0
+    return FolderModel(length, dimensions, pooling or "", encode)
+
+
+def ensure_model_file(target: Path, location: str, convert: Convert, what: str) -> Path:
     """`target`, made first if missing: export the model to a private fp32 file, `convert` it into a temp file that
-    becomes `target` only if the conversion (and any check it runs) succeeds, and remove the export."""
+    becomes `target` only if the conversion (and any check it runs) succeeds, and remove the export. One process at
+    a time makes it (an flock beside it): a second one waits, then finds it made instead of exporting again."""
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log.info("exporting %s to ONNX and %s (once per model)", location, what)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with lock.exclusive(export_lock(target.parent)):
+            if not target.is_file():
+                _make(target, location, convert, what)
+    except UserError:
+        raise
+    except Exception as exc:  # torch.onnx, the optimizer and the quantizer raise many types; all mean "cannot make it"
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"cannot make the ONNX model for {location} ({what}) in {target.parent}: {detail}. Check that "
+            f"onnxruntime and onnx are installed (scripts/setup.sh) and that {MODEL_CACHE_HINT} is writable"
+        ) from exc
+    return target
+
+
+def _make(target: Path, location: str, convert: Convert, what: str) -> None:
+    from sentence_transformers import SentenceTransformer  # torch: paid only by the process that makes the file
+
+    log.info("exporting %s to ONNX and %s (once per model and machine)", location, what)
+    st = SentenceTransformer(location, device="cpu")
     plain = target.parent / f".model-fp32.{os.getpid()}.onnx"
     try:
-        export(location, plain, tokenizer)
+        export(location, plain, st.tokenizer)
         with atomic.atomic_path(target) as tmp:
-            convert(plain, tmp)
+            convert(plain, tmp, st)
     finally:
         plain.unlink(missing_ok=True)
-    return target
 
 
 def export(location: str, path: Path, tokenizer: Any) -> None:

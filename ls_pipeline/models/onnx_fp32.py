@@ -1,11 +1,13 @@
-"""Query embedding at fp32 on ONNX Runtime, with its transformer fusions (one Attention, SkipLayerNormalization and
-BiasGelu kernel per layer instead of dozens of small ops).
+"""fp32 embedding on ONNX Runtime, with its transformer fusions (one Attention, SkipLayerNormalization and BiasGelu
+kernel per layer instead of dozens of small ops): the default model's documents on a CPU, and search queries.
 
-For one short query torch's per-op overhead dominates: 11 ms through sentence-transformers' encode, 8 ms through
-the bare torch model, 3.8 ms here (bench/search_latency.py). The vectors are torch's to cosine >= 0.9999998, so a
+For documents it runs ~1.8x sentence-transformers' texts/s at the same vectors (bench/embed_gemm_limit.py); for
+one short query torch's per-op overhead dominates: 11 ms through sentence-transformers' encode, 8 ms through the
+bare torch model, 3.8 ms here (bench/search_latency.py). The vectors are torch's to cosine >= 0.9999998, so a
 search over vectors torch made stays exact. The export (torch.onnx, local weights) and the fusion pass run once
-per model and are kept under the model cache folder, checked against sentence-transformers before they are kept;
-a model that cannot go through them embeds with torch.
+per model and machine and are kept under the model cache folder, checked against sentence-transformers before
+they are kept. A query for a model that cannot go through them embeds with torch; the default model's documents
+do not fall back (models/embedding.py says why).
 """
 
 from __future__ import annotations
@@ -22,25 +24,31 @@ MIN_COSINE = 0.99999  # measured 0.9999998 for all-MiniLM-L6-v2; a fusion that m
 PROBES = ["a", "a library for parsing json files", "font for terminals " * 300]  # short, typical, truncated
 
 
+FUSED_SUFFIX = "+onnx-fp32-fused"  # appended to the model revision: the runtime is part of the vectors' provenance
+
+
 class OnnxFp32Embedder(OnnxEmbedder):
-    def model_file(self, location: str, folder: Path, st: Any) -> Path:
-        return ensure_fused_fp32_model(location, folder, st)
+    revision_suffix = FUSED_SUFFIX
+    runtime = "onnxruntime-fp32-fused"
+
+    def model_file(self, location: str, folder: Path) -> Path:
+        return ensure_fused_fp32_model(location, folder)
 
 
-def ensure_fused_fp32_model(location: str, folder: Path, st: Any) -> Path:
+def ensure_fused_fp32_model(location: str, folder: Path) -> Path:
     """The fused fp32 model file, exporting and fusing it first if this model has none yet."""
-    config = st[0].auto_model.config
 
-    def fuse(plain: Path, out: Path) -> None:
+    def fuse(plain: Path, out: Path, st: Any) -> None:
         from onnxruntime.transformers import optimizer
 
+        config = st[0].auto_model.config
         heads, hidden = config.num_attention_heads, config.hidden_size
         fused = optimizer.optimize_model(str(plain), "bert", num_heads=heads, hidden_size=hidden, opt_level=1)
         fused.save_model_to_file(str(out))
         _check(out, st)  # a fusion that does not fit this architecture must not be kept
 
     target = folder / "model-fp32-fused.onnx"
-    return ensure_model_file(target, location, st.tokenizer, fuse, "fusing its transformer layers")
+    return ensure_model_file(target, location, fuse, "fusing its transformer layers")
 
 
 def _check(path: Path, st: Any) -> None:

@@ -65,6 +65,7 @@ def embed(
             "text_column": text_column,
             "batch_size": params.batch_size,
             "quantize": params.quantize,
+            "runtime": getattr(model, "runtime", None),  # None: an API model, or a stand-in a test passes
             "params": dataclasses.asdict(params),
             "dataset": ds.name,
             "inputs": {"dataset": meta["fingerprint"]},

@@ -13,3 +13,17 @@ def numba_cache_dir() -> Path:
     ~/.cache/ls-pipeline/numba. Numba keys each entry by the source file's stamp, numba's version, the Python
     version and the CPU, so an upgrade of any of them recompiles instead of loading stale code."""
     return Path(os.environ.get(NUMBA_CACHE_ENV) or Path.home() / ".cache" / "ls-pipeline" / "numba").expanduser()
+
+
+MODEL_CACHE_ENV = "LS_MODEL_CACHE"
+
+
+def model_cache_dir() -> Path:
+    """Where ONNX exports of local models are kept (once per machine and model revision): $LS_MODEL_CACHE, else
+    ~/.cache/ls-pipeline/models."""
+    return Path(os.environ.get(MODEL_CACHE_ENV) or Path.home() / ".cache" / "ls-pipeline" / "models").expanduser()
+
+
+def export_lock(folder: Path) -> Path:
+    """The lock file that lets one process at a time make the model files in `folder`."""
+    return folder / ".export.lock"

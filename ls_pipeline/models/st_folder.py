@@ -1,0 +1,73 @@
+"""A sentence-transformers model folder read from its JSON files, without importing torch or sentence-transformers.
+
+The ONNX Runtime embedders need only the tokenizer, the maximum length, the pooling and the vector length;
+importing sentence-transformers (torch, transformers) to get them cost 4-11 s per process here, more than embedding
+a few hundred texts. `tokenizers` (the library sentence-transformers' fast tokenizer wraps) reads tokenizer.json
+itself, so the ids are the ones sentence-transformers would make.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+Encode = Callable[[list[str]], dict[str, np.ndarray]]  # texts -> input_ids, attention_mask, token_type_ids
+
+
+@dataclass(frozen=True)
+class FolderModel:
+    max_length: int
+    dimensions: int
+    pooling: str  # "mean", "cls", "max", ... as sentence-transformers' Pooling names it
+    encode: Encode
+
+
+def read_folder(location: str) -> FolderModel | None:
+    """The model at `location` if it is a local folder of exactly Transformer, Pooling and optionally Normalize
+    (anything else, e.g. a Dense layer or a hub id, returns None: the caller loads it with sentence-transformers)."""
+    folder = Path(location)
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) or modules[0]["path"]:
+            return None
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text())
+        config = json.loads((folder / "sentence_bert_config.json").read_text())
+        encode = _encoder(folder / "tokenizer.json", int(config["max_seq_length"]))
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+    if encode is None:
+        return None
+    modes = [k[len("pooling_mode_") :] for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True]
+    name = {"mean_tokens": "mean", "cls_token": "cls", "max_tokens": "max"}.get(modes[0], modes[0]) if modes else ""
+    return FolderModel(
+        int(config["max_seq_length"]), int(pooling["word_embedding_dimension"]), name if len(modes) == 1 else "", encode
+    )
+
+
+def _encoder(path: Path, max_length: int) -> Encode | None:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    padding = tokenizer.padding
+    if padding is None:
+        return None
+    # the file's own settings are the hub's (all-MiniLM-L6-v2's: truncate at 128, pad to a fixed 128); use
+    # sentence-transformers' instead: truncate at max_seq_length, pad to the batch's longest
+    tokenizer.enable_truncation(max_length)
+    pad = {key: padding[key] for key in ("pad_id", "pad_type_id", "pad_token")}
+    tokenizer.enable_padding(**pad)
+
+    def encode(texts: list[str]) -> dict[str, np.ndarray]:
+        batch = tokenizer.encode_batch(texts)
+        return {
+            "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
+        }
+
+    return encode
