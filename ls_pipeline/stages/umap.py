@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 KNN_MIN_ROWS = 4096
 # Up to this many rows that graph is exact (blocked inner products); above, NNDescent. NNDescent's numba compile
 # (~20-30 s, in every process: it cannot be cached) costs more than exact search below this (bench/knn_exact.py).
-EXACT_KNN_MAX_ROWS = 60_000
+EXACT_KNN_MAX_ROWS = 30_000
 EXACT, NNDESCENT = "exact", "nndescent"
 # Above fit_sample distinct rows, the rest is placed by UMAP's transform this many rows at a time (bounded memory).
 TRANSFORM_CHUNK = 50_000
