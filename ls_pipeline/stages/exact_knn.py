@@ -50,18 +50,3 @@ def _self_first(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray,
     distances[:, 0] = 0.0
     return indices, distances
 
-
-def numpy_knn(vectors: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """The same graph for cosine with numpy blocks and argpartition (bench/knn_exact.py compares the two)."""
-    x = vectors.astype(np.float32)
-    x = x / np.linalg.norm(x, axis=1, keepdims=True)
-    indices = np.empty((len(x), k), dtype=np.int32)
-    distances = np.empty((len(x), k), dtype=np.float32)
-    for start in range(0, len(x), block):
-        sims = x[start : start + block] @ x.T
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        order = np.argsort(-top_sims, axis=1)
-        indices[start : start + block] = np.take_along_axis(top, order, axis=1)
-        distances[start : start + block] = np.clip(1 - np.take_along_axis(top_sims, order, axis=1), 0, 2)
-    return _self_first(indices, distances)
