@@ -26,27 +26,36 @@ def embedded(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFram
     return data, steps.embed(data.dataset("d"), EmbedParams()).id
 
 
-def test_umap_sweep_reuses_the_neighbour_graph(embedded: tuple[DataDir, str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("method", ["exact", "nndescent"])
+def test_umap_sweep_reuses_the_neighbour_graph(
+    embedded: tuple[DataDir, str], monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
     data, embedding_id = embedded
     ds = data.dataset("d")
     monkeypatch.setattr(umap_stage, "KNN_MIN_ROWS", 0)  # 300 rows: let the graph be computed apart, as above 4096
+    if method == "nndescent":
+        monkeypatch.setattr(umap_stage, "EXACT_KNN_MAX_ROWS", 0)  # as above EXACT_KNN_MAX_ROWS rows
+    seed = {"exact": 3, "nndescent": 4}[method]  # the module's data directory is shared: one seed per method
     knn_folder = data.root / "_cache" / "knn"
 
-    first = steps.umap(ds, embedding_id, UmapParams(neighbors=10, min_dist=0.1, seed=3))
-    assert not first.sidecar["knn_reused"] and len(list(knn_folder.glob("*.npz"))) == 1
-    sweep = steps.umap(ds, embedding_id, UmapParams(neighbors=10, min_dist=0.3, seed=3))
+    def graphs() -> list[Path]:
+        return [p for p in knn_folder.glob(f"*-s{seed}*.npz") if p.stem.endswith("-exact") == (method == "exact")]
+
+    first = steps.umap(ds, embedding_id, UmapParams(neighbors=10, min_dist=0.1, seed=seed))
+    assert not first.sidecar["knn_reused"] and first.sidecar["knn_method"] == method and len(graphs()) == 1
+    sweep = steps.umap(ds, embedding_id, UmapParams(neighbors=10, min_dist=0.3, seed=seed))
     assert sweep.sidecar["knn_reused"] and sweep.id != first.id
-    assert len(list(knn_folder.glob("*.npz"))) == 1
+    assert len(graphs()) == 1
 
     # The same parameters with the graph computed afresh give the same layout as with the reused graph.
     reused_xy = steps.read_umap(ds, sweep.id)
-    for path in knn_folder.glob("*.npz"):
+    for path in graphs():
         path.unlink()
     vectors = steps.read_embeddings(ds, embedding_id)
-    fresh_xy = umap_stage.project(vectors, UmapParams(neighbors=10, min_dist=0.3, seed=3))
+    fresh_xy = umap_stage.project(vectors, UmapParams(neighbors=10, min_dist=0.3, seed=seed))
     np.testing.assert_allclose(reused_xy, fresh_xy, atol=1e-5)
 
-    other = steps.umap(ds, embedding_id, UmapParams(neighbors=12, min_dist=0.3, seed=3))
+    other = steps.umap(ds, embedding_id, UmapParams(neighbors=12, min_dist=0.3, seed=seed))
     assert not other.sidecar["knn_reused"]
 
 
@@ -68,8 +77,8 @@ def test_knn_cache_file_is_keyed_by_embedding_and_neighbours(tmp_path: Path) -> 
 
     calls: list[int] = []
 
-    def compute(unique: np.ndarray, params: UmapParams) -> tuple[np.ndarray, np.ndarray]:
-        calls.append(params.neighbors)
+    def compute(unique: np.ndarray, params: UmapParams, method: str) -> tuple[np.ndarray, np.ndarray]:
+        calls.append((params.neighbors, method))
         return np.zeros((len(unique), params.neighbors), np.int64), np.zeros((len(unique), params.neighbors))
 
     vectors = np.eye(6, dtype=np.float32)
@@ -77,8 +86,13 @@ def test_knn_cache_file_is_keyed_by_embedding_and_neighbours(tmp_path: Path) -> 
     KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=3, min_dist=0.5))
     KnnCache(tmp_path, "fpB", compute)(vectors, UmapParams(neighbors=3))
     KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=4))
-    assert calls == [3, 3, 4]
+    # An exact graph is another file: a cached NNDescent graph is not taken for an exact one, nor the reverse.
+    KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=3), "exact")
+    KnnCache(tmp_path, "fpA", compute)(vectors, UmapParams(neighbors=3), "exact")
+    assert calls == [(3, "nndescent"), (3, "nndescent"), (4, "nndescent"), (3, "exact")]
     assert not list(tmp_path.glob(".*.tmp"))
+    # NNDescent's graphs keep the file name they had before exact graphs existed (cached graphs stay valid).
+    assert (tmp_path / "fpA-cosine-n3-s42.npz").is_file() and (tmp_path / "fpA-cosine-n3-s42-exact.npz").is_file()
 
 
 def test_rows_added_by_a_reimport_are_placed_on_the_existing_map(tmp_path: Path, sample_frame: pd.DataFrame) -> None:

@@ -15,20 +15,25 @@ import numpy as np
 from ls_pipeline.errors import UserError
 from ls_pipeline.jit_cache import cached_import
 from ls_pipeline.params import BOOLEAN, integer, number, param, validate
+from ls_pipeline.stages import exact_knn
 
 CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be reused) above 4096 rows
 # Placement on an earlier map has its own version, so changing it leaves fresh layouts' fingerprints alone.
 PLACE_VERSION = "2"  # 2: a new row whose vector equals a mapped row's takes that row's point exactly
 log = logging.getLogger(__name__)
 
-# Below this many distinct rows UMAP computes exact neighbours itself (cheap); above it, it runs NNDescent, which
-# is what we compute apart and reuse across UMAP runs with the same neighbours (UMAP's own threshold).
+# Below this many distinct rows UMAP computes exact neighbours itself (cheap); above it we compute the neighbour
+# graph apart and reuse it across UMAP runs with the same neighbours (UMAP's own threshold).
 KNN_MIN_ROWS = 4096
+# Up to this many rows that graph is exact (blocked inner products); above, NNDescent. NNDescent's numba compile
+# (~20-30 s, in every process: it cannot be cached) costs more than exact search below this (bench/knn_exact.py).
+EXACT_KNN_MAX_ROWS = 30_000
+EXACT, NNDESCENT = "exact", "nndescent"
 # Above fit_sample distinct rows, the rest is placed by UMAP's transform this many rows at a time (bounded memory).
 TRANSFORM_CHUNK = 50_000
 
 Knn = tuple[np.ndarray, np.ndarray]  # (indices, distances), one row per distinct vector
-KnnSource = Callable[[np.ndarray, "UmapParams"], Knn]
+KnnSource = Callable[[np.ndarray, "UmapParams", str], Knn]  # (distinct vectors, params, EXACT or NNDESCENT)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,15 @@ class UmapParams:
         }
         if rows > self.fit_sample:
             fields["fit_sample"] = self.fit_sample
+        elif self.knn_method(rows) == EXACT:  # layouts of other sizes keep their fingerprints (NNDescent's or UMAP's)
+            fields["knn"] = EXACT
         return fields
+
+    def knn_method(self, rows: int) -> str:
+        """How the neighbour graph of an embedding of `rows` rows is computed when it is computed apart (from
+        KNN_MIN_ROWS distinct rows): decided by the rows, which the fingerprint knows before the vectors are read."""
+        exact = KNN_MIN_ROWS <= rows <= min(EXACT_KNN_MAX_ROWS, self.fit_sample) and exact_knn.supports(self.metric)
+        return EXACT if exact else NNDESCENT
 
     def samples(self, distinct_rows: int) -> bool:
         return distinct_rows > self.fit_sample
@@ -74,7 +87,8 @@ def distinct(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def project(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None = None) -> np.ndarray:
     """2D coordinates, one row per vector. Exact duplicates are laid out once and share their point.
-    `knn(unique_vectors)` supplies the neighbour graph (e.g. from a cache); by default it is computed here."""
+    `knn(unique_vectors, params, method)` supplies the neighbour graph (e.g. from a cache); by default it is
+    computed here."""
     return scale_to_unit(_layout(vectors, params, knn, 2))
 
 
@@ -99,11 +113,18 @@ def _layout(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims
         return _sampled_umap(unique, params, dims)[inverse]
     graph = None
     if len(unique) >= KNN_MIN_ROWS:
-        graph = (knn or knn_graph)(unique, params)
+        graph = (knn or knn_graph)(unique, params, params.knn_method(len(vectors)))
     return _umap(unique, params, graph, dims)[inverse]
 
 
-def knn_graph(unique: np.ndarray, params: UmapParams) -> Knn:
+def knn_graph(unique: np.ndarray, params: UmapParams, method: str) -> Knn:
+    """The neighbour graph of the distinct vectors: exact, or UMAP's own approximate search."""
+    if method == EXACT:
+        return exact_knn.exact_knn(unique, params.neighbors, params.metric)
+    return nndescent_graph(unique, params)
+
+
+def nndescent_graph(unique: np.ndarray, params: UmapParams) -> Knn:
     """UMAP's own approximate neighbour search (NNDescent), called as UMAP.fit calls it for a fixed seed."""
     from sklearn.utils import check_random_state
 

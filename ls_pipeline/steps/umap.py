@@ -38,8 +38,9 @@ def umap(ds: Dataset, embedding_id: str, params: umap_stage.UmapParams) -> Artif
     def build(staging: Staging) -> dict[str, Any]:
         xy = umap_stage.project(read_embeddings(ds, embedding_id), params, knn)
         layout = _write_layout(staging, xy, ds, embedding_id, source, params)
-        # fit_sampled: fitted on params.fit_sample rows, the rest transformed (then no kNN graph was used)
-        return {**layout, "knn_reused": knn.reused, "fit_sampled": "fit_sample" in fields}
+        # fit_sampled: fitted on params.fit_sample rows, the rest transformed (then no kNN graph was used);
+        # knn_method: exact or nndescent, for a graph computed apart (null: UMAP's own exact neighbours, small data)
+        return {**layout, "knn_reused": knn.reused, "knn_method": knn.method, "fit_sampled": "fit_sample" in fields}
 
     return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
 

@@ -62,22 +62,36 @@ class ClusterLabel:
     labeler: str = KEYWORDS
 
 
+TermCounts = tuple[sparse.csr_matrix, np.ndarray]  # class_term_presence's (presence, vocabulary)
+
+
 def keyword_labels(
-    texts: Sequence[str], cluster: np.ndarray, labeled: Sequence[int], terms: int = 2, top: int = 8
+    texts: Sequence[str],
+    cluster: np.ndarray,
+    labeled: Sequence[int],
+    terms: int = 2,
+    top: int = 8,
+    counts: TermCounts | None = None,
 ) -> dict[int, ClusterLabel]:
-    """A label for each cluster id in `labeled`, built from its highest-scoring distinct terms."""
-    presence, vocabulary = class_term_presence(texts, cluster)
+    """A label for each cluster id in `labeled`, built from its highest-scoring distinct terms. `counts`:
+    class_term_presence(texts, cluster) if the caller has it already (counting the terms is most of the cost)."""
+    presence, vocabulary = counts or class_term_presence(texts, cluster)
     scores = lift_scores(presence, np.bincount(cluster, minlength=presence.shape[0]))
     return _from_scores(labeled, lambda cid: scores[cid].toarray().ravel(), vocabulary, terms, top)
 
 
 def topic_labels(
-    texts: Sequence[str], cluster: np.ndarray, members: dict[int, list[int]], terms: int = 2, top: int = 8
+    texts: Sequence[str],
+    cluster: np.ndarray,
+    members: dict[int, list[int]],
+    terms: int = 2,
+    top: int = 8,
+    counts: TermCounts | None = None,
 ) -> dict[int, ClusterLabel]:
     """A label for each topic (a group of clusters) from the terms its clusters share. Each cluster's scores are
     scaled to its best term, then summed with weight sqrt(size): a term many clusters rank high beats one that
     only the most distinctive cluster has (a topic of ten library clusters and one Rust cluster is not "Rust")."""
-    presence, vocabulary = class_term_presence(texts, cluster)
+    presence, vocabulary = counts or class_term_presence(texts, cluster)
     sizes = np.bincount(cluster, minlength=presence.shape[0])
     scores = lift_scores(presence, sizes)
     best = np.maximum(scores.max(axis=1).toarray().ravel(), 1e-12)
@@ -108,7 +122,7 @@ def _from_scores(
     }
 
 
-def class_term_presence(texts: Sequence[str], cluster: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+def class_term_presence(texts: Sequence[str], cluster: np.ndarray) -> TermCounts:
     """Per cluster id 0..max, in how many of its documents each term occurs; and the vocabulary."""
     from sklearn.feature_extraction.text import CountVectorizer  # ~8 s to import on a busy machine: only when used
 

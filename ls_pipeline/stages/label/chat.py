@@ -16,7 +16,16 @@ import pandas as pd
 from ls_pipeline.models.chat import ChatProvider
 from ls_pipeline.models.chat_runner import ChatSettings, Journal, Outcome, Usage, ask_all
 from ls_pipeline.stages.cluster import hull_indices
-from ls_pipeline.stages.label import ClusterLabel, LabelParams, keyword_labels, labels_table, levels, topic_labels
+from ls_pipeline.stages.label import (
+    ClusterLabel,
+    LabelParams,
+    TermCounts,
+    class_term_presence,
+    keyword_labels,
+    labels_table,
+    levels,
+    topic_labels,
+)
 from ls_pipeline.stages.label import prompt as label_prompt
 
 FALLBACK = "keywords (fallback)"
@@ -50,8 +59,11 @@ def label_all(
     `tree`: the clustering's own levels (cluster_tree); without them clusters are merged by their centroids."""
     labeled = [int(c) for c in defaults.loc[~defaults["noise"], "cluster"]]
     maps = tree[: params.levels] if tree else levels.hierarchy(vectors, cluster, labeled, params.levels)
-    names = keyword_labels(texts, cluster, labeled, terms=params.terms)
-    topic_names = [_keyword_topics(texts, cluster, maps, level, params.terms) for level in range(1, len(maps) + 1)]
+    counts = class_term_presence(texts, cluster)  # once for the clusters and every level: one pass over the texts
+    names = keyword_labels(texts, cluster, labeled, terms=params.terms, counts=counts)
+    topic_names = [
+        _keyword_topics(texts, cluster, maps, level, params.terms, counts) for level in range(1, len(maps) + 1)
+    ]
     usage, fallbacks, reused = Usage(), [], 0
     if chat is not None:
         asked = _ask_clusters(texts, vectors, cluster, labeled, names, params, chat)
@@ -79,13 +91,13 @@ def label_all(
 
 
 def _keyword_topics(
-    texts: list[str], cluster: np.ndarray, maps: list[dict[int, int]], level: int, terms: int
+    texts: list[str], cluster: np.ndarray, maps: list[dict[int, int]], level: int, terms: int, counts: TermCounts
 ) -> dict[int, ClusterLabel]:
     ids = sorted(maps[0])
     ancestor = levels.rows_at_level(np.array(ids), maps, level)
     topics = sorted(set(maps[level - 1].values()))
     members = {t: [c for c, a in zip(ids, ancestor, strict=True) if a == t] for t in topics}
-    return topic_labels(texts, cluster, members, terms=terms)
+    return topic_labels(texts, cluster, members, terms=terms, counts=counts)
 
 
 def _ask_clusters(
