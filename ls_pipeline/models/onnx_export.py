@@ -42,7 +42,7 @@ class OnnxEmbedder:
                 f"the ONNX path (quantize: int8) supports mean-pooling models only; {model_id!r} pools by "
                 f"{model.pooling or 'something else'!r}. Use quantize: none for this model"
             )
-        self._encode, self.dimensions = model.encode, model.dimensions
+        self._encode, self._count, self.dimensions = model.encode, model.count, model.dimensions
         folder = model_cache_dir() / model_key(model_id, revision)
         self._session = session(self.model_file(location, folder), threads)
         self._names = [i.name for i in self._session.get_inputs()]
@@ -54,6 +54,10 @@ class OnnxEmbedder:
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         return self._encode(texts)
+
+    def token_counts(self, texts: list[str]) -> np.ndarray:
+        """Each text's tokens as the model sees them (after truncation): what a forward pass costs by."""
+        return self._count(texts)
 
     def forward(self, encoded: Any) -> np.ndarray:
         """Unit-length vectors for tokenized texts (apart from tokenize so a caller can tokenize the next batch
@@ -80,8 +84,12 @@ def _through_sentence_transformers(location: str) -> FolderModel:
         encoded = st.tokenizer(texts, padding=True, truncation=True, max_length=length, return_tensors="np")
         return {name: np.asarray(encoded[name], dtype=np.int64) for name in encoded}
 
+    def count(texts: list[str]) -> np.ndarray:
+        ids = st.tokenizer(texts, truncation=True, max_length=length)["input_ids"]
+        return np.array([len(row) for row in ids], dtype=np.int64)
+
     dimensions = int(st[1].get_config_dict().get("embedding_dimension") or 0) if len(st) > 1 else 0
-    return FolderModel(length, dimensions, pooling or "", encode)
+    return FolderModel(length, dimensions, pooling or "", encode, count)
 
 
 def ensure_model_file(target: Path, location: str, convert: Convert, what: str) -> Path:
