@@ -16,8 +16,9 @@ from ls_pipeline.params import Check, choice, integer, param, text, validate
 CODE_VERSION = "1"
 # A local ONNX model's batches hold batch_size x this many padded tokens, whatever the texts' lengths: many short
 # texts or a few long ones per forward pass, so each pass is a GEMM of about the same size. With one batch per core
-# in flight (OnnxEmbedder.embed_many) 64 x 40 = 2,560 tokens beat 5,120: 31.1 against 27.7 texts/s (load 5-6).
-BATCH_TOKENS_PER_TEXT = 40
+# in flight on one thread each (OnnxEmbedder.embed_many), small batches that stay in cache won: at 64 x 10 = 640
+# tokens 110 texts/s, x20 100, x30 95, x40 90, x80 86 (384 texts, load ~1; x4-x10 level within noise).
+BATCH_TOKENS_PER_TEXT = 10
 _STRING = text(message="{name} must be a string, got {shown}")
 _OPTIONAL_STRING = text(optional=True, message=_STRING.message)
 
@@ -30,7 +31,7 @@ class EmbedParams:
         text(nonempty=True, message="{name} must be a non-empty string"),
     )
     prefix: str = param("", "text put before every text (some models expect one)", _STRING)
-    batch_size: int = param(64, "texts per forward pass", integer(1))
+    batch_size: int = param(64, "texts per forward pass (a local ONNX model: batch_size x 10 padded tokens)", integer(1))
     text_column: str | None = param(None, "the column to embed (default: the dataset's text column)", _OPTIONAL_STRING)
     quantize: Literal["none", "int8"] = param(
         "none", "int8: an int8 ONNX Runtime model, ~2x the fp32 default's speed", choice("none", "int8")
