@@ -31,7 +31,7 @@ class EmbedParams:
         text(nonempty=True, message="{name} must be a non-empty string"),
     )
     prefix: str = param("", "text put before every text (some models expect one)", _STRING)
-    batch_size: int = param(64, "texts per forward pass (a local ONNX model: batch_size x 10 padded tokens)", integer(1))
+    batch_size: int = param(64, "texts per forward pass (a local ONNX model: batch_size x 10 tokens)", integer(1))
     text_column: str | None = param(None, "the column to embed (default: the dataset's text column)", _OPTIONAL_STRING)
     quantize: Literal["none", "int8"] = param(
         "none", "int8: an int8 ONNX Runtime model, ~2x the fp32 default's speed", choice("none", "int8")
@@ -134,7 +134,7 @@ def embed_batches(
     limits = getattr(embedder, "model", None)
     if hasattr(embedder, "embed_many"):  # a local ONNX model: batches by the padded tokens a forward pass costs
         batches = token_budget_order(token_counts(embedder, inputs), params.batch_size * BATCH_TOKENS_PER_TEXT)
-        yield from zip(batches, embedder.embed_many([inputs[i] for i in rows] for rows in batches))
+        yield from zip(batches, embedder.embed_many([inputs[i] for i in rows] for rows in batches), strict=True)
         return
     if limits is None or not hasattr(limits, "max_batch_tokens"):
         for rows in batch_order(texts, params.batch_size):
