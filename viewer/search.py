@@ -126,7 +126,8 @@ class QueryEmbedder:
 
     def warm(self, model_id: str) -> None:
         model = QueryModel(model_id)
-        self._batcher(model).worker.submit(model.load).result()
+        # one query, not just the load: an ONNX model makes its session on first use (models/onnx_export.py)
+        self._batcher(model).worker.submit(lambda: model.load().embed(["warm"])).result()
 
 
 @dataclass(frozen=True)

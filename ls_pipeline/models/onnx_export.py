@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import warnings
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,24 +45,63 @@ class OnnxEmbedder:
                 f"the ONNX path (quantize: int8) supports mean-pooling models only; {model_id!r} pools by "
                 f"{model.pooling or 'something else'!r}. Use quantize: none for this model"
             )
-        self._encode, self.dimensions = model.encode, model.dimensions
+        self._encode, self._count, self.dimensions = model.encode, model.count, model.dimensions
         folder = model_cache_dir() / model_key(model_id, revision)
-        self._session = session(self.model_file(location, folder), threads)
-        self._names = [i.name for i in self._session.get_inputs()]
+        self._path = self.model_file(location, folder)
+        self.cores = threads or os.cpu_count() or 1
+        # Sessions by intra-op threads, each made on first use: a viewer only ever makes the one its queries use
+        # (all cores), a pipeline process only the one-thread session of embed_many.
+        self._sessions: dict[int, Any] = {}
+        self._sessions_lock = threading.Lock()
+        self._names: list[str] = []  # the model's inputs, read from the first session made
+
+    def _session(self, threads: int) -> Any:
+        with self._sessions_lock:
+            if threads not in self._sessions:
+                self._sessions[threads] = session(self._path, threads)
+                self._names = [i.name for i in self._sessions[threads].get_inputs()]
+            return self._sessions[threads]
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for one batch, run on all cores (a search query: latency)."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         return self.forward(self.tokenize(texts))
 
+    def embed_many(self, batches: Iterable[list[str]]) -> Iterator[np.ndarray]:
+        """Vectors for each batch in order (throughput): one batch per core in flight, each run on one thread.
+
+        A pass on two threads waits at every op for the slower thread; on this shared 2-core machine (load 5-6) two
+        one-thread passes side by side gave 31.1 texts/s against 27.4 (median of 3, 384 texts).
+        """
+        one_thread = self._session(1)
+        pending: deque[Future[np.ndarray]] = deque()
+        with ThreadPoolExecutor(self.cores, thread_name_prefix="embed") as pool:
+            for texts in batches:
+                pending.append(pool.submit(self._vectors, texts, one_thread))
+                if len(pending) >= self.cores:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def _vectors(self, texts: list[str], on: Any) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return self.forward(self.tokenize(texts), on)
+
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         return self._encode(texts)
 
-    def forward(self, encoded: Any) -> np.ndarray:
+    def token_counts(self, texts: list[str]) -> np.ndarray:
+        """Each text's tokens as the model sees them (after truncation): what a forward pass costs by."""
+        return self._count(texts)
+
+    def forward(self, encoded: Any, on: Any = None) -> np.ndarray:
         """Unit-length vectors for tokenized texts (apart from tokenize so a caller can tokenize the next batch
-        while this one runs)."""
+        while this one runs), on session `on` (default: the all-cores one)."""
+        on = on or self._session(self.cores)
         feed = {name: np.asarray(encoded[name], dtype=np.int64) for name in self._names}
-        hidden = self._session.run(None, feed)[0]
+        hidden = on.run(None, feed)[0]
         mask = np.asarray(encoded["attention_mask"], dtype=np.float32)[..., None]
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
@@ -80,8 +122,12 @@ def _through_sentence_transformers(location: str) -> FolderModel:
         encoded = st.tokenizer(texts, padding=True, truncation=True, max_length=length, return_tensors="np")
         return {name: np.asarray(encoded[name], dtype=np.int64) for name in encoded}
 
+    def count(texts: list[str]) -> np.ndarray:
+        ids = st.tokenizer(texts, truncation=True, max_length=length)["input_ids"]
+        return np.array([len(row) for row in ids], dtype=np.int64)
+
     dimensions = int(st[1].get_config_dict().get("embedding_dimension") or 0) if len(st) > 1 else 0
-    return FolderModel(length, dimensions, pooling or "", encode)
+    return FolderModel(length, dimensions, pooling or "", encode, count)
 
 
 def ensure_model_file(target: Path, location: str, convert: Convert, what: str) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 Encode = Callable[[list[str]], dict[str, np.ndarray]]  # texts -> input_ids, attention_mask, token_type_ids
+Count = Callable[[list[str]], np.ndarray]  # texts -> each one's token count after truncation
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class FolderModel:
     dimensions: int
     pooling: str  # "mean", "cls", "max", ... as sentence-transformers' Pooling names it
     encode: Encode
+    count: Count
 
 
 def read_folder(location: str) -> FolderModel | None:
@@ -37,19 +39,22 @@ def read_folder(location: str) -> FolderModel | None:
             return None
         pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text())
         config = json.loads((folder / "sentence_bert_config.json").read_text())
-        encode = _encoder(folder / "tokenizer.json", int(config["max_seq_length"]))
+        coders = _coders(folder / "tokenizer.json", int(config["max_seq_length"]))
     except (OSError, KeyError, TypeError, ValueError):
         return None
-    if encode is None:
+    if coders is None:
         return None
     modes = [k[len("pooling_mode_") :] for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True]
     name = {"mean_tokens": "mean", "cls_token": "cls", "max_tokens": "max"}.get(modes[0], modes[0]) if modes else ""
     return FolderModel(
-        int(config["max_seq_length"]), int(pooling["word_embedding_dimension"]), name if len(modes) == 1 else "", encode
+        int(config["max_seq_length"]),
+        int(pooling["word_embedding_dimension"]),
+        name if len(modes) == 1 else "",
+        *coders,
     )
 
 
-def _encoder(path: Path, max_length: int) -> Encode | None:
+def _coders(path: Path, max_length: int) -> tuple[Encode, Count] | None:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(path))
@@ -59,6 +64,8 @@ def _encoder(path: Path, max_length: int) -> Encode | None:
     # the file's own settings are the hub's (all-MiniLM-L6-v2's: truncate at 128, pad to a fixed 128); use
     # sentence-transformers' instead: truncate at max_seq_length, pad to the batch's longest
     tokenizer.enable_truncation(max_length)
+    unpadded = Tokenizer.from_str(tokenizer.to_str())
+    unpadded.no_padding()
     pad = {key: padding[key] for key in ("pad_id", "pad_type_id", "pad_token")}
     tokenizer.enable_padding(**pad)
 
@@ -70,4 +77,7 @@ def _encoder(path: Path, max_length: int) -> Encode | None:
             "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
         }
 
-    return encode
+    def count(texts: list[str]) -> np.ndarray:
+        return np.array([len(e.ids) for e in unpadded.encode_batch(texts)], dtype=np.int64)
+
+    return encode, count
