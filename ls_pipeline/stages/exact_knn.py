@@ -49,4 +49,3 @@ def _self_first(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray,
     indices[:, 0] = rows
     distances[:, 0] = 0.0
     return indices, distances
-
