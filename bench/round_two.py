@@ -3,11 +3,13 @@ load average before and after each and its wall time, all output into one log.
 
     PYTHONPATH=$PWD python bench/round_two.py [--log bench/results/round-two.log] [--parts gemm,int8,...]
 
-Parts (in this order): gemm (embed_gemm_limit: the fp32 default against the GEMM limit), int8 (embed_int8),
-numba (numba_compile: a cold and a warm ls-umap), compare3k and compare5k (compare_latentscope: end to end against
-Latent Scope 1.0, which bench/setup_latentscope.sh installs), search (search_latency, with bench/million.py's 1M
-scope when its root exists), frame (frontend_first_frame at 100k and 1M points, from the demo scope, which is built
-first if missing). Give the machine to this run alone: the figures are only worth their load.
+Parts (in this order): gemm (embed_gemm_limit: the fp32 default against the GEMM limit), int8 (embed_int8: the
+ceiling, then the shipped int8 recipe and the old one), numba (numba_compile: a cold and a warm ls-umap),
+compare3k and compare5k (compare_latentscope: end to end against Latent Scope 1.0, which
+bench/setup_latentscope.sh installs), search (search_latency, with bench/million.py's 1M scope when its root
+exists), million-viewer (points, rows and search on that scope: million.py's viewer stage; its other stages take
+most of an hour and are run apart), frame (frontend_first_frame at 100k and 1M points, from the demo scope, which
+is built first if missing). Give the machine to this run alone: the figures are only worth their load.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ def parts() -> dict[str, list[str]]:
         search += ["--million-root", str(MILLION_ROOT)]
     return {
         "gemm": bench + ["bench/embed_gemm_limit.py", "--rows", "512"],
-        "int8": bench + ["bench/embed_int8.py"],
+        "int8": bench + ["bench/embed_int8.py", "--rows", "2000", "--only", "shipped", "dynamic"],
         "numba": bench + ["bench/numba_compile.py", "--rows", "500", "--runs", "3"],
         "compare3k": bench + ["bench/compare_latentscope.py", "--rows", "3000", "--skip-reruns"],
         "compare5k": bench + ["bench/compare_latentscope.py", "--rows", "5000", "--skip-reruns"],
         "search": bench + search,
+        "million-viewer": bench + ["bench/million.py", str(MILLION_ROOT), "--stages", "viewer"],
         "frame": bench + ["bench/frontend_first_frame.py", "--data", str(DEMO_DATA), "--repeat", "5"],
     }
 
