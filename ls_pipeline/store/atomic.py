@@ -25,19 +25,30 @@ class AlreadyExists(FileExistsError):
 @contextlib.contextmanager
 def atomic_path(target: Any) -> Iterator[Path]:
     """Yield a local temp path; on success it becomes `target` (renamed locally, uploaded remotely), else is removed."""
-    folder = scratch_folder(target.parent) if is_remote(target) else target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=local_folder(target))
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        if is_remote(target):
-            upload(tmp_path, target)
-        else:
-            os.replace(tmp_path, target)
+        publish(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def local_folder(target: Any) -> Path:
+    """Where a file bound for `target` is written first (made if missing): its own folder locally (so the rename is
+    atomic), this machine's scratch folder for a remote one."""
+    folder = scratch_folder(target.parent) if is_remote(target) else target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def publish(local: Path, target: Any) -> None:
+    """A finished local file becomes `target` whole: renamed locally, uploaded in one request remotely."""
+    if is_remote(target):
+        upload(local, target)
+    else:
+        os.replace(local, target)
 
 
 def upload(local: Path, target: Any, create: bool = False) -> None:
