@@ -21,15 +21,18 @@ import numpy as np
 import pytest
 import s3fs
 
+from ls_pipeline.sources import tweets_json, twitter
 from ls_pipeline.store.local_copies import CacheTooSmall, LocalCopies
 from ls_pipeline.store.location import parse_root
 from ls_pipeline.store.metadata_cache import CachingS3FileSystem
 from tests.s3_support import S3Server, aws_settings, start_s3_server
 from tests.viewer_support import REPO, TAGS, copy_built, free_port, in_process, wait_until_responds
+from tests.x_archives import TWEETS, write_zip
 
 DS = "/api/datasets/sample"
 SCOPE = DS + "/scopes/scopes-001"
 EMBEDDING_KEY = "data/sample/embeddings/"
+JSON_TYPE = {"content-type": "application/json"}
 
 
 def upload(local: Path, server: S3Server) -> str:
@@ -281,6 +284,23 @@ def test_tag_edits_in_studio_mode_write_to_the_bucket(local_root: Path, aws: S3S
         assert ok(http.get(DS + "/tags/keep"))["indices"] == []
     history = (root / "sample" / "tags" / "_history.jsonl").read_text().splitlines()
     assert [json.loads(line)["op"] for line in history] == ["create", "change", "undo"]
+
+
+def test_an_x_import_upload_in_hosted_mode_lands_in_the_buckets_inbox(
+    local_root: Path, aws: S3Server, tmp_path: Path
+) -> None:
+    url = upload(local_root, aws)
+    root = parse_root(url)
+    body = tweets_json.dumps(twitter.read_zip(write_zip(tmp_path / "a.zip", TWEETS)))
+    with in_process(url, LATENT_SCOPE_APP_MODE="hosted") as http:
+        answer = http.post("/api/imports", params={"name": "alice"}, content=body, headers=JSON_TYPE)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["rows"] == len(TWEETS)
+        assert ok(http.get("/api/imports/alice"))["state"] == "queued"
+        refused = http.post("/api/imports", params={"name": "alice"}, content=body, headers=JSON_TYPE)
+        assert refused.status_code == 403 and "secret" in refused.json()["error"]  # the first upload owns the name
+    assert (root / "_inbox" / "alice.tweets.json").read_bytes() == body
+    assert [p.name for p in (root / "_inbox").iterdir() if p.is_file()] == ["alice.tweets.json"]  # nothing partial
 
 
 def test_the_store_going_away_is_a_clean_503(local_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import math
-import os
 import re
 import secrets
 from datetime import datetime
@@ -150,17 +149,13 @@ def secret_matches(data: DataDir, name: str, secret: str) -> bool:
 
 
 def claim(data: DataDir, name: str) -> str | None:
-    """A new secret for a name nobody owns yet, its hash written once (O_EXCL: of two racing uploads one wins);
-    None when another upload claimed it first."""
-    path = data.import_secret_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A new secret for a name nobody owns yet, its hash written create-only (of two racing uploads one wins, on
+    a local disk or a bucket); None when another upload claimed it first."""
     secret = secrets.token_urlsafe(24)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+        atomic.write_bytes(data.import_secret_path(name), (_digest(secret) + "\n").encode("ascii"), create=True)
+    except atomic.AlreadyExists:
         return None
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(_digest(secret) + "\n")
     return secret
 
 

@@ -7,7 +7,6 @@ ingests the file, the default recipe follows, bounded by LATENT_SCOPE_JOB_TIMEOU
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from starlette.responses import Response
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
+from ls_pipeline.store.atomic import local_folder, publish
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.imports import (
     claim,
@@ -62,17 +62,17 @@ async def upload(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_mb * 2**20:
         raise TooLarge(f"the upload is {int(declared) / 2**20:.1f} MB, over LATENT_SCOPE_MAX_UPLOAD_MB={max_mb} MB")
-    inbox = data.inbox
-    inbox.mkdir(parents=True, exist_ok=True)
-    # Hidden while it arrives: the inbox sensor skips dot-files, and the rename below is atomic.
-    partial = inbox / f".upload-{secrets.token_hex(8)}.partial"
+    target = upload_path(data, name, suffix)
+    # Received into a local file (hidden beside the inbox, or in the scratch folder when the inbox is on object
+    # storage), read there, then published whole: the inbox sensor skips dot-files and never sees half an upload.
+    partial = local_folder(target) / f".upload-{secrets.token_hex(8)}.partial"
     try:
         size = await _receive(request, partial, max_mb)
         rows = await work(_validate, partial, suffix, f"{name}{suffix}")
         secret = None if has_owner(data, name) else await work(claim, data, name)
         if secret is None and not secret_matches(data, name, request.headers.get(SECRET_HEADER, "")):
             raise Forbidden(f"another upload claimed {shown(name)} first; choose another name")  # a lost race
-        os.replace(partial, upload_path(data, name, suffix))
+        await work(publish, partial, target)  # on object storage one PUT: not on the event loop
     finally:
         partial.unlink(missing_ok=True)
         catalog(request).forget()  # its status is asked next: from the store, not from a kept answer
