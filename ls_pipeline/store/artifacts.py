@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import platform
 import time
 from collections.abc import Callable, Iterable
@@ -14,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ls_pipeline.store import sidecars
-from ls_pipeline.store.atomic import upload
+from ls_pipeline.store.atomic import publish
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.layout import SIDECAR
-from ls_pipeline.store.location import is_remote
 from ls_pipeline.store.sidecars import Sidecar
 
 log = logging.getLogger(__name__)
@@ -111,11 +109,8 @@ def produce(
 
 def publish_file(staged: Path, target: Any) -> None:
     """Give a staged file its final name: a rename locally, an upload (then the local copy goes) remotely."""
-    if is_remote(target):
-        upload(staged, target)
-        staged.unlink()
-    else:
-        os.replace(staged, target)
+    publish(staged, target)
+    staged.unlink(missing_ok=True)
 
 
 def now_iso() -> str:
