@@ -5,8 +5,9 @@ breakdown of the requests themselves (hops, each blocking call, GC pauses, JSON 
     PYTHONPATH=$PWD python bench/search_latency.py [/tmp/ls-bench-search] [--requests 200] [--requests-only]
         [--million-only]
 
-At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the 8-bit pre-filter
-with exact rescoring (viewer/search.py), and the pre-filter's recall@10 against exact.
+At 1M rows (stand-in vectors: the 1,000 real embeddings plus noise): exact numpy against the 4-bit pre-filter
+with exact rescoring (viewer/search.py), its scan against the old 8-bit scan (interleaved in one process), the
+rescoring and top-k apart, and the pre-filter's recall@10 (mean and minimum) against exact.
 
 Data: 'deb1k' (1,000 real Debian rows through the default recipe), 'deb100k1' (it tiled 100x; see viewer_data.py).
 Parts: the tokenizer, the model's forward pass (torch), the whole embedder call (sentence-transformers' encode),
@@ -106,9 +107,10 @@ def knn_parts(root: Path, scope_id: str, n: int) -> None:
 
 def million(data: DataDir, scope_id: str, n: int) -> None:
     """1M stand-in vectors (the 1,000 real embeddings, each drawn with noise of about half its norm, so no two rows
-    tie), real query texts: exact numpy against the 8-bit pre-filter with exact rescoring, and the recall@10."""
+    tie), real query texts: exact numpy against the pre-filter with exact rescoring, the pre-filter's scan against
+    the 8-bit scan it replaced (interleaved, same matrix), and the recall@10 against exact."""
     from ls_pipeline.models.embedding import DEFAULT_MODEL, load_query_embedder
-    from viewer.search import EmbeddingIndex
+    from viewer.search import PREFILTER_CANDIDATES, EmbeddingIndex, top_k
 
     real = np.asarray(EmbeddingIndex.open(_embedding_file(data, "deb1k", scope_id)).matrix, dtype=np.float32)
     rng = np.random.default_rng(0)
@@ -116,19 +118,82 @@ def million(data: DataDir, scope_id: str, n: int) -> None:
     for start in range(0, len(matrix), 100_000):  # bounded temporaries
         picks = real[rng.integers(0, len(real), 100_000)]
         matrix[start : start + 100_000] = picks + rng.normal(0, 0.5 / np.sqrt(real.shape[1]), picks.shape)
-    queries = load_query_embedder(DEFAULT_MODEL).embed([query(i) for i in range(n)])
+    queries = load_query_embedder(DEFAULT_MODEL).embed([query(i) for i in range(n)]).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
     started = time.perf_counter()
     filtered = EmbeddingIndex(matrix)
-    print(f"  1,000,000 stand-in rows: 8-bit copy built in {time.perf_counter() - started:.1f} s")
-    for label, index in (("exact numpy", exact), ("8-bit pre-filter + exact", filtered)):
-        samples = timed(lambda i, index=index: index.top_k(queries[i], 20), n)
-        print(f"  top-20 at 1,000,000 rows, {label:<27} {percentiles(samples)}")
+    print(f"  1,000,000 stand-in rows: 4-bit codes built in {time.perf_counter() - started:.1f} s (load {load()})")
+    started = time.perf_counter()
+    old = EightBitScan(matrix, exact.inverse_norms)
+    print(f"  the old 8-bit copy built in {time.perf_counter() - started:.1f} s (load {load()})")
+    prefilter = filtered.prefilter
+    assert prefilter is not None
+    rescore = {}
+    parts: dict[str, list[float]] = {"old 8-bit scan (256 rows)": [], "4-bit scan": [], "rescore + top-20": []}
+    parts.update({"whole kNN, exact numpy": [], "whole kNN, 4-bit + exact": []})
+    for _ in range(2):  # the parts interleaved query by query, so load from others hits them alike
+        for i, q in enumerate(queries):
+            started = time.perf_counter()
+            old.candidates(q, 256)
+            parts["old 8-bit scan (256 rows)"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            rows = prefilter.candidates(q, max(PREFILTER_CANDIDATES, 80))
+            parts["4-bit scan"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            top_k((matrix[rows] @ q) * exact.inverse_norms[rows], 20)
+            parts["rescore + top-20"].append(time.perf_counter() - started)
+            rescore[i] = len(rows)
+            started = time.perf_counter()
+            filtered.top_k(q, 20)
+            parts["whole kNN, 4-bit + exact"].append(time.perf_counter() - started)
+    for q in queries:  # apart: numpy's threads, still spinning after a scan of 1.5 GB, would slow what follows
+        started = time.perf_counter()
+        exact.top_k(q, 20)
+        parts["whole kNN, exact numpy"].append(time.perf_counter() - started)
+    for label, samples in parts.items():
+        print(f"  1,000,000 rows, {label:<27} {percentiles(samples)}")
+    ratio = statistics.median(parts["old 8-bit scan (256 rows)"]) / statistics.median(parts["4-bit scan"])
+    print(
+        f"  old 8-bit scan / 4-bit scan (p50): {ratio:.2f}x; rows rescored per query: {min(rescore.values())}"
+        f"-{max(rescore.values())} (outliers: {len(prefilter.outliers)}); load {load()}"
+    )
+    truths = [set(exact.top_k(q, 10).indices.tolist()) for q in queries]
     recall = [
-        len(set(exact.top_k(q, 10).indices.tolist()) & set(filtered.top_k(q, 10).indices.tolist())) / 10
-        for q in queries
+        len(truth & set(filtered.top_k(q, 10).indices.tolist())) / 10 for q, truth in zip(queries, truths, strict=True)
     ]
     print(f"  recall@10 of the pre-filter against exact: mean {np.mean(recall):.4f}, min {min(recall):.2f} of {n}")
+    for count in (256, 512):  # fewer candidates than PREFILTER_CANDIDATES: what the margin buys
+        fewer = []
+        for q, truth in zip(queries, truths, strict=True):
+            rows = prefilter.candidates(q, count)
+            best = rows[top_k((matrix[rows] @ q) * exact.inverse_norms[rows], 10).indices]
+            fewer.append(len(truth & set(best.tolist())))
+        print(f"  recall@10 with {count} candidates: mean {np.mean(fewer) / 10:.4f}, min {min(fewer) / 10:.2f}")
+
+
+class EightBitScan:
+    """The pre-filter viewer/prefilter.py had before its 4-bit codes (faiss' QT_8bit_uniform over rows scaled per
+    dimension), kept here to measure the new scan against it on the same matrix."""
+
+    def __init__(self, matrix: np.ndarray, inverse_norms: np.ndarray, chunk: int = 65_536) -> None:
+        import faiss
+
+        dims = matrix.shape[1]
+        spans = [(start, min(start + chunk, len(matrix))) for start in range(0, len(matrix), chunk)]
+        low, high = np.full(dims, np.inf, np.float32), np.full(dims, -np.inf, np.float32)
+        for start, end in spans:
+            rows = matrix[start:end] * inverse_norms[start:end, None]
+            low, high = np.minimum(low, rows.min(axis=0)), np.maximum(high, rows.max(axis=0))
+        self.low, self.span = low, np.where(high > low, high - low, 1.0).astype(np.float32)
+        self.index = faiss.IndexScalarQuantizer(dims, faiss.ScalarQuantizer.QT_8bit_uniform, faiss.METRIC_INNER_PRODUCT)
+        self.index.train(np.stack([np.zeros(dims, np.float32), np.ones(dims, np.float32)]))
+        for start, end in spans:
+            self.index.add((matrix[start:end] * inverse_norms[start:end, None] - self.low) / self.span)
+
+    def candidates(self, query: np.ndarray, count: int) -> np.ndarray:
+        _, found = self.index.search((query * self.span)[None, :].astype(np.float32), count)
+        return np.sort(found[0][found[0] >= 0])
 
 
 def _embedding_file(data: DataDir, name: str, scope_id: str) -> Path:
@@ -260,7 +325,7 @@ async def _requests(app: Any, scope_id: str, n: int, runs: list[Run], parts: Bre
                     samples.append(time.perf_counter() - started)
                     parts.close_request()
                     response.raise_for_status()
-                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "8-bit pre-filter"
+                how = "exact" if search.PREFILTER_MIN_ROWS > rows else "4-bit pre-filter"
                 print(f"  whole request at {rows:>7,} rows, {how:<18} {percentiles(samples)}")
                 parts.report(n)
 
@@ -287,7 +352,7 @@ def main() -> None:
         print("exact kNN:")
         knn_parts(root, scope_id, args.requests)
     print("search requests, one client:")
-    # 100k twice: as served (the 8-bit pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
+    # 100k twice: as served (the 4-bit pre-filter from PREFILTER_MIN_ROWS up) and exact numpy alone
     runs = [(name, rows, None) for name, rows in SIZES.items()] + [("deb100k1", 100_000, 10**9)]
     parts = Breakdown()
     parts.install()

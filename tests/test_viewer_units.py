@@ -162,7 +162,7 @@ def test_scope_tables_are_cached_and_the_least_recent_dropped(built_data: dict[s
     assert store.scalar(exists, {"name": first}) == 0  # over max_cached_scopes: the least recent was dropped
 
 
-def test_the_8bit_prefilter_returns_the_exact_top_k() -> None:
+def test_the_prefilter_returns_the_exact_top_k() -> None:
     from viewer.search import PREFILTER_CANDIDATES, EmbeddingIndex
 
     rng = np.random.default_rng(5)
@@ -175,7 +175,30 @@ def test_the_8bit_prefilter_returns_the_exact_top_k() -> None:
     for q in rng.normal(size=(20, 48)).astype(np.float32):
         want, got = exact.top_k(q, 20), filtered.top_k(q, 20)
         assert got.indices.tolist() == want.indices.tolist()
-        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)  # rescored in float32, not the 8-bit scores
+        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)  # rescored in float32, not the 4-bit scores
+
+
+def test_the_prefilter_takes_odd_dimensions_zero_and_constant_rows_and_large_k() -> None:
+    from viewer.search import EmbeddingIndex
+
+    rng = np.random.default_rng(6)
+    matrix = rng.normal(size=(3_000, 17)).astype(np.float32)  # odd: the last dimension has no pair
+    matrix[:, 3] = 0.25  # a constant dimension
+    matrix[5] = 0.0  # a zero vector scores 0 against everything
+    exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
+    filtered = EmbeddingIndex(matrix, prefilter_min_rows=0)
+    for q in rng.normal(size=(5, 17)).astype(np.float32):
+        for k in (10, 700):  # 700: more candidates (4k) than the default, still fewer than the rows
+            want, got = exact.top_k(q, k), filtered.top_k(q, k)
+            assert got.indices.tolist() == want.indices.tolist()
+
+
+def test_the_prefilter_of_fewer_rows_than_candidates_returns_them_all() -> None:
+    from viewer.prefilter import Prefilter
+
+    matrix = np.random.default_rng(7).normal(size=(10, 8)).astype(np.float32)
+    prefilter = Prefilter(matrix, 1 / np.linalg.norm(matrix, axis=1))
+    assert prefilter.candidates(matrix[0] / np.linalg.norm(matrix[0]), 1_024).tolist() == list(range(10))
 
 
 def test_search_rows_by_rowid_only_from_a_dense_table(built_data: dict[str, object], tmp_path: Path) -> None:

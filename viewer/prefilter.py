@@ -1,12 +1,20 @@
-"""The candidates behind viewer/search.py's pre-filter: each row's normalized vector in 8 bits a dimension, scanned
-by faiss' scalar quantizer on one thread.
+"""The candidates behind viewer/search.py's pre-filter: each row's normalized vector as a 4-bit product code
+(16 centroids for every pair of dimensions: a quarter of a byte per dimension), scanned by faiss' fast-scan kernel
+on one thread.
 
-Each dimension is scaled to [0, 1] by its exact minimum and maximum over the matrix and then quantized with one
-range for all (faiss' `QT_8bit_uniform`), so a query's inner product with a row is, up to a constant per query,
-its inner product with the query scaled by each dimension's span: ranking by that gives per-dimension 8-bit
-precision at the cost of the uniform scan. At 1M x 384 (load ~9, one thread) one scan took 23 ms, against 58 ms
-for faiss' per-dimension `QT_8bit` and 51-58 ms for `QT_fp16`; it reads 384 MB instead of float32's 1.5 GB.
-Recall@10 after exact rescoring: bench/search_latency.py.
+The fast scan keeps the query's lookup tables in SIMD registers, so it reads 96 bytes a row at 384 dimensions and
+does no per-dimension arithmetic; the 8-bit scalar quantizer it replaced (each dimension scaled to its range, faiss'
+`QT_8bit_uniform`) decoded every byte to float. 1M x 384 on this Intel Xeon (AVX-512, 2 cores), the two
+interleaved in one process (bench/search_latency.py --million-only): the 8-bit scan 55.3 ms p50, this one 11.1 ms
+(4.98x) at load ~0.8; 80.5 against 16.3 ms (4.94x) at load ~4.5; two threads (two halves searched at once) were
+slower for one query under load (20.0 against 15.6 ms). The codes are noisier than 8 bits, so more candidates are
+rescored exactly (PREFILTER_CANDIDATES in viewer/search.py: 1,024 rows, 0.8 ms with the top-k): recall@10 against
+exact 1.0 (mean and minimum of 50 queries), against 0.992 / 0.90 with 512 and 0.948 / 0.70 with 256. Building the
+codes costs more than the 8-bit copy did: 17.2 s against 4.0 s at 1M rows, once per scope on its first search.
+
+A row the codes fit badly (an outlier that sets one dimension's range alone, a vector unlike the sample the centroids
+were trained on) could rank far below its true score, since the error of its approximate score is at most its
+residual's norm: such rows are always handed to the exact rescoring.
 """
 
 from __future__ import annotations
@@ -15,32 +23,59 @@ import faiss
 import numpy as np
 
 # faiss' thread count is process-wide, so it is set once, here, when faiss is first imported, and not on every
-# index build. One thread: the query's embedding and the rows' fetch share this machine's cores; under load 2
-# threads were slower (1M rows, load ~9: 90 ms against 42 ms).
+# index build. One thread: the query's embedding and the rows' fetch share this machine's cores, and a second one did
+# not make one query's scan faster (see above).
 faiss.omp_set_num_threads(1)
+
+# Rows the centroids are trained on: 16 centroids per pair of dimensions need few; 16,384 gave the same recall as
+# 65,536 at 1M rows and trains in ~3 s.
+TRAINING_ROWS = 16_384
+# A row whose residual is this many times the median residual is rescored on every query, up to MAX_OUTLIERS rows
+# (the worst first), which bounds what they add to a query.
+OUTLIER_RESIDUAL = 2.0
+MAX_OUTLIERS = 1_024
 
 
 class Prefilter:
     def __init__(self, matrix: np.ndarray, inverse_norms: np.ndarray, chunk: int = 65_536) -> None:
-        """Quantize the normalized rows, reading a chunk at a time so the float32 copies made from `matrix` (mapped
+        """Encode the normalized rows, reading a chunk at a time so the float32 copies made from `matrix` (mapped
         from a file) never exceed one chunk."""
-        dims = matrix.shape[1]
-        chunks = [(start, min(start + chunk, len(matrix))) for start in range(0, len(matrix), chunk)]
-        low, high = np.full(dims, np.inf, np.float32), np.full(dims, -np.inf, np.float32)
+        rows, dims = matrix.shape
+        self.pad = dims % 2  # a product code of dimension pairs: an odd last dimension gets a zero partner
+        chunks = [(start, min(start + chunk, rows)) for start in range(0, rows, chunk)]
+        coder = faiss.IndexPQ(dims + self.pad, (dims + self.pad) // 2, 4, faiss.METRIC_INNER_PRODUCT)
+        coder.train(self._training_rows(matrix, inverse_norms))
+        residuals = np.empty(rows, np.float32)
         for start, end in chunks:
-            rows = _normalized(matrix, inverse_norms, start, end)
-            low, high = np.minimum(low, rows.min(axis=0)), np.maximum(high, rows.max(axis=0))
-        self.low = low
-        self.span = np.where(high > low, high - low, 1.0).astype(np.float32)  # a constant dimension ranks nothing
-        self.index = faiss.IndexScalarQuantizer(dims, faiss.ScalarQuantizer.QT_8bit_uniform, faiss.METRIC_INNER_PRODUCT)
-        self.index.train(np.stack([np.zeros(dims, np.float32), np.ones(dims, np.float32)]))  # the range [0, 1]
-        for start, end in chunks:
-            self.index.add((_normalized(matrix, inverse_norms, start, end) - self.low) / self.span)
+            vectors = self._padded(_normalized(matrix, inverse_norms, start, end))
+            codes = coder.sa_encode(vectors)
+            coder.add_sa_codes(codes)
+            residuals[start:end] = np.linalg.norm(vectors - coder.sa_decode(codes), axis=1)
+        self.index = faiss.IndexPQFastScan(coder)  # the same codes, laid out in blocks for the SIMD scan
+        del coder
+        median = float(np.median(residuals))
+        far = np.flatnonzero(residuals > OUTLIER_RESIDUAL * median)
+        worst = far[np.argsort(-residuals[far], kind="stable")[:MAX_OUTLIERS]]
+        self.outliers = np.sort(worst).astype(np.int64)
 
     def candidates(self, query: np.ndarray, count: int) -> np.ndarray:
-        """The rows of the `count` best approximate cosines to a unit-length query, in row order."""
-        _, found = self.index.search((query * self.span)[None, :].astype(np.float32), count)
-        return np.sort(found[0][found[0] >= 0])  # in row order: a mapped matrix then reads them in file order
+        """The rows of the `count` best approximate cosines to a unit-length query, and every badly coded row, in
+        row order."""
+        _, found = self.index.search(self._padded(query[None, :].astype(np.float32)), count)
+        # in row order: a mapped matrix then reads them in file order
+        return np.union1d(found[0][found[0] >= 0], self.outliers).astype(np.int64)
+
+    def _training_rows(self, matrix: np.ndarray, inverse_norms: np.ndarray) -> np.ndarray:
+        rows = len(matrix)
+        picked = np.sort(np.random.default_rng(0).choice(rows, min(rows, TRAINING_ROWS), replace=False))
+        sample = np.asarray(matrix[picked], dtype=np.float32) * inverse_norms[picked, None]
+        # k-means wants at least as many points as its 16 centroids: repeat a tiny matrix's rows
+        return self._padded(np.resize(sample, (max(len(sample), 16), sample.shape[1])))
+
+    def _padded(self, vectors: np.ndarray) -> np.ndarray:
+        if not self.pad:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        return np.hstack([vectors, np.zeros((len(vectors), 1), np.float32)]).astype(np.float32)
 
 
 def _normalized(matrix: np.ndarray, inverse_norms: np.ndarray, start: int, end: int) -> np.ndarray:
