@@ -22,8 +22,11 @@ CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be
 PLACE_VERSION = "2"  # 2: a new row whose vector equals a mapped row's takes that row's point exactly
 log = logging.getLogger(__name__)
 
-# Below this many distinct rows UMAP computes exact neighbours itself (cheap); above it we compute the neighbour
-# graph apart and reuse it across UMAP runs with the same neighbours (UMAP's own threshold).
+# We compute the neighbour graph apart and reuse it across UMAP runs with the same neighbours (the map and the 10D
+# UMAP the default clusters on share one): an exact graph at any size, an NNDescent one from this many rows. Below
+# it UMAP computes all pairwise distances itself (UMAP's own threshold), through sklearn calling UMAP's numba metric
+# from Python once per pair: for an exact metric that was 33-40 s for a 3,000-row map against 10 s with our graph
+# (load ~5), paid again by the 10D UMAP; so only a metric we cannot compute exactly is left to it.
 KNN_MIN_ROWS = 4096
 # Up to this many rows that graph is exact (blocked inner products); above, NNDescent. NNDescent's numba compile
 # (~20-30 s, in every process: it cannot be cached) costs more than exact search below this (bench/knn_exact.py).
@@ -70,9 +73,10 @@ class UmapParams:
         return fields
 
     def knn_method(self, rows: int) -> str:
-        """How the neighbour graph of an embedding of `rows` rows is computed when it is computed apart (from
-        KNN_MIN_ROWS distinct rows): decided by the rows, which the fingerprint knows before the vectors are read."""
-        exact = KNN_MIN_ROWS <= rows <= min(EXACT_KNN_MAX_ROWS, self.fit_sample) and exact_knn.supports(self.metric)
+        """How the neighbour graph of an embedding of `rows` rows is computed (NNDescent's only from KNN_MIN_ROWS
+        distinct rows): decided by the rows, which the fingerprint knows before the vectors are read. Exact below
+        4096 rows since UMAP's own small-data path was replaced: those layouts' fingerprints say knn: exact too."""
+        exact = 0 < rows <= min(EXACT_KNN_MAX_ROWS, self.fit_sample) and exact_knn.supports(self.metric)
         return EXACT if exact else NNDESCENT
 
     def samples(self, distinct_rows: int) -> bool:
@@ -113,9 +117,9 @@ def _layout(
     log.info("UMAP to %dD on %d distinct of %d rows (neighbors=%d)", dims, len(unique), len(vectors), params.neighbors)
     if params.samples(len(unique)):
         return _sampled_umap(unique, params, dims, epochs)[inverse]
-    graph = None
-    if len(unique) >= KNN_MIN_ROWS:
-        graph = (knn or knn_graph)(unique, params, params.knn_method(len(vectors)))
+    graph, method = None, params.knn_method(len(vectors))
+    if method == EXACT or len(unique) >= KNN_MIN_ROWS:
+        graph = (knn or knn_graph)(unique, params, method)
     return _umap(unique, params, graph, dims, epochs)[inverse]
 
 
