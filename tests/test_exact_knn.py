@@ -56,7 +56,8 @@ def test_an_unsupported_metric_is_refused_and_left_to_nndescent() -> None:
 def test_only_layouts_with_an_exact_graph_change_their_fingerprint_fields() -> None:
     params = UmapParams()
     low, high = umap_stage.KNN_MIN_ROWS, umap_stage.EXACT_KNN_MAX_ROWS
-    assert "knn" not in params.layout_fields(low - 1)  # UMAP's own exact neighbours, as before
+    # Below 4096 rows too: UMAP's own pairwise neighbours (slow) gave way to our exact graph, and the fields say so.
+    assert params.layout_fields(3000)["knn"] == "exact" and params.knn_method(100) == umap_stage.EXACT
     assert params.layout_fields(low)["knn"] == "exact" and params.layout_fields(high)["knn"] == "exact"
     assert "knn" not in params.layout_fields(high + 1)  # NNDescent, as before
     assert params.knn_method(low) == umap_stage.EXACT and params.knn_method(high + 1) == umap_stage.NNDESCENT

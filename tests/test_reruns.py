@@ -32,7 +32,7 @@ def test_umap_sweep_reuses_the_neighbour_graph(
 ) -> None:
     data, embedding_id = embedded
     ds = data.dataset("d")
-    monkeypatch.setattr(umap_stage, "KNN_MIN_ROWS", 0)  # 300 rows: let the graph be computed apart, as above 4096
+    monkeypatch.setattr(umap_stage, "KNN_MIN_ROWS", 0)  # 300 rows: let NNDescent's graph be computed apart too
     if method == "nndescent":
         monkeypatch.setattr(umap_stage, "EXACT_KNN_MAX_ROWS", 0)  # as above EXACT_KNN_MAX_ROWS rows
     seed = {"exact": 3, "nndescent": 4}[method]  # the module's data directory is shared: one seed per method

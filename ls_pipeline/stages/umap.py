@@ -22,8 +22,11 @@ CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be
 PLACE_VERSION = "2"  # 2: a new row whose vector equals a mapped row's takes that row's point exactly
 log = logging.getLogger(__name__)
 
-# Below this many distinct rows UMAP computes exact neighbours itself (cheap); above it we compute the neighbour
-# graph apart and reuse it across UMAP runs with the same neighbours (UMAP's own threshold).
+# We compute the neighbour graph apart and reuse it across UMAP runs with the same neighbours (the map and the 10D
+# UMAP the default clusters on share one): an exact graph at any size, an NNDescent one from this many rows. Below
+# it UMAP computes all pairwise distances itself (UMAP's own threshold), through sklearn calling UMAP's numba metric
+# from Python once per pair: for an exact metric that was 33-40 s for a 3,000-row map against 10 s with our graph
+# (load ~5), paid again by the 10D UMAP; so only a metric we cannot compute exactly is left to it.
 KNN_MIN_ROWS = 4096
 # Up to this many rows that graph is exact (blocked inner products); above, NNDescent. NNDescent's numba compile
 # (~20-30 s, in every process: it cannot be cached) costs more than exact search below this (bench/knn_exact.py).
@@ -70,9 +73,10 @@ class UmapParams:
         return fields
 
     def knn_method(self, rows: int) -> str:
-        """How the neighbour graph of an embedding of `rows` rows is computed when it is computed apart (from
-        KNN_MIN_ROWS distinct rows): decided by the rows, which the fingerprint knows before the vectors are read."""
-        exact = KNN_MIN_ROWS <= rows <= min(EXACT_KNN_MAX_ROWS, self.fit_sample) and exact_knn.supports(self.metric)
+        """How the neighbour graph of an embedding of `rows` rows is computed (NNDescent's only from KNN_MIN_ROWS
+        distinct rows): decided by the rows, which the fingerprint knows before the vectors are read. Exact below
+        4096 rows since UMAP's own small-data path was replaced: those layouts' fingerprints say knn: exact too."""
+        exact = 0 < rows <= min(EXACT_KNN_MAX_ROWS, self.fit_sample) and exact_knn.supports(self.metric)
         return EXACT if exact else NNDESCENT
 
     def samples(self, distinct_rows: int) -> bool:
@@ -93,15 +97,17 @@ def project(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None = Non
 
 
 def project_for_clustering(
-    vectors: np.ndarray, params: UmapParams, dims: int, knn: KnnSource | None = None
+    vectors: np.ndarray, params: UmapParams, dims: int, knn: KnnSource | None = None, epochs: int | None = None
 ) -> np.ndarray:
     """A `dims`-dimensional UMAP of the same neighbour graph, to cluster on while the map stays 2D: more room keeps
     apart topics a 2D layout squeezes together (bench/cluster_quality.py). min_dist 0 packs each cluster tight,
-    as UMAP's documentation advises for clustering."""
-    return _layout(vectors, dataclasses.replace(params, min_dist=0.0), knn, dims)
+    as UMAP's documentation advises for clustering. `epochs`: UMAP's n_epochs (None: UMAP's own choice)."""
+    return _layout(vectors, dataclasses.replace(params, min_dist=0.0), knn, dims, epochs)
 
 
-def _layout(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims: int) -> np.ndarray:
+def _layout(
+    vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims: int, epochs: int | None = None
+) -> np.ndarray:
     unique, inverse = distinct(vectors)
     if len(unique) <= params.neighbors:
         raise UserError(
@@ -110,11 +116,11 @@ def _layout(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims
         )
     log.info("UMAP to %dD on %d distinct of %d rows (neighbors=%d)", dims, len(unique), len(vectors), params.neighbors)
     if params.samples(len(unique)):
-        return _sampled_umap(unique, params, dims)[inverse]
-    graph = None
-    if len(unique) >= KNN_MIN_ROWS:
-        graph = (knn or knn_graph)(unique, params, params.knn_method(len(vectors)))
-    return _umap(unique, params, graph, dims)[inverse]
+        return _sampled_umap(unique, params, dims, epochs)[inverse]
+    graph, method = None, params.knn_method(len(vectors))
+    if method == EXACT or len(unique) >= KNN_MIN_ROWS:
+        graph = (knn or knn_graph)(unique, params, method)
+    return _umap(unique, params, graph, dims, epochs)[inverse]
 
 
 def knn_graph(unique: np.ndarray, params: UmapParams, method: str) -> Knn:
@@ -134,8 +140,10 @@ def nndescent_graph(unique: np.ndarray, params: UmapParams) -> Knn:
     return np.asarray(indices), np.asarray(distances)
 
 
-def _umap(vectors: np.ndarray, params: UmapParams, knn: Knn | None = None, dims: int = 2) -> np.ndarray:
-    reducer = _reducer(params, dims, knn)
+def _umap(
+    vectors: np.ndarray, params: UmapParams, knn: Knn | None = None, dims: int = 2, epochs: int | None = None
+) -> np.ndarray:
+    reducer = _reducer(params, dims, knn, epochs)
     with _quiet():
         return np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
 
@@ -145,7 +153,7 @@ def sample_rows(n: int, params: UmapParams) -> np.ndarray:
     return np.sort(np.random.default_rng(params.seed).choice(n, params.fit_sample, replace=False))
 
 
-def _sampled_umap(unique: np.ndarray, params: UmapParams, dims: int) -> np.ndarray:
+def _sampled_umap(unique: np.ndarray, params: UmapParams, dims: int, epochs: int | None = None) -> np.ndarray:
     """UMAP fitted on a sample, every other row placed by UMAP's transform (its own NNDescent index over the
     sample, a few epochs refining the new points against the fixed sample), TRANSFORM_CHUNK rows at a time."""
     fit_rows = sample_rows(len(unique), params)
@@ -156,7 +164,7 @@ def _sampled_umap(unique: np.ndarray, params: UmapParams, dims: int) -> np.ndarr
         len(unique),
         len(rest),
     )
-    reducer = _reducer(params, dims, None)  # no precomputed graph: transform needs UMAP's own search index
+    reducer = _reducer(params, dims, None, epochs)  # no precomputed graph: transform needs UMAP's own search index
     xy = np.empty((len(unique), dims), dtype=np.float32)
     with _quiet():
         xy[fit_rows] = reducer.fit_transform(unique[fit_rows])
@@ -167,7 +175,7 @@ def _sampled_umap(unique: np.ndarray, params: UmapParams, dims: int) -> np.ndarr
     return xy
 
 
-def _reducer(params: UmapParams, dims: int, knn: Knn | None) -> Any:
+def _reducer(params: UmapParams, dims: int, knn: Knn | None, epochs: int | None = None) -> Any:
     # numba compiles on import and first call: keep it off the import path of the CLI and viewer
     return cached_import("umap").UMAP(
         n_neighbors=params.neighbors,
@@ -175,6 +183,7 @@ def _reducer(params: UmapParams, dims: int, knn: Knn | None) -> Any:
         metric=params.metric,
         random_state=params.seed,
         n_components=dims,
+        n_epochs=epochs,
         precomputed_knn=knn or (None, None, None),
     )
 

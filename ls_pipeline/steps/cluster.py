@@ -25,7 +25,7 @@ from ls_pipeline.store.sidecars import EmbeddingSidecar, UmapSidecar, params_rec
 
 def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> Artifact:
     source: UmapSidecar = ds.sidecar("umap", umap_id)
-    fp = fingerprint("cluster", cluster_stage.CODE_VERSION, dataclasses.asdict(params), {umap_id: source.fingerprint})
+    fp = fingerprint("cluster", cluster_stage.CODE_VERSION, params.fingerprint_fields(), {umap_id: source.fingerprint})
 
     def build(staging: Staging) -> dict[str, Any]:
         xy = read_umap(ds, umap_id)

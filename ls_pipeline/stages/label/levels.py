@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
 
 MIN_TO_MERGE = 4  # fewer groups than this are already a short list: no level above them
 
@@ -44,6 +43,8 @@ def merge(points: np.ndarray, weights: np.ndarray, n_topics: int) -> np.ndarray:
     if n_topics >= len(points):
         raw = np.arange(len(points))
     else:
+        from sklearn.cluster import AgglomerativeClustering  # here: sklearn's import slows every ls-* command's start
+
         raw = AgglomerativeClustering(n_clusters=n_topics, linkage="ward").fit_predict(points)
     totals = np.bincount(raw, weights=weights, minlength=raw.max() + 1)
     order = np.lexsort((np.arange(len(totals)), -totals))
