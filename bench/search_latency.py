@@ -172,6 +172,24 @@ def million(data: DataDir, scope_id: str, n: int) -> None:
         print(f"  recall@10 with {count} candidates: mean {np.mean(fewer) / 10:.4f}, min {min(fewer) / 10:.2f}")
 
 
+def million_scope_recall(data: DataDir, name: str, scope_id: str, n: int) -> None:
+    """The served path's recall@10 against exact search on bench/million.py's own vectors (another noise than the
+    stand-in matrix above), real query texts."""
+    from ls_pipeline.models.embedding import DEFAULT_MODEL, load_query_embedder
+    from viewer.search import EmbeddingIndex
+
+    matrix = np.asarray(EmbeddingIndex.open(_embedding_file(data, name, scope_id)).matrix, dtype=np.float32)
+    exact = EmbeddingIndex(matrix, prefilter_min_rows=len(matrix) + 1)
+    filtered = EmbeddingIndex(matrix)
+    queries = load_query_embedder(DEFAULT_MODEL).embed([query(i) for i in range(n)]).astype(np.float32)
+    recall = [
+        len(set(exact.top_k(q, 10).indices.tolist()) & set(filtered.top_k(q, 10).indices.tolist())) / 10
+        for q in queries
+    ]
+    mean, least = np.mean(recall), min(recall)
+    print(f"  recall@10 on {name}'s own vectors against exact: mean {mean:.4f}, min {least:.2f} of {n}")
+
+
 class EightBitScan:
     """The pre-filter viewer/prefilter.py had before its 4-bit codes (faiss' QT_8bit_uniform over rows scaled per
     dimension), kept here to measure the new scan against it on the same matrix."""
@@ -363,6 +381,7 @@ def main() -> None:
         scopes = sorted(DataDir(args.million_root).dataset(NAME).path.glob("scopes/scopes-*.json"))
         asyncio.run(requests(args.million_root, scopes[-1].stem, args.requests, [(NAME, 1_000_000, None)], parts))
         print(f"  peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        million_scope_recall(DataDir(args.million_root), NAME, scopes[-1].stem, 40)
     print(f"load average after: {load()}")
 
 
