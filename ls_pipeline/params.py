@@ -79,6 +79,8 @@ def text(nonempty: bool = False, optional: bool = False, message: str = "") -> C
 
 
 BOOLEAN = Check(lambda v: isinstance(v, bool), "true or false")
+# A count that may be left out (null: the library's or the model's own); unlike integer(), refuses a bool
+OPTIONAL_POSITIVE = Check(lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer")
 
 
 # ---- reading the declarations ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.jit_cache import cached_import
-from ls_pipeline.params import BOOLEAN, Check, choice, integer, number, param, validate
+from ls_pipeline.params import BOOLEAN, OPTIONAL_POSITIVE, choice, integer, number, param, validate
 from ls_pipeline.stages.umap import KnnSource, UmapParams, project_for_clustering
 
 CODE_VERSION = "2"  # 2: hierarchy from the condensed tree; noise assignment
@@ -58,7 +58,7 @@ class ClusterParams:
     umap_epochs: int | None = param(
         200,
         "epochs of the 10D UMAP made for clustering (cluster_on umap_10d); null: UMAP's own (500 to 10,000 rows)",
-        Check(lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "a positive integer"),
+        OPTIONAL_POSITIVE,
     )
 
     def __post_init__(self) -> None:

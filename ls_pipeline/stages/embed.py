@@ -11,7 +11,7 @@ import numpy as np
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.embedding import DEFAULT_MODEL, Embedder
-from ls_pipeline.params import Check, choice, integer, param, text, validate
+from ls_pipeline.params import OPTIONAL_POSITIVE, choice, integer, param, text, validate
 
 CODE_VERSION = "1"
 # A local ONNX model's batches hold batch_size x this many padded tokens, whatever the texts' lengths: many short
@@ -39,7 +39,7 @@ class EmbedParams:
     dimensions: int | None = param(
         None,
         "shorter vectors: the API's own (OpenAI text-embedding-3) or a Matryoshka model's first N, renormalised",
-        Check(lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "a positive integer"),
+        OPTIONAL_POSITIVE,
     )
     overlong: Literal["truncate", "refuse"] = param(
         "truncate",
