@@ -135,8 +135,23 @@ def timeout_reason(context: dg.RunStatusSensorContext) -> str | None:
     return f"the run took longer than {JOB_TIMEOUT_ENV}={limit} s and was stopped; import fewer rows or raise the limit"
 
 
+def stopped_by_monitoring(context: dg.RunStatusSensorContext) -> bool:
+    """Whether the run was asked to stop once it had run past its max-runtime tag (a stop by hand is earlier)."""
+    limit = context.dagster_run.tags.get(MAX_RUNTIME_TAG)
+    run_id = context.dagster_run.run_id
+    record = context.instance.get_run_record_by_id(run_id)
+    if not limit or record is None or record.start_time is None:
+        return False
+    stops = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_CANCELING)
+    return any(stop.timestamp - record.start_time >= float(limit) for stop in stops)
+
+
 def failure_reason(context: dg.RunStatusSensorContext) -> str:
     """The first step failure's own message (a UserError's one line), else the run's failure event message."""
+    if stopped_by_monitoring(context):
+        # The daemon marks the run CANCELING, terminates it, then reports FAILURE, often before the
+        # interrupted step has logged its own failure: the canceling event is the reliable sign.
+        return timeout_reason(context) or "the run was interrupted"
     for event in context.instance.all_logs(context.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
         error = event.dagster_event.step_failure_data.error if event.dagster_event else None
         if error is None:
