@@ -291,17 +291,41 @@ def test_a_failed_or_timed_out_run_shows_as_failed(
     assert failed["state"] == "failed" and "ingest_job run failed: no such file: <path>" in str(failed["message"])
     assert str(root) not in str(failed["message"])
 
-    # A run stopped by Dagster's run monitoring at LATENT_SCOPE_JOB_TIMEOUT_SEC.
-    time.sleep(1.1)
-    assert post(base, "fred", minimized(TWEETS, tmp_path), secret=first.json()["secret"]).status_code == 202
-    settle(root, "fred")
-    timed = instance.create_run_for_job(
-        defs.resolve_job_def("ingest_job"), tags={"dagster/partition": "fred", "dagster/max_runtime": "5"}
-    )
-    instance.report_run_canceled(timed)
-    canceled = instance.get_run_by_id(timed.run_id)
-    notify(import_canceled_sensor, instance, canceled, dg.DagsterEventType.RUN_CANCELED, root)
-    assert "took longer than LATENT_SCOPE_JOB_TIMEOUT_SEC=5 s" in str(state(base, "fred")["message"])
+    # Runs stopped by Dagster's run monitoring at LATENT_SCOPE_JOB_TIMEOUT_SEC: it marks the run CANCELING, then
+    # CANCELED, or FAILURE when the run had no time to log its interrupted step; and a run canceled by hand.
+    stops = [
+        (
+            import_canceled_sensor,
+            dg.DagsterEventType.RUN_CANCELED,
+            9,
+            "took longer than LATENT_SCOPE_JOB_TIMEOUT_SEC=5 s",
+        ),
+        (import_failed_sensor, dg.DagsterEventType.RUN_FAILURE, 9, "took longer than LATENT_SCOPE_JOB_TIMEOUT_SEC=5 s"),
+        (import_canceled_sensor, dg.DagsterEventType.RUN_CANCELED, 2, "ingest_job run failed: the run was canceled"),
+    ]
+    for sensor, kind, ran_s, note in stops:
+        time.sleep(1.1)
+        assert post(base, "fred", minimized(TWEETS, tmp_path), secret=first.json()["secret"]).status_code == 202
+        settle(root, "fred")
+        stopped = stopped_run(instance, ran_s, failed=kind == dg.DagsterEventType.RUN_FAILURE)
+        notify(sensor, instance, stopped, kind, root)
+        assert note in str(state(base, "fred")["message"])
+
+
+def stopped_run(instance: dg.DagsterInstance, ran_s: float, failed: bool) -> dg.DagsterRun:
+    """An ingest run of 'fred' with a 5 s limit, started `ran_s` ago and stopped now as run monitoring stops one."""
+    job = defs.resolve_job_def("ingest_job")
+    run = instance.create_run_for_job(job, tags={"dagster/partition": "fred", "dagster/max_runtime": "5"})
+    start = dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_START.value, job_name=run.job_name)
+    instance.report_dagster_event(start, run.run_id, timestamp=time.time() - ran_s)
+    instance.report_run_canceling(run)
+    if failed:
+        instance.report_run_failed(run, "Exceeded maximum runtime of 5 seconds.")
+    else:
+        instance.report_run_canceled(run)
+    stopped = instance.get_run_by_id(run.run_id)
+    assert stopped is not None
+    return stopped
 
 
 def notify(sensor, instance: dg.DagsterInstance, run, kind: dg.DagsterEventType, root: Path) -> None:  # noqa: ANN001

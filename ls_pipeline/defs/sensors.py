@@ -125,7 +125,8 @@ def import_failed_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirRe
 @dg.run_status_sensor(run_status=dg.DagsterRunStatus.CANCELED, **_WATCH_RUNS)
 def import_canceled_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirResource) -> None:
     """A run stopped by LATENT_SCOPE_JOB_TIMEOUT_SEC (or by hand) is noted the same way."""
-    record_failure(context, data_dir.data(), timeout_reason(context) or "the run was canceled")
+    stopped = stopped_by_monitoring(context)
+    record_failure(context, data_dir.data(), (stopped and timeout_reason(context)) or "the run was canceled")
 
 
 def timeout_reason(context: dg.RunStatusSensorContext) -> str | None:
