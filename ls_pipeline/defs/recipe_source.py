@@ -7,6 +7,7 @@ and, through ingest's data version (the rows' fingerprint), for changed input ro
 
 import hashlib
 import json
+import warnings
 
 import dagster as dg
 
@@ -36,14 +37,18 @@ def observation(recipe: Recipe) -> dg.AssetObservation:
     )
 
 
-@dg.observable_source_asset(
-    key=RECIPE, partitions_def=recipes, group_name=GROUP, description="A named recipe's parameters (its YAML)"
-)
-def recipe(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.DataVersion:
-    try:
-        return dg.DataVersion(recipe_version(load_recipe(context.partition_key, data_dir.data())))
-    except UserError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+with warnings.catch_warnings():
+    # observable_source_asset is beta: Dagster would print a BetaWarning to every ls-run and ls-* user at import.
+    warnings.simplefilter("ignore", dg.BetaWarning)
+
+    @dg.observable_source_asset(
+        key=RECIPE, partitions_def=recipes, group_name=GROUP, description="A named recipe's parameters (its YAML)"
+    )
+    def recipe(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.DataVersion:
+        try:
+            return dg.DataVersion(recipe_version(load_recipe(context.partition_key, data_dir.data())))
+        except UserError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
 def changed_versions(known: dict[str, str], current: dict[str, str]) -> list[str]:
