@@ -10,7 +10,10 @@ alternating), cosine to fp32 and kNN overlap@10 with the fp32 vectors on real De
 - smooth-A: SmoothQuant (migrate activation range into the weights, per input channel, strength A, from
   calibration texts not among the measured rows), then weights-int8;
 - per-token: a real per-token int8 graph (each row's own scale, MatMulIntegerToFloat), what fake-per-token-w8
-  measures at int8 speed.
+  measures at int8 speed;
+- nbits8-bB (only where onnx_ir imports, e.g. a --target folder on PYTHONPATH): ONNX Runtime's MatMulNBits on the
+  fused graph, 8-bit weights in blocks of B along K with int8 compute (accuracy_level 4: activations quantized
+  per row and block inside MLAS).
 
     PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_int8_activations.py --rows 1000
 """
@@ -259,6 +262,25 @@ def main() -> None:
         smooth(plain, folder / f"smooth-{alpha}-fp32.onnx", feeds, alpha)
         models[f"smooth-{alpha}"] = dynamic(folder / f"smooth-{alpha}-fp32.onnx", folder / f"smooth-{alpha}.onnx")
     per_token_int8(plain, models.setdefault("per-token", folder / "per-token.onnx"))
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ImportError:  # it needs onnx_ir, which the shipped venv does not have
+        MatMulNBitsQuantizer = None  # noqa: N806
+    if MatMulNBitsQuantizer is not None:
+        import onnx
+
+        from ls_pipeline.models.onnx_fp32 import ensure_fused_fp32_model
+        from ls_pipeline.store.machine_cache import model_cache_dir
+        from ls_pipeline.store.vector_cache import model_key
+
+        fused = ensure_fused_fp32_model(location, model_cache_dir() / model_key(DEFAULT_MODEL, revision))
+        for block in (32, 128):
+            quantizer = MatMulNBitsQuantizer(
+                onnx.load(str(fused)), bits=8, block_size=block, is_symmetric=True, accuracy_level=4
+            )
+            quantizer.process()
+            path = models.setdefault(f"nbits8-b{block}", folder / f"nbits8-b{block}.onnx")
+            quantizer.model.save_model_to_file(str(path), True)
     embedders: dict[str, Any] = {"fp32": OnnxFp32Embedder(DEFAULT_MODEL, location, revision)}
     embedders.update({name: make(path) for name, path in models.items()})
     print(f"{len(texts)} distinct Debian texts, batches of {args.batch_size}; load {load()}", flush=True)
