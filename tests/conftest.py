@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,15 @@ for _name in [name for name in os.environ if name.startswith(_USER_SETTINGS)]:
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="ls-tests-hf-")  # an empty cache: the default model ships in a package
 atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may reach for the network
+
+# A suite started in the background (CI, `cmd &` in a script) inherits SIGINT ignored. Dagster's in-process runs then
+# set SIGTERM to SIGINT's handler, so SIGTERM ends up ignored too, and so does every process started after that:
+# Dagster's `tail -F` log mirrors outlive their terminate() (30 s waits per step, leaked tails) and `dg dev` sits out
+# SIGINT until its SIGKILL. Python's own handler for SIGINT keeps both signals working in the children.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 pytest_plugins = ["tests.s3_support"]  # the S3 server fixtures, for every test module that asks for them
 
