@@ -339,3 +339,47 @@ def test_topic_tree_nests_levels_and_a_topic_filters_its_clusters(page, server, 
     )
     assert sorted(pressed) == sorted(children)
     save(page.screenshot(), "explore-topic-tree.png")
+
+
+def dark_text_pixels(png: bytes) -> int:
+    """Pixels of the light theme's near-black label text, antialiased: dark and grey (cluster colours have a hue)."""
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    return int(((img.max(axis=1) < 120) & (img.max(axis=1) - img.min(axis=1) < 16)).sum())
+
+
+@pytest.fixture(scope="module")
+def big_cluster_server(explore_data: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same scope, its cluster counts as a map of millions of rows has them (thousands to hundreds of thousands)."""
+    root = tmp_path_factory.mktemp("big-clusters") / "data"
+    shutil.copytree(explore_data["root"], root)
+    sidecar_path = root / "sample" / "scopes" / f"{explore_data['scope']}.json"
+    sidecar = json.loads(sidecar_path.read_text())
+    for entry in sidecar["cluster_labels_lookup"]:
+        entry["count"] = entry["count"] * 5_000
+    sidecar_path.write_text(json.dumps(sidecar))
+    ensure_frontend_built()
+    with viewer_server(root) as url:
+        yield url
+
+
+def test_cluster_labels_are_drawn_when_clusters_hold_thousands_of_rows(browser, big_cluster_server, explore_data):
+    # deck.gl's collision filter drops a label whose priority lies outside [-1000, 1000]; the map passed raw
+    # counts, so no label of a cluster over 1,000 rows was ever drawn.
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="light")
+    page = context.new_page()
+    try:
+        open_explore(page, explore_url(big_cluster_server, explore_data))
+        page.wait_for_function("performance.getEntriesByName('ls-overlays-drawn').length > 0", timeout=60_000)
+        shot = page.locator("[data-testid=map]").screenshot()
+        save(shot, "explore-big-cluster-labels.png")
+        clusters = json.load(
+            urllib.request.urlopen(f"{big_cluster_server}/api/datasets/sample/scopes/{explore_data['scope']}/clusters")
+        )
+        assert min(c["count"] for c in clusters if not c.get("noise")) > 1000
+        # ~2,300 such pixels with the labels drawn here, none without them
+        assert dark_text_pixels(shot) > 500, "no cluster label was drawn on the map"
+    finally:
+        context.close()
