@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 # (load ~5), paid again by the 10D UMAP; so only a metric we cannot compute exactly is left to it.
 KNN_MIN_ROWS = 4096
 # Up to this many rows that graph is exact (blocked inner products); above, NNDescent. NNDescent's numba compile
-# (~20-30 s, in every process: it cannot be cached) costs more than exact search below this (bench/knn_exact.py).
-EXACT_KNN_MAX_ROWS = 30_000
+# (~9 s idle, in every process: it cannot be cached) plus its search cost more than exact search below ~80,000 rows
+# on an idle machine (bench/knn_exact.py: 13.2 s against 15.1 at 75,000); the cut keeps a margin for load.
+EXACT_KNN_MAX_ROWS = 60_000
 EXACT, NNDESCENT = "exact", "nndescent"
 # Above fit_sample distinct rows, the rest is placed by UMAP's transform this many rows at a time (bounded memory).
 TRANSFORM_CHUNK = 50_000
