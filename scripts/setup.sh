@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start on their own: chromium (browser tests), redis-server and postgresql (the Celery
-# broker and the shared Dagster instance of the cluster tests; the tests run their own servers on loopback).
+# broker and the shared Dagster instance of the cluster tests; the tests run their own servers on loopback), gcc
+# (one test compiles a small getenv counter).
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+command -v cc >/dev/null 2>&1 || apt_missing+=(gcc)
 command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || apt_missing+=(postgresql)
 if [ "${LS_SKIP_APT:-0}" != 1 ] && [ ${#apt_missing[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -105,3 +106,49 @@ def test_the_default_loads_without_torch(query_embedder: OnnxFp32Embedder) -> No
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.split() == ["onnxruntime-fp32-fused", "False", "False"]  # the fused file is cached already
+
+
+# Counts getenv calls while armed. Loaded first (LD_PRELOAD), so every library's getenv comes here.
+GETENV_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+static long calls = 0;
+static int armed = 0;
+void shim_arm(int on) { armed = on; }
+long shim_calls(void) { return calls; }
+char *getenv(const char *name) {
+    static char *(*real)(const char *) = 0;
+    if (!real) real = (char *(*)(const char *))dlsym(RTLD_NEXT, "getenv");
+    if (armed) __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
+    return real(name);
+}
+"""
+
+
+def test_tokenizing_never_reads_the_environment(tmp_path: Path) -> None:
+    # getenv is not safe against a setenv in another thread (glibc frees the old environment array): tokenizers'
+    # encode_batch and its padding read TOKENIZERS_PARALLELISM a few times a text, and a viewer thread tokenizing a
+    # query while a test set AWS variables crashed the test process. Our tokenizing must not call getenv at all.
+    import shutil
+    import subprocess
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    assert compiler, "a C compiler is missing: run `bash scripts/setup.sh` (it installs Debian's gcc)"
+    (tmp_path / "shim.c").write_text(GETENV_SHIM)
+    shim = tmp_path / "shim.so"
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(tmp_path / "shim.c"), "-ldl"], check=True)
+    code = f"""
+import ctypes
+shim = ctypes.CDLL({str(shim)!r}); shim.shim_calls.restype = ctypes.c_long
+from ls_pipeline.models.embedding import DEFAULT_MODEL, resolve_location
+from ls_pipeline.models.st_folder import read_folder
+model = read_folder(resolve_location(DEFAULT_MODEL)[0])
+texts = {TEXTS!r} * 8
+model.encode(texts)  # anything a first call sets up once is not the point
+shim.shim_arm(1); model.encode(texts); model.encode(texts[:1]); model.count(texts); shim.shim_arm(0)
+print(shim.shim_calls())
+"""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "LD_PRELOAD": str(shim)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env, check=True)
+    assert out.stdout.split()[-1] == "0", out.stdout

@@ -64,20 +64,24 @@ def _coders(path: Path, max_length: int) -> tuple[Encode, Count] | None:
     # the file's own settings are the hub's (all-MiniLM-L6-v2's: truncate at 128, pad to a fixed 128); use
     # sentence-transformers' instead: truncate at max_seq_length, pad to the batch's longest
     tokenizer.enable_truncation(max_length)
-    unpadded = Tokenizer.from_str(tokenizer.to_str())
-    unpadded.no_padding()
-    pad = {key: padding[key] for key in ("pad_id", "pad_type_id", "pad_token")}
-    tokenizer.enable_padding(**pad)
+    tokenizer.no_padding()
+    pad_id, pad_type_id, left = int(padding["pad_id"]), int(padding["pad_type_id"]), padding["direction"] == "left"
 
+    # One text at a time, padded here: tokenizers' encode_batch and its padding call getenv about four times a text
+    # (whether to run in parallel), and getenv races any os.environ write in another thread (setenv frees the old
+    # array): that crashed a test process. An unpadded `encode` calls it zero times (counted with an LD_PRELOAD shim).
     def encode(texts: list[str]) -> dict[str, np.ndarray]:
-        batch = tokenizer.encode_batch(texts)
-        return {
-            "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
-        }
+        encodings = [tokenizer.encode(text) for text in texts]
+        longest = max((len(e.ids) for e in encodings), default=0)
+        ids = np.full((len(texts), longest), pad_id, dtype=np.int64)
+        mask = np.zeros((len(texts), longest), dtype=np.int64)
+        types = np.full((len(texts), longest), pad_type_id, dtype=np.int64)
+        for row, e in enumerate(encodings):
+            span = slice(longest - len(e.ids), longest) if left else slice(0, len(e.ids))
+            ids[row, span], mask[row, span], types[row, span] = e.ids, 1, e.type_ids
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
     def count(texts: list[str]) -> np.ndarray:
-        return np.array([len(e.ids) for e in unpadded.encode_batch(texts)], dtype=np.int64)
+        return np.array([len(tokenizer.encode(text).ids) for text in texts], dtype=np.int64)
 
     return encode, count
