@@ -22,6 +22,7 @@ from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.launch import dagster_process
 from ls_pipeline.defs.runner import dagster_home
 from ls_pipeline.store import DataDir
+from tests.conftest import DEMO
 
 # The GraphQL client's own transport library warns about its internals, not about our calls.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")
@@ -147,7 +148,7 @@ def test_run_launched_through_graphql(
 
 
 def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
-    data_dir: Path, tmp_path: Path, sample_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real daemon: the inbox sensor starts runs tagged from LATENT_SCOPE_JOB_TIMEOUT_SEC, run monitoring stops
     the one that goes past it, and a run status sensor leaves the reason where the import's status reads it."""
@@ -160,7 +161,9 @@ def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
         pass  # the SQLite schema, created before the daemon's threads race to create it
     inbox = data_dir / "_inbox"
     inbox.mkdir()
-    sample_frame.head(300).to_csv(inbox / "posts.csv", index=False)
+    # Enough rows that the run outlasts the 4 s limit plus a 3 s monitoring poll on a quiet machine: with 300 rows
+    # the whole recipe ran in ~6 s between two polls and succeeded. Stopped at ~4-7 s, the run never embeds them all.
+    pd.read_parquet(DEMO).head(1500).to_csv(inbox / "posts.csv", index=False)
     os.utime(inbox / "posts.csv", (time.time() - 60, time.time() - 60))
     env, cwd = env_for(data_dir, home, monkeypatch)
     launch = {**env, "LATENT_SCOPE_JOB_TIMEOUT_SEC": "4"}, cwd
