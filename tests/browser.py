@@ -12,8 +12,12 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "viewer" / "frontend"
@@ -114,28 +118,37 @@ def watched_page(width: int = 1400, height: int = 900) -> Iterator[object]:
         assert not errors, errors
 
 
-def non_background_pixels(png: bytes, tolerance: int = 24) -> int:
-    """How many pixels differ from the image's most common colour (the map background)."""
+def rgb_pixels(png: bytes) -> np.ndarray:
+    """A screenshot's pixels, one RGB row (ints) each."""
     import io
 
     import numpy as np
     from PIL import Image
 
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+
+
+def non_background_pixels(png: bytes, tolerance: int = 24) -> int:
+    """How many pixels differ from the image's most common colour (the map background)."""
+    import numpy as np
+
+    img = rgb_pixels(png)
     colours, counts = np.unique(img, axis=0, return_counts=True)
     background = colours[counts.argmax()]
     return int((np.abs(img - background).max(axis=1) > tolerance).sum())
 
 
 def dominant_colour(png: bytes) -> tuple[int, int, int]:
-    import io
-
     import numpy as np
-    from PIL import Image
 
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
-    colours, counts = np.unique(img, axis=0, return_counts=True)
+    colours, counts = np.unique(rgb_pixels(png), axis=0, return_counts=True)
     return tuple(int(v) for v in colours[counts.argmax()])
+
+
+def dark_text_pixels(png: bytes) -> int:
+    """Pixels of the light theme's near-black label text, antialiased: dark and grey (cluster colours have a hue)."""
+    img = rgb_pixels(png)
+    return int(((img.max(axis=1) < 120) & (img.max(axis=1) - img.min(axis=1) < 16)).sum())
 
 
 def draw_lasso(page, half: float) -> None:  # noqa: ANN001

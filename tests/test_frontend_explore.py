@@ -15,6 +15,7 @@ import pytest
 from tests.browser import (
     ARTIFACTS,
     chromium,
+    dark_text_pixels,
     dominant_colour,
     draw_lasso,
     ensure_frontend_built,
@@ -339,15 +340,6 @@ def test_topic_tree_nests_levels_and_a_topic_filters_its_clusters(page, server, 
     )
     assert sorted(pressed) == sorted(children)
     save(page.screenshot(), "explore-topic-tree.png")
-
-
-def dark_text_pixels(png: bytes) -> int:
-    """Pixels of the light theme's near-black label text, antialiased: dark and grey (cluster colours have a hue)."""
-    import numpy as np
-    from PIL import Image
-
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
-    return int(((img.max(axis=1) < 120) & (img.max(axis=1) - img.min(axis=1) < 16)).sum())
 
 
 @pytest.fixture(scope="module")
