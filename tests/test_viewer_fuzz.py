@@ -41,7 +41,11 @@ EXAMPLES = {"generated": 16, "real": 56}
 MIN_REQUESTS = 1000
 MAX_URL = 65535  # httptools (under uvicorn) refuses a longer request target with a plain-text 400
 # A schema-valid request may still name something this dataset lacks; such a 400 must say which.
-DATASET_DEPENDENT = ("column", "sort", "where", "color_by", "level", "op ", "labels have no level")
+# A regex's validity is not expressible in the schema either: an invalid one must say so.
+DATASET_DEPENDENT = (
+    *("column", "sort", "where", "color_by", "level", "op ", "labels have no level"),
+    "regular expression",
+)
 LEAKS = ("Traceback", 'File "', "/tmp/", "/home/", "/work/", "site-packages")
 
 

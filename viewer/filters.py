@@ -13,6 +13,7 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from viewer.errors import BadRequest, shown
+from viewer.keyword import TEXT_MODES, check_pattern, text_sql
 from viewer.settings import Limits
 
 TAGS_MODES = ("all", "any")
@@ -39,6 +40,7 @@ class RowFilter:
     tags_mode: str = "all"  # "all": rows in every tag (AND); "any": rows in at least one
     conditions: tuple[Condition, ...] = ()
     text: str | None = None
+    text_mode: str = "literal"  # how text matches: literal substring, whole word or regex (viewer/keyword.py)
     q: str | None = None
     k: int = Limits.default_k
     selection: tuple[int, ...] | None = None
@@ -100,12 +102,16 @@ def parse_page(params: QueryParams, limits: Limits) -> Page:
 def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> RowFilter:
     q = _text(params, "q", limits)
     sort, descending = _sort(params.get("sort"), types, has_score=q is not None)
+    text, text_mode = _text(params, "text", limits), _text_mode(params.get("text_mode"))
+    if text is not None:
+        check_pattern(text, text_mode)
     return RowFilter(
         clusters=tuple(_ints(params.getlist("cluster"), "cluster", limits)),
         tags=tuple(params.getlist("tag")),  # an empty tag= is an invalid id (400), not "no tag"
         tags_mode=_tags_mode(params.get("tags_mode")),
         conditions=tuple(_conditions(params.get("where"), types, limits)),
-        text=_text(params, "text", limits),
+        text=text,
+        text_mode=text_mode,
         q=q,
         k=parse_int(params, "k", limits.default_k, 1, limits.max_k),
         selection=_selection(params, limits),
@@ -127,6 +133,14 @@ def _tags_mode(raw: str | None) -> str:
         return "all"
     if raw not in TAGS_MODES:
         raise BadRequest(f"tags_mode must be one of {', '.join(TAGS_MODES)}, got {shown(raw)}")
+    return raw
+
+
+def _text_mode(raw: str | None) -> str:
+    if raw is None:
+        return "literal"
+    if raw not in TEXT_MODES:
+        raise BadRequest(f"text_mode must be one of {', '.join(TEXT_MODES)}, got {shown(raw)}")
     return raw
 
 
@@ -241,8 +255,7 @@ def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> Query:
         params["selection"] = list(f.selection)
         parts.append("t.ls_index IN (SELECT unnest($selection::BIGINT[]))")
     if f.text is not None:
-        params["text"] = f.text.lower()
-        parts.append(f"contains(lower(CAST({column_sql(text_column)} AS VARCHAR)), $text)")
+        parts.append(text_sql(column_sql(text_column), f.text, f.text_mode, "text", params))
     for n, cond in enumerate(f.conditions):
         parts.append(_condition_sql(cond, f"w{n}", params))
     return " AND ".join(parts), params

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from ls_pipeline.store.imports import STATES as IMPORT_STATES
 from viewer.filters import OPS, TAGS_MODES
+from viewer.keyword import TEXT_MODES
 from viewer.settings import MODES, Limits
 
 Schema = dict[str, Any]
@@ -258,7 +259,13 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
             "or ls_index, x, y, cluster, label, and a value must match the column's type",
             "content": {"application/json": {"schema": {**where, "maxItems": Limits.max_where_conditions}}},
         },
-        _query("text", "literal, case-insensitive substring of the text column", text),
+        _query("text", "keyword search in the text column, matched as text_mode says", text),
+        _query(
+            "text_mode",
+            "literal: a case-insensitive substring (the default); word: whole words, ignoring case; regex: a regular "
+            "expression in DuckDB's RE2 dialect, as written (an invalid one is a 400)",
+            {"type": "string", "enum": list(TEXT_MODES)},
+        ),
         _query("q", "semantic query: only the top-k nearest rows pass, and rows carry score", text),
         _query("k", "how many nearest rows q keeps", _range(1, limits.max_k)),
         # No maxItems: max_selection is checked by the server, and 10,000 repeated values would not fit in the
@@ -319,6 +326,7 @@ def filter_body(limits: Limits) -> Schema:
         "tags_mode": {"type": "string", "enum": list(TAGS_MODES)},
         "where": {"type": "array", "maxItems": limits.max_where_conditions, "items": {"type": "object"}},
         "text": text,
+        "text_mode": {"type": "string", "enum": list(TEXT_MODES)},
         "q": text,
         "k": _range(1, limits.max_k),
         "ls_index": {**_array({"type": "integer", "minimum": 0, "maximum": BIG}), "maxItems": limits.max_selection},

@@ -1,10 +1,12 @@
 // The explore view's state, kept in the URL so any view can be shared and reloaded.
-// Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, q, k, sel, lasso, color, cols, sort, page.
+// Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, text, text_mode, q, k, sel, lasso, color,
+// cols, sort, page.
 
-import { filterParams } from './api.js'
+import { filterParams, hasServerFilter, TEXT_MODES } from './api.js'
 
 export function emptyFilters() {
-  return { clusters: [], tags: [], tagsMode: 'all', where: [], q: '', k: 100, sel: [], lasso: null }
+  const keyword = { text: '', textMode: 'literal' }
+  return { clusters: [], tags: [], tagsMode: 'all', where: [], ...keyword, q: '', k: 100, sel: [], lasso: null }
 }
 
 export function parseRoute(location) {
@@ -35,6 +37,8 @@ export function parseRoute(location) {
       tags: p.getAll('tag'),
       tagsMode: p.get('tags_mode') === 'any' ? 'any' : 'all',
       where: Array.isArray(where) ? where : [],
+      text: p.get('text') || '',
+      textMode: TEXT_MODES.includes(p.get('text_mode')) ? p.get('text_mode') : 'literal',
       q: p.get('q') || '',
       k: Number(p.get('k')) || 100,
       sel: ints(p.get('sel')),
@@ -63,5 +67,5 @@ export function exploreUrl(state) {
 }
 
 export function isFiltered(f) {
-  return f.clusters.length > 0 || f.tags.length > 0 || f.where.length > 0 || !!f.q || f.sel.length > 0 || !!f.lasso
+  return hasServerFilter(f) || f.sel.length > 0 || !!f.lasso
 }

@@ -23,20 +23,21 @@ export function withTagsMode(filters, mode) {
   return { ...filters, tagsMode: mode === 'any' ? 'any' : 'all' }
 }
 
-/** Without one chip: kind is cluster, tag, where (value: its position), q, sel or lasso. */
+/** Without one chip: kind is cluster, tag, where (value: its position), text, q, sel or lasso. */
 export function withoutFilter(filters, kind, value) {
   const f = { ...filters }
   if (kind === 'cluster') f.clusters = f.clusters.filter((c) => c !== value)
   if (kind === 'tag') f.tags = f.tags.filter((t) => t !== value)
   if (kind === 'where') f.where = f.where.filter((_, i) => i !== value)
   if (kind === 'q') f.q = ''
+  if (kind === 'text') f.text = ''
   if (kind === 'sel') f.sel = []
   if (kind === 'lasso') f.lasso = null
   return f
 }
 
 export function withoutAll(filters) {
-  return { ...filters, clusters: [], tags: [], tagsMode: 'all', where: [], q: '', sel: [], lasso: null }
+  return { ...filters, clusters: [], tags: [], tagsMode: 'all', where: [], text: '', q: '', sel: [], lasso: null }
 }
 
 /** A clicked point: alone, added to (shift) or removed from the picked points. */

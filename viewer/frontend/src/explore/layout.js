@@ -25,6 +25,7 @@ export function buildLayout(root, view) {
       exportClick: (e) => render.exportSelection(view) && e.preventDefault(),
       scope: (id) => view.switchScope(id),
       search: (q) => view.update({ filters: { ...view.state.filters, q } }),
+      keyword: (text, textMode) => view.update({ filters: { ...view.state.filters, text, textMode } }),
     },
   })
   const el = {

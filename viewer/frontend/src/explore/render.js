@@ -4,6 +4,7 @@ import { renderChips, renderClusters, renderSearchResults, renderTags } from '..
 import { exploreUrl } from '../state.js'
 import * as filters from './filters.js'
 import { renderTagTargets } from './tagedit.js'
+import { keywordMatcher } from '../highlight.js'
 import { renderTable } from '../table.js'
 import { currentTheme } from '../theme.js'
 import { EXPORT_SELECTION_MAX } from './limits.js'
@@ -67,6 +68,7 @@ export function renderRows(view) {
     pageIndex: state.tablePage,
     sort: state.sort,
     textColumn: data.textColumn,
+    matcher: keywordMatcher(state.filters.text, state.filters.textMode),
     on: tableEvents(view, columns, allColumns),
   })
 }

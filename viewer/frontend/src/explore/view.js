@@ -89,6 +89,8 @@ export class ExploreView {
     if (r.page !== 'explore' || r.dataset !== dataset || r.scope !== scope) return location.reload()
     Object.assign(this.state, { filters: r.filters, cols: r.cols, sort: r.sort, tablePage: r.tablePage })
     this.el.searchInput.value = r.filters.q
+    this.el.keywordInput.value = r.filters.text
+    this.el.keywordMode.value = r.filters.textMode
     if ((r.color || '') !== (this.state.color || '')) this.changeColor(r.color, false)
     this.refresh()
   }
@@ -144,11 +146,13 @@ export class ExploreView {
 
   removeFilter(kind, value) {
     if (kind === 'q') this.el.searchInput.value = ''
+    if (kind === 'text') this.el.keywordInput.value = ''
     this.setFilters(filters.withoutFilter(this.state.filters, kind, value))
   }
 
   clearFilters() {
     this.el.searchInput.value = ''
+    this.el.keywordInput.value = ''
     this.setFilters(filters.withoutAll(this.state.filters))
   }
 
