@@ -12,213 +12,21 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
-from ls_pipeline.store.imports import STATES as IMPORT_STATES
 from viewer.filters import OPS, TAGS_MODES
 from viewer.keyword import TEXT_MODES
-from viewer.settings import MODES, Limits
-
-Schema = dict[str, Any]
-BIG = Limits.max_integer  # integers the filters accept by default (they are bound as BIGINT)
-# The id rule of viewer/catalog.py check_id: letters, digits, '.', '_', '-', at most 100, never '..'.
-ID: Schema = {"type": "string", "pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}
-NO_NUL = "^[^\\x00]*$"
-INDICES: Schema = {"type": "array", "items": {"type": "integer", "minimum": 0}}
-SELECTION: Schema = {"type": "string", "pattern": r"^(\d{1,18}(,\d{1,18})*)?$"}
-
-ERROR: Schema = {
-    "type": "object",
-    "required": ["ok", "error", "status"],
-    "properties": {
-        "ok": {"type": "boolean", "enum": [False]},
-        "error": {"type": "string", "minLength": 1},
-        "status": {"type": "integer", "minimum": 400, "maximum": 599},
-    },
-    "additionalProperties": False,
-}
-META: Schema = {
-    "type": "object",
-    "required": ["id", "length", "columns", "text_column"],
-    "properties": {
-        "id": {"type": "string"},
-        "length": {"type": "integer", "minimum": 0},
-        "columns": {"type": "array", "items": {"type": "string"}},
-        "text_column": {"type": "string"},
-        "column_metadata": {"type": "object"},
-    },
-}
-CLUSTER: Schema = {
-    "type": "object",
-    "required": ["cluster", "label", "count", "hull"],
-    "properties": {
-        "cluster": {"type": "integer"},
-        "label": {"type": "string"},
-        "description": {"type": "string"},
-        "count": {"type": "integer", "minimum": 0},
-        "hull": INDICES,
-        "terms": {"type": "array", "items": {"type": "string"}},
-    },
-}
-SCOPE_LIGHT: Schema = {
-    "type": "object",
-    "required": ["id", "dataset", "embedding_id", "umap_id", "cluster_id"],
-    "properties": {k: {"type": "string"} for k in ("id", "dataset", "embedding_id", "umap_id", "cluster_id")},
-}
-SCOPE: Schema = {
-    **SCOPE_LIGHT,
-    "required": [*SCOPE_LIGHT["required"], "cluster_labels_lookup"],
-    "properties": {**SCOPE_LIGHT["properties"], "cluster_labels_lookup": {"type": "array", "items": CLUSTER}},
-}
-ROW: Schema = {  # plus every input column of the dataset
-    "type": "object",
-    "required": ["ls_index", "x", "y", "cluster", "label"],
-    "properties": {
-        "ls_index": {"type": "integer", "minimum": 0},
-        "x": {"type": "number"},
-        "y": {"type": "number"},
-        "cluster": {"type": "integer"},
-        "label": {"type": "string", "nullable": True},
-    },
-}
-SCORED: Schema = {
-    **ROW,
-    "required": [*ROW["required"], "score"],
-    "properties": {**ROW["properties"], "score": {"type": "number"}},
-}
-BINARY: Schema = {"type": "string", "format": "binary"}
-FILTER_POSTS = ("rows", "indices", "export")  # routes that take their filters as a JSON body by POST too
-
-
-def _object(**properties: Schema) -> Schema:
-    return {"type": "object", "required": list(properties), "properties": properties}
-
-
-def _array(items: Schema) -> Schema:
-    return {"type": "array", "items": items}
-
-
-NULLABLE_STRING: Schema = {"type": "string", "nullable": True}
-IMPORT_ANSWER: Schema = _object(
-    name={"type": "string"}, rows={"type": "integer", "minimum": 1}, bytes={"type": "integer"}, status={}
+from viewer.openapi_shapes import (
+    BIG,
+    BODIES,
+    ERROR,
+    FILTER_POSTS,
+    ID,
+    NO_NUL,
+    REQUESTS,
+    SELECTION,
+    Schema,
+    array_of,
 )
-# secret: in the first upload's answer only; it is shown once and kept only as a hash
-IMPORT_ANSWER["properties"]["secret"] = {"type": "string", "minLength": 20}
-TAG_EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")
-SCOPE_EDITS = ("scope_edit", "scope_undo")  # each publishes a new scope version
-EDITS = TAG_EDITS + SCOPE_EDITS  # studio mode's writes
-VERSION: Schema = _object(
-    scope={"type": "string"},
-    labels_id={"type": "string"},
-    edited_from={"type": "string"},
-    edit={"type": "object"},
-    removed={"type": "integer", "minimum": 0},
-    can_undo={"type": "boolean"},
-)
-SCOPE_EDIT: Schema = {
-    "type": "object",
-    "required": ["op"],
-    "properties": {
-        "op": {"type": "string", "enum": ["rename", "move", "merge", "remove", "restore"]},
-        "cluster": {"type": "integer"},
-        "to": {"type": "integer"},
-        "rows": _array({"type": "integer", "minimum": 0}),
-        "label": {"type": "string"},
-        "description": {"type": "string"},
-    },
-    "additionalProperties": False,
-}
-EDIT: Schema = {  # one entry of the tag history, without the rows before and after, and the tags' counts after
-    **_object(
-        seq={"type": "integer", "minimum": 1},
-        at={"type": "string"},
-        op={"type": "string", "enum": ["create", "rename", "delete", "change", "undo"]},
-        tag={"type": "string"},
-        counts={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "nullable": True}},
-    ),
-}
-BODIES: dict[str, dict[str, Schema]] = {
-    "app": {
-        "application/json": _object(
-            mode={"type": "string", "enum": list(MODES)},
-            read_only={"type": "boolean"},
-            tag_edits={"type": "boolean"},
-            write_token=NULLABLE_STRING,
-            imports={"type": "boolean"},
-            max_upload_mb={"type": "integer", "minimum": 1, "nullable": True},
-            public_dataset=NULLABLE_STRING,
-            public_scope=NULLABLE_STRING,
-            version={"type": "string"},
-        )
-    },
-    "models": {"application/json": _array(_object(id={"type": "string"}))},
-    "datasets": {"application/json": _array(META)},
-    "meta": {"application/json": META},
-    "scopes": {"application/json": _array(SCOPE_LIGHT)},
-    "scope": {"application/json": SCOPE},
-    "thumbnail": {"image/png": BINARY},
-    "points": {"application/vnd.apache.arrow.stream": BINARY},
-    "clusters": {"application/json": _array(CLUSTER)},
-    "rows": {
-        "application/json": _object(
-            total={"type": "integer", "minimum": 0},
-            offset={"type": "integer", "minimum": 0},
-            limit={"type": "integer", "minimum": 1},
-            rows=_array(ROW),
-            next={"type": "integer", "minimum": 1, "nullable": True},
-        )
-    },
-    "indices": {"application/json": _object(total={"type": "integer", "minimum": 0}, indices=INDICES)},
-    "search": {"application/json": _object(query={"type": "string"}, model_id=NULLABLE_STRING, results=_array(SCORED))},
-    "neighbors": {
-        "application/json": _object(
-            ls_index={"type": "integer", "minimum": 0}, model_id=NULLABLE_STRING, results=_array(SCORED)
-        )
-    },
-    "export": {
-        "text/csv": {"type": "string"},
-        "application/vnd.apache.parquet": BINARY,
-        "application/x-ndjson": {"type": "string"},
-    },
-    "tags": {"application/json": _array(_object(tag={"type": "string"}, count={"type": "integer", "minimum": 0}))},
-    "tag": {"application/json": _object(tag={"type": "string"}, indices=INDICES)},
-    **{name: {"application/json": EDIT} for name in TAG_EDITS},
-    **{name: {"application/json": VERSION} for name in SCOPE_EDITS},
-    "versions": {"application/json": _array({"type": "object", "required": ["id", "edited_from", "edit"]})},
-    "compare": {"application/json": _object(a={"type": "string"}, b={"type": "string"}, pairs=_array({}))},
-    "tag_history": {"application/json": _array({"type": "object", "required": ["seq", "at", "op", "tag"]})},
-    "openapi": {"application/json": _object(openapi={"type": "string"}, info={"type": "object"}, paths={})},
-    "import_upload": {"application/json": IMPORT_ANSWER},
-    "import_status": {
-        "application/json": {
-            "type": "object",
-            "required": ["name", "state"],
-            "properties": {"name": {"type": "string"}, "state": {"type": "string", "enum": IMPORT_STATES}},
-        }
-    },
-}
-# Hosted mode's upload: the minimized tweets (privacy mode) or the whole archive; see docs/viewer-api.md.
-UPLOADS: Schema = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": _object(format={"type": "string"}, tweets=_array({"type": "object"}))},
-        "application/zip": {"schema": BINARY},
-    },
-}
-
-
-def _named(key: str) -> Schema:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {**_object(**{key: ID}), "additionalProperties": False}}},
-    }
-
-
-REQUESTS: dict[str, Schema] = {
-    "import_upload": UPLOADS,
-    "tag_create": _named("tag"),
-    "tag_rename": _named("to"),
-    "scope_edit": {"required": True, "content": {"application/json": {"schema": SCOPE_EDIT}}},
-}
-
+from viewer.settings import Limits
 
 REMOVED: Schema = {
     "name": "include_removed",
@@ -233,7 +41,7 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
     """The query parameters of each route name, bounded by this server's limits."""
     text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
     big_int: Schema = {"type": "integer", "minimum": -BIG, "maximum": BIG}
-    where = _array(
+    where = array_of(
         {
             "type": "object",
             "required": ["column", "op"],
@@ -241,11 +49,11 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
         }
     )
     filters = [
-        _query("cluster", "keep rows in any of these clusters (repeat the parameter)", _array(big_int)),
+        _query("cluster", "keep rows in any of these clusters (repeat the parameter)", array_of(big_int)),
         _query(
             "tag",
             "keep rows in these tags of the dataset (repeat the parameter; all of them unless tags_mode)",
-            _array(ID),
+            array_of(ID),
         ),
         _query(
             "tags_mode",
@@ -270,7 +78,7 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
         _query("k", "how many nearest rows q keeps", _range(1, limits.max_k)),
         # No maxItems: max_selection is checked by the server, and 10,000 repeated values would not fit in the
         # 64 KiB a URL may have (httptools refuses longer ones before the viewer sees them).
-        _query("ls_index", "explicit selection (repeat the parameter; at most max_selection)", _array(big_int)),
+        _query("ls_index", "explicit selection (repeat the parameter; at most max_selection)", array_of(big_int)),
         _query("selection", "explicit selection as a comma list of ls_index", SELECTION),
         _query(
             "sort",
@@ -321,15 +129,15 @@ def filter_body(limits: Limits) -> Schema:
     big_int: Schema = {"type": "integer", "minimum": -BIG, "maximum": BIG}
     text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
     properties: dict[str, Schema] = {
-        "cluster": _array(big_int),
-        "tag": _array(ID),
+        "cluster": array_of(big_int),
+        "tag": array_of(ID),
         "tags_mode": {"type": "string", "enum": list(TAGS_MODES)},
         "where": {"type": "array", "maxItems": limits.max_where_conditions, "items": {"type": "object"}},
         "text": text,
         "text_mode": {"type": "string", "enum": list(TEXT_MODES)},
         "q": text,
         "k": _range(1, limits.max_k),
-        "ls_index": {**_array({"type": "integer", "minimum": 0, "maximum": BIG}), "maxItems": limits.max_selection},
+        "ls_index": {**array_of({"type": "integer", "minimum": 0, "maximum": BIG}), "maxItems": limits.max_selection},
         "sort": {"type": "string", "pattern": NO_NUL, "maxLength": 200},
         "include_removed": {"type": "boolean"},
         "offset": _range(0, BIG),
