@@ -25,7 +25,7 @@ from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
 from viewer.guard import new_token
 from viewer.openapi import openapi
-from viewer.routes import compare, datasets, imports, instance, points, rows, scope_writes, tag_writes, tags
+from viewer.routes import compare, datasets, facets, imports, instance, points, rows, scope_writes, tag_writes, tags
 from viewer.routes.common import Json
 from viewer.routes.static import SinglePageApp
 from viewer.search import QueryEmbedder
@@ -84,6 +84,7 @@ def route_table(static_dir: Path, mode: str = "studio") -> list[BaseRoute]:
         Route(scope + "/rows/indices", rows.indices, methods=READ_POST, name="indices"),
         Route(scope + "/search", rows.search, name="search"),
         Route(scope + "/neighbors", rows.neighbors, name="neighbors"),
+        Route(scope + "/facets", facets.facets, methods=READ_POST, name="facets"),
         Route(scope + "/export", rows.export, methods=READ_POST, name="export"),
         Route(ds + "/tags", tags.tags, name="tags"),
         Route(ds + "/tags/{tag}", tags.tag, name="tag"),

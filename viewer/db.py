@@ -85,6 +85,8 @@ class Database:
         through it (the same client, credentials and fresh listings as the rest of the viewer): DuckDB 2.0 cannot
         load the httpfs extension offline, and this needs nothing downloaded."""
         self._con = duckdb.connect(":memory:")
+        # Dates are binned and compared in UTC whatever the server's own time zone (viewer/histogram.py).
+        self._con.execute("SET TimeZone = 'UTC'")
         if filesystem is not None:
             self._con.register_filesystem(filesystem)
         self._lock = threading.Lock()  # cursor() on a shared connection is not safe from many threads at once
@@ -97,10 +99,19 @@ class Database:
         with self._lock:
             return self._con.cursor()
 
-    def table(self, sql: str, params: dict[str, Any]) -> pa.Table:
-        """Run one query (call from a worker thread); interrupted when it runs past the time limit."""
+    def table(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        time_limit_ms: int | None = None,
+        relations: dict[str, pa.Table] | None = None,
+    ) -> pa.Table:
+        """Run one query (call from a worker thread); interrupted when it runs past the time limit (the database's,
+        or `time_limit_ms`). `relations`: Arrow tables the query reads by these names (this query's alone)."""
         cursor = self._cursor()
-        limit = WATCHDOG.arm(self.time_limit_ms / 1000, cursor.interrupt)
+        for name, relation in (relations or {}).items():
+            cursor.register(name, relation)
+        limit = WATCHDOG.arm((time_limit_ms or self.time_limit_ms) / 1000, cursor.interrupt)
         try:
             return cursor.sql(sql, params=params).to_arrow_table()
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:

@@ -57,10 +57,13 @@ class Page:
 
 @dataclass(frozen=True)
 class Resolved:
-    """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores)."""
+    """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores); and, when the
+    keyword filter's rows were found already, the name of the relation (registered on the query's cursor) holding
+    their ls_index, so that several queries of one request scan the texts once."""
 
     tag_indices: list[int] | None = None
     semantic: tuple[list[int], list[float]] | None = None
+    keyword_rows: str | None = None
 
 
 def column_types(meta: dict[str, Any]) -> dict[str, str]:
@@ -254,7 +257,9 @@ def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> Query:
     if f.selection is not None:
         params["selection"] = list(f.selection)
         parts.append("t.ls_index IN (SELECT unnest($selection::BIGINT[]))")
-    if f.text is not None:
+    if f.text is not None and resolved.keyword_rows is not None:
+        parts.append(f"t.ls_index IN (SELECT ls_index FROM {quote(resolved.keyword_rows)})")
+    elif f.text is not None:
         parts.append(text_sql(column_sql(text_column), f.text, f.text_mode, "text", params))
     for n, cond in enumerate(f.conditions):
         parts.append(_condition_sql(cond, f"w{n}", params))

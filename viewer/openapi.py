@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
+from viewer.facets import BASELINES, RANKS
 from viewer.filters import OPS, TAGS_MODES
 from viewer.keyword import TEXT_MODES
 from viewer.openapi_shapes import (
@@ -111,6 +112,7 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
             _query("k", "how many results", _range(1, limits.max_k)),
         ],
         "export": [_query("format", "file format", {"type": "string", "enum": ["csv", "parquet", "jsonl"]})] + filters,
+        "facets": facet_parameters(limits) + filters,
         "import_upload": [
             {**_query("name", "the dataset the tweets go into", ID), "required": True},
             {
@@ -121,6 +123,33 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
                 "schema": {"type": "string", "maxLength": 200},
             },
         ],
+    }
+
+
+def facet_parameters(limits: Limits) -> list[Schema]:
+    """The facets route's own parameters (beside every filter of rows)."""
+    columns = {
+        **array_of({"type": "string", "pattern": NO_NUL, "maxLength": 200}),
+        "maxItems": limits.max_facet_columns,
+    }
+    return [
+        _query("column", "a column to chart (repeat; ls_tags for the tags; none: defaults from the types)", columns),
+        _query("limit", "category values listed, largest first", _range(1, limits.max_facet_buckets)),
+        _query("bins", "most bars of a number or date histogram", _range(2, limits.max_facet_buckets)),
+        _query("baseline", "scope: every bucket also carries the whole scope's count", _enum(BASELINES)),
+        _query("rank", "category values by count, or by lift over the scope (implies baseline)", _enum(RANKS)),
+        _query("min_count", "fewest rows a value needs to be ranked by lift", _range(1, BIG)),
+    ]
+
+
+def facet_body(limits: Limits) -> Schema:
+    """The facets POST: the filters of a rows POST (no paging) and the facet parameters, lists as JSON arrays."""
+    body = _without(filter_body(limits), ("offset", "limit"))
+    schema = body["content"]["application/json"]["schema"]
+    facet = {p["name"]: p["schema"] for p in facet_parameters(limits)}
+    return {
+        **body,
+        "content": {"application/json": {"schema": {**schema, "properties": {**schema["properties"], **facet}}}},
     }
 
 
@@ -163,7 +192,9 @@ def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None)
                 operation = {**operation, "requestBody": _without(filter_body(limits), ("offset", "limit"))}
             if method == "POST" and route.name in FILTER_POSTS:  # the filters move into the body
                 body = filter_body(limits)
-                if route.name != "rows":
+                if route.name == "facets":
+                    body = facet_body(limits)
+                elif route.name != "rows":
                     body = _without(body, ("offset", "limit"))
                 kept = [p for p in operation["parameters"] if p["in"] == "path" or p["name"] == "format"]
                 operation = {**operation, "parameters": kept, "requestBody": body}
@@ -204,6 +235,10 @@ def _without(body: Schema, keys: tuple[str, ...]) -> Schema:
 
 def _query(name: str, description: str, schema: Schema) -> Schema:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _enum(values: tuple[str, ...]) -> Schema:
+    return {"type": "string", "enum": list(values)}
 
 
 def _range(low: int, high: int) -> Schema:

@@ -76,7 +76,34 @@ SCORED: Schema = {
     "properties": {**ROW["properties"], "score": {"type": "number"}},
 }
 BINARY: Schema = {"type": "string", "format": "binary"}
-FILTER_POSTS = ("rows", "indices", "export")  # routes that take their filters as a JSON body by POST too
+FILTER_POSTS = ("rows", "indices", "export", "facets")  # routes that take their filters as a JSON body by POST too
+COUNT: Schema = {"type": "integer", "minimum": 0}
+BUCKET: Schema = {  # value (category, boolean) or start and end (number, date); scope_count and lift with a baseline
+    "type": "object",
+    "required": ["count"],
+    "properties": {
+        "value": {},
+        "start": {},
+        "end": {},
+        "count": COUNT,
+        "scope_count": COUNT,
+        "lift": {"type": "number", "nullable": True},
+    },
+}
+FACET: Schema = {
+    "type": "object",
+    "required": ["column", "type", "buckets", "other", "nulls", "total"],
+    "properties": {
+        "column": {"type": "string"},
+        "type": {"type": "string", "enum": ["category", "number", "date", "boolean"]},
+        "buckets": {"type": "array", "items": BUCKET},
+        "other": COUNT,
+        "nulls": COUNT,
+        "total": COUNT,
+        "interval": {"type": "string", "nullable": True},
+        "scope": {"type": "object", "required": ["total", "other", "nulls"]},
+    },
+}
 
 
 def object_of(**properties: Schema) -> Schema:
@@ -166,6 +193,7 @@ BODIES: dict[str, dict[str, Schema]] = {
             ls_index={"type": "integer", "minimum": 0}, model_id=NULLABLE_STRING, results=array_of(SCORED)
         )
     },
+    "facets": {"application/json": object_of(total=COUNT, facets=array_of(FACET))},
     "export": {
         "text/csv": {"type": "string"},
         "application/vnd.apache.parquet": BINARY,

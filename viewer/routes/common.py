@@ -133,6 +133,15 @@ async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
     return Resolved(found_tags, (matches.indices.tolist(), [float(s) for s in matches.scores]))
 
 
+def resolve_now(request: Request, scope: Scope, f: RowFilter) -> Resolved:
+    """As resolve, on the calling (worker) thread."""
+    found_tags = tag_indices(catalog(request), scope.dataset, f)
+    if f.q is None:
+        return Resolved(tag_indices=found_tags)
+    matches = semantic_now(request, scope, f.q, f.k)
+    return Resolved(found_tags, (matches.indices.tolist(), [float(s) for s in matches.scores]))
+
+
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
     return await work(semantic_now, request, scope, q, k)
 
