@@ -14,14 +14,16 @@ import pandas as pd
 import pytest
 
 from tests.browser import ARTIFACTS, chromium, ensure_frontend_built, viewer_server
+from tests.typed_columns import add_typed_columns
 
 
 @pytest.fixture(scope="module")
 def explore_data(built_data: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A copy of the built sample with a number, a date, a boolean and a list column (tests/typed_columns.py)."""
     root = tmp_path_factory.mktemp("analyst") / "data"
     shutil.copytree(built_data["root"], root)
     scope_id = built_data["ids"]["scope"]
-    frame = pd.read_parquet(root / "sample" / "input.parquet")
+    frame = add_typed_columns(root)
     scope = pd.read_parquet(root / "sample" / "scopes" / f"{scope_id}.parquet")
     return {"root": root, "scope": scope_id, "frame": frame, "points": scope}
 
@@ -100,3 +102,75 @@ def test_keyword_search_by_regex_filters_and_marks_the_matches(page, server, exp
     page.locator("[data-testid=chip][data-kind=keyword] button.x").click()
     wait_for_total(page, len(frame))
     save(page.screenshot(), "explore-keyword.png")
+
+
+def facet_rows(page, column: str) -> list[tuple[object, int]]:
+    return page.locator(f"[data-testid=facet][data-column={column}] button.facet-row").evaluate_all(
+        "rows => rows.map(r => [JSON.parse(r.dataset.value), Number(r.querySelector('.count').textContent"
+        ".replace(/,/g, ''))])"
+    )
+
+
+def where_of(url: str) -> str:
+    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["where"][0]
+
+
+def test_facets_cross_filter_the_map_the_table_and_each_other(page, server, explore_data):
+    frame = explore_data["frame"]
+    open_explore(page, explore_url(server, explore_data))
+    page.wait_for_selector("[data-testid=facet][data-column=section] button.facet-row")
+    value, count = facet_rows(page, "section")[0]
+    assert count == int((frame["section"] == value).sum())
+    page.locator("[data-testid=facet][data-column=section] button.facet-row").first.click()
+    wait_for_total(page, count)
+    assert json.loads(where_of(page.url)) == [{"column": "section", "op": "=", "value": value}]
+    assert page.locator("[data-testid=map]").get_attribute("data-matching") == str(count)
+    # The other charts follow; the section chart keeps its alternatives, with the scope's counts beside.
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=facets-total]').textContent.startsWith(`${n} rows`)", arg=count
+    )
+    free = dict(facet_rows(page, "free"))
+    picked = frame[frame["section"] == value]
+    assert free[True] == int((picked["free"] == True).sum())  # noqa: E712 (pandas' nullable booleans)
+    assert len(facet_rows(page, "section")) > 1
+    assert page.locator("[data-testid=facet][data-column=section] .bar .scope").count() > 1
+    # Brush the first half of the date histogram: two range conditions, and the rows follow.
+    box = page.locator("[data-testid=facet][data-column=released] svg").bounding_box()
+    page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=6)
+    page.mouse.up()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=chip][data-kind=where]').length === 3")
+    where = where_of(page.url)
+    expected = api(server, explore_data, "rows", [("where", where), ("limit", "1")])["total"]
+    low, high = (c["value"] for c in json.loads(where)[1:])
+    released = picked["released"]
+    assert expected == int(((released >= pd.Timestamp(low)) & (released < pd.Timestamp(high))).sum()) > 0
+    wait_for_total(page, expected)
+    inside = page.locator("[data-testid=facet][data-column=released] rect.in").count()
+    assert 1 < inside < page.locator("[data-testid=facet][data-column=released] rect.out").count() + inside
+    save(page.screenshot(), "explore-facets.png")
+    # Its clear button takes the range back.
+    page.locator("[data-testid=facet][data-column=released] button.clear").click()
+    wait_for_total(page, count)
+
+
+def test_facets_rank_by_lift_and_pick_columns(page, server, explore_data):
+    points = explore_data["points"]
+    cluster = int(points.loc[points["cluster"] >= 0, "cluster"].value_counts().index[0])
+    open_explore(page, explore_url(server, explore_data, f"cluster={cluster}"))
+    page.wait_for_selector("[data-testid=facet][data-column=section] .bar .scope")
+    page.locator("[data-testid=facet-rank]").click()
+    page.wait_for_function("() => location.search.includes('facet_rank=lift')")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=facet][data-column=section] button.facet-row')?.title.includes('×')"
+    )
+    want = api(server, explore_data, "facets", [("column", "section"), ("cluster", str(cluster)), ("rank", "lift")])
+    ranked = [b["value"] for b in want["facets"][0]["buckets"]]
+    assert [v for v, _ in facet_rows(page, "section")] == ranked
+    # A column picked in the menu is charted, and stays in the URL.
+    assert page.locator("[data-testid=facet][data-column=ratio]").count() == 0  # not among the defaults
+    page.locator("[data-testid=facet-picker]").click()
+    page.locator(".facet-picker input[data-column=ratio]").check()
+    page.wait_for_selector("[data-testid=facet][data-column=ratio] svg")
+    assert "ratio" in urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["facets"][0].split(",")

@@ -120,6 +120,11 @@ export async function getIndices(ds, scope, filters) {
   return getJSON(`${scopeBase(ds, scope)}/rows/indices?${filterParams(filters)}`)
 }
 
+/** The facets of the filters in `body` (a filter body plus column, baseline, rank: docs/viewer-api.md). */
+export async function getFacets(ds, scope, body) {
+  return (await post(`${scopeBase(ds, scope)}/facets`, body)).json()
+}
+
 export async function search(ds, scope, q, k) {
   return getJSON(`${scopeBase(ds, scope)}/search?q=${encodeURIComponent(q)}&k=${k}`)
 }

@@ -1,6 +1,6 @@
 // The explore view's state, kept in the URL so any view can be shared and reloaded.
 // Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, text, text_mode, q, k, sel, lasso, color,
-// cols, sort, page.
+// cols, sort, page, facets (the charted columns, when not the defaults), facet_rank.
 
 import { filterParams, hasServerFilter, TEXT_MODES } from './api.js'
 
@@ -46,6 +46,8 @@ export function parseRoute(location) {
     },
     color: p.get('color') || '',
     cols: p.get('cols') ? p.get('cols').split(',') : null,
+    facets: p.has('facets') ? p.get('facets').split(',').filter(Boolean) : null,
+    facetRank: p.get('facet_rank') === 'lift' ? 'lift' : '',
     sort: p.get('sort') || '',
     tablePage: Number(p.get('page')) || 0,
   }
@@ -60,6 +62,8 @@ export function exploreUrl(state) {
   if (f.lasso) p.set('lasso', f.lasso.map(([x, y]) => `${x.toFixed(4)},${y.toFixed(4)}`).join(';'))
   if (state.color) p.set('color', state.color)
   if (state.cols) p.set('cols', state.cols.join(','))
+  if (state.facets) p.set('facets', state.facets.join(','))
+  if (state.facetRank) p.set('facet_rank', state.facetRank)
   if (state.sort) p.set('sort', state.sort)
   if (state.tablePage) p.set('page', String(state.tablePage))
   const qs = p.toString()

@@ -51,3 +51,58 @@ export function withPicked(filters, lsIndex, shift) {
 export function forAnotherScope(filters) {
   return { ...filters, clusters: [], sel: [], lasso: null }
 }
+
+/** The column's conditions gone (a facet's own filter cleared). */
+export function withoutColumn(filters, column) {
+  return { ...filters, where: filters.where.filter((w) => w.column !== column) }
+}
+
+/** The values a column's conditions pick (`=` or `in`), and whether they ask for nulls. */
+export function pickedValues(filters, column) {
+  const values = []
+  let nulls = false
+  for (const w of filters.where) {
+    if (w.column !== column) continue
+    if (w.op === '=') values.push(w.value)
+    if (w.op === 'in' && Array.isArray(w.value)) values.push(...w.value)
+    if (w.op === 'is_null') nulls = true
+  }
+  return { values, nulls }
+}
+
+/** A category bar clicked: its value joins the column's picked values, or leaves them (one `in` condition). */
+export function withValueToggled(filters, column, value) {
+  const { values } = pickedValues(filters, column)
+  const next = values.includes(value) ? values.filter((v) => v !== value) : [...values, value]
+  const rest = withoutColumn(filters, column)
+  if (!next.length) return rest
+  const condition = next.length === 1 ? { column, op: '=', value: next[0] } : { column, op: 'in', value: next }
+  return { ...rest, where: [...rest.where, condition] }
+}
+
+/** The nulls of a column picked, or no longer. */
+export function withNullsToggled(filters, column) {
+  const rest = withoutColumn(filters, column)
+  if (pickedValues(filters, column).nulls) return rest
+  return { ...rest, where: [...rest.where, { column, op: 'is_null' }] }
+}
+
+/** A histogram brushed: start <= value < end, in place of the column's conditions (null: cleared). */
+export function withRange(filters, column, range) {
+  const rest = withoutColumn(filters, column)
+  if (!range) return rest
+  const [start, end] = range
+  return { ...rest, where: [...rest.where, { column, op: '>=', value: start }, { column, op: '<', value: end }] }
+}
+
+/** The [low, high) a column's range conditions keep ([-Infinity, Infinity] sides when open), or null. */
+export function pickedRange(filters, column) {
+  let low = null
+  let high = null
+  for (const w of filters.where) {
+    if (w.column !== column) continue
+    if (w.op === '>=' || w.op === '>') low = w.value
+    if (w.op === '<' || w.op === '<=') high = w.value
+  }
+  return low === null && high === null ? null : [low, high]
+}

@@ -37,6 +37,7 @@ export function buildLayout(root, view) {
     mapWrap: h('div.map', { dataset: { testid: 'map' } }),
     table: h('section.table'),
     results: h('section.results', { hidden: true }),
+    facets: h('aside.facets', { dataset: { testid: 'facets' } }),
     clusters: h('div.cluster-list'),
     tags: h('div.tag-list'),
     condition: h('div'),
@@ -54,7 +55,14 @@ export function buildLayout(root, view) {
     h('section', {}, h('h3', {}, 'Column condition'), el.condition),
   )
   clear(root).append(
-    h('div.explore', {}, header, el.chips, el.error, h('div.body', {}, side, h('main', {}, el.mapWrap, el.table))),
+    h(
+      'div.explore',
+      {},
+      header,
+      el.chips,
+      el.error,
+      h('div.body', {}, side, h('main', {}, el.mapWrap, el.table), el.facets),
+    ),
   )
   const onAdd = (w) => view.update({ filters: { ...view.state.filters, where: [...view.state.filters.where, w] } })
   renderConditionForm(el.condition, { meta, onAdd })

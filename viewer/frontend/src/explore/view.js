@@ -6,6 +6,7 @@ import { exploreUrl, parseRoute } from '../state.js'
 import { currentTheme, setTheme } from '../theme.js'
 import * as data from './data.js'
 import * as filters from './filters.js'
+import { loadFacets, renderFacets } from './facets.js'
 import { buildLayout } from './layout.js'
 import * as render from './render.js'
 
@@ -23,6 +24,8 @@ export class ExploreView {
       filters: route.filters,
       color: route.color,
       cols: route.cols,
+      facets: route.facets,
+      facetRank: route.facetRank,
       sort: route.sort,
       tablePage: route.tablePage,
     }
@@ -36,8 +39,9 @@ export class ExploreView {
       matching: null, // the explicit selection after the other filters, when there is one (paged here)
       page: undefined, // the table page shown
       pinned: null, // the ls_index hovered in the table or results
+      facets: null, // the last facets answer
     }
-    this.tokens = { hover: 0, mask: 0, table: 0, search: 0 } // drop answers older than the newest request
+    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0 } // drop answers older than the newest request
     this.rowCache = new Map() // ls_index -> row, for the hover card
     this.el = buildLayout(root, this)
     this.card = new HoverCard(this.el.mapWrap)
@@ -87,7 +91,8 @@ export class ExploreView {
     const r = parseRoute(location)
     const { dataset, scope } = this.data
     if (r.page !== 'explore' || r.dataset !== dataset || r.scope !== scope) return location.reload()
-    Object.assign(this.state, { filters: r.filters, cols: r.cols, sort: r.sort, tablePage: r.tablePage })
+    const { filters: f, cols, sort, tablePage, facets, facetRank } = r
+    Object.assign(this.state, { filters: f, cols, sort, tablePage, facets, facetRank })
     this.el.searchInput.value = r.filters.q
     this.el.keywordInput.value = r.filters.text
     this.el.keywordMode.value = r.filters.textMode
@@ -161,6 +166,13 @@ export class ExploreView {
     render.updateHighlight(this)
   }
 
+  /** The charted columns or their ranking changed: only the facets reload. */
+  setFacetView(patch) {
+    Object.assign(this.state, patch)
+    history.replaceState({}, '', exploreUrl(this.state))
+    this.guarded(() => this.loadFacets())
+  }
+
   updateExportLink() {
     render.updateExportLink(this)
   }
@@ -191,7 +203,7 @@ export class ExploreView {
     render.renderAll(this)
     await this.guarded(async () => {
       await this.applyMask()
-      await Promise.all([this.loadTable(), this.loadSearch()])
+      await Promise.all([this.loadTable(), this.loadSearch(), this.loadFacets()])
     })
   }
 
@@ -222,6 +234,10 @@ export class ExploreView {
 
   reloadTable() {
     this.guarded(() => this.loadTable())
+  }
+
+  async loadFacets() {
+    if (await loadFacets(this)) renderFacets(this)
   }
 
   async loadSearch() {
