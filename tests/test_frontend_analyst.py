@@ -24,6 +24,8 @@ def explore_data(built_data: dict[str, object], tmp_path_factory: pytest.TempPat
     shutil.copytree(built_data["root"], root)
     scope_id = built_data["ids"]["scope"]
     frame = add_typed_columns(root)
+    (root / "sample" / "tags").mkdir(exist_ok=True)
+    (root / "sample" / "tags" / "liked.indices").write_text("0\n")
     scope = pd.read_parquet(root / "sample" / "scopes" / f"{scope_id}.parquet")
     return {"root": root, "scope": scope_id, "frame": frame, "points": scope}
 
@@ -174,3 +176,43 @@ def test_facets_rank_by_lift_and_pick_columns(page, server, explore_data):
     page.locator(".facet-picker input[data-column=ratio]").check()
     page.wait_for_selector("[data-testid=facet][data-column=ratio] svg")
     assert "ratio" in urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["facets"][0].split(",")
+
+
+def test_a_clicked_point_lists_its_neighbours_which_become_a_filter_or_a_tag(page, server, explore_data):
+    points = explore_data["points"]
+    far = points.iloc[int(((points["x"] ** 2) + (points["y"] ** 2)).to_numpy().argmax())]
+    open_explore(page, explore_url(server, explore_data))
+    box = page.locator("[data-testid=map]").bounding_box()
+    sx, sy = page.evaluate("([x, y]) => window.__lsProject(x, y)", [float(far["x"]), float(far["y"])])
+    page.mouse.click(box["x"] + sx, box["y"] + sy)
+    page.wait_for_selector("[data-testid=neighbor]")
+    picked = int(urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["near"][0])
+    want = api(server, explore_data, "neighbors", [("ls_index", str(picked)), ("k", "20")])["results"]
+    assert want[0]["ls_index"] == picked  # a row is its own nearest
+    listed = page.locator("[data-testid=neighbor]").evaluate_all(
+        "items => items.map(i => [Number(i.dataset.lsIndex), Number(i.querySelector('.score').textContent)])"
+    )
+    assert [i for i, _ in listed] == [r["ls_index"] for r in want[1:]]
+    assert [s for _, s in listed] == [round(r["score"], 3) for r in want[1:]]
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=map]').dataset.highlighted) >= 20")
+    save(page.screenshot(), "explore-neighbours.png")
+    # One click: the row and its neighbours are the selection; the table lists exactly them.
+    page.locator("[data-testid=neighbors-filter]").click()
+    wait_for_total(page, 20)
+    shown = page.locator("[data-testid=rows] tbody tr").evaluate_all("rows => rows.map(r => Number(r.dataset.lsIndex))")
+    assert sorted(shown) == sorted(r["ls_index"] for r in want)
+    # A table row's click lists that row's neighbours instead.
+    other = shown[-1]
+    page.locator(f"[data-testid=rows] tbody tr[data-ls-index='{other}']").click()
+    page.wait_for_function("i => location.search.includes(`near=${i}`)", arg=other)
+    page.wait_for_function(
+        "i => document.querySelector('[data-testid=neighbors-panel] h3').textContent.includes(`#${i}`)", arg=other
+    )
+    # The studio adds them to a tag in one click.
+    page.locator("[data-testid=neighbors-tag]").select_option("liked")
+    page.locator("[data-testid=neighbors-tag-add]").click()
+    page.wait_for_selector("[data-testid=neighbors-status]:has-text('Added')")
+    with urllib.request.urlopen(f"{server}/api/datasets/sample/tags/liked") as res:
+        tagged = set(json.load(res)["indices"])
+    mine = api(server, explore_data, "neighbors", [("ls_index", str(other)), ("k", "20")])["results"]
+    assert tagged == {0} | {r["ls_index"] for r in mine}

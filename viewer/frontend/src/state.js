@@ -1,6 +1,6 @@
 // The explore view's state, kept in the URL so any view can be shared and reloaded.
 // Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, text, text_mode, q, k, sel, lasso, color,
-// cols, sort, page, facets (the charted columns, when not the defaults), facet_rank.
+// cols, sort, page, facets (the charted columns, when not the defaults), facet_rank, near (whose neighbours are listed).
 
 import { filterParams, hasServerFilter, TEXT_MODES } from './api.js'
 
@@ -48,6 +48,7 @@ export function parseRoute(location) {
     cols: p.get('cols') ? p.get('cols').split(',') : null,
     facets: p.has('facets') ? p.get('facets').split(',').filter(Boolean) : null,
     facetRank: p.get('facet_rank') === 'lift' ? 'lift' : '',
+    near: /^\d+$/.test(p.get('near') || '') ? Number(p.get('near')) : null,
     sort: p.get('sort') || '',
     tablePage: Number(p.get('page')) || 0,
   }
@@ -64,6 +65,7 @@ export function exploreUrl(state) {
   if (state.cols) p.set('cols', state.cols.join(','))
   if (state.facets) p.set('facets', state.facets.join(','))
   if (state.facetRank) p.set('facet_rank', state.facetRank)
+  if (state.near !== null && state.near !== undefined) p.set('near', String(state.near))
   if (state.sort) p.set('sort', state.sort)
   if (state.tablePage) p.set('page', String(state.tablePage))
   const qs = p.toString()

@@ -95,7 +95,10 @@ function tableEvents(view, columns, allColumns) {
       renderRows(view)
     },
     hover: (r) => view.setPinned(r),
-    pick: (r) => view.map.flyTo(r.x, r.y),
+    pick: (r) => {
+      view.map.flyTo(r.x, r.y)
+      view.setNear(r.ls_index)
+    },
   }
 }
 
@@ -110,7 +113,8 @@ export function renderSearch(view) {
   })
 }
 
-/** Rings on top of the map: search hits, picked points and the row hovered in the table or results. */
+/** Rings on top of the map: search hits, a row's neighbours, picked points and the row hovered in the table or
+ * results. */
 export function updateHighlight(view) {
   const { map, ui, state } = view
   const items = []
@@ -122,6 +126,7 @@ export function updateHighlight(view) {
   // Search hits that other filters remove stay dimmed like any other filtered-out point.
   const passes = (li) => !map.mask || map.mask[map.rowOf[li]] === 1
   for (const r of ui.search?.results || []) if (passes(r.ls_index)) add(r.ls_index, 'search')
+  for (const r of ui.neighbors?.results || []) add(r.ls_index, 'neighbor')
   for (const li of state.filters.sel) add(li, 'picked')
   if (ui.pinned !== undefined && ui.pinned !== null) add(ui.pinned, 'pinned')
   map.setHighlight(items)

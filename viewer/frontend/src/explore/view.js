@@ -8,6 +8,7 @@ import * as data from './data.js'
 import * as filters from './filters.js'
 import { loadFacets, renderFacets } from './facets.js'
 import { buildLayout } from './layout.js'
+import { loadNeighbors, renderNeighbors } from './neighbors.js'
 import * as render from './render.js'
 
 export class ExploreView {
@@ -26,6 +27,7 @@ export class ExploreView {
       cols: route.cols,
       facets: route.facets,
       facetRank: route.facetRank,
+      near: route.near,
       sort: route.sort,
       tablePage: route.tablePage,
     }
@@ -40,8 +42,9 @@ export class ExploreView {
       page: undefined, // the table page shown
       pinned: null, // the ls_index hovered in the table or results
       facets: null, // the last facets answer
+      neighbors: null, // the last neighbours answer (of state.near)
     }
-    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0 } // drop answers older than the newest request
+    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0, neighbors: 0 } // drop answers older than the newest request
     this.rowCache = new Map() // ls_index -> row, for the hover card
     this.el = buildLayout(root, this)
     this.card = new HoverCard(this.el.mapWrap)
@@ -91,8 +94,8 @@ export class ExploreView {
     const r = parseRoute(location)
     const { dataset, scope } = this.data
     if (r.page !== 'explore' || r.dataset !== dataset || r.scope !== scope) return location.reload()
-    const { filters: f, cols, sort, tablePage, facets, facetRank } = r
-    Object.assign(this.state, { filters: f, cols, sort, tablePage, facets, facetRank })
+    const { filters: f, cols, sort, tablePage, facets, facetRank, near } = r
+    Object.assign(this.state, { filters: f, cols, sort, tablePage, facets, facetRank, near })
     this.el.searchInput.value = r.filters.q
     this.el.keywordInput.value = r.filters.text
     this.el.keywordMode.value = r.filters.textMode
@@ -192,9 +195,19 @@ export class ExploreView {
     if (found) this.card.show(about, hit.lsIndex, found.row?.[this.data.textColumn], currentTheme())
   }
 
+  /** A click picks the point (shift: adds it) and lists its neighbours; a click on a picked point drops both. */
   clickPoint(hit, event) {
     if (!hit) return
-    this.setFilters(filters.withPicked(this.state.filters, hit.lsIndex, event?.srcEvent?.shiftKey))
+    const next = filters.withPicked(this.state.filters, hit.lsIndex, event?.srcEvent?.shiftKey)
+    const near = next.sel.includes(hit.lsIndex) ? hit.lsIndex : null
+    this.update({ filters: next, near })
+  }
+
+  /** Lists the neighbours of one row (null: none), without changing the filters. */
+  setNear(lsIndex) {
+    this.state.near = lsIndex
+    history.replaceState({}, '', exploreUrl(this.state))
+    this.guarded(() => this.loadNeighbors())
   }
 
   // ---- data
@@ -203,7 +216,7 @@ export class ExploreView {
     render.renderAll(this)
     await this.guarded(async () => {
       await this.applyMask()
-      await Promise.all([this.loadTable(), this.loadSearch(), this.loadFacets()])
+      await Promise.all([this.loadTable(), this.loadSearch(), this.loadFacets(), this.loadNeighbors()])
     })
   }
 
@@ -234,6 +247,12 @@ export class ExploreView {
 
   reloadTable() {
     this.guarded(() => this.loadTable())
+  }
+
+  async loadNeighbors() {
+    if (!(await loadNeighbors(this))) return
+    renderNeighbors(this)
+    render.updateHighlight(this)
   }
 
   async loadFacets() {
