@@ -216,3 +216,91 @@ def test_a_clicked_point_lists_its_neighbours_which_become_a_filter_or_a_tag(pag
         tagged = set(json.load(res)["indices"])
     mine = api(server, explore_data, "neighbors", [("ls_index", str(other)), ("k", "20")])["results"]
     assert tagged == {0} | {r["ls_index"] for r in mine}
+
+
+@pytest.fixture(scope="module")
+def x_archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """An X archive over five years, imported as a user does and run through the small recipe."""
+    from ls_pipeline import steps
+    from ls_pipeline.recipe import parse_recipe
+    from ls_pipeline.sources import twitter
+    from ls_pipeline.store import DataDir
+    from ls_pipeline.twitter_import import ArchiveSource, import_archive
+    from tests.conftest import SMALL_RECIPE
+    from tests.x_archives import dated_topic_tweets, write_zip
+
+    work = tmp_path_factory.mktemp("x-archive")
+    archive = write_zip(work / "archive.zip", dated_topic_tweets(96))
+    data = DataDir(work / "data")
+    import_archive(data, "tweets", ArchiveSource("zip", zip_path=str(archive)), twitter.TweetFilters())
+    scope = steps.run_recipe(data.dataset("tweets"), parse_recipe("small", SMALL_RECIPE))["scope"].id
+    ensure_frontend_built()
+    with viewer_server(data.root) as url:
+        yield {"url": url, "scope": scope, "frame": pd.read_parquet(data.root / "tweets" / "input.parquet")}
+
+
+def x_total(x_archive: dict[str, object], params: list[tuple[str, str]]) -> int:
+    query = urllib.parse.urlencode([*params, ("limit", "1")])
+    with urllib.request.urlopen(
+        f"{x_archive['url']}/api/datasets/tweets/scopes/{x_archive['scope']}/rows?{query}"
+    ) as r:
+        return json.load(r)["total"]
+
+
+def test_x_archive_timeline_brush_playback_and_colour_by_time(browser, x_archive):
+    frame = x_archive["frame"]
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="light")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        open_explore(page, f"{x_archive['url']}/datasets/tweets/explore/{x_archive['scope']}")
+        timeline = page.locator("[data-testid=timeline]")
+        timeline.locator("svg").wait_for()
+        assert timeline.get_by_label("Time column").input_value() == "created_at"
+        # Brush the middle of the timeline: the rows follow, exactly those in the range.
+        box = timeline.locator("svg").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=6)
+        page.mouse.up()
+        page.wait_for_function("() => location.search.includes('created_at')")
+        where = where_of(page.url)
+        low, high = (pd.Timestamp(c["value"]) for c in json.loads(where))
+        expected = int(((frame["created_at"] >= low) & (frame["created_at"] < high)).sum())
+        assert 0 < expected < len(frame) and x_total(x_archive, [("where", where)]) == expected
+        wait_for_total(page, expected)
+        save(page.screenshot(), "explore-timeline.png")
+        page.locator("[data-testid=chip][data-kind=where] button.x").first.click()
+        page.locator("[data-testid=chip][data-kind=where] button.x").first.click()
+        wait_for_total(page, len(frame))
+        # Playback at 4x: the window moves, then pauses, and becomes a filter in one click.
+        timeline.get_by_label("Playback speed").select_option("4")
+        page.locator("[data-testid=play]").click()
+        page.wait_for_function("() => document.querySelector('[data-testid=map]').dataset.playback !== undefined")
+        first = page.locator("[data-testid=time-window]").inner_text()
+        page.wait_for_function(
+            "w => document.querySelector('[data-testid=time-window]').textContent !== w", arg=first, timeout=10_000
+        )
+        save(page.screenshot(), "explore-playback.png")
+        page.locator("[data-testid=play]").click()  # pause
+        assert page.locator("[data-testid=play]").get_attribute("aria-pressed") == "false"
+        paused = page.locator("[data-testid=time-window]").inner_text()
+        page.wait_for_timeout(400)
+        assert page.locator("[data-testid=time-window]").inner_text() == paused
+        shown = int(page.locator("[data-testid=map]").get_attribute("data-playback"))
+        page.locator("[data-testid=keep-window]").click()
+        page.wait_for_function("() => location.search.includes('created_at')")
+        low, high = (pd.Timestamp(c["value"]) for c in json.loads(where_of(page.url)))
+        in_window = int(((frame["created_at"] >= low) & (frame["created_at"] < high)).sum())
+        assert in_window == shown  # the points the window showed are the rows the filter keeps
+        wait_for_total(page, in_window)
+        # Colour by time: the points' colour follows created_at.
+        before = page.locator("[data-testid=map]").screenshot()
+        timeline.get_by_role("button", name="Colour by time").click()
+        page.wait_for_function("() => location.search.includes('color=created_at')")
+        page.wait_for_timeout(500)
+        assert page.locator("[data-testid=map]").screenshot() != before
+    finally:
+        context.close()
+    assert not errors, errors

@@ -52,20 +52,25 @@ def facet_kinds(meta: dict[str, Any]) -> dict[str, str]:
 
 
 def default_columns(meta: dict[str, Any], has_tags: bool) -> list[str]:
-    """Charts worth a first look: clusters, tags, dates, then booleans, categories (few distinct values) and numbers
-    that vary, in the dataset's column order; never the text itself."""
+    """Charts worth a first look: clusters, tags, dates, then booleans, categories (few distinct values, and not one
+    per row as an id has) and numbers that vary, in the dataset's column order; never the text itself."""
     profiles = meta.get("column_metadata", {})
     text = meta.get("text_column")
+    rows = int(meta.get("length") or 0)
 
     def varied(column: str) -> bool:
         return (profiles.get(column, {}).get("unique_values_count") or 0) >= 2
+
+    def grouping(column: str) -> bool:  # its values group rows: fewer distinct values than half the rows
+        profile = profiles.get(column, {})
+        return "categories" in profile and (profile.get("unique_values_count") or 0) * 2 <= max(rows, 2)
 
     columns = [c for c in meta.get("columns", []) if c != text and c not in NOT_BY_DEFAULT and varied(c)]
     kinds = facet_kinds(meta)
     picked = ["cluster", *([TAGS_FACET] if has_tags else [])]
     picked += [c for c in columns if kinds.get(c) == "date"]
     picked += [c for c in columns if kinds.get(c) == "boolean"]
-    picked += [c for c in columns if kinds.get(c) == "category" and "categories" in profiles.get(c, {})]
+    picked += [c for c in columns if kinds.get(c) == "category" and grouping(c)]
     picked += [c for c in columns if kinds.get(c) == "number"]
     return list(dict.fromkeys(picked))[:MAX_DEFAULT_COLUMNS]
 

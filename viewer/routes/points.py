@@ -25,7 +25,7 @@ MAX_HEADER_BYTES = 8192
 
 async def points(request: Request) -> Response:
     """Arrow IPC stream of every point (but rows a curator removed, unless include_removed=true); color_by=COLUMN
-    adds color (float32 value or int32 category code)."""
+    adds color (float32 value, float64 epoch seconds of a date, or int32 category code)."""
     found = await work(scope_of, request)
     include_removed = parse_bool(request.query_params, "include_removed")
     color_by = request.query_params.get("color_by") or None
@@ -93,8 +93,14 @@ def _deleted(scope_path: Path) -> list[str]:
 def color_column(
     values: pa.ChunkedArray, column: str, kind: str | None, max_categories: int
 ) -> tuple[pa.ChunkedArray, list[str] | None]:
+    """A number's (or boolean's) value, a date's epoch seconds (colour by time, and the timeline's playback), or
+    a category's code; a missing number or date is NaN (an Arrow reader in the browser sees a null's slot as 0)."""
     if kind in NUMERIC and (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or kind == "boolean"):
-        return values.cast(pa.float32()), None
+        return pc.fill_null(values.cast(pa.float32()), float("nan")), None
+    if kind == "date" and pa.types.is_timestamp(values.type):
+        per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[values.type.unit]
+        ticks = values.cast(pa.timestamp(values.type.unit)).cast(pa.int64()).cast(pa.float64())
+        return pc.fill_null(pc.divide(ticks, float(per_second)), float("nan")), None
     text = values.cast(pa.string())
     encoded = pc.dictionary_encode(text).combine_chunks()
     names = [str(v) for v in encoded.dictionary.to_pylist()]

@@ -20,6 +20,9 @@ export class ScatterMap {
     this.hullClusters = [] // cluster ids whose hull is drawn
     this.hoveredCluster = null
     this.labels = []
+    this.extraLayers = new Map() // id -> {layers, below}: what other modules draw (the density, the playback)
+    this.pointsVisible = true
+    this.pointStyle = { size: 1, opacity: 1 } // the reader's point size (a factor) and opacity
     this.firstFrameDone = false
     const { width, height } = container.getBoundingClientRect()
     this.viewState = { target: [0, 0, 0], zoom: Math.log2(Math.min(width || 800, height || 600) / 2.3) }
@@ -185,7 +188,8 @@ export class ScatterMap {
     }
     for (let i = 0; i < n; i++) {
       let rgb
-      if (byColumn === 'numeric') rgb = rampColor(theme, (p.color[i] - lo) / (hi - lo || 1))
+      if (byColumn === 'numeric' && !Number.isFinite(p.color[i])) rgb = hexToRgb(theme.noise) // no value
+      else if (byColumn === 'numeric') rgb = rampColor(theme, (p.color[i] - lo) / (hi - lo || 1))
       else if (byColumn === 'category') rgb = p.color[i] < 0 ? hexToRgb(theme.noise) : rgbOf(p.color[i])
       else rgb = rgbOf(p.cluster[i])
       colors[4 * i] = rgb[0]
@@ -199,6 +203,29 @@ export class ScatterMap {
 
   setColorMode(mode) {
     this.colorMode = mode
+  }
+
+  /** Layers of another module under (below) or over the points, replacing that id's; null removes them. */
+  setExtraLayers(id, layers, below = false) {
+    if (layers) this.extraLayers.set(id, { layers, below })
+    else if (!this.extraLayers.delete(id)) return
+    this.render()
+  }
+
+  setPointsVisible(on) {
+    if (on === this.pointsVisible) return
+    this.pointsVisible = on
+    this.render()
+  }
+
+  setPointStyle(style) {
+    this.pointStyle = { ...this.pointStyle, ...style }
+    this.render()
+  }
+
+  /** What the point size control gives: the map's own radius for its zoom and size, times the reader's factor. */
+  pointRadius() {
+    return this.radius * this.pointStyle.size
   }
 
   setHighlight(items) {
@@ -238,7 +265,9 @@ export class ScatterMap {
     // Before the first frame only the points layer exists: compiling the shaders of hulls, rings and text
     // (software WebGL: seconds) must not delay the points.
     const later = this.firstFrameDone
+    const extra = (below) => [...this.extraLayers.values()].filter((e) => e.below === below).flatMap((e) => e.layers)
     const layers = [
+      ...extra(true),
       later &&
       new PolygonLayer({
         id: 'hulls',
@@ -261,11 +290,14 @@ export class ScatterMap {
             getFillColor: { value: this.colors, size: 4, normalized: true },
           },
         },
-        radiusPixels: this.radius,
+        radiusPixels: this.pointRadius(),
+        opacity: this.pointStyle.opacity,
+        visible: this.pointsVisible,
         pickable: true,
         autoHighlight: true,
         highlightColor: [...strokeRgb, 255],
       }),
+      ...extra(false),
       later &&
       new ScatterplotLayer({
         id: 'highlight',

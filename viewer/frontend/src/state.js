@@ -1,6 +1,7 @@
 // The explore view's state, kept in the URL so any view can be shared and reloaded.
 // Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, text, text_mode, q, k, sel, lasso, color,
-// cols, sort, page, facets (the charted columns, when not the defaults), facet_rank, near (whose neighbours are listed).
+// cols, sort, page, facets (the charted columns, when not the defaults), facet_rank, near (whose neighbours are listed),
+// time (the timeline's column, when not the first date column).
 
 import { filterParams, hasServerFilter, TEXT_MODES } from './api.js'
 
@@ -49,6 +50,7 @@ export function parseRoute(location) {
     facets: p.has('facets') ? p.get('facets').split(',').filter(Boolean) : null,
     facetRank: p.get('facet_rank') === 'lift' ? 'lift' : '',
     near: /^\d+$/.test(p.get('near') || '') ? Number(p.get('near')) : null,
+    time: p.get('time') || '',
     sort: p.get('sort') || '',
     tablePage: Number(p.get('page')) || 0,
   }
@@ -66,6 +68,7 @@ export function exploreUrl(state) {
   if (state.facets) p.set('facets', state.facets.join(','))
   if (state.facetRank) p.set('facet_rank', state.facetRank)
   if (state.near !== null && state.near !== undefined) p.set('near', String(state.near))
+  if (state.time) p.set('time', state.time)
   if (state.sort) p.set('sort', state.sort)
   if (state.tablePage) p.set('page', String(state.tablePage))
   const qs = p.toString()

@@ -5,6 +5,7 @@ import { renderConditionForm } from '../panels.js'
 import * as render from './render.js'
 import { buildScopeEdit } from './scopeedit.js'
 import { buildTagEdit } from './tagedit.js'
+import { buildTimeline } from './timeline.js'
 
 /** Builds the page into root and returns its elements; `view` receives the controls' events. */
 export function buildLayout(root, view) {
@@ -39,6 +40,7 @@ export function buildLayout(root, view) {
     results: h('section.results', { hidden: true }),
     neighbors: h('section.results.neighbors', { hidden: true, dataset: { testid: 'neighbors-panel' } }),
     facets: h('aside.facets', { dataset: { testid: 'facets' } }),
+    timeline: buildTimeline(view),
     clusters: h('div.cluster-list'),
     tags: h('div.tag-list'),
     condition: h('div'),
@@ -63,7 +65,7 @@ export function buildLayout(root, view) {
       header,
       el.chips,
       el.error,
-      h('div.body', {}, side, h('main', {}, el.mapWrap, el.table), el.facets),
+      h('div.body', {}, side, h('main', {}, el.mapWrap, el.timeline.root, el.table), el.facets),
     ),
   )
   const onAdd = (w) => view.update({ filters: { ...view.state.filters, where: [...view.state.filters.where, w] } })

@@ -9,6 +9,7 @@ import * as filters from './filters.js'
 import { loadFacets, renderFacets } from './facets.js'
 import { buildLayout } from './layout.js'
 import { loadNeighbors, renderNeighbors } from './neighbors.js'
+import { benchFrame, loadTimeline, renderTimeline, stop as stopPlayback } from './timeline.js'
 import * as render from './render.js'
 
 export class ExploreView {
@@ -28,6 +29,7 @@ export class ExploreView {
       facets: route.facets,
       facetRank: route.facetRank,
       near: route.near,
+      time: route.time,
       sort: route.sort,
       tablePage: route.tablePage,
     }
@@ -43,10 +45,12 @@ export class ExploreView {
       pinned: null, // the ls_index hovered in the table or results
       facets: null, // the last facets answer
       neighbors: null, // the last neighbours answer (of state.near)
+      timeline: null, // the timeline's date histogram
     }
-    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0, neighbors: 0 } // drop answers older than the newest request
+    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0, neighbors: 0, timeline: 0 } // drop answers older than the newest request
     this.rowCache = new Map() // ls_index -> row, for the hover card
     this.el = buildLayout(root, this)
+    this.timeline = { el: this.el.timeline, playing: null, playback: null, window: null } // see timeline.js
     this.card = new HoverCard(this.el.mapWrap)
     this.map = new ScatterMap(this.el.mapWrap, {
       onHover: (hit, info) => this.hoverPoint(hit, info),
@@ -63,6 +67,7 @@ export class ExploreView {
     window.__lsProject = (x, y) => this.map.deck.getViewports()[0].project([x, y])
     window.__lsRedrawMs = () => this.map.timeRedraw()
     window.__lsPick = (x, y) => this.map.timePick(x, y)
+    window.__lsPlaybackFrame = (fraction, naive) => benchFrame(this, fraction, naive)
     const onPopState = () => this.onPopState()
     const onKey = (e) => e.key === 'Escape' && this.ui.lasso && this.setLasso(false)
     window.addEventListener('popstate', onPopState)
@@ -94,8 +99,8 @@ export class ExploreView {
     const r = parseRoute(location)
     const { dataset, scope } = this.data
     if (r.page !== 'explore' || r.dataset !== dataset || r.scope !== scope) return location.reload()
-    const { filters: f, cols, sort, tablePage, facets, facetRank, near } = r
-    Object.assign(this.state, { filters: f, cols, sort, tablePage, facets, facetRank, near })
+    const { filters: f, cols, sort, tablePage, facets, facetRank, near, time } = r
+    Object.assign(this.state, { filters: f, cols, sort, tablePage, facets, facetRank, near, time })
     this.el.searchInput.value = r.filters.q
     this.el.keywordInput.value = r.filters.text
     this.el.keywordMode.value = r.filters.textMode
@@ -104,6 +109,7 @@ export class ExploreView {
   }
 
   async changeColor(column, push = true) {
+    stopPlayback(this) // its points carry the colours they were sorted with
     this.state.color = column
     this.el.colorSelect.value = column
     if (push) history.pushState({}, '', exploreUrl(this.state))
@@ -203,6 +209,13 @@ export class ExploreView {
     this.update({ filters: next, near })
   }
 
+  setTimeColumn(column) {
+    stopPlayback(this)
+    this.state.time = column
+    history.replaceState({}, '', exploreUrl(this.state))
+    this.guarded(() => this.loadTimeline())
+  }
+
   /** Lists the neighbours of one row (null: none), without changing the filters. */
   setNear(lsIndex) {
     this.state.near = lsIndex
@@ -213,10 +226,12 @@ export class ExploreView {
   // ---- data
 
   async refresh() {
+    stopPlayback(this) // the filters' mask and the playback's dimming would fight over the points
     render.renderAll(this)
     await this.guarded(async () => {
       await this.applyMask()
-      await Promise.all([this.loadTable(), this.loadSearch(), this.loadFacets(), this.loadNeighbors()])
+      const loads = [this.loadTable(), this.loadSearch(), this.loadFacets(), this.loadNeighbors(), this.loadTimeline()]
+      await Promise.all(loads)
     })
   }
 
@@ -247,6 +262,10 @@ export class ExploreView {
 
   reloadTable() {
     this.guarded(() => this.loadTable())
+  }
+
+  async loadTimeline() {
+    if (await loadTimeline(this)) renderTimeline(this)
   }
 
   async loadNeighbors() {
