@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -267,3 +268,31 @@ def test_dates_bin_in_utc_calendar_months(client: httpx.Client, rows: pd.DataFra
     end = dt.datetime.fromisoformat(found["buckets"][-1]["end"].replace("Z", "+00:00"))
     assert starts[0] <= rows["released"].min() and end > rows["released"].max()
     assert sum(b["count"] for b in found["buckets"]) == rows["released"].notna().sum()
+
+
+def test_points_colour_by_a_date_or_number_with_nulls(client: httpx.Client, rows: pd.DataFrame) -> None:
+    """The timeline's playback and colour by time read each point's time from the points route."""
+    import pyarrow as pa
+
+    for column in ("released", "words"):
+        response = client.get(SCOPE + "/points", params={"color_by": column})
+        assert response.status_code == 200, response.text
+        table = pa.ipc.open_stream(response.content).read_all()
+        color = table.column("color").to_numpy()
+        values = rows.loc[table.column("ls_index").to_pylist(), column]
+        missing = values.isna().to_numpy()
+        assert missing.any() and np.isnan(color[missing]).all() and table.column("color").null_count == 0
+        want = (
+            values[~missing].map(lambda t: t.timestamp()).to_numpy(float)
+            if column == "released"
+            else values[~missing].to_numpy(float)
+        )
+        np.testing.assert_allclose(color[~missing], want, rtol=1e-6)
+    assert (
+        str(
+            pa.ipc.open_stream(client.get(SCOPE + "/points", params={"color_by": "released"}).content)
+            .schema.field("color")
+            .type
+        )
+        == "double"
+    )
