@@ -304,3 +304,36 @@ def test_x_archive_timeline_brush_playback_and_colour_by_time(browser, x_archive
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_labels_follow_the_zoom_from_top_topics_to_clusters(page, server, explore_data):
+    scope = json.loads((explore_data["root"] / "sample" / "scopes" / f"{explore_data['scope']}.json").read_text())
+    levels = {t["level"] for t in scope["cluster_levels_lookup"]}
+    top = max(levels)
+    assert top >= 2, "the small recipe labels two levels above the clusters"
+    by_level = {n: sum(1 for t in scope["cluster_levels_lookup"] if t["level"] == n) for n in levels}
+    clusters = sum(1 for c in scope["cluster_labels_lookup"] if not c.get("noise"))
+    open_explore(page, explore_url(server, explore_data))
+    mapped = page.locator("[data-testid=map]")
+    page.wait_for_function("() => document.querySelector('[data-testid=map]').dataset.labelLevel !== undefined")
+    assert mapped.get_attribute("data-label-level") == str(top)
+    assert mapped.get_attribute("data-label-count") == str(by_level[top])
+    save(mapped.screenshot(), "explore-zoom-top.png")
+    box = mapped.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    seen = [top]
+    for _ in range(12):  # wheel in until the clusters' own labels show
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(150)
+        level = int(mapped.get_attribute("data-label-level"))
+        if level != seen[-1]:
+            seen.append(level)
+        if level == 0:
+            break
+    assert seen == list(range(top, -1, -1)), seen  # one level at a time, finer as the zoom grows
+    assert mapped.get_attribute("data-label-count") == str(clusters)
+    save(mapped.screenshot(), "explore-zoom-clusters.png")
+    for _ in range(12):  # and back out to the top level
+        page.mouse.wheel(0, 300)
+        page.wait_for_timeout(150)
+    page.wait_for_function(f"() => document.querySelector('[data-testid=map]').dataset.labelLevel === '{top}'")

@@ -6,6 +6,7 @@ import { CollisionFilterExtension } from '@deck.gl/extensions'
 import { Lasso } from './lasso.js'
 import { PointsLayer } from './points-layer.js'
 import { clusterColor, hexToRgb, rampColor } from './theme.js'
+import { ZoomLevels } from './zoom-levels.js'
 
 const DIM_ALPHA = 28 // filtered-out points stay visible for context
 let softwareWebgl // memo of isSoftwareWebgl(): the compare page makes two maps
@@ -38,6 +39,7 @@ export class ScatterMap {
       onViewStateChange: ({ viewState }) => {
         this.viewState = viewState
         this.radius = pointRadius(viewState.zoom, this.points?.length || 0)
+        this.followZoom()
         this.render()
         return viewState
       },
@@ -147,6 +149,7 @@ export class ScatterMap {
     this.viewState = { target: [(x0 + x1) / 2, (y0 + y1) / 2, 0], zoom: Math.log2(scale) }
     this.deck.setProps({ initialViewState: this.viewState })
     this.fitted = true
+    this.homeZoom = this.viewState.zoom // zoom-levels.js counts levels from the first view
   }
 
   setTheme(theme) {
@@ -203,6 +206,25 @@ export class ScatterMap {
 
   setColorMode(mode) {
     this.colorMode = mode
+  }
+
+  /** Topic levels above the clusters (one array of topics per level, zoom-levels.js): the labels then show the top
+   * level zoomed out and finer ones zoomed in. */
+  setLabelLevels(parents) {
+    this.zoomLevels = parents?.length ? new ZoomLevels(this.labels, this.clusters, parents) : null
+    this.labelLevel = null
+    this.followZoom()
+    this.render()
+  }
+
+  followZoom() {
+    if (!this.zoomLevels) return
+    const level = this.zoomLevels.levelAt(this.viewState.zoom - (this.homeZoom ?? this.viewState.zoom))
+    if (level === this.labelLevel) return
+    this.labelLevel = level
+    this.labels = this.zoomLevels.levels[level]
+    this.container.dataset.labelLevel = String(level)
+    this.container.dataset.labelCount = String(this.labels.length)
   }
 
   /** Layers of another module under (below) or over the points, replacing that id's; null removes them. */
@@ -319,7 +341,7 @@ export class ScatterMap {
         data: this.labels,
         getPosition: (d) => d.position,
         getText: (d) => d.label,
-        getSize: 12,
+        getSize: (d) => d.size || 12,
         getColor: [...hexToRgb(theme.text), 235],
         background: true,
         getBackgroundColor: [...hexToRgb(theme.background), 150],
@@ -331,7 +353,7 @@ export class ScatterMap {
         extensions: [new CollisionFilterExtension()],
         getCollisionPriority: (d) => d.priority,
         collisionTestProps: { sizeScale: 2 },
-        updateTriggers: { getColor: [theme.name], getBackgroundColor: [theme.name] },
+        updateTriggers: { getColor: [theme.name], getBackgroundColor: [theme.name], getSize: [this.labelLevel] },
       }),
     ].filter(Boolean)
     this.layersSet = true

@@ -15,6 +15,7 @@ export async function loadPoints(view, sent = null) {
   if (colorMeta && !points.color) console.warn('colour column not returned:', view.state.color)
   view.map.setColorMode(mode)
   view.map.setPoints(points, clusters, currentTheme())
+  view.map.setLabelLevels(view.data.parents)
   view.el.mapWrap.dataset.points = String(points.length)
 }
 
