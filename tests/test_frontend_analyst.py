@@ -9,11 +9,13 @@ import shutil
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from tests.browser import ARTIFACTS, chromium, ensure_frontend_built, viewer_server
+from tests.browser import ARTIFACTS, chromium, ensure_frontend_built, non_background_pixels, viewer_server
 from tests.typed_columns import add_typed_columns
 
 
@@ -107,7 +109,9 @@ def test_keyword_search_by_regex_filters_and_marks_the_matches(page, server, exp
 
 
 def facet_rows(page, column: str) -> list[tuple[object, int]]:
-    return page.locator(f"[data-testid=facet][data-column={column}] button.facet-row").evaluate_all(
+    return page.locator(
+        f"[data-testid=facets] [data-testid=facet][data-column={column}] button.facet-row"
+    ).evaluate_all(
         "rows => rows.map(r => [JSON.parse(r.dataset.value), Number(r.querySelector('.count').textContent"
         ".replace(/,/g, ''))])"
     )
@@ -120,10 +124,10 @@ def where_of(url: str) -> str:
 def test_facets_cross_filter_the_map_the_table_and_each_other(page, server, explore_data):
     frame = explore_data["frame"]
     open_explore(page, explore_url(server, explore_data))
-    page.wait_for_selector("[data-testid=facet][data-column=section] button.facet-row")
+    page.wait_for_selector("[data-testid=facets] [data-testid=facet][data-column=section] button.facet-row")
     value, count = facet_rows(page, "section")[0]
     assert count == int((frame["section"] == value).sum())
-    page.locator("[data-testid=facet][data-column=section] button.facet-row").first.click()
+    page.locator("[data-testid=facets] [data-testid=facet][data-column=section] button.facet-row").first.click()
     wait_for_total(page, count)
     assert json.loads(where_of(page.url)) == [{"column": "section", "op": "=", "value": value}]
     assert page.locator("[data-testid=map]").get_attribute("data-matching") == str(count)
@@ -135,9 +139,9 @@ def test_facets_cross_filter_the_map_the_table_and_each_other(page, server, expl
     picked = frame[frame["section"] == value]
     assert free[True] == int((picked["free"] == True).sum())  # noqa: E712 (pandas' nullable booleans)
     assert len(facet_rows(page, "section")) > 1
-    assert page.locator("[data-testid=facet][data-column=section] .bar .scope").count() > 1
+    assert page.locator("[data-testid=facets] [data-testid=facet][data-column=section] .bar .scope").count() > 1
     # Brush the first half of the date histogram: two range conditions, and the rows follow.
-    box = page.locator("[data-testid=facet][data-column=released] svg").bounding_box()
+    box = page.locator("[data-testid=facets] [data-testid=facet][data-column=released] svg").bounding_box()
     page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=6)
@@ -149,11 +153,15 @@ def test_facets_cross_filter_the_map_the_table_and_each_other(page, server, expl
     released = picked["released"]
     assert expected == int(((released >= pd.Timestamp(low)) & (released < pd.Timestamp(high))).sum()) > 0
     wait_for_total(page, expected)
-    inside = page.locator("[data-testid=facet][data-column=released] rect.in").count()
-    assert 1 < inside < page.locator("[data-testid=facet][data-column=released] rect.out").count() + inside
+    inside = page.locator("[data-testid=facets] [data-testid=facet][data-column=released] rect.in").count()
+    assert (
+        1
+        < inside
+        < page.locator("[data-testid=facets] [data-testid=facet][data-column=released] rect.out").count() + inside
+    )
     save(page.screenshot(), "explore-facets.png")
     # Its clear button takes the range back.
-    page.locator("[data-testid=facet][data-column=released] button.clear").click()
+    page.locator("[data-testid=facets] [data-testid=facet][data-column=released] button.clear").click()
     wait_for_total(page, count)
 
 
@@ -161,20 +169,21 @@ def test_facets_rank_by_lift_and_pick_columns(page, server, explore_data):
     points = explore_data["points"]
     cluster = int(points.loc[points["cluster"] >= 0, "cluster"].value_counts().index[0])
     open_explore(page, explore_url(server, explore_data, f"cluster={cluster}"))
-    page.wait_for_selector("[data-testid=facet][data-column=section] .bar .scope")
+    page.wait_for_selector("[data-testid=facets] [data-testid=facet][data-column=section] .bar .scope")
     page.locator("[data-testid=facet-rank]").click()
     page.wait_for_function("() => location.search.includes('facet_rank=lift')")
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=facet][data-column=section] button.facet-row')?.title.includes('×')"
-    )
+    first_row = "[data-testid=facets] [data-testid=facet][data-column=section] button.facet-row"
+    page.wait_for_function("s => document.querySelector(s)?.title.includes('×')", arg=first_row)
     want = api(server, explore_data, "facets", [("column", "section"), ("cluster", str(cluster)), ("rank", "lift")])
     ranked = [b["value"] for b in want["facets"][0]["buckets"]]
     assert [v for v, _ in facet_rows(page, "section")] == ranked
     # A column picked in the menu is charted, and stays in the URL.
-    assert page.locator("[data-testid=facet][data-column=ratio]").count() == 0  # not among the defaults
+    assert (
+        page.locator("[data-testid=facets] [data-testid=facet][data-column=ratio]").count() == 0
+    )  # not among the defaults
     page.locator("[data-testid=facet-picker]").click()
     page.locator(".facet-picker input[data-column=ratio]").check()
-    page.wait_for_selector("[data-testid=facet][data-column=ratio] svg")
+    page.wait_for_selector("[data-testid=facets] [data-testid=facet][data-column=ratio] svg")
     assert "ratio" in urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["facets"][0].split(",")
 
 
@@ -337,3 +346,76 @@ def test_labels_follow_the_zoom_from_top_topics_to_clusters(page, server, explor
         page.mouse.wheel(0, 300)
         page.wait_for_timeout(150)
     page.wait_for_function(f"() => document.querySelector('[data-testid=map]').dataset.labelLevel === '{top}'")
+
+
+def tiled(source: Path, target: Path, scope_id: str, rows: int) -> None:
+    """The sample tiled to `rows` rows (each copy jittered on the map): a map as big as the density's default needs,
+    without embedding that many rows. It has no vectors: search is not what it is for."""
+    rng = np.random.default_rng(0)
+    frame = pd.read_parquet(source / "input.parquet")
+    take = np.arange(rows) % len(frame)
+    (target / "scopes").mkdir(parents=True)
+    frame.iloc[take].reset_index(drop=True).to_parquet(target / "input.parquet", index=False)
+    scope = pd.read_parquet(source / "scopes" / f"{scope_id}.parquet").iloc[take].reset_index(drop=True)
+    scope["ls_index"] = np.arange(rows)
+    for axis in ("x", "y"):
+        scope[axis] = (scope[axis] + rng.normal(0, 0.01, rows) * (take != np.arange(rows))).astype(np.float32)
+    scope.to_parquet(target / "scopes" / f"{scope_id}.parquet", index=False)
+    meta = json.loads((source / "meta.json").read_text())
+    (target / "meta.json").write_text(json.dumps({**meta, "id": target.name, "length": rows}))
+    sidecar = json.loads((source / "scopes" / f"{scope_id}.json").read_text())
+    (target / "scopes" / f"{scope_id}.json").write_text(json.dumps({**sidecar, "dataset": target.name, "rows": rows}))
+
+
+def map_pixels(page) -> int:
+    return non_background_pixels(page.locator("[data-testid=map]").screenshot())
+
+
+def test_density_is_on_by_default_on_big_maps_off_on_small_ones(browser, explore_data, tmp_path):
+    root = tmp_path / "data"
+    tiled(explore_data["root"] / "sample", root / "big", explore_data["scope"], 50_001)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="light")
+    page = context.new_page()
+    try:
+        with viewer_server(root) as url:
+            open_explore(page, f"{url}/datasets/big/explore/{explore_data['scope']}")
+            mapped = page.locator("[data-testid=map]")
+            assert mapped.get_attribute("data-density") == "true"
+            page.locator("[data-testid=map-style] summary").click()
+            assert page.locator("[data-testid=density]").is_checked()
+            assert float(page.locator("[data-testid=point-opacity]").input_value()) < 1  # the density shows through
+            page.wait_for_timeout(500)
+            save(page.screenshot(), "explore-density.png")
+            with_density = mapped.screenshot()
+            page.locator("[data-testid=density]").uncheck()
+            page.wait_for_function("() => location.search.includes('density=off')")
+            assert mapped.get_attribute("data-density") == "false"
+            page.wait_for_timeout(500)
+            assert mapped.screenshot() != with_density
+    finally:
+        context.close()
+
+
+def test_point_size_and_opacity_restyle_the_map_and_stay_in_the_url(page, server, explore_data):
+    open_explore(page, explore_url(server, explore_data))
+    mapped = page.locator("[data-testid=map]")
+    assert mapped.get_attribute("data-density") == "false"  # a few hundred points: no density unless asked for
+    page.locator("[data-testid=map-style] summary").click()
+    page.wait_for_timeout(500)
+    before = map_pixels(page)
+    page.locator("[data-testid=point-size]").fill("3")
+    page.wait_for_function("() => location.search.includes('point_size=3')")
+    page.wait_for_timeout(500)
+    bigger = map_pixels(page)
+    assert bigger > before * 1.5
+    page.locator("[data-testid=point-opacity]").fill("0.1")
+    page.wait_for_function("() => location.search.includes('point_opacity=0.1')")
+    page.wait_for_timeout(500)
+    assert map_pixels(page) < bigger  # faint points blend into the background
+    page.locator("[data-testid=density]").check()
+    page.wait_for_function("() => location.search.includes('density=on')")
+    page.reload()
+    open_explore(page, page.url)
+    assert mapped.get_attribute("data-density") == "true"
+    page.locator("[data-testid=map-style] summary").click()
+    assert page.locator("[data-testid=point-size]").input_value() == "3"

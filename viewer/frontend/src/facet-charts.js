@@ -24,7 +24,7 @@ export function renderFacet(facet, { picked, label, on, width = 250, histHeight 
       h('span.name', {}, facet.column === 'ls_tags' ? 'tags' : facet.column),
       facet.interval ? h('span.muted', {}, ` by ${facet.interval}`) : null,
       filtered
-        ? h('button.mini.clear', { title: `Clear the filter on ${facet.column}`, on: { click: () => on.clear() } }, 'clear')
+        ? h('button.mini.clear', { title: `Clear the filter on ${facet.column}`, on: { click: on.clear } }, 'clear')
         : null,
     ),
     body,

@@ -68,5 +68,6 @@ export function buildHeader({ app, dataset, scope, scopeJson, scopes, meta, stat
     exportLink,
     themeButton,
   )
-  return { header, searchInput, keywordInput, keywordMode, themeButton, colorSelect, lassoButton, exportFormat, exportLink }
+  const keywords = { keywordInput, keywordMode }
+  return { header, searchInput, ...keywords, themeButton, colorSelect, lassoButton, exportFormat, exportLink }
 }

@@ -2,7 +2,7 @@
 // are sorted by time once, so a window is a contiguous run of them (window-points-layer.js): a frame changes two
 // numbers and uploads nothing. The context is the other points dimmed, or on big maps their density
 // (density-layer.js): redrawing 100k dimmed points every frame costs software WebGL far more than a frame allows.
-import { boundsOf, densityImage, densityLayer } from './density-layer.js'
+import { boundsOf, densityGrid, densityImage, densityLayer } from './density-layer.js'
 import { WindowPointsLayer } from './window-points-layer.js'
 
 /** From this many points up, the context of a playback is the density image instead of the dimmed points. */
@@ -29,12 +29,15 @@ export class Playback {
     // One data object for every frame: deck.gl then sees the same buffers and uploads them once.
     this.data = {
       length: order.length,
-      attributes: { getPosition: { value: positions, size: 2 }, getFillColor: { value: colors, size: 4, normalized: true } },
+      attributes: {
+        getPosition: { value: positions, size: 2 },
+        getFillColor: { value: colors, size: 4, normalized: true },
+      },
     }
     this.dense = n >= DENSITY_CONTEXT_MIN
     if (this.dense) {
       const bounds = boundsOf(map.points)
-      this.context = densityLayer('playback-context', densityImage(map.points, bounds, theme), bounds)
+      this.context = densityLayer('playback-context', densityImage(densityGrid(map.points, bounds), theme), bounds)
     }
     this.extent = this.times.length ? [this.times[0], this.times[this.times.length - 1]] : null
     this.savedMask = map.mask

@@ -1,7 +1,8 @@
 // The explore view's state, kept in the URL so any view can be shared and reloaded.
-// Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, text, text_mode, q, k, sel, lasso, color,
-// cols, sort, page, facets (the charted columns, when not the defaults), facet_rank, near (whose neighbours are listed),
-// time (the timeline's column, when not the first date column).
+// Path: /datasets/{ds}/explore/{scope}; query: cluster, tag, tags_mode, where, text, text_mode, q, k, sel, lasso,
+// color, cols, sort, page, facets (the charted columns, when not the defaults), facet_rank, near (whose neighbours
+// are listed), time (the timeline's column, when not the first date column), density (on, off), point_size,
+// point_opacity.
 
 import { filterParams, hasServerFilter, TEXT_MODES } from './api.js'
 
@@ -51,9 +52,17 @@ export function parseRoute(location) {
     facetRank: p.get('facet_rank') === 'lift' ? 'lift' : '',
     near: /^\d+$/.test(p.get('near') || '') ? Number(p.get('near')) : null,
     time: p.get('time') || '',
+    density: ['on', 'off'].includes(p.get('density')) ? p.get('density') : '',
+    pointSize: positive(p.get('point_size')),
+    pointOpacity: positive(p.get('point_opacity')),
     sort: p.get('sort') || '',
     tablePage: Number(p.get('page')) || 0,
   }
+}
+
+function positive(raw) {
+  const value = Number(raw)
+  return raw && Number.isFinite(value) && value > 0 ? value : null
 }
 
 export function exploreUrl(state) {
@@ -69,6 +78,9 @@ export function exploreUrl(state) {
   if (state.facetRank) p.set('facet_rank', state.facetRank)
   if (state.near !== null && state.near !== undefined) p.set('near', String(state.near))
   if (state.time) p.set('time', state.time)
+  if (state.density) p.set('density', state.density)
+  if (state.pointSize) p.set('point_size', String(state.pointSize))
+  if (state.pointOpacity) p.set('point_opacity', String(state.pointOpacity))
   if (state.sort) p.set('sort', state.sort)
   if (state.tablePage) p.set('page', String(state.tablePage))
   const qs = p.toString()

@@ -6,7 +6,8 @@ import { clusterColor } from './theme.js'
 export const PAGE_SIZE = 50
 
 /** `matcher`: the keyword search's RegExp (highlight.js), marked in the text column; null marks nothing. */
-export function renderTable(el, { page, columns, allColumns, theme, clustersById, pageIndex, sort, textColumn, matcher, on }) {
+export function renderTable(el, options) {
+  const { page, columns, allColumns, theme, clustersById, pageIndex, sort, textColumn, matcher, on } = options
   clear(el)
   const total = page?.total ?? 0
   const first = total ? pageIndex * PAGE_SIZE + 1 : 0

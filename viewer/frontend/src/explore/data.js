@@ -4,6 +4,7 @@ import * as api from '../api.js'
 import { PAGE_SIZE } from '../table.js'
 import { currentTheme } from '../theme.js'
 import { SEARCH_RESULTS_MAX } from './limits.js'
+import { applyMapStyle } from './map-style.js'
 
 /** Loads the points (or awaits `sent`, their request for the current colour) and hands them to the map. */
 export async function loadPoints(view, sent = null) {
@@ -16,6 +17,7 @@ export async function loadPoints(view, sent = null) {
   view.map.setColorMode(mode)
   view.map.setPoints(points, clusters, currentTheme())
   view.map.setLabelLevels(view.data.parents)
+  applyMapStyle(view)
   view.el.mapWrap.dataset.points = String(points.length)
 }
 

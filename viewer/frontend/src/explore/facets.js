@@ -75,7 +75,8 @@ export function renderFacets(view) {
 
 function summary(answer, f) {
   const rows = `${answer.total.toLocaleString('en')} rows`
-  const note = answer.selectionSkipped ? ` (a selection over ${SELECTION_MAX.toLocaleString('en')} rows is left out)` : ''
+  const max = SELECTION_MAX.toLocaleString('en')
+  const note = answer.selectionSkipped ? ` (a selection over ${max} rows is left out)` : ''
   return isFiltered(f) ? `${rows} under the filters; grey: the whole scope${note}` : rows
 }
 

@@ -5,6 +5,7 @@ import { renderConditionForm } from '../panels.js'
 import * as render from './render.js'
 import { buildScopeEdit } from './scopeedit.js'
 import { buildTagEdit } from './tagedit.js'
+import { buildMapStyle } from './map-style.js'
 import { buildTimeline } from './timeline.js'
 
 /** Builds the page into root and returns its elements; `view` receives the controls' events. */
@@ -41,6 +42,7 @@ export function buildLayout(root, view) {
     neighbors: h('section.results.neighbors', { hidden: true, dataset: { testid: 'neighbors-panel' } }),
     facets: h('aside.facets', { dataset: { testid: 'facets' } }),
     timeline: buildTimeline(view),
+    mapStyle: buildMapStyle(view),
     clusters: h('div.cluster-list'),
     tags: h('div.tag-list'),
     condition: h('div'),
@@ -58,6 +60,7 @@ export function buildLayout(root, view) {
     el.scopeEdit ? h('section', {}, h('h3', {}, 'Edit clusters'), el.scopeEdit.root) : null,
     h('section', {}, h('h3', {}, 'Column condition'), el.condition),
   )
+  el.mapWrap.append(el.mapStyle.root)
   clear(root).append(
     h(
       'div.explore',

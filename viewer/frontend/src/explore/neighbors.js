@@ -32,8 +32,11 @@ export function renderNeighbors(view) {
   const theme = currentTheme()
   const others = answer.results.filter((r) => r.ls_index !== answer.ls_index)
   const indices = answer.results.map((r) => r.ls_index)
-  const status = h('p.muted', { role: 'status', dataset: { testid: 'neighbors-status' } })
-  const close = h('button.mini', { 'aria-label': 'Close the neighbours', on: { click: () => view.setNear(null) } }, '×')
+  // One status line for the page's life: a tag edit reloads the page's data, which draws this panel again.
+  view.el.neighborsStatus ??= h('p.muted', { role: 'status', dataset: { testid: 'neighbors-status' } })
+  const status = view.el.neighborsStatus
+  const closing = { 'aria-label': 'Close the neighbours', on: { click: () => view.setNear(null) } }
+  const close = h('button.mini', closing, '×')
   el.neighbors.append(
     h('h3', {}, `Nearest to #${answer.ls_index}`, close),
     h(
@@ -64,7 +67,7 @@ export function renderNeighbors(view) {
               mouseleave: () => view.setPinned(null),
             },
           },
-          h('span.swatch', { style: { background: clusterColor(theme, r.cluster, data.clustersById.get(r.cluster)?.noise) } }),
+          swatch(theme, data, r.cluster),
           h('span.score', { title: 'cosine similarity' }, r.score.toFixed(3)),
           h('span.snippet', {}, String(r[data.textColumn] ?? '')),
         ),
@@ -72,6 +75,11 @@ export function renderNeighbors(view) {
     ),
     status,
   )
+}
+
+function swatch(theme, data, cluster) {
+  const noise = data.clustersById.get(cluster)?.noise
+  return h('span.swatch', { style: { background: clusterColor(theme, cluster, noise) } })
 }
 
 /** Studio only: a tag and a button that adds the neighbours to it. */
@@ -83,6 +91,7 @@ function tagControls(view, indices, status) {
     { 'aria-label': 'Tag for the neighbours', dataset: { testid: 'neighbors-tag' } },
     view.data.tags.map((t) => h('option', { value: t.tag }, t.tag)),
   )
-  const add = () => runTagEdit(view, { ...edit, status }, () => edit.editor.rows(target.value, 'add', { ls_index: indices }))
+  const rows = () => edit.editor.rows(target.value, 'add', { ls_index: indices })
+  const add = () => runTagEdit(view, { ...edit, status }, rows)
   return [target, h('button.mini', { dataset: { testid: 'neighbors-tag-add' }, on: { click: add } }, 'Tag these')]
 }

@@ -121,7 +121,8 @@ export function updateHighlight(view) {
   const add = (li, kind) => {
     const r = map.rowOf?.[li]
     if (r === undefined || r < 0) return
-    items.push({ row: r, lsIndex: li, cluster: map.points.cluster[r], position: [map.points.x[r], map.points.y[r]], kind })
+    const position = [map.points.x[r], map.points.y[r]]
+    items.push({ row: r, lsIndex: li, cluster: map.points.cluster[r], position, kind })
   }
   // Search hits that other filters remove stay dimmed like any other filtered-out point.
   const passes = (li) => !map.mask || map.mask[map.rowOf[li]] === 1

@@ -44,7 +44,11 @@ export function buildTimeline(view) {
   el.stop = h('button.mini', { hidden: true, 'aria-label': 'Stop playback', on: { click: () => stop(view) } }, '■')
   const column = h(
     'select',
-    { 'aria-label': 'Time column', hidden: dates.length < 2, on: { change: (e) => view.setTimeColumn(e.target.value) } },
+    {
+      'aria-label': 'Time column',
+      hidden: dates.length < 2,
+      on: { change: (e) => view.setTimeColumn(e.target.value) },
+    },
     dates.map((c) => h('option', { value: c, selected: c === timeColumn(view) }, c)),
   )
   const colour = h(

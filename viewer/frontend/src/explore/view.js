@@ -8,6 +8,7 @@ import * as data from './data.js'
 import * as filters from './filters.js'
 import { loadFacets, renderFacets } from './facets.js'
 import { buildLayout } from './layout.js'
+import { applyMapStyle } from './map-style.js'
 import { loadNeighbors, renderNeighbors } from './neighbors.js'
 import { benchFrame, loadTimeline, renderTimeline, stop as stopPlayback } from './timeline.js'
 import * as render from './render.js'
@@ -30,6 +31,9 @@ export class ExploreView {
       facetRank: route.facetRank,
       near: route.near,
       time: route.time,
+      density: route.density,
+      pointSize: route.pointSize,
+      pointOpacity: route.pointOpacity,
       sort: route.sort,
       tablePage: route.tablePage,
     }
@@ -47,10 +51,12 @@ export class ExploreView {
       neighbors: null, // the last neighbours answer (of state.near)
       timeline: null, // the timeline's date histogram
     }
-    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0, neighbors: 0, timeline: 0 } // drop answers older than the newest request
+    // The newest request of each kind: an answer to an older one is dropped.
+    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0, neighbors: 0, timeline: 0 }
     this.rowCache = new Map() // ls_index -> row, for the hover card
     this.el = buildLayout(root, this)
     this.timeline = { el: this.el.timeline, playing: null, playback: null, window: null } // see timeline.js
+    this.mapStyle = { el: this.el.mapStyle } // see map-style.js
     this.card = new HoverCard(this.el.mapWrap)
     this.map = new ScatterMap(this.el.mapWrap, {
       onHover: (hit, info) => this.hoverPoint(hit, info),
@@ -105,6 +111,7 @@ export class ExploreView {
     this.el.keywordInput.value = r.filters.text
     this.el.keywordMode.value = r.filters.textMode
     if ((r.color || '') !== (this.state.color || '')) this.changeColor(r.color, false)
+    Object.assign(this.state, { density: r.density, pointSize: r.pointSize, pointOpacity: r.pointOpacity })
     this.refresh()
   }
 
@@ -125,6 +132,7 @@ export class ExploreView {
   toggleTheme() {
     setTheme(currentTheme().name === 'dark' ? 'light' : 'dark')
     this.map.setTheme(currentTheme())
+    applyMapStyle(this) // the density's shade follows the theme
     render.renderAll(this)
   }
 
@@ -251,6 +259,7 @@ export class ExploreView {
     if (found === undefined) return // a newer filter is on its way
     this.ui.matching = found.selection ? found.matching : null // client-side paging only for an explicit selection
     data.setMask(this, found.matching)
+    applyMapStyle(this) // the density of the rows that pass
     render.renderChipsOf(this)
     render.updateExportLink(this)
     render.updateHighlight(this)
