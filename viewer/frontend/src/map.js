@@ -201,6 +201,15 @@ export class ScatterMap {
       colors[4 * i + 3] = !this.mask || this.mask[i] ? 220 : DIM_ALPHA
     }
     this.colors = colors
+    // One data object per colouring: deck.gl uploads a binary attribute again whenever its descriptor object is new,
+    // so one made in render() sent every point's position and colour to the GPU on every frame.
+    this.pointsData = {
+      length: n,
+      attributes: {
+        getPosition: { value: this.positions, size: 2 },
+        getFillColor: { value: colors, size: 4, normalized: true },
+      },
+    }
     this.render()
   }
 
@@ -232,6 +241,16 @@ export class ScatterMap {
     if (layers) this.extraLayers.set(id, { layers, below })
     else if (!this.extraLayers.delete(id)) return
     this.render()
+  }
+
+  /** One extra layer replaced, every other layer kept as it is (a playback frame): building them all again would
+   * have deck.gl redo the labels' collision map and the hulls' shapes every frame. */
+  swapExtraLayer(id, layer) {
+    const entry = this.extraLayers.get(id)
+    if (!entry || !this.deckLayers?.some((l) => l.id === layer.id)) return this.setExtraLayers(id, [layer])
+    entry.layers = [layer]
+    this.deckLayers = this.deckLayers.map((l) => (l.id === layer.id ? layer : l))
+    this.deck.setProps({ layers: this.deckLayers })
   }
 
   setPointsVisible(on) {
@@ -305,13 +324,7 @@ export class ScatterMap {
       }),
       new PointsLayer({
         id: 'points',
-        data: {
-          length: n,
-          attributes: {
-            getPosition: { value: this.positions, size: 2 },
-            getFillColor: { value: this.colors, size: 4, normalized: true },
-          },
-        },
+        data: this.pointsData,
         radiusPixels: this.pointRadius(),
         opacity: this.pointStyle.opacity,
         visible: this.pointsVisible,
@@ -358,6 +371,7 @@ export class ScatterMap {
     ].filter(Boolean)
     this.layersSet = true
     this.overlaysSet = later
+    this.deckLayers = layers
     this.deck.setProps({ layers })
     if (!later) performance.mark('ls-layers-set')
   }

@@ -2,6 +2,8 @@
 // are sorted by time once, so a window is a contiguous run of them (window-points-layer.js): a frame changes two
 // numbers and uploads nothing. The context is the other points dimmed, or on big maps their density
 // (density-layer.js): redrawing 100k dimmed points every frame costs software WebGL far more than a frame allows.
+// The map's own density layers ('density', 'density-lines': explore/map-style.js) give way to that context while the
+// window moves: each is an image over the whole map, and software WebGL pays for every pixel of each.
 import { boundsOf, densityGrid, densityImage, densityLayer } from './density-layer.js'
 import { WindowPointsLayer } from './window-points-layer.js'
 
@@ -55,24 +57,27 @@ export class Playback {
       radiusPixels: this.map.pointRadius() * 1.25,
       pickable: false,
     })
+    if (this.started) return this.map.swapExtraLayer('playback', layer) || count
+    this.started = true
+    this.map.setExtraLayers('density', null)
+    this.map.setExtraLayers('density-lines', null)
     if (this.dense) {
       this.map.setPointsVisible(false)
       this.map.setExtraLayers('playback-context', [this.context], true)
-    } else if (!this.dimmed) {
+    } else {
       this.map.setMask(new Uint8Array(this.map.points.length)) // every point dim: the window's are drawn again
-      this.dimmed = true
     }
     this.map.setExtraLayers('playback', [layer])
     return count
   }
 
-  /** Back to the map as it was. */
+  /** Back to the map as it was (but its density layers: the caller draws them again). */
   stop() {
     this.map.setExtraLayers('playback', null)
     this.map.setExtraLayers('playback-context', null)
     this.map.setPointsVisible(true)
-    if (this.dimmed) this.map.setMask(this.savedMask)
-    this.dimmed = false
+    if (this.started && !this.dense) this.map.setMask(this.savedMask)
+    this.started = false
   }
 }
 

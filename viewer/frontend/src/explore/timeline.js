@@ -8,6 +8,7 @@ import { Playback } from '../playback.js'
 import { isFiltered } from '../state.js'
 import { currentTheme } from '../theme.js'
 import * as filters from './filters.js'
+import { applyMapStyle } from './map-style.js'
 
 const BINS = 80
 const SWEEP_SECONDS = 24 // a whole sweep at 1x
@@ -113,6 +114,7 @@ export async function benchFrame(view, fraction, naive = false) {
   const t = performance.now()
   if (naive) {
     tl.playback.stop() // every point drawn again
+    applyMapStyle(view)
     const times = tl.playback.pointTimes
     view.map.setMask(Uint8Array.from(times, (v) => (v >= from && v < to ? 1 : 0)))
   } else {
@@ -177,6 +179,7 @@ export function stop(view) {
   if (!tl?.playback) return
   tl.playing = null
   tl.playback.stop()
+  applyMapStyle(view) // the density, which the playback's context replaced
   tl.playback = null
   tl.window = null
   delete view.el.mapWrap.dataset.playback
