@@ -25,6 +25,7 @@ from viewer.histogram import Bins, date_bins, number_bins
 # One query, its bound values and the Arrow tables it reads by name -> its rows.
 Run = Callable[[str, dict[str, Any], dict[str, pa.Table] | None], pa.Table]
 KEYWORD_ROWS = "keyword_rows"
+MAX_KEPT_VALUES = 10_000  # a column's scope-wide counts are kept when it has at most this many values
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 
 
@@ -128,10 +129,27 @@ def _own_filter_free(f: RowFilter, column: str) -> bool:
 def _category(scope: Scope, column: str, request: FacetRequest) -> dict[str, Any]:
     body, params = scope.body(column)
     col = column_sql(column)
-    params = {**params, "facet_limit": request.limit}
+    distribution = _scope_distribution(scope, column) if request.baseline else None
     if request.rank == "lift":
+        params = {**params, "facet_min": request.min_count}
+        if distribution is None:
+            params["facet_limit"] = request.limit
+    else:
+        params = {**params, "facet_limit": request.limit}
+    if request.rank == "lift" and distribution is not None:
+        # Few values: every one kept enough times comes back, and is ranked here against the kept scope counts.
+        sql = (
+            f"WITH g AS (SELECT {col} AS value, count(*) AS n {body} GROUP BY 1) "
+            "SELECT value, n, sum(n) OVER () AS total FROM g QUALIFY value IS NULL OR n >= $facet_min"
+        )
+        rows = scope.run(sql, params).to_pylist()
+        ranked = sorted(
+            (r for r in rows if r["value"] is not None),
+            key=lambda r: (-r["n"] / max(1, distribution.get(r["value"], 0)), -r["n"], r["value"]),
+        )
+        rows = ranked[: request.limit] + [r for r in rows if r["value"] is None]
+    elif request.rank == "lift":
         # Ranked by count / scope count: the same order as lift, whose two totals are constants.
-        params["facet_min"] = request.min_count
         sql = (
             f"WITH g AS (SELECT {col} AS value, count(*) AS n {body} GROUP BY 1), "
             f"b AS (SELECT {col} AS value, count(*) AS n {scope.scope_body()} GROUP BY 1) "
@@ -140,6 +158,7 @@ def _category(scope: Scope, column: str, request: FacetRequest) -> dict[str, Any
             "g.n >= $facet_min ORDER BY g.n / b.n DESC, g.n DESC, g.value) <= $facet_limit) "
             "ORDER BY g.value IS NULL, g.n / b.n DESC, g.n DESC, g.value"
         )
+        rows = scope.run(sql, params).to_pylist()
     else:
         sql = (
             f"WITH g AS (SELECT {col} AS value, count(*) AS n {body} GROUP BY 1) "
@@ -147,28 +166,40 @@ def _category(scope: Scope, column: str, request: FacetRequest) -> dict[str, Any
             "row_number() OVER (PARTITION BY value IS NULL ORDER BY n DESC, value) <= $facet_limit "
             "ORDER BY value IS NULL, n DESC, value"
         )
-    rows = scope.run(sql, params).to_pylist()
+        rows = scope.run(sql, params).to_pylist()
     total = int(rows[0]["total"]) if rows else 0
     nulls = sum(int(r["n"]) for r in rows if r["value"] is None)
     buckets = [{"value": r["value"], "count": int(r["n"])} for r in rows if r["value"] is not None]
     chart = {"buckets": buckets, "other": total - nulls - sum(b["count"] for b in buckets), "nulls": nulls}
     if not request.baseline:
         return {**chart, "total": total}
-    if request.rank == "lift":
+    if distribution is not None:
+        scope_counts = {b["value"]: distribution.get(b["value"], 0) for b in buckets}
+    elif request.rank == "lift":
         scope_counts = {r["value"]: int(r["scope_n"] or 0) for r in rows if r["value"] is not None}
     else:
         scope_counts = _scope_counts(scope, column, [b["value"] for b in buckets])
     return {**chart, "total": total, **_against_scope(scope, column, buckets, scope_counts, total)}
 
 
+def _scope_distribution(scope: Scope, column: str) -> dict[Any, int] | None:
+    """Every value's scope-wide count, kept per scope table; None for a column of more than MAX_KEPT_VALUES values
+    (their counts are asked for per request instead)."""
+
+    def compute() -> dict[Any, int] | None:
+        sql = f"SELECT {column_sql(column)} AS value, count(*) AS n {scope.scope_body()} GROUP BY 1 LIMIT $most"
+        rows = scope.run(sql, {"most": MAX_KEPT_VALUES + 1}).to_pylist()
+        return None if len(rows) > MAX_KEPT_VALUES else {r["value"]: int(r["n"]) for r in rows}
+
+    return KEPT.get((scope.table, "distribution", column, scope.f.include_removed), compute)
+
+
 def _scope_counts(scope: Scope, column: str, values: list[Any]) -> dict[Any, int]:
     if not values:
         return {}
     col = column_sql(column)
-    sql = (
-        f"SELECT {col} AS value, count(*) AS n {scope.scope_body()} AND {col} IN (SELECT unnest($facet_values)) "
-        "GROUP BY 1"
-    )
+    listed = f"list_contains($facet_values, {col})"
+    sql = f"SELECT {col} AS value, count(*) AS n {scope.scope_body()} AND {listed} GROUP BY 1"
     return {r["value"]: int(r["n"]) for r in scope.run(sql, {"facet_values": values}).to_pylist()}
 
 
@@ -253,9 +284,25 @@ def _histogram(scope: Scope, column: str, kind: str, request: FacetRequest) -> d
 
 def _bin_counts(scope: Scope, column: str, bins: Bins, body: str, params: dict[str, Any]) -> dict[int | None, int]:
     params = dict(params)
+    if bins.unit == "months":
+        return _calendar_counts(scope, column, bins, body, params)
     bucket = bins.bucket_sql(column_sql(column), params, "h")
     rows = scope.run(f"SELECT {bucket} AS b, count(*) AS n {body} GROUP BY 1", params).to_pylist()
     return {(None if r["b"] is None else int(r["b"])): int(r["n"]) for r in rows}
+
+
+def _calendar_counts(scope: Scope, column: str, bins: Bins, body: str, params: dict[str, Any]) -> dict[int | None, int]:
+    """Calendar bins (months and longer) from the rows per day."""
+    sql = f"SELECT {Bins.day_sql(column_sql(column))} AS d, count(*) AS n {body} GROUP BY 1"
+    rows = scope.run(sql, params).to_pylist()
+    out: dict[int | None, int] = {}
+    known = [r for r in rows if r["d"] is not None]
+    if len(known) < len(rows):
+        out[None] = sum(int(r["n"]) for r in rows if r["d"] is None)
+    days = np.array([r["d"] for r in known], dtype=np.float64)
+    for index, count in zip(bins.bins_of_days(days).tolist(), (int(r["n"]) for r in known), strict=True):
+        out[index] = out.get(index, 0) + count
+    return out
 
 
 def _bins(scope: Scope, column: str, kind: str, max_bins: int) -> Bins | None:
