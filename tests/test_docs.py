@@ -1,9 +1,10 @@
-"""The documentation: the generated CLI reference matches the declarations.
+"""The documentation: the generated CLI reference matches the declarations, and the README stays a front page.
 (scripts/test.sh builds the site itself with `mkdocs build --strict`, which fails on a broken link.)"""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from ls_pipeline.cli import PARSERS
 from ls_pipeline.params import integer, param
 
 ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 
 
 def test_the_committed_cli_reference_is_up_to_date() -> None:
@@ -53,3 +55,14 @@ def test_check_mode_says_when_the_page_is_stale(tmp_path: Path, monkeypatch: pyt
     assert docs_gen.main([]) == 0
     assert docs_gen.main(["--check"]) == 0
 
+
+def test_the_readme_is_a_front_page() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) <= 10 * 1024
+    assert "bash scripts/demo.sh" in text and "bash scripts/test.sh" in text  # .ci/run runs the README's test command
+    # nothing outside the repository, nothing dated, no issue numbers
+    assert "../" not in text and "/work/" not in text
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b|\b(issue|#)\s?\d+", text, re.IGNORECASE)
+    targets = [t for t in re.findall(r"\]\(([^)#\s]+)", text) if "://" not in t]
+    assert targets, "the README links into docs/"
+    assert [t for t in targets if not (ROOT / t).exists()] == []
