@@ -4,7 +4,8 @@ Dagster's CLI loads a `.env` from its working directory *over* the environment, 
 own) writes LATENT_SCOPE_DATA into `./.env`. Left alone, a user who exports LATENT_SCOPE_DATA in a folder holding such
 a file would get the file's data directory in the UI and the daemon, and the environment's in `ls-run`. So the data
 directory is resolved here as everywhere else (LATENT_SCOPE_DATA from the environment, else `./.env`), DAGSTER_HOME
-is set, and Dagster starts in the instance folder, where no `.env` lies.
+is set, and Dagster starts in the instance folder, where no `.env` lies. Dagster also starts with SIGINT and SIGTERM
+handled the default way, however this launcher was started, so Ctrl-C and `kill` stop it.
 
     python -m ls_pipeline.defs.launch /abs/path/.venv/bin/dg dev -w /abs/path/workspace.yaml
 """
@@ -12,6 +13,7 @@ is set, and Dagster starts in the instance folder, where no `.env` lies.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -24,6 +26,17 @@ def dagster_process(data: DataDir) -> tuple[dict[str, str], Path]:
     """The environment and the working directory for a Dagster CLI process on `data`."""
     home = dagster_home(data)
     return {**os.environ, DATA_ENV: str(data.root.resolve()), "DAGSTER_HOME": str(home)}, home
+
+
+def restore_stop_signals() -> None:
+    """SIGINT and SIGTERM back to their default handling, for the program this process becomes.
+
+    A command started with `&` from a non-interactive shell inherits SIGINT ignored, and an ignored signal survives
+    exec: Python then keeps SIGINT ignored, and Dagster gives SIGTERM SIGINT's handler, so `dg dev` and every service
+    it starts would ignore both. Its webserver and daemon take SIGINT with handlers of their own but then wait for
+    `dg dev` to tell them to stop, which it never does: the whole tree outlived Ctrl-C and `kill`."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     env, cwd = dagster_process(data)
     print(f"== data directory {data.root}, instance {env['DAGSTER_HOME']}", file=sys.stderr)
     os.chdir(cwd)
+    restore_stop_signals()
     os.execvpe(command[0], command, env)
 
 
