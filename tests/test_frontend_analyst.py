@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -172,8 +173,7 @@ def test_facets_rank_by_lift_and_pick_columns(page, server, explore_data):
     page.wait_for_selector("[data-testid=facets] [data-testid=facet][data-column=section] .bar .scope")
     page.locator("[data-testid=facet-rank]").click()
     page.wait_for_function("() => location.search.includes('facet_rank=lift')")
-    first_row = "[data-testid=facets] [data-testid=facet][data-column=section] button.facet-row"
-    page.wait_for_function("s => document.querySelector(s)?.title.includes('×')", arg=first_row)
+    page.wait_for_selector("[data-testid=facets][data-rank=lift] [data-testid=facet][data-column=section]")
     want = api(server, explore_data, "facets", [("column", "section"), ("cluster", str(cluster)), ("rank", "lift")])
     ranked = [b["value"] for b in want["facets"][0]["buckets"]]
     assert [v for v, _ in facet_rows(page, "section")] == ranked
@@ -305,11 +305,10 @@ def test_x_archive_timeline_brush_playback_and_colour_by_time(browser, x_archive
         assert in_window == shown  # the points the window showed are the rows the filter keeps
         wait_for_total(page, in_window)
         # Colour by time: the points' colour follows created_at.
-        before = page.locator("[data-testid=map]").screenshot()
+        before = map_shot(page)
         timeline.get_by_role("button", name="Colour by time").click()
         page.wait_for_function("() => location.search.includes('color=created_at')")
-        page.wait_for_timeout(500)
-        assert page.locator("[data-testid=map]").screenshot() != before
+        assert until_map_differs(page, before) != before
     finally:
         context.close()
     assert not errors, errors
@@ -367,8 +366,25 @@ def tiled(source: Path, target: Path, scope_id: str, rows: int) -> None:
     (target / "scopes" / f"{scope_id}.json").write_text(json.dumps({**sidecar, "dataset": target.name, "rows": rows}))
 
 
+def map_shot(page) -> bytes:
+    """The map as drawn with its current layers: a redraw is forced and waited for first (software WebGL may take
+    longer than any fixed wait for its next frame)."""
+    page.evaluate("window.__lsRedrawMs()")
+    return page.locator("[data-testid=map]").screenshot()
+
+
 def map_pixels(page) -> int:
-    return non_background_pixels(page.locator("[data-testid=map]").screenshot())
+    return non_background_pixels(map_shot(page))
+
+
+def until_map_differs(page, before: bytes, timeout_s: float = 30) -> bytes:
+    """The map once it no longer looks as `before` (what changes it may wait for a download)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        shot = map_shot(page)
+        if shot != before or time.monotonic() > deadline:
+            return shot
+        page.wait_for_timeout(200)
 
 
 def test_density_is_on_by_default_on_big_maps_off_on_small_ones(browser, explore_data, tmp_path):
@@ -384,14 +400,12 @@ def test_density_is_on_by_default_on_big_maps_off_on_small_ones(browser, explore
             page.locator("[data-testid=map-style] summary").click()
             assert page.locator("[data-testid=density]").is_checked()
             assert float(page.locator("[data-testid=point-opacity]").input_value()) < 1  # the density shows through
-            page.wait_for_timeout(500)
+            with_density = map_shot(page)
             save(page.screenshot(), "explore-density.png")
-            with_density = mapped.screenshot()
             page.locator("[data-testid=density]").uncheck()
             page.wait_for_function("() => location.search.includes('density=off')")
             assert mapped.get_attribute("data-density") == "false"
-            page.wait_for_timeout(500)
-            assert mapped.screenshot() != with_density
+            assert map_shot(page) != with_density
     finally:
         context.close()
 
@@ -401,16 +415,13 @@ def test_point_size_and_opacity_restyle_the_map_and_stay_in_the_url(page, server
     mapped = page.locator("[data-testid=map]")
     assert mapped.get_attribute("data-density") == "false"  # a few hundred points: no density unless asked for
     page.locator("[data-testid=map-style] summary").click()
-    page.wait_for_timeout(500)
     before = map_pixels(page)
     page.locator("[data-testid=point-size]").fill("3")
     page.wait_for_function("() => location.search.includes('point_size=3')")
-    page.wait_for_timeout(500)
     bigger = map_pixels(page)
     assert bigger > before * 1.5
     page.locator("[data-testid=point-opacity]").fill("0.1")
     page.wait_for_function("() => location.search.includes('point_opacity=0.1')")
-    page.wait_for_timeout(500)
     assert map_pixels(page) < bigger  # faint points blend into the background
     page.locator("[data-testid=density]").check()
     page.wait_for_function("() => location.search.includes('density=on')")

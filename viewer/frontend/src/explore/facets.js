@@ -30,7 +30,7 @@ export async function loadFacets(view) {
   if (state.facetRank === 'lift') body.rank = 'lift'
   const answer = await api.getFacets(data.dataset, data.scope, body)
   if (token !== view.tokens.facets) return false
-  ui.facets = { ...answer, selectionSkipped: !!ui.matching && !selection }
+  ui.facets = { ...answer, selectionSkipped: !!ui.matching && !selection, rank: body.rank || 'count' }
   return true
 }
 
@@ -60,6 +60,7 @@ export function renderFacets(view) {
       : h('p.muted', {}, 'Loading…'),
   )
   if (!answer) return
+  el.facets.dataset.rank = answer.rank // what the charts shown are ranked by
   const width = Math.max(160, (el.facets.clientWidth || 280) - 30)
   for (const facet of answer.facets) {
     el.facets.append(
