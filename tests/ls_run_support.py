@@ -2,7 +2,8 @@
 (Dagster captures a run's own stderr and mirrors it late), with the rows embedded so far, and can be held there.
 
 LS_TEST_HOLD_AT=STEP: that step waits, before it computes anything, until the process is killed (ingest and labels
-take well under a second, too little to land a kill in by watching).
+take well under a second, too little to land a kill in by watching). LS_TEST_GATE=PATH: once `ls-run` has waited for
+the pool's slots, it marks WAITED and goes on only when PATH exists, so a test can take the slot in between.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ ROWS = 200
 RECIPE = SMALL_RECIPE + "embed: {batch_size: 8}\n"  # many batches, so the embedding can be killed halfway
 DATASET = "killed"
 SHIM = """
-import os, sys, threading
+import os, sys, threading, time
 from ls_pipeline import steps
+from ls_pipeline.defs import pool_wait
 from ls_pipeline.models import embedding, onnx_export
 marks = open(os.environ["LS_TEST_MARKS"], "a", buffering=1)
 def announcing(name):
@@ -47,6 +49,14 @@ def counted(self, texts):
     marks.write(f"EMBEDDED {len(texts)}\\n")
     return vectors
 embedding.SentenceTransformerEmbedder.embed = counted
+wait_for_pools = pool_wait.wait_for_pools
+def gated(instance, pools):
+    wait_for_pools(instance, pools)
+    if pools and os.environ.get("LS_TEST_GATE"):
+        marks.write("WAITED\\n")
+        while not os.path.exists(os.environ["LS_TEST_GATE"]):
+            time.sleep(0.02)
+pool_wait.wait_for_pools = gated
 from ls_pipeline.cli import run_main
 sys.argv = ["ls-run", *sys.argv[1:]]
 run_main()
@@ -73,13 +83,14 @@ def new_data_dir(parent: Path, source: Path) -> Path:
 class Run:
     """One `ls-run` of the source file in `root`, its output in files (a pipe nobody reads would stall it)."""
 
-    def __init__(self, root: Path, source: Path, name: str, hold_at: str | None = None):
+    def __init__(self, root: Path, source: Path, name: str, hold_at: str | None = None, gate: Path | None = None):
         self.marks, self.out, self.err = (root.parent / f"{name}.{kind}" for kind in ("marks", "out", "err"))
         repo = Path(__file__).resolve().parents[1]
         env = {**os.environ, "LATENT_SCOPE_DATA": str(root), "PYTHONPATH": str(repo), "LS_TEST_MARKS": str(self.marks)}
-        env.pop("LS_TEST_HOLD_AT", None)
-        if hold_at:
-            env["LS_TEST_HOLD_AT"] = hold_at
+        for name_, value in (("LS_TEST_HOLD_AT", hold_at), ("LS_TEST_GATE", gate and str(gate))):
+            env.pop(name_, None)
+            if value:
+                env[name_] = value
         self.marks.touch()
         self.started = time.monotonic()
         with open(self.out, "w") as out, open(self.err, "w") as err:

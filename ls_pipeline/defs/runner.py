@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import dagster as dg
 
-from ls_pipeline.defs import executors
+from ls_pipeline.defs import executors, pool_wait
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.metadata import ARTIFACT_ID
@@ -115,17 +116,24 @@ def execute(
     # failed steps, stays in the run's log in the UI. Failures come back as one line below.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     run_config = {**(run_config or {}), **quiet}
+    pools = pool_wait.pools_of(job)
+    pool_wait.wait_for_pools(instance, pools)  # here, not in Dagster's own wait: see pool_wait.py
     try:
         if executors.on_workers():
             result = submit(job, instance, partition_key, run_config)
         else:
-            result = job.execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                partition_key=partition_key,
-                raise_on_error=False,
-                tags=process_tags(),  # what tells a stuck run from a live one (run_process.py)
-            )
+            run_id = str(uuid.uuid4())
+            with pool_wait.watch_run(instance, run_id, pools) as watch:
+                result = job.execute_in_process(
+                    run_config=run_config,
+                    instance=instance,
+                    partition_key=partition_key,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags=process_tags(),  # what tells a stuck run from a live one (run_process.py)
+                )
+            if watch.interrupted:
+                raise KeyboardInterrupt  # the run stopped while waiting for a slot: nothing was written
     except dg.DagsterInvalidConfigError as exc:  # raised before the run starts, with a multi-line report
         problems = "; ".join(" ".join(error.message.split()) for error in exc.errors) or "invalid"
         raise UserError(f"bad run config for {job.name}: {problems}") from exc

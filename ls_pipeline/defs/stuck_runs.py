@@ -4,9 +4,9 @@ The one mechanism that frees slots here. Dagster frees a step's slot when the st
 `free_slots_after_run_end_seconds` (dagster.yaml), the daemon frees the slots of runs marked ended; nothing marks a run
 ended whose process died (DefaultRunLauncher has no worker health check, and `ls-run` runs no daemon). So:
 `ls-run`, `ls-run --clear-stuck` and the start of `dg dev` (launch.py) call `clear_stuck_runs`; the daemon's run
-monitoring asks our run launcher (run_launcher.py), which judges a worker the same way; and a run that ended, by
-whatever means, gets its slots back at once (`free_slots_of_ended_runs`), which is also what a Celery run whose
-worker died needs (runner.submit).
+monitoring asks our run launcher (run_launcher.py), which judges a worker the same way; an `ls-run` waiting for a
+slot clears again while it waits (pool_wait.py); and a run that ended, by whatever means, gets its slots back at
+once (`free_slots_of_ended_runs`), which is also what a Celery run whose worker died needs (runner.submit).
 """
 
 from __future__ import annotations
