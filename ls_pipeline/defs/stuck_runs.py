@@ -2,7 +2,8 @@
 
 The one mechanism that frees slots here. Dagster frees a step's slot when the step ends and, with
 `free_slots_after_run_end_seconds` (dagster.yaml), the daemon frees the slots of runs marked ended; nothing marks a run
-ended whose process died (DefaultRunLauncher has no worker health check, and `ls-run` runs no daemon). So:
+ended whose process died unseen (DefaultRunLauncher checks no worker, its code server notices a dead worker only while
+the server itself lives, and `ls-run` runs no daemon). So:
 `ls-run`, `ls-run --clear-stuck` and the start of `dg dev` (launch.py) call `clear_stuck_runs`; the daemon's run
 monitoring asks our run launcher (run_launcher.py), which judges a worker the same way; an `ls-run` waiting for a
 slot clears again while it waits (pool_wait.py); and a run that ended, by whatever means, gets its slots back at
