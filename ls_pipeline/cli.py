@@ -246,16 +246,22 @@ def _scope(args: argparse.Namespace) -> int:
 @command("ls-run", "Ingest a file if given one, then run every stage with a recipe (default: 'default').")
 @arguments(
     lambda p: (
-        p.add_argument("dataset_or_file", help="a dataset's name, or a data file to ingest first"),
+        p.add_argument("dataset_or_file", nargs="?", help="a dataset's name, or a data file to ingest first"),
         p.add_argument("--recipe", default="default", help="a recipe's name or a YAML file"),
         p.add_argument("--text_column", help="for a file: the column to embed (default: guessed)"),
         p.add_argument("--name", help="dataset name for a file (default: its stem)"),
         p.add_argument(
             "--no-dagster", action="store_true", help="run the steps directly, not as a Dagster run in DAGSTER_HOME"
         ),
+        p.add_argument("--stuck", action="store_true", help="list runs in progress whose process is gone; run nothing"),
+        p.add_argument("--clear-stuck", action="store_true", help="mark those ended, free their slots; run nothing"),
     )
 )
 def _run(args: argparse.Namespace) -> int:
+    if args.stuck or args.clear_stuck:
+        return _stuck_runs(args)
+    if not args.dataset_or_file:
+        raise UserError("ls-run needs a dataset name or a data file (or --stuck / --clear-stuck)")
     dataset, source = args.dataset_or_file, None
     if _is_file_argument(dataset):
         source = Path(args.dataset_or_file)
@@ -270,6 +276,15 @@ def _run(args: argparse.Namespace) -> int:
         ids = run_in_dagster(_api().data_dir(), dataset, args.recipe, source, args.text_column)
     for kind, artifact_id in ids.items():
         print(f"{kind}: {artifact_id}")
+    return 0
+
+
+def _stuck_runs(args: argparse.Namespace) -> int:
+    if args.dataset_or_file:
+        raise UserError("--stuck and --clear-stuck take no dataset: they look at every run of the instance")
+    from ls_pipeline.defs.runner import stuck_run_lines
+
+    print("\n".join(stuck_run_lines(_api().data_dir(), clear=args.clear_stuck)) or "no stuck runs")
     return 0
 
 

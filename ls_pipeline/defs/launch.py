@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from ls_pipeline.defs.runner import dagster_home, open_instance
+from ls_pipeline.defs.stuck_runs import clear_stuck_runs
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, resolve_data_dir
 
@@ -49,8 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     for folder in (data.inbox, data.recipes):  # the inbox sensor and the UI's recipes look there
         folder.mkdir(parents=True, exist_ok=True)
-    with open_instance(data):
-        pass  # the SQLite schema, created once here: the webserver and the daemon would race to create it
+    with open_instance(data) as instance:  # the SQLite schema, created once here: the webserver and the daemon race
+        for stuck in clear_stuck_runs(instance):  # runs whose process died while no daemon watched
+            print(f"== {stuck.cleared_line()}", file=sys.stderr)
     env, cwd = dagster_process(data)
     print(f"== data directory {data.root}, instance {env['DAGSTER_HOME']}", file=sys.stderr)
     os.chdir(cwd)

@@ -7,6 +7,7 @@ The flags let a crashed embedding resume: a rerun embeds only the rows not marke
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from ls_pipeline.store.files import readable
 from ls_pipeline.store.layout import H5_DONE, H5_VECTORS
 from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.location import is_remote
+
+log = logging.getLogger(__name__)
 
 
 class ResumableVectors:
@@ -39,7 +42,13 @@ class ResumableVectors:
 @contextlib.contextmanager
 def resumable(path: Path, rows: int, dimensions: int) -> Iterator[ResumableVectors]:
     """Open (or start afresh when its shape no longer fits) the staged vectors file of an embedding."""
-    with h5py.File(path, "a") as handle:
+    try:
+        handle = h5py.File(path, "a")
+    except OSError:  # killed while HDF5 was writing it (seen when killed as the file was created)
+        log.warning("the staged vectors file of an interrupted embedding is unreadable; starting the embedding afresh")
+        path.unlink()
+        handle = h5py.File(path, "a")
+    with handle:
         existing, done = handle.get(H5_VECTORS), handle.get(H5_DONE)
         if existing is not None and done is not None and existing.shape == (rows, dimensions) and done.shape == (rows,):
             yield ResumableVectors(handle, existing, done[:])
