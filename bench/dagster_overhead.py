@@ -31,7 +31,7 @@ def one_run(mode: str, source: str, recipe: str) -> None:
     data = DataDir(resolve_data_dir())
     started = time.perf_counter()
     if mode == "dagster":
-        from ls_pipeline.defs.runner import run_in_dagster
+        from ls_pipeline.runs.runner import run_in_dagster
 
         ids = run_in_dagster(data, "demo", recipe, source=Path(source))
     else:

@@ -3,7 +3,7 @@ instance), the moto S3 server (the data directory) and Celery workers, each its 
 
 PostgreSQL refuses to run as root, and CI runs as root: then initdb and postgres run as `nobody` (subprocess's
 `user=`), in a folder of /tmp that user owns. Two Celery worker nodes stand for two kinds of machine: `light` takes
-the default queue, `heavy` (two processes) the ls_gpu and ls_memory queues (ls_pipeline/defs/placement.py).
+the default queue, `heavy` (two processes) the ls_gpu and ls_memory queues (ls_pipeline/workers/placement.py).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class LoopbackDagsterCluster:
 @contextlib.contextmanager
 def loopback_dagster_cluster(folder: Path) -> Iterator[LoopbackDagsterCluster]:
     """Every service started here, stopped on the way out whatever happened."""
-    from ls_pipeline.defs.runner import CLUSTER_INSTANCE_CONFIG
+    from ls_pipeline.runs.runner import CLUSTER_INSTANCE_CONFIG
 
     started: list[subprocess.Popen[bytes]] = []
     pg_folder: Path | None = None

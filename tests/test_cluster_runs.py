@@ -36,7 +36,7 @@ from tests.s3_support import aws_settings
 # Enough rows that the embedding is still running when the test kills it, even on an idle machine.
 ROWS = 600
 LS_RUN = "import sys; from ls_pipeline import cli; sys.exit(cli._run(sys.argv[1:]))"
-ON_HEAVY = {"embedding", "umap", "clusters"}  # ls_gpu and ls_memory (ls_pipeline/defs/placement.py)
+ON_HEAVY = {"embedding", "umap", "clusters"}  # ls_gpu and ls_memory (ls_pipeline/workers/placement.py)
 POOL_STEPS = {"embedding", "umap"}  # pool ls_heavy, limit 1 in dagster-postgres.yaml
 EMBEDDING_TASK = re.compile(r"step_keys_to_execute\W+embedding\W")  # in a Celery task's args: the steps it runs
 
@@ -209,7 +209,7 @@ def _claimed_pool_slots(cluster: LoopbackDagsterCluster) -> list[str]:
 
 
 def test_a_bad_node_timeout_is_one_line_before_any_run() -> None:
-    from ls_pipeline.defs.celery_watch import node_timeout_s
+    from ls_pipeline.workers.celery_watch import node_timeout_s
 
     assert node_timeout_s({}) == 30.0 and node_timeout_s({"LS_CELERY_NODE_TIMEOUT_SEC": "6"}) == 6.0
     for bad in ("soon", "0", "1e9"):

@@ -133,7 +133,7 @@ def test_a_ui_run_whose_worker_dies_is_failed_by_run_monitoring_and_frees_its_sl
         instance.add_dynamic_partitions("datasets", [DATASET])
         instance.add_dynamic_partitions("recipes", ["small"])
     port = free_port()
-    dev = [sys.executable, "-m", "ls_pipeline.defs.launch", str(BIN / "dg"), "dev", "-w", WORKSPACE]
+    dev = [sys.executable, "-m", "ls_pipeline.runs.launch", str(BIN / "dg"), "dev", "-w", WORKSPACE]
     log = tmp_path / "dg-dev.log"
     server = start([*dev, "-h", "127.0.0.1", "-p", str(port)], env_for(root, home, monkeypatch), log)
     try:

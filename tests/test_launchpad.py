@@ -16,13 +16,13 @@ import yaml
 
 from ls_pipeline import steps
 from ls_pipeline.definitions import defs
-from ls_pipeline.defs import runner
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
 from ls_pipeline.defs.recipe_config import KEY, config_for_partition, run_config
 from ls_pipeline.defs.sweep import grid_recipes
 from ls_pipeline.errors import UserError
 from ls_pipeline.params import help_of, hints
 from ls_pipeline.recipe import SECTIONS, load_recipe, recipe_values
+from ls_pipeline.runs import runner
 from ls_pipeline.stages.ingest import IngestParams
 from ls_pipeline.store import DataDir
 

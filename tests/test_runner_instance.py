@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ls_pipeline.defs import runner
+from ls_pipeline.runs import runner
 from ls_pipeline.store import DataDir
 from ls_pipeline.store.datadir import DATA_ENV
 

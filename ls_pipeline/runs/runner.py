@@ -16,29 +16,30 @@ from pathlib import Path
 
 import dagster as dg
 
-from ls_pipeline.defs import executors, pool_wait
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
-from ls_pipeline.defs.run_process import process_tags
-from ls_pipeline.defs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
+from ls_pipeline.runs import jobs, pool_wait
+from ls_pipeline.runs.run_process import process_tags
+from ls_pipeline.runs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name
 from ls_pipeline.store.layout import DAGSTER_CONFIG, KIND_OF_ASSET
+from ls_pipeline.workers import celery_executor
 
 # Package data, so an installed wheel has it too; the repository's top-level dagster.yaml links to it.
-INSTANCE_CONFIG = resources.files("ls_pipeline.defs").joinpath(DAGSTER_CONFIG)
+INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath(DAGSTER_CONFIG)
 # With LS_EXECUTOR=celery: the same settings on PostgreSQL (LS_POSTGRES_URL), the instance every worker shares.
-CLUSTER_INSTANCE_CONFIG = resources.files("ls_pipeline.defs").joinpath("dagster-postgres.yaml")
+CLUSTER_INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath("dagster-postgres.yaml")
 
 
 def dagster_home(data: DataDir) -> Path:
     """DAGSTER_HOME, else the data directory's Dagster folder; given the project's instance config if it has none."""
     home = Path(os.environ.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config = CLUSTER_INSTANCE_CONFIG if executors.on_workers() else INSTANCE_CONFIG
+    config = CLUSTER_INSTANCE_CONFIG if celery_executor.on_workers() else INSTANCE_CONFIG
     if not (home / DAGSTER_CONFIG).exists() and config.is_file():
         (home / DAGSTER_CONFIG).write_bytes(config.read_bytes())
     return home
@@ -119,7 +120,7 @@ def execute(
     pools = pool_wait.pools_of(job)
     pool_wait.wait_for_pools(instance, pools)  # here, not in Dagster's own wait: see pool_wait.py
     try:
-        if executors.on_workers():
+        if celery_executor.on_workers():
             result = submit(job, instance, partition_key, run_config)
         else:
             run_id = str(uuid.uuid4())
@@ -147,9 +148,9 @@ def submit(
 ) -> dg.JobExecutionResult:
     """One run of `job` through the instance with the definitions' executor (Celery): this process orchestrates,
     the workers rebuild the job from its reconstructable pointer and run the steps."""
-    executors.check_settings()
+    celery_executor.check_settings()
     partition_config = job.get_run_config_for_partition_key(partition_key) if job.partitioned_config else {}
-    pointer = dg.reconstructable(getattr(executors, job.name))  # the module-level function of the same name
+    pointer = dg.reconstructable(getattr(jobs, job.name))  # the module-level function of the same name
     with dg.execute_job(
         pointer,
         instance,

@@ -45,7 +45,7 @@ def check_settings(env: Mapping[str, str] | None = None) -> None:
             f"{EXECUTOR_ENV}=celery needs {POSTGRES_ENV}, the PostgreSQL instance every worker shares, e.g. "
             "postgresql://dagster:PASSWORD@10.0.0.5:5432/dagster; unset LS_EXECUTOR to run in this process"
         )
-    from ls_pipeline.defs import celery_watch
+    from ls_pipeline.workers import celery_watch
 
     celery_watch.node_timeout_s(dict(env))
 
@@ -63,14 +63,14 @@ def executor(env: Mapping[str, str] | None = None) -> dg.ExecutorDefinition:
 
 
 def _watched_celery_executor() -> dg.ExecutorDefinition:
-    """Dagster's celery executor, its steps watched for a node that dies whole (ls_pipeline/defs/celery_watch.py)
+    """Dagster's celery executor, its steps watched for a node that dies whole (ls_pipeline/workers/celery_watch.py)
     wherever the run is orchestrated: `ls-run`, or the run worker of a run launched from the UI or the daemon."""
     from dagster._core.execution.retries import RetryMode
     from dagster_celery import celery_executor
     from dagster_celery.executor import CeleryExecutor
     from dagster_celery.make_app import make_app
 
-    from ls_pipeline.defs import celery_watch
+    from ls_pipeline.workers import celery_watch
 
     class NodeWatchingCeleryExecutor(CeleryExecutor):
         def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[Any]:
@@ -106,17 +106,3 @@ def celery_app_args(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         raise UserError(f"a Celery worker needs {BROKER_ENV}, the broker's URL, e.g. redis://127.0.0.1:6379/0")
     broker = env[BROKER_ENV].strip()
     return CeleryExecutor.for_cli(broker=broker, backend=env.get(BACKEND_ENV, "").strip() or broker).app_args()
-
-
-# Module-level functions, so `dg.reconstructable` can point workers at the same jobs (runner.submit looks them up
-# by job name).
-def recipe_job() -> dg.JobDefinition:
-    from ls_pipeline.definitions import defs
-
-    return defs.resolve_job_def("recipe_job")
-
-
-def ingest_job() -> dg.JobDefinition:
-    from ls_pipeline.definitions import defs
-
-    return defs.resolve_job_def("ingest_job")

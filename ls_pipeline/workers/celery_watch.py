@@ -2,9 +2,9 @@
 
 When only a pool process dies, the node's main process reports the task as failed (WorkerLostError). When the main
 process goes too (the machine is gone, or its process group is killed), nothing ever writes the task's result, and
-Dagster's celery executor polls it for ever: Dagster checks the health of steps for the k8s and docker executors,
-not for Celery's. The watch runs inside our celery executor (ls_pipeline/defs/executors.py), so wherever the run is
-orchestrated (`ls-run`, or the run worker of a run launched from the UI): it notes each step task the run publishes,
+Dagster's celery executor polls it for ever: Dagster checks the health of steps for the k8s and docker executors, not
+for Celery's. The watch runs inside our celery executor (ls_pipeline/workers/celery_executor.py), so wherever the run
+is orchestrated (`ls-run`, or the run worker of a run launched from the UI): it notes each step task the run publishes,
 pings the node that started it (workers store STARTED with their hostname: `task_track_started`, set in
 ls_pipeline/celery_worker.py) and, once the node has not answered for LS_CELERY_NODE_TIMEOUT_SEC, writes the failure
 the node would have written. The executor then fails the run as for a dead pool process, and the rerun resumes.
