@@ -355,7 +355,7 @@ def _twitter_args(p: argparse.ArgumentParser) -> None:
 @arguments(_twitter_args)
 def _twitter_import(args: argparse.Namespace) -> int:
     from ls_pipeline.sources.twitter import TweetFilters
-    from ls_pipeline.twitter_import import ArchiveSource, import_archive
+    from ls_pipeline.steps.x_archive import ArchiveSource, import_archive
 
     source = ArchiveSource(
         args.source,

@@ -233,8 +233,8 @@ def x_archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     from ls_pipeline import steps
     from ls_pipeline.recipe import parse_recipe
     from ls_pipeline.sources import twitter
+    from ls_pipeline.steps.x_archive import ArchiveSource, import_archive
     from ls_pipeline.store import DataDir
-    from ls_pipeline.twitter_import import ArchiveSource, import_archive
     from tests.conftest import SMALL_RECIPE
     from tests.x_archives import dated_topic_tweets, write_zip
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlparse
 
-from ls_pipeline import steps
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import twitter
 from ls_pipeline.stages.ingest import IngestParams
+from ls_pipeline.steps.ingest import ingest
 from ls_pipeline.store.datadir import DataDir
 
 COMMUNITY_URL_ENV = "LATENT_SCOPE_COMMUNITY_ARCHIVE_URL"
@@ -70,6 +70,6 @@ def import_archive(data: DataDir, dataset: str, source: ArchiveSource, filters: 
     if rows.empty:
         raise UserError("no tweets left after the filters; loosen --year, --lang, --min_* or --exclude_*")
     label = source.zip_path or source.archive_path or f"community:{source.username}"
-    return steps.ingest(
+    return ingest(
         data, dataset, rows, IngestParams(text_column="text"), source=os.path.basename(label), upsert_key="id"
     )
