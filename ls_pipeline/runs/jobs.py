@@ -16,3 +16,4 @@ def ingest_job() -> dg.JobDefinition:
     from ls_pipeline.definitions import defs
 
     return defs.resolve_job_def("ingest_job")
+

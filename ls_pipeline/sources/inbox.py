@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ls_pipeline.errors import UserError
-from ls_pipeline.sources.registry import dataset_name, read_rows
-from ls_pipeline.stages.ingest import IngestParams, prepare
+from ls_pipeline.sources.registry import dataset_name
 from ls_pipeline.store import atomic
-from ls_pipeline.store.datadir import DataDir, check_name
+from ls_pipeline.store.datadir import DataDir
 from ls_pipeline.store.files import move
 from ls_pipeline.store.imports import REJECTED as REJECTED  # re-exported for the sensors' tests
 from ls_pipeline.store.imports import write_note
@@ -35,15 +33,6 @@ def file_key(path: Path) -> str:
     return f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
 
 
-def validate(path: Path) -> str:
-    """The dataset name for a readable data file or X archive; UserError naming the problem otherwise."""
-    name = check_name(dataset_name(path))
-    rows = read_rows(path)
-    # Every check ingest makes, so the run it starts does not fail.
-    prepare(rows.frame, IngestParams(text_column=rows.text_column))
-    return name
-
-
 def reject(data: DataDir, path: Path, reason: str) -> Path:
     """Move a bad file to the inbox's rejected folder with a note beside it saying why and what to do."""
     folder = data.rejected
@@ -56,16 +45,6 @@ def reject(data: DataDir, path: Path, reason: str) -> Path:
     note = f"{' '.join(reason.split())}; fix the file and drop it in {data.inbox.name}/ again\n"
     atomic.write_bytes(data.note_path(target.name), note.encode())
     return target
-
-
-def try_validate(path: Path) -> tuple[str | None, str | None]:
-    """(name, None) for a good file, (None, reason) for a bad one; never raises for a bad file."""
-    try:
-        return validate(path), None
-    except UserError as exc:
-        return None, str(exc)
-    except Exception as exc:  # a reader library failing in its own way is still a bad file, not a sensor crash
-        return None, f"cannot read {path.name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def note_failure(data: DataDir, dataset: str, reason: str) -> Path | None:

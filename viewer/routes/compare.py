@@ -1,5 +1,5 @@
 """Two scopes of one dataset side by side: the versions of a scope's line, and which clusters of scope A became
-which clusters of scope B (overlap counts and Jaccard, from ls_pipeline/stages/compare.py)."""
+which clusters of scope B (overlap counts and Jaccard, from ls_pipeline/steps/compare.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ls_pipeline.stages import compare as compare_stage
-from ls_pipeline.stages.curate import DELETED
+from ls_pipeline.steps import compare as compare_step
 from ls_pipeline.steps import curate
-from ls_pipeline.store.files import Version, column_names, read_arrow, version
+from ls_pipeline.store.files import Version, version
 from viewer.catalog import Scope
 from viewer.errors import BadRequest
 from viewer.routes.common import Json, catalog, scope_of, work
@@ -47,21 +46,21 @@ async def compare(request: Request) -> Response:
 
 
 def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
-    ca, da = _clusters(a.parquet, version(a.parquet))
-    cb, db = _clusters(b.parquet, version(b.parquet))
-    if len(ca) != len(cb):
-        raise BadRequest(f"scopes {a.id} and {b.id} have {len(ca)} and {len(cb)} rows; re-run the older one")
-    keep = None if include_removed else ~(da | db)
-    pairs = compare_stage.cluster_overlap(ca, cb, keep)
+    clusters_a = _clusters(a.parquet, version(a.parquet))
+    clusters_b = _clusters(b.parquet, version(b.parquet))
+    if len(clusters_a[0]) != len(clusters_b[0]):
+        raise BadRequest(
+            f"scopes {a.id} and {b.id} have {len(clusters_a[0])} and {len(clusters_b[0])} rows; re-run the older one"
+        )
+    rows, pairs, best = compare_step.cluster_overlap(clusters_a, clusters_b, include_removed)
     labels_a = {c["cluster"]: c.get("label") for c in a.sidecar.cluster_labels_lookup}
     labels_b = {c["cluster"]: c.get("label") for c in b.sidecar.cluster_labels_lookup}
     for row in pairs:
         row["a_label"], row["b_label"] = labels_a.get(row["a"]), labels_b.get(row["b"])
-    best = compare_stage.best_match(pairs)
     return {
         "a": a.id,
         "b": b.id,
-        "rows": int(len(ca) if keep is None else keep.sum()),
+        "rows": rows,
         "pairs": pairs,
         "best": [best[k] for k in sorted(best)],
     }
@@ -69,9 +68,5 @@ def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _clusters(path: Path, _version: Version) -> tuple[np.ndarray, np.ndarray]:
-    """The cluster of each row in ls_index order, and its removed flag."""
-    columns = ["ls_index", "cluster", *([DELETED] if DELETED in column_names(path) else [])]
-    table = read_arrow(path, columns=columns)
-    order = np.argsort(table.column("ls_index").to_numpy())
-    deleted = table.column(DELETED).to_numpy(zero_copy_only=False) if DELETED in columns else np.zeros(len(order))
-    return table.column("cluster").to_numpy()[order], np.asarray(deleted, dtype=bool)[order]
+    """Cached per file version: the cluster of each row in ls_index order, and its removed flag."""
+    return compare_step.scope_clusters(path)
