@@ -39,7 +39,7 @@ def embed_once(frame: pd.DataFrame, settings: Any) -> tuple[float, Any]:
     data = DataDir(Path(tempfile.mkdtemp(prefix="ls-bench-dask-")) / "data")
     steps.ingest(data, "bench", frame, IngestParams(text_column="text"))
     started = time.perf_counter()
-    artifact = steps.embed(data.dataset("bench"), EmbedParams(), cluster=settings)
+    artifact = steps.embed(data.dataset("bench"), EmbedParams(), workers=settings)
     return time.perf_counter() - started, artifact.sidecar
 
 

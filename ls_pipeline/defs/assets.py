@@ -118,7 +118,7 @@ def embedding(
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir, recipe)
-        artifact = steps.embed(ds, recipe.embed, load=embedder.load_model, cluster=embedder.cluster())
+        artifact = steps.embed(ds, recipe.embed, load=embedder.load_model, workers=embedder.workers())
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 

@@ -32,14 +32,14 @@ from ls_pipeline.workers import celery_executor
 # Package data, so an installed wheel has it too; the repository's top-level dagster.yaml links to it.
 INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath(DAGSTER_CONFIG)
 # With LS_EXECUTOR=celery: the same settings on PostgreSQL (LS_POSTGRES_URL), the instance every worker shares.
-CLUSTER_INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath("dagster-postgres.yaml")
+WORKERS_INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath("dagster-postgres.yaml")
 
 
 def dagster_home(data: DataDir) -> Path:
     """DAGSTER_HOME, else the data directory's Dagster folder; given the project's instance config if it has none."""
     home = Path(os.environ.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config = CLUSTER_INSTANCE_CONFIG if celery_executor.on_workers() else INSTANCE_CONFIG
+    config = WORKERS_INSTANCE_CONFIG if celery_executor.on_workers() else INSTANCE_CONFIG
     if not (home / DAGSTER_CONFIG).exists() and config.is_file():
         (home / DAGSTER_CONFIG).write_bytes(config.read_bytes())
     return home

@@ -5,9 +5,9 @@ moto S3 server; one run each. Prints each step's seconds (STEP_START to STEP_SUC
 the step ran), the end to end seconds of `ls-run` (ingest and recipe) and the ratio to one process.
 
 Every run starts from an empty data directory (no vector cache, no artifact to reuse) and uses one torch thread
-(OMP_NUM_THREADS=1), as the workers of tests/cluster_support.py do. The services are those of the tests.
+(OMP_NUM_THREADS=1), as the workers of tests/workers_support.py do. The services are those of the tests.
 
-Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/cluster_celery.py --rows 300
+Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/workers_celery.py --rows 300
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=300)
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.cluster_support import DEFAULT_QUEUE, HEAVY_QUEUES, loopback_dagster_cluster
     from tests.s3_support import aws_settings
+    from tests.workers_support import DEFAULT_QUEUE, HEAVY_QUEUES, loopback_workers
 
     folder = Path(tempfile.mkdtemp(prefix="ls-bench-celery-"))
     source = folder / "rows.csv"
@@ -105,7 +105,7 @@ def main() -> None:
         print(f"one process: {total:.1f}s (load {before} / {load()})", flush=True)
 
         (folder / "cluster").mkdir()
-        with loopback_dagster_cluster(folder / "cluster") as cluster:
+        with loopback_workers(folder / "cluster") as cluster:
             os.environ["LS_POSTGRES_URL"] = cluster.postgres_url  # to read the shared instance's event log here
             before = load()
             total = ls_run(cluster.env(), source, recipe, folder)
