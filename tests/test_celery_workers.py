@@ -180,7 +180,8 @@ def _one_line_failure(run: subprocess.Popen[str]) -> str:
     _, err = run.communicate(timeout=300)
     assert run.returncode == 2, err[-3000:]
     last = err.strip().splitlines()[-1]
-    assert last.startswith("ls-run: error: a worker running the step failed: [embedding]") and "Traceback" not in err
+    assert last.startswith("ls-run: error: a worker running the Dagster step failed: [embedding]"), last
+    assert "Traceback" not in err
     assert "run the same command again" in last, last
     return last
 

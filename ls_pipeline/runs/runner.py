@@ -48,7 +48,7 @@ def dagster_home(data: DataDir) -> Path:
 @contextlib.contextmanager
 def open_instance(data: DataDir) -> Iterator[dg.DagsterInstance]:
     """The data directory's Dagster instance. While open, DAGSTER_HOME and the data directory are in os.environ,
-    where Dagster and the data_dir resource read them (in this process and in the step processes it starts);
+    where Dagster and the data_dir resource read them (in this process and in the Dagster step processes it starts);
     afterwards both are as they were, so a notebook can go on to another data directory."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema migration chatter on a fresh instance
     with environ_set({"DAGSTER_HOME": str(dagster_home(data)), DATA_ENV: str(data.root.resolve())}):
@@ -157,13 +157,14 @@ def submit(
         run_config={**partition_config, **run_config},
         tags={**job.get_tags_for_partition_key(partition_key, None), **process_tags()},
     ) as result:
-        # A step whose Celery worker died never reports its end, so the orchestrator never frees its slot.
+        # A Dagster step whose Celery worker died never reports its end, so the orchestrator never frees its slot.
         free_slots_of_ended_runs(instance)
         return result  # its events are in memory: readable after the job's definitions are released
 
 
 def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str:
-    """The user's one line from a failed run: a failed check, a step's Failure description, or the root error."""
+    """The user's one line from a failed run: a failed check, a Dagster step's Failure description, or the root
+    error."""
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:  # warnings stop nothing
             return (
@@ -178,7 +179,7 @@ def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -
 
 
 def lost_worker(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str | None:
-    """A step whose worker died reports no failure of its own: the celery executor's error names it
+    """A Dagster step whose worker died reports no failure of its own: the celery executor's error names it
     ("[embedding]: billiard.exceptions.WorkerLostError: ...", written by the node for a dead pool process, or by
     celery_watch for a dead node) in the run's failure event."""
     for event in result.all_events:
@@ -189,7 +190,7 @@ def lost_worker(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> st
         detail = next((line for line in lines if line.startswith("[")), None)
         if detail:
             return (
-                f"a worker running the step failed: {detail[:240]}; run the same command again: published "
+                f"a worker running the Dagster step failed: {detail[:240]}; run the same command again: published "
                 "artifacts are reused and the embedding resumes from its last saved batch"
             )
     return None

@@ -1,4 +1,5 @@
-"""Where a run's steps execute: in the run's own process (the default), or on Celery workers when LS_EXECUTOR=celery.
+"""Where a run's Dagster steps execute: in the run's own process (the default), or on Celery workers when
+LS_EXECUTOR=celery.
 
 The choice is read from the environment when the code location loads, so `ls-run`, the Dagster UI and the daemon
 pick the same executor from the same variables. The broker URL (password included) is read from the environment in
@@ -31,7 +32,7 @@ def executor_name(env: Mapping[str, str] | None = None) -> str:
 
 
 def on_workers(env: Mapping[str, str] | None = None) -> bool:
-    """Whether steps run on Celery workers (then runs go through a persistent, shared instance)."""
+    """Whether Dagster steps run on Celery workers (then runs go through a persistent, shared instance)."""
     return executor_name(env) == CELERY
 
 

@@ -1,4 +1,4 @@
-"""Fail a step whose whole Celery worker node died, so its run ends instead of waiting forever.
+"""Fail a Dagster step whose whole Celery worker node died, so its run ends instead of waiting forever.
 
 When only a pool process dies, the node's main process reports the task as failed (WorkerLostError). When the main
 process goes too (the machine is gone, or its process group is killed), nothing ever writes the task's result, and
@@ -88,7 +88,9 @@ def _watch(app: Any, tasks: set[str], lock: threading.Lock, stop: threading.Even
                 seen = last_seen.setdefault(node, now)  # first sight of a node counts as an answer
                 if now - seen < timeout_s:
                     continue
-                message = f"Celery worker node {node} stopped answering for {timeout_s:.0f}s while running the step"
+                message = (
+                    f"Celery worker node {node} stopped answering for {timeout_s:.0f}s while running the Dagster step"
+                )
                 log.warning(message)
                 for task_id in ids:
                     app.backend.mark_as_failure(task_id, WorkerLostError(message))
