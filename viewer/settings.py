@@ -27,7 +27,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("default_page_size", 50, "rows per page when a request gives no limit"),
     Setting("max_page_size", 500, "largest limit a rows request may ask for"),
-    Setting("default_k", 100, "nearest neighbours a search or semantic filter returns when it gives no k"),
+    Setting("default_k", 100, "nearest rows a semantic filter (q= on rows, facets, export) keeps when it gives no k"),
+    Setting("default_search_k", 20, "results a search or neighbors request returns when it gives no k"),
     Setting("max_k", 1000, "largest k (nearest neighbours) a search or semantic filter may ask for"),
     Setting("sql_time_limit_ms", 5000, "a DuckDB query running longer than this is interrupted (400 to the client)"),
     Setting("max_selection", 10000, "most ls_index values an explicit selection may name"),
@@ -59,6 +60,7 @@ class Limits:
     default_page_size: int = _DEFAULT["default_page_size"]
     max_page_size: int = _DEFAULT["max_page_size"]
     default_k: int = _DEFAULT["default_k"]
+    default_search_k: int = _DEFAULT["default_search_k"]
     max_k: int = _DEFAULT["max_k"]
     sql_time_limit_ms: int = _DEFAULT["sql_time_limit_ms"]
     max_selection: int = _DEFAULT["max_selection"]
