@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from ls_pipeline.errors import NotFound, UserError
+from ls_pipeline.sources.registry import find_source
 from ls_pipeline.store import DataDir, fingerprint
 from ls_pipeline.store.artifacts import Staging, produce
 from ls_pipeline.store.atomic import atomic_path, write_json
@@ -116,3 +119,19 @@ def test_unknown_dataset_and_artifact_ids_name_what_exists(tmp_path: Path) -> No
         ds.sidecar("umap", "umap-009")
     with pytest.raises(NotFound):
         ds.sidecar("umap", "../../meta")
+
+
+def test_one_inbox_lister_leaves_hidden_and_unsettled_files(tmp_path: Path) -> None:
+    """What the sensor and `find_source` both see: files only, no dot-files (an upload still arriving), and with
+    a settle time, nothing modified more recently than that (a copy still under way)."""
+    data = DataDir(tmp_path)
+    data.inbox.mkdir()
+    (data.inbox / "b.csv").write_text("text\nb\n")
+    (data.inbox / "a.csv").write_text("text\na\n")
+    (data.inbox / ".a.csv.partial").write_text("text\n")
+    (data.inbox / "sub").mkdir()
+    old = time.time() - 60
+    os.utime(data.inbox / "a.csv", (old, old))
+    assert [p.name for p in data.inbox_files()] == ["a.csv", "b.csv"]
+    assert [p.name for p in data.inbox_files(settled_for_s=30)] == ["a.csv"]
+    assert find_source(data, "a").path.name == "a.csv"

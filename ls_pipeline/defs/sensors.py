@@ -14,7 +14,7 @@ from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, s
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import DEFAULT, recipe_names
-from ls_pipeline.sources.inbox import file_key, inbox_files, note_failure, reject
+from ls_pipeline.sources.inbox import SETTLE_S, file_key, note_failure, reject
 from ls_pipeline.steps.ingest import try_validate
 from ls_pipeline.store.datadir import DataDir
 
@@ -60,7 +60,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
     data = data_dir.data()
     seen: dict[str, str] = json.loads(context.cursor or "{}")
     requests, names, tags = [], [], run_tags()
-    for path in inbox_files(data):
+    for path in data.inbox_files(SETTLE_S):
         try:
             key = file_key(path)
             if seen.get(path.name) == key:

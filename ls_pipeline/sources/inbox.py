@@ -15,18 +15,6 @@ from ls_pipeline.store.imports import write_note
 SETTLE_S = 5.0  # a file modified more recently may still be being copied in; look at it on a later tick
 
 
-def inbox_files(data: DataDir, settle_s: float = SETTLE_S) -> list[Path]:
-    """Files waiting in the inbox, oldest name first; hidden files and files still being written are left."""
-    if not data.inbox.is_dir():
-        return []
-    now = time.time()
-    return [
-        p
-        for p in sorted(data.inbox.iterdir())
-        if p.is_file() and not p.name.startswith(".") and now - p.stat().st_mtime >= settle_s
-    ]
-
-
 def file_key(path: Path) -> str:
     """Changes when the file is replaced or rewritten: name, modification time (ns) and size."""
     stat = path.stat()
@@ -49,7 +37,7 @@ def reject(data: DataDir, path: Path, reason: str) -> Path:
 
 def note_failure(data: DataDir, dataset: str, reason: str) -> Path | None:
     """After a failed run: a note beside the rejected files naming this dataset's newest inbox file, if it has one."""
-    found = [p for p in inbox_files(data, settle_s=0) if dataset_name(p) == dataset]
+    found = [p for p in data.inbox_files() if dataset_name(p) == dataset]
     if not found:
         return None
     newest = max(found, key=lambda p: p.stat().st_mtime_ns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -120,8 +121,17 @@ class DataDir:
         """Where the inbox notes why one of its files did not become a scope."""
         return self.rejected / f"{file_name}{layout.NOTE_SUFFIX}"
 
-    def inbox_files(self) -> list[Path]:
-        return sorted(p for p in self.inbox.glob("*") if p.is_file()) if self.inbox.is_dir() else []
+    def inbox_files(self, settled_for_s: float = 0.0) -> list[Path]:
+        """Files waiting in the inbox, by name; hidden files (uploads still arriving) and files modified less than
+        `settled_for_s` ago (maybe still being copied in) are left for later."""
+        if not self.inbox.is_dir():
+            return []
+        now = time.time()
+        return [
+            p
+            for p in sorted(self.inbox.iterdir())
+            if p.is_file() and not p.name.startswith(".") and now - p.stat().st_mtime >= settled_for_s
+        ]
 
     def dataset_names(self) -> list[str]:
         if not self.root.is_dir():
