@@ -12,7 +12,7 @@ import pytest
 
 from ls_pipeline.errors import NotFound, UserError
 from ls_pipeline.sources.registry import find_source
-from ls_pipeline.store import DataDir, fingerprint
+from ls_pipeline.store import DataDir, fingerprint, tags
 from ls_pipeline.store.artifacts import Staging, produce
 from ls_pipeline.store.atomic import atomic_path, write_json
 from ls_pipeline.store.datadir import check_name
@@ -135,3 +135,18 @@ def test_one_inbox_lister_leaves_hidden_and_unsettled_files(tmp_path: Path) -> N
     assert [p.name for p in data.inbox_files()] == ["a.csv", "b.csv"]
     assert [p.name for p in data.inbox_files(settled_for_s=30)] == ["a.csv"]
     assert find_source(data, "a").path.name == "a.csv"
+
+
+def test_one_indices_reader_names_a_damaged_line_before_an_edit(tmp_path: Path) -> None:
+    """The viewer and tag edits read `.indices` files alike: blank lines pass, a stray line is an error that names
+    the file and line, and an edit of that tag changes nothing."""
+    ds = DataDir(tmp_path).dataset("d", must_exist=False)
+    ds.tag_path("good").parent.mkdir(parents=True)
+    ds.tag_path("good").write_text("3\n1\n\n3\n")
+    assert tags.read(ds, "good") == [1, 3]
+    ds.tag_path("bad").write_text("1\nrow 2\n3\n")
+    with pytest.raises(UserError, match=r"tag file bad.indices line 2 is not an ls_index: 'row 2'"):
+        tags.read(ds, "bad")
+    with pytest.raises(UserError, match="line 2"):
+        tags.change(ds, "bad", add=[5])
+    assert ds.tag_path("bad").read_text() == "1\nrow 2\n3\n"

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ls_pipeline.store import tags
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
 from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
@@ -162,12 +163,4 @@ def read_indices(path: Path) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _read_indices(path: Path, _version: Version) -> np.ndarray:
-    values = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        if not line.isdigit():
-            raise BadRequest(f"tag file {path.name} line {number} is not an ls_index: {shown(line)}")
-        values.append(int(line))
-    return np.unique(np.asarray(values, dtype=np.int64))
+    return np.asarray(tags.read_indices(path), dtype=np.int64)
