@@ -25,6 +25,7 @@ from ls_pipeline.recipe import load_recipe
 from ls_pipeline.runs import jobs, pool_wait
 from ls_pipeline.runs.run_process import process_tags
 from ls_pipeline.runs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
+from ls_pipeline.store.atomic import write_bytes
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name
 from ls_pipeline.store.layout import DAGSTER_CONFIG, KIND_OF_ASSET
 from ls_pipeline.workers import celery_executor
@@ -42,7 +43,22 @@ def dagster_home(data: DataDir) -> Path:
     config = WORKERS_INSTANCE_CONFIG if celery_executor.on_workers() else INSTANCE_CONFIG
     if not (home / DAGSTER_CONFIG).exists() and config.is_file():
         (home / DAGSTER_CONFIG).write_bytes(config.read_bytes())
+    elif (home / DAGSTER_CONFIG).is_file():
+        follow_moved_launcher(home / DAGSTER_CONFIG)
     return home
+
+
+# An instance config copied here before the run launcher moved out of defs/ names a module that no longer exists,
+# and Dagster would refuse to start on it.
+MOVED_LAUNCHER = ("module: ls_pipeline.defs.run_launcher", "module: ls_pipeline.runs.run_launcher")
+
+
+def follow_moved_launcher(config: Path) -> None:
+    """Point an instance config at the run launcher's new module; nothing else in the file changes."""
+    text = config.read_text(encoding="utf-8")
+    if MOVED_LAUNCHER[0] in text:
+        write_bytes(config, text.replace(*MOVED_LAUNCHER).encode("utf-8"))
+        logging.getLogger(__name__).info("%s now names %s", config, MOVED_LAUNCHER[1].split()[-1])
 
 
 @contextlib.contextmanager
