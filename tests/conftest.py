@@ -42,19 +42,6 @@ checks: {max_noise_share: 0.9, min_clusters: 2, max_clusters: 200}
 """
 
 
-@pytest.fixture(autouse=True)
-def instance_and_data_settings_stay_with_their_test() -> Iterator[None]:
-    """Running through Dagster sets DAGSTER_HOME and LATENT_SCOPE_DATA in this process (as ls-run does); put them back
-    after each test, so a later test never finds its runs in an earlier test's instance."""
-    kept = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "LATENT_SCOPE_DATA")}
-    yield
-    for name, value in kept.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
 @pytest.fixture(scope="session", autouse=True)
 def clean_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Tests run from an empty folder: a .env (or anything else) in the folder pytest was started from is not read."""

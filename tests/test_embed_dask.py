@@ -216,10 +216,10 @@ def test_the_scheduler_going_away_is_one_line_and_a_rerun_resumes(
     assert not first_rows & {row for c in chunks if c["key"] not in {d["key"] for d in done} for row in c["rows"]}
 
 
-def test_bad_cluster_settings_are_one_line(rows: pd.DataFrame, tmp_path: Path) -> None:
+def test_bad_dask_settings_are_one_line(rows: pd.DataFrame, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="tcp://HOST:PORT"):
         from_env({"LS_DASK_ADDRESS": "localhost"})
-    with pytest.raises(UserError, match="LS_DASK_CHUNK_ROWS must be a positive"):
+    with pytest.raises(UserError, match="LS_DASK_CHUNK_ROWS=.many. is not an integer of at least 1"):
         from_env({"LS_DASK_ADDRESS": "tcp://127.0.0.1:8786", "LS_DASK_CHUNK_ROWS": "many"})
     ds = _dataset(tmp_path, rows.head(10))
     nobody = DaskSettings(f"tcp://127.0.0.1:{free_port()}", connect_timeout_s=1)

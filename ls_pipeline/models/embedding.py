@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def hub_id(model_id: str) -> str:
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    return settings.get("HF_HUB_OFFLINE")
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # (exported fp32 model, where to write this runtime's model, the model loaded by sentence-transformers)
 Convert = Callable[[Path, Path, Any], None]
-MODEL_CACHE_HINT = "the model cache folder ($LS_MODEL_CACHE, else ~/.cache/ls-pipeline/models)"
+MODEL_CACHE_HINT = "the model cache folder (models/ in LS_CACHE, ~/.cache/ls-pipeline by default)"
 
 
 class OnnxEmbedder:

@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 from ls_pipeline.runs.runner import dagster_home, open_instance
 from ls_pipeline.runs.stuck_runs import clear_stuck_runs
@@ -26,7 +27,7 @@ from ls_pipeline.store.datadir import DATA_ENV, DataDir, resolve_data_dir
 def dagster_process(data: DataDir) -> tuple[dict[str, str], Path]:
     """The environment and the working directory for a Dagster CLI process on `data`."""
     home = dagster_home(data)
-    return {**os.environ, DATA_ENV: str(data.root.resolve()), "DAGSTER_HOME": str(home)}, home
+    return settings.child_environment(**{DATA_ENV: str(data.root.resolve()), "DAGSTER_HOME": str(home)}), home
 
 
 def restore_stop_signals() -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
+from ls_pipeline import settings
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.metadata import ARTIFACT_ID
@@ -26,7 +27,7 @@ from ls_pipeline.runs import jobs, pool_wait
 from ls_pipeline.runs.run_process import process_tags
 from ls_pipeline.runs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
 from ls_pipeline.store.atomic import write_bytes
-from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name
+from ls_pipeline.store.datadir import DataDir, check_name
 from ls_pipeline.store.layout import DAGSTER_CONFIG, KIND_OF_ASSET
 from ls_pipeline.workers import celery_executor
 
@@ -38,7 +39,7 @@ WORKERS_INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath("dagster-
 
 def dagster_home(data: DataDir) -> Path:
     """DAGSTER_HOME, else the data directory's Dagster folder; given the project's instance config if it has none."""
-    home = Path(os.environ.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
+    home = Path(settings.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = WORKERS_INSTANCE_CONFIG if celery_executor.on_workers() else INSTANCE_CONFIG
     if not (home / DAGSTER_CONFIG).exists() and config.is_file():
@@ -63,27 +64,16 @@ def follow_moved_launcher(config: Path) -> None:
 
 @contextlib.contextmanager
 def open_instance(data: DataDir) -> Iterator[dg.DagsterInstance]:
-    """The data directory's Dagster instance. While open, DAGSTER_HOME and the data directory are in os.environ,
-    where Dagster and the data_dir resource read them (in this process and in the Dagster step processes it starts);
-    afterwards both are as they were, so a notebook can go on to another data directory."""
+    """The data directory's Dagster instance, opened from its folder: this process's environment is left as it is,
+    so a notebook can go on to another data directory (runs get the data directory in their config: `execute`)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema migration chatter on a fresh instance
-    with environ_set({"DAGSTER_HOME": str(dagster_home(data)), DATA_ENV: str(data.root.resolve())}):
-        with dg.DagsterInstance.get() as instance:
-            yield instance
+    with dg.DagsterInstance.from_config(str(dagster_home(data))) as instance:
+        yield instance
 
 
-@contextlib.contextmanager
-def environ_set(values: dict[str, str]) -> Iterator[None]:
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def data_dir_config(data: DataDir) -> dict[str, Any]:
+    """Run config giving the data_dir resource this data directory, whatever LATENT_SCOPE_DATA says."""
+    return {"resources": {"data_dir": {"config": {"path": str(data.root.resolve())}}}}
 
 
 def register_recipe(data: DataDir, name: str) -> None:
@@ -116,9 +106,9 @@ def run_in_dagster(
         add_missing(instance, recipes, [recipe])
         if source is not None:
             config = ingest_run_config(source.expanduser().resolve(), text_column)
-            execute(defs.resolve_job_def("ingest_job"), instance, dataset, config)
+            execute(defs.resolve_job_def("ingest_job"), instance, dataset, config, data)
         data.dataset(dataset)  # not ingested: NotFound with the fix, rather than a failed run
-        result = execute(defs.resolve_job_def("recipe_job"), instance, dataset_recipe_key(dataset, recipe))
+        result = execute(defs.resolve_job_def("recipe_job"), instance, dataset_recipe_key(dataset, recipe), None, data)
     ids = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
@@ -127,12 +117,21 @@ def run_in_dagster(
 
 
 def execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, partition_key: str, run_config: dict | None = None
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    partition_key: str,
+    run_config: dict | None = None,
+    data: DataDir | None = None,
 ) -> dg.ExecuteInProcessResult | dg.JobExecutionResult:
+    """One run of `job` for `partition_key` through `instance`; with `data`, on that data directory (else the one
+    LATENT_SCOPE_DATA names where the run executes)."""
     # The console shows our own log lines (through the CLI's handler); Dagster's copy, with its tracebacks of
     # failed steps, stays in the run's log in the UI. Failures come back as one line below.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     run_config = {**(run_config or {}), **quiet}
+    if data is not None:
+        resources = {**run_config.get("resources", {}), **data_dir_config(data)["resources"]}
+        run_config = {**run_config, "resources": resources}
     pools = pool_wait.pools_of(job)
     pool_wait.wait_for_pools(instance, pools)  # here, not in Dagster's own wait: see pool_wait.py
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlparse
 
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
 from ls_pipeline.stages.ingest import IngestParams
@@ -18,7 +19,6 @@ from ls_pipeline.steps.ingest import ingest
 from ls_pipeline.store.datadir import DataDir
 
 COMMUNITY_URL_ENV = "LATENT_SCOPE_COMMUNITY_ARCHIVE_URL"
-COMMUNITY_URL = "https://fabxmporizzqflnftavs.supabase.co/storage/v1/object/public/archives"
 
 
 # What a hosted-mode upload in privacy mode is saved as: the minimized tweets the browser extracted.
@@ -49,7 +49,7 @@ def load_archive(source: ArchiveSource) -> twitter.pd.DataFrame:
 
 
 def fetch_community(username: str, base_url: str | None = None, timeout: float = 60) -> Any:
-    base = (base_url or os.environ.get(COMMUNITY_URL_ENV) or COMMUNITY_URL).rstrip("/")
+    base = (base_url or settings.get(COMMUNITY_URL_ENV)).rstrip("/")
     url = f"{base}/{quote(username.lower())}/archive.json"
     host = urlparse(base).netloc or base
     try:

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from ls_pipeline import settings
 from ls_pipeline.errors import NotFound, UserError
 from ls_pipeline.store import atomic, layout, lock, sidecars
 from ls_pipeline.store.layout import KINDS, Kind
@@ -28,7 +29,7 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Root:
 
     A local folder is a Path; s3://bucket/prefix is a UPath whose bucket was just reached (one line if it cannot be).
     """
-    value = explicit if explicit else os.environ.get(DATA_ENV) or dotenv_value(LOCAL_ENV, DATA_ENV)
+    value = explicit if explicit else settings.get(DATA_ENV) or dotenv_value(LOCAL_ENV, DATA_ENV)
     if not value:
         raise UserError(f"no data directory: run `ls-init PATH` or set {DATA_ENV}")
     root = parse_root(value)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-MODEL_CACHE_ENV = "LS_MODEL_CACHE"
+from ls_pipeline import settings
 
 
 def model_cache_dir() -> Path:
-    """Where ONNX exports of local models are kept (once per machine and model revision): $LS_MODEL_CACHE, else
-    ~/.cache/ls-pipeline/models."""
-    return Path(os.environ.get(MODEL_CACHE_ENV) or Path.home() / ".cache" / "ls-pipeline" / "models").expanduser()
+    """Where ONNX exports of local models are kept (once per machine and model revision): LS_CACHE's models/ (the
+    deprecated LS_MODEL_CACHE, where set, names the folder itself)."""
+    return settings.get("LS_MODEL_CACHE") or settings.get("LS_CACHE") / "models"
 
 
 def export_lock(folder: Path) -> Path:

@@ -16,20 +16,19 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ls_pipeline.env_settings import seconds_setting
+from ls_pipeline import settings
 
 TIMEOUT_ENV = "LS_CELERY_NODE_TIMEOUT_SEC"
-DEFAULT_TIMEOUT_S = 30.0
 STEP_TASK = "execute_plan"  # dagster_celery.config.TASK_EXECUTE_PLAN_NAME
 
 log = logging.getLogger(__name__)
 
 
-def node_timeout_s(env: dict[str, str] | None = None) -> float:
-    return seconds_setting(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, 2, 3600, env)
+def node_timeout_s(env: Mapping[str, str] | None = None) -> float:
+    return settings.get(TIMEOUT_ENV, env)
 
 
 @contextlib.contextmanager
