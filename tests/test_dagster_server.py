@@ -161,8 +161,8 @@ def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
         pass  # the SQLite schema, created before the daemon's threads race to create it
     inbox = data_dir / "_inbox"
     inbox.mkdir()
-    # Enough rows that the run outlasts the 4 s limit plus a 3 s monitoring poll on a quiet machine: with 300 rows
-    # the whole recipe ran in ~6 s between two polls and succeeded. Stopped at ~4-7 s, the run never embeds them all.
+    # Enough rows that the run outlasts the 4 s limit plus a 3 s monitoring poll even on a quiet machine, where a
+    # few hundred rows can finish between two polls; stopped a few seconds in, the run never embeds them all.
     pd.read_parquet(DEMO).head(1500).to_csv(inbox / "posts.csv", index=False)
     os.utime(inbox / "posts.csv", (time.time() - 60, time.time() - 60))
     env, cwd = env_for(data_dir, home, monkeypatch)

@@ -14,8 +14,8 @@ CHUNK_ROWS_ENV = "LS_DASK_CHUNK_ROWS"
 # Placement: chunks run only on workers started with these resources (`dask worker ... --resources GPU=1`), so a
 # team sends the model to its GPU machines and keeps it off the rest. `GPU=1` or `GPU=1,MEMORY=8e9`; unset: any worker.
 RESOURCES_ENV = "LS_DASK_RESOURCES"
-# bench/embed_dask.py: a chunk costs ~5-6 ms beyond its texts (under 5% from ~4 texts a chunk on an idle core); 256
-# keeps it far below 1% and the journal, the sidecar and the scheduler's task list short.
+# A chunk costs a fixed scheduling overhead beyond its texts (docs/performance.md#on-a-cluster): the default keeps
+# that a small share of each chunk, and the journal, the sidecar and the scheduler's task list short.
 DEFAULT_CHUNK_ROWS = settings.DECLARED[CHUNK_ROWS_ENV].default
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d{1,5}$")
 _RESOURCE = re.compile(r"^([A-Za-z_][\w-]*)=(\d+(?:\.\d+)?(?:e\d+)?)$")

@@ -83,7 +83,7 @@ def filesystem(path: Any) -> Any:
 
 
 # Few retries, a short connect timeout: a store that refuses a connection now will not take it a minute later, and a
-# person is waiting (botocore's default retries took 7.6 s per call on a stopped store here).
+# person is waiting (botocore's default retries make each call to a stopped store take seconds).
 FAIL_FAST: dict[str, Any] = {"config_kwargs": {"retries": {"max_attempts": 2}, "connect_timeout": 3}}
 
 
