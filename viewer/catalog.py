@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import pyarrow as pa
 
+from ls_pipeline.store import scope_rows
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
 from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
 from ls_pipeline.store.location import for_serving, is_remote
 from ls_pipeline.store.sidecars import ScopeSidecar
+from ls_pipeline.store.tag_names import tag_name_problem
 from viewer.errors import BadRequest, NotFound, Unavailable, shown
 from viewer.settings import AppConfig
 
@@ -30,6 +33,13 @@ def check_id(value: str, what: str) -> str:
     if not is_name(value):
         raise BadRequest(f"invalid {what} {shown(value)}: use letters, digits, '.', '_' or '-'")
     return value
+
+
+def check_tag(value: object, what: str = "tag name") -> str:
+    """Tag names are Latent Scope's: emoji and any other Unicode but what store/tag_names.py refuses."""
+    if (problem := tag_name_problem(value)) is not None:
+        raise BadRequest(f"invalid {what} {shown(value)}: {problem}")
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,25 @@ class Scope:
     @property
     def text_column(self) -> str:
         return str(self.sidecar.embedding.text_column or self.dataset_meta()["text_column"])
+
+    def rows(self, columns: list[str] | None = None) -> pa.Table:
+        """The scope's rows with ls_index, whichever Latent Scope version wrote them (store/scope_rows.py)."""
+        return scope_rows.read_rows(self.dataset, self.sidecar, columns)
+
+    def rows_parts(self) -> tuple[Any, ...]:
+        """The files the rows are read from (store/scope_rows.read_parts takes them)."""
+        return scope_rows.parts(self.dataset, self.sidecar)
+
+    def rows_version(self) -> Version:
+        return scope_rows.parts_version(self.rows_parts())
+
+    def rows_complete(self) -> bool:
+        """Whether the scope's parquet holds its rows as they are (else they are completed in memory)."""
+        return scope_rows.is_complete(self.dataset, self.sidecar)
+
+    def clusters(self) -> list[dict[str, Any]]:
+        """The scope's clusters with their counts (Latent Scope's lookups have none)."""
+        return scope_rows.lookup(self.dataset, self.sidecar)
 
     def dataset_meta(self) -> dict[str, Any]:
         return read_json(self.dataset.meta_path)
@@ -127,10 +156,10 @@ class Catalog:
         return [read_scope(ds.file(SCOPE, scope_id, SIDECAR)) for scope_id in self.scope_ids(ds)]
 
     def tag_names(self, ds: Dataset) -> list[str]:
-        return [t for t in ds.tags() if is_name(t)]
+        return ds.tags()
 
     def tag(self, ds: Dataset, tag: str) -> np.ndarray:
-        check_id(tag, "tag name")
+        check_tag(tag)
         if tag not in self.tag_names(ds):
             self.check_store()
             raise NotFound(f"unknown tag {shown(tag)} in dataset {ds.name!r}; see /api/datasets/{ds.name}/tags")

@@ -20,6 +20,14 @@ Schema = dict[str, Any]
 BIG = Limits.max_integer  # integers the filters accept by default (they are bound as BIGINT)
 # The id rule of viewer/catalog.py check_id: letters, digits, '.', '_', '-', at most 100, never '..'.
 ID: Schema = {"type": "string", "pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}
+# The tag rule of ls_pipeline/store/tag_names.py: any Unicode (emoji, ZWJ, variation selectors) but '.', '/', '\',
+# control, bidirectional-control and separator characters, not blank; 50 characters keep any name within its bytes.
+TAG: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 50,
+    "pattern": r"^(?=.*\S)[^./\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]+$",
+}
 NO_NUL = "^[^\\x00]*$"
 INDICES: Schema = {"type": "array", "items": {"type": "integer", "minimum": 0}}
 SELECTION: Schema = {"type": "string", "pattern": r"^(\d{1,18}(,\d{1,18})*)?$"}
@@ -207,7 +215,7 @@ UPLOADS: Schema = {
 def _named(key: str) -> Schema:
     return {
         "required": True,
-        "content": {"application/json": {"schema": {**_object(**{key: ID}), "additionalProperties": False}}},
+        "content": {"application/json": {"schema": {**_object(**{key: TAG}), "additionalProperties": False}}},
     }
 
 
@@ -244,7 +252,7 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
         _query(
             "tag",
             "keep rows in these tags of the dataset (repeat the parameter; all of them unless tags_mode)",
-            _array(ID),
+            _array(TAG),
         ),
         _query(
             "tags_mode",
@@ -315,7 +323,7 @@ def filter_body(limits: Limits) -> Schema:
     text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
     properties: dict[str, Schema] = {
         "cluster": _array(big_int),
-        "tag": _array(ID),
+        "tag": _array(TAG),
         "tags_mode": {"type": "string", "enum": list(TAGS_MODES)},
         "where": {"type": "array", "maxItems": limits.max_where_conditions, "items": {"type": "object"}},
         "text": text,
@@ -358,7 +366,7 @@ def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None)
 def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
     doc = (route.endpoint.__doc__ or route.name).strip().splitlines()[0]
     path = [
-        {"name": p, "in": "path", "required": True, "description": "an id", "schema": ID}
+        {"name": p, "in": "path", "required": True, "description": "an id", "schema": TAG if p == "tag" else ID}
         for p in re.findall(r"{(\w+)}", route.path)
     ]
     bodies = BODIES.get(route.name, {"application/json": {}})

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import version
-from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
+from ls_pipeline.store.layout import IMPORTED
 from ls_pipeline.store.local_copies import CacheTooSmall
 from viewer.bodies import body_params, json_body
 from viewer.catalog import Catalog, Scope
@@ -101,7 +101,12 @@ def records(table: pa.Table) -> list[dict[str, Any]]:
 
 def source_of(scope: Scope) -> ScopeSource:
     meta = scope.dataset_meta()
-    return ScopeSource(scope.parquet, scope.dataset.input_path, tuple(meta.get("columns", [])), scope.text_column)
+    columns = tuple(meta.get("columns", []))
+    if scope.rows_complete():
+        return ScopeSource(scope.parquet, scope.dataset.input_path, columns, scope.text_column)
+    return ScopeSource(
+        scope.parquet, scope.dataset.input_path, columns, scope.text_column, scope.rows, scope.rows_version()
+    )
 
 
 async def params_of(request: Request, keys: tuple[str, ...]) -> QueryParams:
@@ -177,7 +182,8 @@ def _index_of(request: Request, path: Path) -> EmbeddingIndex:
 
 
 def _embedding_file(scope: Scope) -> Path:
-    path = scope.dataset.file(EMBEDDING, scope.sidecar.embedding_id, VECTORS)
+    """The scope's vectors: an HDF5 file, or (Latent Scope 1.0) its embedding's LanceDB table."""
+    path = scope.dataset.vectors_path(scope.sidecar.embedding_id)
     try:
         version(path)  # not is_file(): on object storage that answers False when the store is down, too
     except FileNotFoundError:

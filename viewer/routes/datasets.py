@@ -55,7 +55,7 @@ async def clusters(request: Request) -> Response:
     found = await work(scope_of, request)
     level = parse_int(request.query_params, "level", 0, 0, 100)
     # clusters are level 0; their parent topics (label levels) sit in a list of their own
-    lookup = found.sidecar.cluster_labels_lookup + found.sidecar.cluster_levels_lookup
+    lookup = await work(found.clusters) + found.sidecar.cluster_levels_lookup
     return Json(clusters_at(lookup, level))
 
 
