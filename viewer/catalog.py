@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 import numpy as np
 import pyarrow as pa
 
+from ls_pipeline.errors import NotFound as StoreNotFound
 from ls_pipeline.store import scope_rows
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
 from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
 from ls_pipeline.store.location import for_serving, is_remote
-from ls_pipeline.store.sidecars import ScopeSidecar
+from ls_pipeline.store.sidecars import EmbeddingSidecar, ScopeSidecar
 from ls_pipeline.store.tag_names import tag_name_problem
 from viewer.errors import BadRequest, NotFound, Unavailable, shown
 from viewer.settings import AppConfig
@@ -53,8 +54,19 @@ class Scope:
         return self.dataset.file(SCOPE, self.id, TABLE)
 
     @property
+    def embedding(self) -> EmbeddingSidecar:
+        """The scope's copy of its embedding's sidecar; a scope of Latent Scope before 0.1.9 has none, so its
+        embedding's own sidecar."""
+        if self.sidecar.embedding.model_id:
+            return self.sidecar.embedding
+        try:
+            return self.dataset.sidecar("embedding", self.sidecar.embedding_id)
+        except StoreNotFound:
+            return self.sidecar.embedding
+
+    @property
     def text_column(self) -> str:
-        return str(self.sidecar.embedding.text_column or self.dataset_meta()["text_column"])
+        return str(self.embedding.text_column or self.dataset_meta()["text_column"])
 
     def rows(self, columns: list[str] | None = None) -> pa.Table:
         """The scope's rows with ls_index, whichever Latent Scope version wrote them (store/scope_rows.py)."""

@@ -182,7 +182,7 @@ class Database:
                 cursor.register(source, rows)
             cursor.execute(sql, params)
             # Sorted and unique (file_row_number), so dense when the count reaches one past the largest.
-            count, top = cursor.execute(f"SELECT count(*), coalesce(max(ls_index), -1) FROM {name}").fetchone()  # type: ignore[misc]
+            count, top = cursor.execute(f"SELECT count(*), coalesce(max(ls_index), -1) FROM {name}").fetchall()[0]
         finally:
             if rows is not None:
                 cursor.unregister(source)

@@ -93,7 +93,10 @@ def lookup(ds: Dataset, sidecar: ScopeSidecar) -> list[dict[str, Any]]:
 
 @lru_cache(maxsize=64)
 def _column_names(path: Any, _version: Version) -> tuple[str, ...]:
-    return tuple(column_names(path))
+    try:
+        return tuple(column_names(path))
+    except pa.ArrowException as exc:  # pyarrow's message leaves out the file, which the operator needs
+        raise OSError(f"cannot read {path}: {exc}") from exc
 
 
 def _labels_file(ds: Dataset, sidecar: ScopeSidecar) -> tuple[Any, Version]:
