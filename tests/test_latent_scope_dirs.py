@@ -87,6 +87,25 @@ def test_a_latent_scope_1_dataset_is_served_with_search_neighbours_and_emoji_tag
     assert tree_digest(root) == before  # served as it is: nothing written, nothing converted
 
 
+def test_rows_come_from_the_scopes_input_copy_and_token_scopes_are_left_out(
+    root: Path, sample_frame: pd.DataFrame
+) -> None:
+    """A dataset shared without its input.parquet still has scopes-001-input.parquet, Latent Scope's join of the
+    scope to its input; a token scope (one point per token) is not listed."""
+    ds = root / "peer"
+    (ds / "input.parquet").unlink()
+    token_scope = json.loads((ds / "scopes" / "scopes-001.json").read_text()) | {"id": "scopes-002"}
+    (ds / "scopes" / "scopes-002.json").write_text(json.dumps(token_scope | {"granularity": "tokens"}))
+    shutil.copy(ds / "scopes" / "scopes-001.parquet", ds / "scopes" / "scopes-002.parquet")
+    with in_process(root) as http:
+        rows = http.get("/api/datasets/peer/scopes/scopes-001/rows", params={"limit": 2}).json()
+        assert rows["total"] == len(sample_frame) - len(DELETED_ROWS)
+        first = DELETED_ROWS[-1] + 1
+        assert [r["text"] for r in rows["rows"]] == sample_frame["text"][first : first + 2].tolist()
+        assert [s["id"] for s in http.get("/api/datasets/peer/scopes").json()] == ["scopes-001"]
+        assert http.get("/api/datasets/peer/scopes/scopes-002/rows").status_code == 404
+
+
 def test_a_latent_scope_0_dataset_reads_from_hdf5_and_the_scope_json_alone(
     client: httpx.Client, root: Path, sample_frame: pd.DataFrame
 ) -> None:

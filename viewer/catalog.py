@@ -19,7 +19,7 @@ from ls_pipeline.errors import NotFound as StoreNotFound
 from ls_pipeline.store import scope_rows
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
 from ls_pipeline.store.files import Version, version
-from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
+from ls_pipeline.store.layout import SCOPE, SCOPE_INPUT, SIDECAR, TABLE
 from ls_pipeline.store.location import for_serving, is_remote
 from ls_pipeline.store.sidecars import EmbeddingSidecar, ScopeSidecar
 from ls_pipeline.store.tag_names import tag_name_problem
@@ -67,6 +67,14 @@ class Scope:
     @property
     def text_column(self) -> str:
         return str(self.embedding.text_column or self.dataset_meta()["text_column"])
+
+    @property
+    def input_path(self) -> Path:
+        """Where the rows' input columns are: the dataset's input.parquet (row position = ls_index), else Latent
+        Scope's copy of them beside the scope, scopes-NNN-input.parquet (keyed by its `index` column)."""
+        own = self.dataset.input_path
+        copy = self.dataset.file(SCOPE, self.id, SCOPE_INPUT)
+        return copy if not own.is_file() and copy.is_file() else own
 
     def rows(self, columns: list[str] | None = None) -> pa.Table:
         """The scope's rows with ls_index, whichever Latent Scope version wrote them (store/scope_rows.py)."""
@@ -161,11 +169,15 @@ class Catalog:
         if scope_id not in self.scope_ids(ds):
             self.check_store()
             raise NotFound(f"unknown scope {shown(scope_id)} in dataset {shown(name)}; see its /scopes list")
-        return Scope(ds, scope_id, read_scope(ds.file(SCOPE, scope_id, SIDECAR)))
+        sidecar = read_scope(ds.file(SCOPE, scope_id, SIDECAR))
+        if _per_token(sidecar):
+            raise NotFound(f"scope {shown(scope_id)} maps tokens, not rows (Latent Scope's token scopes); not served")
+        return Scope(ds, scope_id, sidecar)
 
     def scopes(self, name: str) -> list[ScopeSidecar]:
         ds = self.dataset(name)
-        return [read_scope(ds.file(SCOPE, scope_id, SIDECAR)) for scope_id in self.scope_ids(ds)]
+        found = [read_scope(ds.file(SCOPE, scope_id, SIDECAR)) for scope_id in self.scope_ids(ds)]
+        return [s for s in found if not _per_token(s)]
 
     def tag_names(self, ds: Dataset) -> list[str]:
         return ds.tags()
@@ -179,6 +191,11 @@ class Catalog:
 
     def tags(self, ds: Dataset) -> dict[str, np.ndarray]:
         return {t: read_indices(ds.tag_path(t)) for t in self.tag_names(ds)}
+
+
+def _per_token(sidecar: ScopeSidecar) -> bool:
+    """Latent Scope 1.0's token scopes hold a point per token (ls_index a token's), not a row per input row."""
+    return sidecar.raw.get("granularity") == "tokens"
 
 
 def read_json(path: Path) -> dict[str, Any]:

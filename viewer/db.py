@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from ls_pipeline.store.files import Version, version
+from ls_pipeline.store.layout import SCOPE_INPUT
 from viewer.errors import BadRequest, scrub
 from viewer.filters import REMOVED, SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
 from viewer.scored_rows import scored_rows
@@ -169,10 +170,12 @@ class Database:
         removed = "coalesce(s.deleted, false)" if deleted else "false"
         scope_columns += f", {removed} AS {REMOVED}"
         source = f"{name}_rows" if rows is not None else "read_parquet($scope_path)"
+        # Latent Scope's scopes-NNN-input.parquet, read where a dataset has no input.parquet, keys rows by `index`
+        key = "index" if src.input_path.name.endswith(SCOPE_INPUT) else "file_row_number"
         sql = (
             f"CREATE OR REPLACE TABLE {name} AS SELECT {scope_columns}"
             f"{', ' + inputs if inputs else ''} FROM {source} s "
-            "JOIN read_parquet($input_path, file_row_number = true) i ON i.file_row_number = s.ls_index "
+            f'JOIN read_parquet($input_path, file_row_number = true) i ON i."{key}" = s.ls_index '
             "ORDER BY s.ls_index"
         )
         params = {"input_path": str(src.input_path)} | ({} if rows is not None else {"scope_path": str(src.scope_path)})

@@ -101,12 +101,10 @@ def records(table: pa.Table) -> list[dict[str, Any]]:
 
 def source_of(scope: Scope) -> ScopeSource:
     meta = scope.dataset_meta()
-    columns = tuple(meta.get("columns", []))
+    columns, where = tuple(meta.get("columns", [])), scope.input_path
     if scope.rows_complete():
-        return ScopeSource(scope.parquet, scope.dataset.input_path, columns, scope.text_column)
-    return ScopeSource(
-        scope.parquet, scope.dataset.input_path, columns, scope.text_column, scope.rows, scope.rows_version()
-    )
+        return ScopeSource(scope.parquet, where, columns, scope.text_column)
+    return ScopeSource(scope.parquet, where, columns, scope.text_column, scope.rows, scope.rows_version())
 
 
 async def params_of(request: Request, keys: tuple[str, ...]) -> QueryParams:

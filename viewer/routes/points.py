@@ -40,7 +40,7 @@ async def points(request: Request) -> Response:
         encoded_points,
         found.rows_parts(),
         found.rows_version(),
-        found.dataset.input_path,
+        found.input_path,
         color_by,
         kind,
         limits(request).max_color_categories,
