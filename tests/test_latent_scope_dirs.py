@@ -226,13 +226,18 @@ def test_ls_run_adds_a_scope_beside_latent_scopes_own_without_changing_its_files
     ids = dict(line.split(": ") for line in out.strip().splitlines())
     assert ids["embedding"] == "embedding-001"  # their vectors, same model: not embedded again
     assert (ids["umap"], ids["cluster"], ids["scope"]) == ("umap-002", "cluster-002", "scopes-002")
+    # The stage commands take their clustering too: keyword labels on it, and a scope of ours beside theirs.
+    code, out, err = run_cli(cli._label, ["peer", "text", "cluster-001", "keywords"], capsys)
+    assert (code, out.strip()) == (0, "cluster-001-labels-001"), err
+    code, out, err = run_cli(cli._scope, ["peer", "cluster-001-labels-001", "on theirs"], capsys)
+    assert (code, out.strip()) == (0, "scopes-003"), err
     after = tree_digest(root / "peer")
     assert {k: after[k] for k in before} == before  # every file of theirs, byte for byte
     assert not (root / "peer" / "embeddings" / "embedding-002.h5").exists()
     with in_process(root) as http:
         scopes = [s["id"] for s in http.get("/api/datasets/peer/scopes").json()]
         found = http.get("/api/datasets/peer/scopes/scopes-002/search", params={"q": sample_frame["text"][9]}).json()
-    assert scopes == ["scopes-001", "scopes-002"] and found["results"][0]["ls_index"] == 9
+    assert scopes == ["scopes-001", "scopes-002", "scopes-003"] and found["results"][0]["ls_index"] == 9
     code, _, err = run_cli(cli._ingest, ["peer", str(root / "peer" / "input.parquet")], capsys)
     assert code == 2 and "ingested by Latent Scope" in err and len(err.strip().splitlines()) == 1
     assert {k: tree_digest(root / "peer")[k] for k in before} == before
