@@ -142,6 +142,15 @@ def test_emoji_tags_are_created_edited_and_kept_in_the_history(root: Path) -> No
         assert {"👍", "👎", "❤️", "👩‍💻", "❤️‍🔥"} <= {t["tag"] for t in http.get("/api/datasets/peer/tags").json()}
 
 
+def test_a_latent_scope_scope_is_not_curated_here_and_says_so(root: Path) -> None:
+    before = tree_digest(root)
+    with studio_client(root) as http:
+        edit = {"op": "rename", "cluster": 1, "label": "renamed"}
+        refused = http.post("/api/datasets/peer/scopes/scopes-001/edits", json=edit)
+    assert refused.status_code == 400 and "made by Latent Scope" in refused.json()["error"]
+    assert tree_digest(root) == before
+
+
 @pytest.mark.parametrize(
     "name",
     ["a/b", "a\\b", "..", ".hidden", "a.b", "👍.bak", "x\u0000y", "bell\u0007", "line\nbreak", "evil\u202etxt",
