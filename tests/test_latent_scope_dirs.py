@@ -243,6 +243,9 @@ def test_ls_run_adds_a_scope_beside_latent_scopes_own_without_changing_its_files
     after = tree_digest(root / "peer")
     assert {k: after[k] for k in before} == before  # every file of theirs, byte for byte
     assert not (root / "peer" / "embeddings" / "embedding-002.h5").exists()
+    # What Latent Scope 1.0's explore page needs of our scope: the dataset's meta copied in, and a semver version.
+    ours = json.loads((root / "peer" / "scopes" / "scopes-002.json").read_text())
+    assert ours["dataset"]["columns"] == list(sample_frame.columns) and ours["ls_version"] == "1.0.0"
     with in_process(root) as http:
         scopes = [s["id"] for s in http.get("/api/datasets/peer/scopes").json()]
         found = http.get("/api/datasets/peer/scopes/scopes-002/search", params={"q": sample_frame["text"][9]}).json()

@@ -68,7 +68,11 @@ CLUSTER: Schema = {
 SCOPE_LIGHT: Schema = {
     "type": "object",
     "required": ["id", "dataset", "embedding_id", "umap_id", "cluster_id"],
-    "properties": {k: {"type": "string"} for k in ("id", "dataset", "embedding_id", "umap_id", "cluster_id")},
+    "properties": {
+        **{k: {"type": "string"} for k in ("id", "embedding_id", "umap_id", "cluster_id")},
+        # the dataset's meta.json as Latent Scope copies it (a scope made before that holds the dataset's name)
+        "dataset": {"oneOf": [META, {"type": "string"}]},
+    },
 }
 SCOPE: Schema = {
     **SCOPE_LIGHT,

@@ -32,8 +32,9 @@ async def scopes(request: Request) -> Response:
 
 
 async def scope(request: Request) -> Response:
-    """One scope's JSON, with cluster_labels_lookup."""
-    return Json((await work(scope_of, request)).sidecar.raw)
+    """One scope's JSON, with cluster_labels_lookup (counted where Latent Scope's lookup has no counts)."""
+    found = await work(scope_of, request)
+    return Json({**found.sidecar.raw, "cluster_labels_lookup": await work(found.clusters)})
 
 
 async def thumbnail(request: Request) -> Response:
