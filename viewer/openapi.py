@@ -289,7 +289,9 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
         _query("limit", "rows per page", _range(1, limits.max_page_size)),
     ]
     search_q = {"type": "string", "minLength": 1, "maxLength": limits.max_query_chars}
-    search_q["pattern"] = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides whitespace, and no NUL
+    # Something besides whitespace, and no NUL. The server strips as Python does, which also takes U+001C-U+001F
+    # and U+0085 for whitespace (a JSON Schema's \s does not): the pattern leaves those out too.
+    search_q["pattern"] = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85][^\x00]*$"
     return {
         "points": [
             _query("color_by", "a column of the dataset to colour by (adds color)", {"type": "string"}),
