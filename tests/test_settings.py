@@ -71,8 +71,14 @@ def test_a_child_environment_leaves_this_one_alone(monkeypatch: pytest.MonkeyPat
     assert child["LS_PORT"] == "6001" and os.environ["LS_PORT"] == "5001"
 
 
+def _strings(path: Path) -> list[str]:
+    """The string constants of a module (f-strings' literal parts included): where a variable's name is written."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
 def test_every_variable_our_code_and_scripts_read_is_declared() -> None:
-    named = {name for path in CODE for name in OUR_NAME.findall(path.read_text(encoding="utf-8"))}
+    named = {name for path in CODE for text in _strings(path) for name in OUR_NAME.findall(text)}
     scripts = [*(ROOT / "scripts").glob("*.sh"), *(ROOT / "ls_pipeline" / "runs").glob("*.yaml")]
     named |= {name for path in scripts for name in OUR_NAME.findall(path.read_text(encoding="utf-8"))}
     named -= {"LATENT_SCOPE_PUBLIC"}  # a prefix in a message, not a variable

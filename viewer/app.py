@@ -161,10 +161,13 @@ def _warm(catalog: Catalog, embedder: QueryEmbedder) -> None:
                 model_id = sidecar.embedding.model_id
                 if model_id and model_id not in model_ids and api_embedding.find(model_id) is None:  # local only
                     model_ids.append(model_id)
-        for model_id in model_ids[:2]:
+    except Exception as exc:
+        log.warning("could not list the scopes' embedding models: %s", exc)
+    for model_id in model_ids[:2]:
+        try:
             embedder.warm(model_id)
-    except Exception as exc:  # a model that cannot load is reported when a search asks for it
-        log.warning("could not warm embedding models: %s", exc)
+        except Exception as exc:  # reported when a search asks for it (a Latent Scope id we cannot run, say)
+            log.warning("could not warm embedding model %s: %s", model_id, exc)
 
 
 def _version() -> str:

@@ -7,6 +7,7 @@ quoted; every value is bound. No user string ever becomes SQL text.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ from starlette.datastructures import QueryParams
 from viewer.errors import BadRequest, shown
 from viewer.keyword import TEXT_MODES, check_pattern, text_sql
 from viewer.settings import Limits
+
+_SELECTION = re.compile(r"([0-9]{1,18}(,[0-9]{1,18})*)?")
 
 TAGS_MODES = ("all", "any")
 OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "is_null", "not_null")
@@ -171,7 +174,10 @@ def _ints(values: list[str], name: str, limits: Limits) -> list[int]:
 
 
 def _selection(params: QueryParams, limits: Limits) -> tuple[int, ...] | None:
-    raw = params.getlist("ls_index") + [p for v in params.getlist("selection") for p in v.split(",") if p.strip()]
+    for given in params.getlist("selection"):  # as the OpenAPI document says: no spaces, no empty parts
+        if not _SELECTION.fullmatch(given):
+            raise BadRequest(f"selection is ls_index values joined by commas (selection=4,9), not {shown(given)}")
+    raw = params.getlist("ls_index") + [p for v in params.getlist("selection") for p in v.split(",") if p]
     if not raw and "selection" not in params and "ls_index" not in params:
         return None
     values = _ints([r.strip() for r in raw], "ls_index", limits)

@@ -24,6 +24,7 @@ from viewer.openapi_shapes import (
     NO_NUL,
     REQUESTS,
     SELECTION,
+    TAG,
     Schema,
     array_of,
 )
@@ -54,7 +55,7 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
         _query(
             "tag",
             "keep rows in these tags of the dataset (repeat the parameter; all of them unless tags_mode)",
-            array_of(ID),
+            array_of(TAG),
         ),
         _query(
             "tags_mode",
@@ -93,7 +94,9 @@ def query_parameters(limits: Limits) -> dict[str, list[Schema]]:
         _query("limit", "rows per page", _range(1, limits.max_page_size)),
     ]
     search_q = {"type": "string", "minLength": 1, "maxLength": limits.max_query_chars}
-    search_q["pattern"] = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides whitespace, and no NUL
+    # Something besides whitespace, and no NUL. The server strips as Python does, which also takes U+001C-U+001F
+    # and U+0085 for whitespace (a JSON Schema's \s does not): the pattern leaves those out too.
+    search_q["pattern"] = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85][^\x00]*$"
     return {
         "points": [
             _query("color_by", "a column of the dataset to colour by (adds color)", {"type": "string"}),
@@ -159,7 +162,7 @@ def filter_body(limits: Limits) -> Schema:
     text: Schema = {"type": "string", "maxLength": limits.max_query_chars, "pattern": NO_NUL}
     properties: dict[str, Schema] = {
         "cluster": array_of(big_int),
-        "tag": array_of(ID),
+        "tag": array_of(TAG),
         "tags_mode": {"type": "string", "enum": list(TAGS_MODES)},
         "where": {"type": "array", "maxItems": limits.max_where_conditions, "items": {"type": "object"}},
         "text": text,
@@ -205,7 +208,7 @@ def openapi(routes: list[BaseRoute], version: str, limits: Limits | None = None)
 def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
     doc = (route.endpoint.__doc__ or route.name).strip().splitlines()[0]
     path = [
-        {"name": p, "in": "path", "required": True, "description": "an id", "schema": ID}
+        {"name": p, "in": "path", "required": True, "description": "an id", "schema": TAG if p == "tag" else ID}
         for p in re.findall(r"{(\w+)}", route.path)
     ]
     bodies = BODIES.get(route.name, {"application/json": {}})

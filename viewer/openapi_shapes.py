@@ -12,6 +12,14 @@ Schema = dict[str, Any]
 BIG = Limits.max_integer  # integers the filters accept by default (they are bound as BIGINT)
 # The id rule of viewer/catalog.py check_id: letters, digits, '.', '_', '-', at most 100, never '..'.
 ID: Schema = {"type": "string", "pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}
+# The tag rule of ls_pipeline/store/tag_names.py: any Unicode (emoji, ZWJ, variation selectors) but '.', '/', '\',
+# control, bidirectional-control and separator characters, not blank; 50 characters keep any name within its bytes.
+TAG: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 50,
+    "pattern": r"^(?=.*\S)[^./\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]+$",
+}
 NO_NUL = "^[^\\x00]*$"
 INDICES: Schema = {"type": "array", "items": {"type": "integer", "minimum": 0}}
 SELECTION: Schema = {"type": "string", "pattern": r"^(\d{1,18}(,\d{1,18})*)?$"}
@@ -52,7 +60,11 @@ CLUSTER: Schema = {
 SCOPE_LIGHT: Schema = {
     "type": "object",
     "required": ["id", "dataset", "embedding_id", "umap_id", "cluster_id"],
-    "properties": {k: {"type": "string"} for k in ("id", "dataset", "embedding_id", "umap_id", "cluster_id")},
+    "properties": {
+        **{k: {"type": "string"} for k in ("id", "embedding_id", "umap_id", "cluster_id")},
+        # the dataset's meta.json as Latent Scope copies it (a scope made before that holds the dataset's name)
+        "dataset": {"oneOf": [META, {"type": "string"}]},
+    },
 }
 SCOPE: Schema = {
     **SCOPE_LIGHT,
@@ -229,7 +241,7 @@ UPLOADS: Schema = {
 def _named(key: str) -> Schema:
     return {
         "required": True,
-        "content": {"application/json": {"schema": {**object_of(**{key: ID}), "additionalProperties": False}}},
+        "content": {"application/json": {"schema": {**object_of(**{key: TAG}), "additionalProperties": False}}},
     }
 
 

@@ -9,16 +9,17 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.stages import compare as compare_stage
-from ls_pipeline.store.files import column_names, read_arrow
 from ls_pipeline.store.layout import DELETED
+from ls_pipeline.store.scope_rows import read_parts
 
 
-def scope_clusters(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The cluster of each row of a scope's table in ls_index order, and its removed flag."""
-    columns = ["ls_index", "cluster", *([DELETED] if DELETED in column_names(path) else [])]
-    table = read_arrow(path, columns=columns)
+def scope_clusters(parts: tuple[Path, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The cluster of each row of a scope in ls_index order, and its removed flag; `parts` are the files its rows
+    are read from (store/scope_rows.py: ours, or Latent Scope's)."""
+    table = read_parts(parts, columns=["ls_index", "cluster", DELETED])
     order = np.argsort(table.column("ls_index").to_numpy())
-    deleted = table.column(DELETED).to_numpy(zero_copy_only=False) if DELETED in columns else np.zeros(len(order))
+    has = DELETED in table.column_names
+    deleted = table.column(DELETED).to_numpy(zero_copy_only=False) if has else np.zeros(len(order))
     return table.column("cluster").to_numpy()[order], np.asarray(deleted, dtype=bool)[order]
 
 

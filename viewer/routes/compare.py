@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from ls_pipeline.steps import compare as compare_step
 from ls_pipeline.steps import curate
-from ls_pipeline.store.files import Version, version
+from ls_pipeline.store.files import Version
 from viewer.catalog import Scope
 from viewer.errors import BadRequest
 from viewer.routes.common import Json, catalog, scope_of, work
@@ -46,15 +46,15 @@ async def compare(request: Request) -> Response:
 
 
 def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
-    clusters_a = _clusters(a.parquet, version(a.parquet))
-    clusters_b = _clusters(b.parquet, version(b.parquet))
+    clusters_a = _clusters(a.rows_parts(), a.rows_version())
+    clusters_b = _clusters(b.rows_parts(), b.rows_version())
     if len(clusters_a[0]) != len(clusters_b[0]):
         raise BadRequest(
             f"scopes {a.id} and {b.id} have {len(clusters_a[0])} and {len(clusters_b[0])} rows; re-run the older one"
         )
     rows, pairs, best = compare_step.cluster_overlap(clusters_a, clusters_b, include_removed)
-    labels_a = {c["cluster"]: c.get("label") for c in a.sidecar.cluster_labels_lookup}
-    labels_b = {c["cluster"]: c.get("label") for c in b.sidecar.cluster_labels_lookup}
+    labels_a = {c["cluster"]: c.get("label") for c in a.clusters()}
+    labels_b = {c["cluster"]: c.get("label") for c in b.clusters()}
     for row in pairs:
         row["a_label"], row["b_label"] = labels_a.get(row["a"]), labels_b.get(row["b"])
     return {
@@ -67,6 +67,6 @@ def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _clusters(path: Path, _version: Version) -> tuple[np.ndarray, np.ndarray]:
-    """Cached per file version: the cluster of each row in ls_index order, and its removed flag."""
-    return compare_step.scope_clusters(path)
+def _clusters(parts: tuple[Path, ...], _version: Version) -> tuple[np.ndarray, np.ndarray]:
+    """Cached per version of the scope's rows: the cluster of each row in ls_index order, and its removed flag."""
+    return compare_step.scope_clusters(parts)

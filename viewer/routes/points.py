@@ -12,8 +12,9 @@ import pyarrow.compute as pc
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ls_pipeline.store.files import Version, column_names, read_arrow, version
+from ls_pipeline.store.files import Version, read_arrow
 from ls_pipeline.store.layout import DELETED
+from ls_pipeline.store.scope_rows import read_parts
 from viewer.errors import BadRequest, shown
 from viewer.filters import parse_bool
 from viewer.routes.common import limits, scope_of, work
@@ -37,9 +38,9 @@ async def points(request: Request) -> Response:
         kind = str(profiles.get(color_by, {}).get("type", "string"))
     body, categories = await work(
         encoded_points,
-        found.parquet,
-        version(found.parquet),
-        found.dataset.input_path,
+        found.rows_parts(),
+        found.rows_version(),
+        found.input_path,
         color_by,
         kind,
         limits(request).max_color_categories,
@@ -54,7 +55,7 @@ async def points(request: Request) -> Response:
 
 @lru_cache(maxsize=8)
 def encoded_points(
-    scope_path: Path,
+    scope_parts: tuple[Path, ...],
     _version: Version,
     input_path: Path,
     color_by: str | None,
@@ -63,7 +64,7 @@ def encoded_points(
     include_removed: bool = False,
 ) -> tuple[bytes, list[str] | None]:
     """Cached per scope file version: a map of a million points is read and encoded once, not per client."""
-    table = read_arrow(scope_path, columns=["ls_index", "x", "y", "cluster", *_deleted(scope_path)])
+    table = read_parts(scope_parts, columns=["ls_index", "x", "y", "cluster", DELETED])
     if not include_removed and DELETED in table.column_names:
         table = table.filter(pc.invert(pc.fill_null(table.column(DELETED), False)))
     index = table.column("ls_index").cast(pa.int64())
@@ -84,10 +85,6 @@ def encoded_points(
     with pa.ipc.new_stream(sink, out.schema) as writer:
         writer.write_table(out)
     return sink.getvalue().to_pybytes(), categories
-
-
-def _deleted(scope_path: Path) -> list[str]:
-    return [DELETED] if DELETED in column_names(scope_path) else []
 
 
 def color_column(
