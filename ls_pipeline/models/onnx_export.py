@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.models.perturb import onnx_threads
 from ls_pipeline.models.st_folder import FolderModel, read_folder
 from ls_pipeline.store import atomic, lock
 from ls_pipeline.store.machine_cache import export_lock, model_cache_dir
@@ -197,7 +198,7 @@ def session(path: Path, threads: int | None) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.intra_op_num_threads = onnx_threads(threads or os.cpu_count() or 1)
     # Idle intra-op threads spin by default: between queries they burned the cores torch and DuckDB needed (a
     # torch query took 300-490 ms instead of 8-11 ms beside a spinning session, bench/search_latency.py).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
