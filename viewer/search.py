@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ls_pipeline.models.embedding import Embedder, load_query_embedder
-from ls_pipeline.models.perturb import perturb
 from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.vectors import open_matrix
@@ -175,8 +174,7 @@ class _Batcher:
 
     def _run(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
         try:
-            texts = [text for text, _ in batch]
-            vectors = perturb(texts, self.model.load().embed(texts))  # unchanged unless LS_PERTURB (a test aid)
+            vectors = self.model.load().embed([text for text, _ in batch])
         except BaseException as exc:  # every waiting request gets the same error (e.g. the model cannot load)
             for _, future in batch:
                 future.set_exception(exc)

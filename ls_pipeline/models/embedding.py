@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.models.perturb import perturb
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class SentenceTransformerEmbedder:
         vectors = self._model.encode(
             texts, batch_size=len(texts) or 1, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
-        return np.asarray(vectors, dtype=np.float32)
+        return perturb(texts, np.asarray(vectors, dtype=np.float32))  # as computed, unless LS_PERTURB (a test aid)
 
 
 def resolve_location(model_id: str) -> tuple[str, str]:

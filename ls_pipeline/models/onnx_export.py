@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.models.perturb import onnx_threads
+from ls_pipeline.models.perturb import onnx_threads, perturb
 from ls_pipeline.models.st_folder import FolderModel, read_folder
 from ls_pipeline.store import atomic, lock
 from ls_pipeline.store.machine_cache import export_lock, model_cache_dir
@@ -67,7 +67,7 @@ class OnnxEmbedder:
         """Vectors for one batch, run on all cores (a search query: latency)."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        return self.forward(self.tokenize(texts))
+        return perturb(texts, self.forward(self.tokenize(texts)))  # as computed, unless LS_PERTURB (a test aid)
 
     def embed_many(self, batches: Iterable[list[str]]) -> Iterator[np.ndarray]:
         """Vectors for each batch in order (throughput): one batch per core in flight, each run on one thread.
@@ -88,7 +88,7 @@ class OnnxEmbedder:
     def _vectors(self, texts: list[str], on: Any) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        return self.forward(self.tokenize(texts), on)
+        return perturb(texts, self.forward(self.tokenize(texts), on))
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         return self._encode(texts)

@@ -2,9 +2,10 @@
 
 Another CPU runs other kernels (ONNX Runtime, BLAS and numba pick them by the CPU's features and the thread count),
 so its vectors differ from ours in the last bits, and a result near a threshold (a 120-row clustering's noise share,
-the order of two near-equal search hits) may differ there. With LS_PERTURB set, every vector our embedders make
-moves by seeded noise of that scale, and ONNX Runtime runs on another thread count; a test that still passes holds
-with a margin. The noise is a function of the text alone, so the same text gets the same vector in every process
+the order of two near-equal search hits) may differ there. With LS_PERTURB set, every vector a local model makes
+here (ONNX Runtime or torch: documents and queries) moves by seeded noise of that scale, and ONNX Runtime runs on
+another thread count; a test that still passes holds with a margin. An API's vectors are left alone: no kernel of
+this CPU made them. The noise is a function of the text alone, so the same text gets the same vector in every process
 (resumed runs, Dask workers, a search for a document's own text), as on one real machine.
 """
 

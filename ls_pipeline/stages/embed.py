@@ -11,7 +11,6 @@ import numpy as np
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.embedding import DEFAULT_MODEL, Embedder
-from ls_pipeline.models.perturb import perturb
 from ls_pipeline.params import OPTIONAL_POSITIVE, choice, integer, param, text, validate
 
 CODE_VERSION = "1"
@@ -132,13 +131,6 @@ def embed_batches(
     """Yield (row indices, vectors) batch by batch, as each finishes. An API model keeps `concurrency` requests in
     flight and packs each within its limits on inputs and tokens per request; one batch is one request."""
     inputs = [params.prefix + text for text in texts]
-    for rows, vectors in _model_batches(inputs, texts, embedder, params):
-        yield rows, perturb([inputs[i] for i in rows], vectors)  # unchanged unless LS_PERTURB asks (a test aid)
-
-
-def _model_batches(
-    inputs: list[str], texts: Sequence[str], embedder: Embedder, params: EmbedParams
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     limits = getattr(embedder, "model", None)
     if hasattr(embedder, "embed_many"):  # a local ONNX model: batches by the padded tokens a forward pass costs
         batches = token_budget_order(token_counts(embedder, inputs), params.batch_size * BATCH_TOKENS_PER_TEXT)
