@@ -56,7 +56,8 @@ class SentenceTransformerEmbedder:
         vectors = self._model.encode(
             texts, batch_size=len(texts) or 1, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
-        return perturb(texts, np.asarray(vectors, dtype=np.float32))  # as computed, unless LS_PERTURB (a test aid)
+        # as computed, unless LS_PERTURB (a test aid)
+        return perturb(np.asarray(vectors, dtype=np.float32), lambda: self._model.tokenize(texts))
 
 
 def resolve_location(model_id: str) -> tuple[str, str]:

@@ -67,7 +67,8 @@ class OnnxEmbedder:
         """Vectors for one batch, run on all cores (a search query: latency)."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        return perturb(texts, self.forward(self.tokenize(texts)))  # as computed, unless LS_PERTURB (a test aid)
+        encoded = self.tokenize(texts)
+        return perturb(self.forward(encoded), lambda: encoded)  # as computed, unless LS_PERTURB (a test aid)
 
     def embed_many(self, batches: Iterable[list[str]]) -> Iterator[np.ndarray]:
         """Vectors for each batch in order (throughput): one batch per core in flight, each run on one thread.
@@ -88,7 +89,8 @@ class OnnxEmbedder:
     def _vectors(self, texts: list[str], on: Any) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        return perturb(texts, self.forward(self.tokenize(texts), on))
+        encoded = self.tokenize(texts)
+        return perturb(self.forward(encoded, on), lambda: encoded)
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         return self._encode(texts)
