@@ -10,6 +10,8 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.models.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, load_embedder
 from ls_pipeline.models.perturb import onnx_threads, perturb
 
+pytestmark = pytest.mark.numeric  # the perturbed run checks the perturbation itself
+
 
 def unit_rows(rows: int, dims: int = 384) -> np.ndarray:
     vectors = np.random.default_rng(0).standard_normal((rows, dims)).astype(np.float32)

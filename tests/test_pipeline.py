@@ -18,6 +18,8 @@ from ls_pipeline.cpu import cpu_record
 from ls_pipeline.store import artifacts
 from tests.helpers import run_cli
 
+pytestmark = pytest.mark.numeric  # small real runs whose checks must pass on any CPU
+
 SIDECAR_FIELDS = {"id", "params", "inputs", "fingerprint", "versions", "cpu", "wall_time_s", "created_at", "dataset"}
 
 
