@@ -14,7 +14,7 @@ import pytest
 from ls_pipeline import steps
 from ls_pipeline.cli import _run
 from ls_pipeline.definitions import defs
-from ls_pipeline.defs import runner
+from ls_pipeline.defs import runner, sensors
 from ls_pipeline.defs.export import curation_sensor
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, recipes
 from ls_pipeline.defs.resources import DataDirResource
@@ -169,6 +169,12 @@ def test_failed_cluster_check_blocks_labeling(dag: dict[str, Any]) -> None:
     assert line.endswith("change the recipe's cluster parameters or its checks")
     assert failure.step_failure_data.user_failure_data.description == line
     assert line in failure.step_failure_data.error.message and "blocking asset check" not in line
+    # ... and the note the failure sensor leaves beside an inbox file says the same.
+    run_failure = next(e for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE))
+    context = dg.build_run_status_sensor_context(
+        "failure_notes", run_failure.dagster_event, instance, instance.get_run_by_id(result.run_id)
+    )
+    assert sensors.failure_reason(context) == line
 
 
 def test_ls_run_reports_a_failed_check_in_one_line(dag: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
