@@ -21,17 +21,20 @@ KERNEL_FEATURES = (
 CPUINFO = Path("/proc/cpuinfo")
 
 
-@cache
 def cpu_record() -> dict[str, Any]:
-    """{"model", "arch", "features"}: read once per process (Linux's /proc/cpuinfo; elsewhere numpy's own view)."""
+    """{"model", "arch", "features"}, a fresh dict for each sidecar (read once per process: Linux's /proc/cpuinfo,
+    elsewhere numpy's own view)."""
+    model, arch, features = _read()
+    return {"model": model, "arch": arch, "features": list(features)}
+
+
+@cache
+def _read() -> tuple[str, str, tuple[str, ...]]:
     model, flags = _cpuinfo()
     if flags is None:
         flags = _numpy_features()
-    return {
-        "model": model or platform.processor() or "unknown",
-        "arch": platform.machine(),
-        "features": [name for name in KERNEL_FEATURES if name in flags] if flags else [],
-    }
+    features = tuple(name for name in KERNEL_FEATURES if name in flags)
+    return model or platform.processor() or "unknown", platform.machine(), features
 
 
 def _cpuinfo() -> tuple[str, set[str] | None]:

@@ -24,7 +24,9 @@ CPU implementer\t: 0x41
 
 def fresh_record(monkeypatch: pytest.MonkeyPatch, cpuinfo: Path) -> dict[str, object]:
     monkeypatch.setattr(cpu, "CPUINFO", cpuinfo)
-    return cpu.cpu_record.__wrapped__()  # past the per-process cache
+    cpu._read.cache_clear()  # read again, and again after the test
+    monkeypatch.setattr(cpu, "_read", cpu._read.__wrapped__)
+    return cpu.cpu_record()
 
 
 def test_x86_features_in_a_fixed_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -41,8 +43,15 @@ def test_arm_features(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_without_proc_cpuinfo_numpy_says_which(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    here = cpu.cpu_record()["features"]  # from /proc/cpuinfo on Linux
     record = fresh_record(monkeypatch, tmp_path / "absent")
     assert record["model"] and record["arch"]
     assert set(record["features"]) <= set(cpu.KERNEL_FEATURES)
-    here = cpu.cpu_record()["features"]  # what numpy sees is what Linux says, minus what numpy does not know
+    # what numpy sees is what Linux says, less what numpy does not know (AMX, avx_vnni)
     assert set(record["features"]) <= set(here) and ("avx2" in here) == ("avx2" in record["features"])
+
+
+def test_each_record_is_a_fresh_dict() -> None:
+    first = cpu.cpu_record()
+    first["features"].append("changed by a caller")
+    assert "changed by a caller" not in cpu.cpu_record()["features"]
