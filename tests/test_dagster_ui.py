@@ -78,6 +78,7 @@ def launch_new_recipe(page: Any, base: str, name: str) -> None:
     page.wait_for_url("**/runs/**", timeout=30_000)
 
 
+@pytest.mark.numeric  # the run must pass the recipe's cluster checks: the test that flipped on another CPU
 def test_a_recipe_made_in_the_launchpad_runs_and_opens_in_the_viewer(posts: Path, server: Any) -> None:  # noqa: F811
     port, _home = server
     base = f"http://127.0.0.1:{port}"
