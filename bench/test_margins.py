@@ -44,15 +44,15 @@ class Case:
 
 
 CASES = [
-    Case("dagster_ui launchpad, old (neighbors 7)", 120, 7, 42, 15, 5, 0.6, 2),
-    Case("dagster_ui launchpad, new", 120, 10, 42, 8, 3, 0.6, 2),
+    Case("dagster_ui launchpad, before: neighbors 7, 15/5", 120, 7, 42, 15, 5, 0.6, 2),
+    Case("dagster_ui launchpad: neighbors 10, 8/3", 120, 10, 42, 8, 3, 0.6, 2),
     Case("conftest SMALL_RECIPE (built_data, dagster_assets)", 300, 10, 7, 8, 3, 0.9, 2),
     Case("dagster_assets COARSE", 300, 10, 7, 20, 3, 0.9, 2),
     Case("labels_data fine_copy (>= 6 clusters)", 300, 10, 7, 5, 2, 0.99, 6),
-    Case("pipeline_s3, secrets: SMALL_RECIPE on 60", 60, 10, 7, 8, 3, 0.9, 2),
+    Case("pipeline_s3, secrets, before: SMALL_RECIPE on 60", 60, 10, 7, 8, 3, 0.9, 2),
     Case("pipeline_s3, secrets: TINY_RECIPE on 60", 60, 10, 7, 5, 2, 0.9, 2),
-    Case("pipeline_s3 shared: size 8 on 80", 80, 10, 7, 8, 3, 0.9, 2),
-    Case("pipeline_s3 shared: size 6 on 80", 80, 10, 7, 6, 3, 0.9, 2),
+    Case("pipeline_s3 shared, before: size 8 on 80", 80, 10, 7, 8, 3, 0.9, 2),
+    Case("pipeline_s3 shared, before: size 6 on 80", 80, 10, 7, 6, 3, 0.9, 2),
     Case("pipeline_s3 shared: TINY size 5 on 80", 80, 10, 7, 5, 2, 0.9, 2),
     Case("pipeline_s3 shared: TINY size 4 on 80", 80, 10, 7, 4, 2, 0.9, 2),
     Case("concurrency (80 rows)", 80, 10, 7, 5, 3, 0.95, 2),
