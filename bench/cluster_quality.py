@@ -28,6 +28,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
+from bench.machine import machine_line  # noqa: E402
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.umap import UmapParams, project, project_for_clustering  # noqa: E402
@@ -205,6 +206,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(quality_data.LOADERS))
     parser.add_argument("--only", nargs="*", default=[], help="run the methods whose name contains one of these")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rows = [row for name in args.sets for row in run_set(name, args.only)]
     print(table(rows))

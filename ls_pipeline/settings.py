@@ -24,7 +24,7 @@ from ls_pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("text", "secret", "path", "int", "seconds", "bool", "choice")
+KINDS = ("text", "secret", "path", "int", "number", "seconds", "bool", "choice")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -79,6 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LS_MODEL_CACHE", "path", None, "the ONNX exports folder", CACHES, replaced_by="LS_CACHE"),
     Setting("NUMBA_CACHE_DIR", "path", None, "numba's own cache folder; when set it wins over LS_CACHE", CACHES,
             owner="numba", read_by="numba"),
+    Setting("LS_PERTURB", "number", 0.0, "a test aid: the scale of seeded noise added to every vector a local model "
+            "makes here, standing in for another CPU's last bits (docs/reproducibility.md); 0: none", MODELS, low=0,
+            high=0.01),
     Setting("HF_HUB_OFFLINE", "bool", False, "load models only from local folders and the Hugging Face cache", MODELS,
             owner="Hugging Face"),
     Setting("OPENAI_API_KEY", "secret", None, "OpenAI embeddings and chat labels; unset: the data directory's .env",
@@ -210,13 +213,13 @@ def parse(setting: Setting, raw: str) -> Any:
 
 def _number(setting: Setting, raw: str) -> float | int:
     try:
-        value: float | int = float(raw) if setting.kind == "seconds" else int(raw)
+        value: float | int = int(raw) if setting.kind == "int" else float(raw)
     except ValueError:
         value = math.nan
     low = -math.inf if setting.low is None else setting.low
     high = math.inf if setting.high is None else setting.high
     if not low <= value <= high:  # NaN fails this too
-        what = "a number of seconds" if setting.kind == "seconds" else "an integer"
+        what = {"seconds": "a number of seconds", "int": "an integer"}.get(setting.kind, "a number")
         raise UserError(f"{setting.name}={raw!r} is not {what} {describe_range(setting)}".rstrip())
     return value
 

@@ -14,6 +14,7 @@ import numpy as np
 from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.latent_scope_ids import hub_id, unmapped_line
+from ls_pipeline.models.perturb import perturb
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class SentenceTransformerEmbedder:
         vectors = self._model.encode(
             texts, batch_size=len(texts) or 1, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
-        return np.asarray(vectors, dtype=np.float32)
+        # as computed, unless LS_PERTURB (a test aid)
+        return perturb(np.asarray(vectors, dtype=np.float32), lambda: self._model.tokenize(texts))
 
 
 def resolve_location(model_id: str) -> tuple[str, str]:

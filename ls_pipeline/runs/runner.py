@@ -18,6 +18,7 @@ import dagster as dg
 
 from ls_pipeline import settings
 from ls_pipeline.defs.assets import ingest_run_config
+from ls_pipeline.defs.checks import failed_check_line
 from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
@@ -182,10 +183,8 @@ def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -
     error."""
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:  # warnings stop nothing
-            return (
-                f"{evaluation.asset_key.to_user_string()} check {evaluation.check_name} failed: "
-                f"{evaluation.description}; change the recipe's cluster parameters or its checks"
-            )
+            asset = evaluation.asset_key.to_user_string()
+            return failed_check_line(asset, evaluation.check_name, evaluation.description)
     for event in result.all_events:
         if not event.is_step_failure:
             continue

@@ -28,7 +28,7 @@ from ls_pipeline.store.layout import DELETED, LABELS, LEVELS, SCOPE, TABLE
 from ls_pipeline.store.sidecars import ScopeSidecar
 
 # Keys of a scope sidecar that belong to one version only: a new version gets its own.
-_OWN = ("id", "fingerprint", "created_at", "wall_time_s", "versions", "edit", "edited_from", "undoes")
+_OWN = ("id", "fingerprint", "created_at", "wall_time_s", "versions", "cpu", "edit", "edited_from", "undoes")
 
 
 @dataclass(frozen=True)
