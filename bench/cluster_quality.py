@@ -7,7 +7,7 @@ Latent Scope 1.0's defaults are read from its UI and CLI for 1k-10k rows: EVoC o
 (base_min_cluster_size 15, min_samples 5, n_neighbors 15, noise_level 0.5; we fix random_state 42) and HDBSCAN
 15/5 on the 2D UMAP (our old default is the same).
 
-Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/cluster_quality.py [--sets debian fortunes]
+Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/cluster_quality.py [--sets debian fortunes]
 Embeddings and UMAPs are cached in bench/results/ (quality-*.npz), so a rerun costs only the clusterings.
 """
 
@@ -28,7 +28,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
-from bench.machine import machine_line  # noqa: E402
+from bench.machine import add_data_argument, machine_line  # noqa: E402
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.umap import UmapParams, project, project_for_clustering  # noqa: E402
@@ -171,8 +171,8 @@ def score(labels: np.ndarray, raw: np.ndarray) -> dict[str, float]:
     }
 
 
-def run_set(name: str, only: list[str]) -> list[dict[str, object]]:
-    data = quality_data.load(name)
+def run_set(name: str, only: list[str], debian_file: Path | None) -> list[dict[str, object]]:
+    data = quality_data.load(name, debian_file)
     s = spaces(data)
     homogeneous = float(np.bincount(data.labels).max() / len(data.labels))
     print(f"{name}: {len(data.texts)} rows, {data.labels.max() + 1} labels, largest {homogeneous:.1%}", flush=True)
@@ -205,10 +205,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(quality_data.LOADERS))
     parser.add_argument("--only", nargs="*", default=[], help="run the methods whose name contains one of these")
+    add_data_argument(parser)
     args = parser.parse_args()
     print(machine_line(), flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    rows = [row for name in args.sets for row in run_set(name, args.only)]
+    rows = [row for name in args.sets for row in run_set(name, args.only, args.data)]
     print(table(rows))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     (quality_data.RESULTS / "cluster-quality.json").write_text(json.dumps(rows, indent=1))

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -28,16 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.machine import machine_line
+from bench.machine import load, machine_line, percentiles
 
 SOURCE = Path("/tmp/ls-bench-search")  # bench/search_latency.py's data directory
 NAME = "m1m"
 STAGES = ("data", "ingest", "import", "umap", "cluster", "label", "scope", "viewer")
 NOISE = 0.02  # per dimension: a stand-in is at cosine ~0.93 from its source vector, its source's nearest others
 
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def make_data(root: Path, rows: int) -> None:
@@ -116,10 +112,6 @@ def run_stage(root: Path, stage: str, rows: int) -> str:
         return asyncio.run(viewer_latency(root, last("scope")))
     raise SystemExit(f"unknown stage {stage!r}; use one of {', '.join(STAGES)}")
 
-
-def percentiles(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    return f"p50 {statistics.median(ms):.1f} ms p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.1f} ms"
 
 
 async def viewer_latency(root: Path, scope_id: str, n: int = 50) -> str:

@@ -1,6 +1,6 @@
 """Labelled real text sets for bench/cluster_quality.py, embedded once and cached in bench/results/.
 
-- debian: package descriptions from /work/shared/data/debian-packages.parquet, labelled by Debian section
+- debian: Debian package descriptions (--data FILE, default the repository's sample), labelled by Debian section
   (58 sections, the largest 10% of rows); a seeded sample, exact duplicate texts kept as real data has them.
 - fortunes: Debian's `fortunes` and `fortunes-min` packages (/usr/share/games/fortunes), one text per fortune,
   labelled by the file it comes from (science, law, politics, linux, ...). Files that are mixed by design
@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.machine import data_file
+
 RESULTS = Path(__file__).resolve().parent / "results"
-DEBIAN = Path("/work/shared/data/debian-packages.parquet")
 FORTUNES = Path("/usr/share/games/fortunes")
 MIXED_FORTUNES = {"fortunes", "miscellaneous", "cookie", "linuxcookie", "art", "ascii-art"}
 SEED = 42
@@ -33,8 +34,8 @@ class LabelledSet:
     embeddings: np.ndarray  # float32, unit length, one row per text
 
 
-def debian(rows: int = 3000) -> pd.DataFrame:
-    frame = pd.read_parquet(DEBIAN, columns=["section", "text"])
+def debian(path: Path, rows: int = 3000) -> pd.DataFrame:
+    frame = pd.read_parquet(path, columns=["section", "text"])
     sample = frame.sample(n=rows, random_state=SEED).reset_index(drop=True)
     return pd.DataFrame({"text": sample["text"], "label": sample["section"]})
 
@@ -66,9 +67,10 @@ def _ensure_fortunes() -> None:
 LOADERS = {"debian": debian, "fortunes": fortunes}
 
 
-def load(name: str) -> LabelledSet:
-    """The set's texts, labels and embeddings; embeddings come from the cache when the texts are unchanged."""
-    frame = LOADERS[name]()
+def load(name: str, debian_file: Path | None = None) -> LabelledSet:
+    """The set's texts, labels and embeddings; embeddings come from the cache when the texts are unchanged.
+    The debian set is sampled from `debian_file` (default: the repository's sample)."""
+    frame = debian(data_file(debian_file, 3000)) if name == "debian" else LOADERS[name]()
     RESULTS.mkdir(parents=True, exist_ok=True)
     cache = RESULTS / f"quality-{name}.npz"
     texts = frame["text"].astype(str).tolist()
