@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -72,7 +71,6 @@ def main() -> None:
     parser.add_argument("--tiny", type=int, default=40, help="texts embedded one per chunk, for the fixed cost")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ls_pipeline.dask_embedding.settings import DaskSettings
     from tests.dask_support import LoopbackCluster
 

@@ -15,7 +15,6 @@ Variants run one after another on the same texts; the rates are measured beside 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import threading
@@ -164,7 +163,6 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="run only the variants whose name holds one of these words")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
 

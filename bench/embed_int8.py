@@ -365,7 +365,6 @@ def main() -> None:
     parser.add_argument("--sensitivity", type=int, default=0, help="texts for a per-node sensitivity run (then exit)")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     from ls_pipeline.models.embedding import DEFAULT_MODEL, resolve_location
     from ls_pipeline.models.onnx_export import OnnxEmbedder, export

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -218,7 +217,6 @@ def main() -> None:
     parser.add_argument("--calibration", type=int, default=256, help="texts that set SmoothQuant's scales")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

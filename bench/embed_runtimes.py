@@ -160,7 +160,6 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="run only the variants whose name holds one of these words")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     import ctranslate2
     import openvino

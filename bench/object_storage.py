@@ -62,7 +62,7 @@ def main() -> None:
     process, server = start_s3_server()
     try:
         env = {**os.environ, **server.env(), "HF_HUB_OFFLINE": "1", "LATENT_SCOPE_SCRATCH": str(work / "scratch")}
-        os.environ.update(server.env())
+        os.environ.update(server.env())  # botocore reads the endpoint and keys from this process's environment
         results = []
         targets = []
         for n in range(args.repeat):

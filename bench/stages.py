@@ -14,8 +14,6 @@ import time
 
 import pandas as pd
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 from bench.machine import add_data_argument, data_file, machine_line  # noqa: E402
 from ls_pipeline import steps  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402

@@ -75,6 +75,7 @@ def texts_of(case: Case) -> list[str]:
 
 def vectors_of(texts: list[str], perturbed: bool) -> np.ndarray:
     """The vectors the pipeline would store (embed_batches, where LS_PERTURB applies)."""
+    # Set in this process's environment, as tests' --perturb does: the local models read LS_PERTURB there.
     os.environ["LS_PERTURB"] = PERTURB if perturbed else ""
     embedder, params = load_embedder(embed_stage.EmbedParams().model_id), embed_stage.EmbedParams()
     out = np.zeros((len(texts), embedder.dimensions), dtype=np.float32)

@@ -51,7 +51,7 @@ def main() -> None:
     query = load_embedder(DEFAULT_MODEL)
     compare("each text alone, all cores (a search query)", documents, np.vstack([query.embed([t]) for t in texts]))
     compare("sentence-transformers on torch", documents, SentenceTransformerEmbedder(DEFAULT_MODEL).embed(texts))
-    os.environ["LS_PERTURB"] = "1e-5"  # what tests' --perturb sets
+    os.environ["LS_PERTURB"] = "1e-5"  # what tests' --perturb sets; the local models read it from the environment
     compare("LS_PERTURB=1e-5 (tests' --perturb)", documents, as_documents(texts))
     print(machine_line(), flush=True)
 

@@ -99,7 +99,9 @@ def main() -> None:
 
         (folder / "cluster").mkdir()
         with loopback_workers(folder / "cluster") as cluster:
-            os.environ["LS_POSTGRES_URL"] = cluster.postgres_url  # to read the shared instance's event log here
+            # To read the shared instance's event log here: its dagster.yaml names this variable, which Dagster reads
+            # from the environment.
+            os.environ["LS_POSTGRES_URL"] = cluster.postgres_url
             before = load()
             total = ls_run(cluster.env(), source, recipe, folder)
             with aws_settings(cluster.s3, cluster.scratch):
