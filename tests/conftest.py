@@ -82,6 +82,16 @@ TINY_RECIPE = SMALL_RECIPE.replace("small recipe", "tiny recipe").replace(
 )
 
 
+@pytest.fixture(autouse=True)
+def data_directory_choice_stays_with_its_test() -> Iterator[None]:
+    """`ls.init` (and `ls-init` run in this process) chooses the data directory for the rest of the process; forget
+    that choice after each test, so a later test reads the data directory it selects itself."""
+    from ls_pipeline import api
+
+    yield
+    api._chosen.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def clean_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Tests run from an empty folder: a .env (or anything else) in the folder pytest was started from is not read."""
