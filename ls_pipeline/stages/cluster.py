@@ -18,6 +18,7 @@ import pandas as pd
 from ls_pipeline.errors import UserError
 from ls_pipeline.jit_cache import cached_import
 from ls_pipeline.params import BOOLEAN, OPTIONAL_POSITIVE, Check, choice, integer, number, param, validate
+from ls_pipeline.stages.outline import outline
 from ls_pipeline.stages.umap import KnnSource, UmapParams, project_for_clustering
 
 CODE_VERSION = "2"  # 2: hierarchy from the condensed tree; noise assignment
@@ -213,8 +214,10 @@ def noise_share(raw: np.ndarray) -> float:
 
 
 def summarize(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray) -> pd.DataFrame:
-    """The default labels table: one row per cluster with its member indices and convex hull."""
+    """The default labels table: one row per cluster with its member indices and its outline (outline.py)."""
     rows = []
+    noise = {int(c) for c in np.unique(cluster[raw < 0]) if (raw[cluster == c] < 0).all()}
+    shown = np.where(np.isin(cluster, list(noise)), -1, cluster)  # unclustered rows are no cluster to cross
     for cid in range(int(cluster.max(initial=-1)) + 1):
         members = np.flatnonzero(cluster == cid)
         is_noise = bool(len(members) and (raw[members] < 0).all())  # with noise assigned, no cluster is noise
@@ -226,23 +229,10 @@ def summarize(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray) -> pd.DataFr
                 "count": len(members),
                 "noise": is_noise,
                 "indices": members.tolist(),
-                "hull": [] if is_noise else hull_indices(xy, members),
+                "hull": [] if is_noise else outline(xy, shown, cid),
             }
         )
     return pd.DataFrame(rows)
-
-
-def hull_indices(xy: np.ndarray, members: np.ndarray) -> list[int]:
-    """ls_index of the cluster's convex hull vertices, counter-clockwise; the members themselves if degenerate."""
-    if len(members) < 3:
-        return members.tolist()
-    from scipy.spatial import ConvexHull, QhullError  # imported here: it slows every ls-* command's start
-
-    try:
-        hull = ConvexHull(xy[members])
-    except QhullError:  # all points on a line or on one spot
-        return members[:3].tolist()
-    return members[hull.vertices].tolist()
 
 
 def assign_noise(points: np.ndarray, raw: np.ndarray, neighbours: int = 5) -> np.ndarray:

@@ -15,7 +15,6 @@ import pandas as pd
 
 from ls_pipeline.models.chat import ChatProvider
 from ls_pipeline.models.chat_runner import ChatSettings, Journal, Outcome, Usage, ask_all
-from ls_pipeline.stages.cluster import hull_indices
 from ls_pipeline.stages.label import (
     ClusterLabel,
     LabelParams,
@@ -28,6 +27,7 @@ from ls_pipeline.stages.label import (
 )
 from ls_pipeline.stages.label import prompt as label_prompt
 from ls_pipeline.stages.label.keyphrases import Embed, keyphrase_names
+from ls_pipeline.stages.outline import outline
 
 FALLBACK = "keywords (fallback)"
 
@@ -214,7 +214,7 @@ def levels_table(
                     "count": len(inside),
                     "children": sorted(c for c, p in mapping.items() if p == topic),
                     "parent": above.get(topic, -1),
-                    "hull": hull_indices(xy, inside),
+                    "hull": outline(xy, members, topic),
                 }
             )
     columns = ["level", "cluster", "label", "description", "terms", "labeler", "count", "children", "parent", "hull"]
