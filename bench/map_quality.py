@@ -178,14 +178,11 @@ METHODS: dict[str, Method] = {
     "2D UMAP of the 10D UMAP": from_10d,
     "today's map pulled 0.3 to cluster medians": pulled(0.3),
     "today's map pulled 0.6 to cluster medians": pulled(0.6),
-    **{f"clusters as targets, weight {w}": targets(w) for w in (0.02, 0.05, 0.1, 0.2, 0.5)},
+    **{f"clusters as targets, weight {w}": targets(w) for w in (0.05, 0.1, 0.2, 0.5)},
     "clusters as targets 0.1, noise unknown": targets(0.1, noise_unknown=True),
-    **{
-        f"clusters as targets {w}, from today's map, {e} epochs": targets(w, from_map=True, epochs=e)
-        for w in (0.05, 0.1)
-        for e in (100, 200)
-    },
+    "clusters as targets 0.1, from today's map, 200 epochs": targets(0.1, from_map=True, epochs=200),
 }
+DEFAULT = "clusters as targets, weight 0.1"  # the recipe's map_target_weight
 
 
 def score(b: Base, drawn: Drawn) -> dict[str, float]:
