@@ -3,7 +3,7 @@
 1. Candidates: the phrases of one to three words that c-TF-IDF ranks highest for the group (the share of the group's
    term occurrences that are this phrase, times log(1 + average occurrences per group / the phrase's occurrences
    everywhere), counting documents, so one long text cannot dominate). A phrase must occur in two of the group's
-   rows, and may not start or end with a word that names no topic (generic.py).
+   rows, and may not hold a word that names no topic (generic.py).
 2. Re-ranked by meaning: a local embedding model (the offline default, whatever model made the map's vectors)
    places each candidate beside the group's texts; a phrase close to their mean says what they share.
 3. Chosen for diversity (maximal marginal relevance): each next term is the one most relevant after a penalty for
@@ -27,6 +27,7 @@ Embed = Callable[[list[str]], np.ndarray]  # texts -> unit vectors, one row each
 CANDIDATES = 20  # c-TF-IDF's best phrases per group that the embedding model re-ranks
 DIVERSITY = 0.3  # maximal marginal relevance: 0 ranks by relevance alone, 1 by unlikeness alone
 MIN_ROWS = 2  # a candidate occurs in at least this many of the group's rows (a group that small: in one)
+LABEL_CHARS = 36  # a label longer than this is taken only when no shorter one is free: the map has room for few
 
 
 def ctfidf(presence: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -41,8 +42,7 @@ def ctfidf(presence: sparse.csr_matrix) -> sparse.csr_matrix:
 
 
 def names_a_topic(phrase: str) -> bool:
-    words = phrase.split()
-    return words[0] not in GENERIC_WORDS and words[-1] not in GENERIC_WORDS
+    return not any(word in GENERIC_WORDS for word in phrase.split())
 
 
 def candidates(scores: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray, size: int) -> list[str]:
@@ -124,13 +124,15 @@ def _size(sizes: np.ndarray, members: Sequence[int]) -> int:
 
 
 def pick(ranked: list[str], terms: int, taken: Sequence[frozenset[str]]) -> list[str]:
-    """The first `terms` ranked phrases whose set is not taken (a child's label, or a sibling's); else the first
-    pair of them, in rank order, that is free; else the best `terms` with one more phrase where there is one."""
-    first = ranked[:terms]
-    for combination in itertools.combinations(ranked, min(terms, len(ranked))):
-        if frozenset(combination) not in taken:
-            return list(combination)
-    return ranked[: terms + 1] if len(ranked) > terms else first
+    """The first `terms` ranked phrases, in rank order, whose set is not taken (a child's label, or a sibling's)
+    and that read in at most LABEL_CHARS; else the first free set of any length; else the best `terms` with one
+    more phrase where there is one."""
+    combinations = list(itertools.combinations(ranked, min(terms, len(ranked))))
+    for fits in (lambda c: len(" · ".join(c)) <= LABEL_CHARS, lambda c: True):
+        for combination in combinations:
+            if frozenset(combination) not in taken and fits(combination):
+                return list(combination)
+    return ranked[: terms + 1] if len(ranked) > terms else ranked[:terms]
 
 
 def cluster_centres(vectors: np.ndarray, cluster: np.ndarray) -> np.ndarray:
