@@ -21,5 +21,6 @@ GENERIC_WORDS = frozenset(
     through together too took toward towards true try turn typically upon upward upwards use used useful uses using
     usually various very want way ways well whole widely within without would yes yet
     does doesn don didn isn aren wasn won wouldn couldn shouldn ll ve know knows knew says said tell told
+    write writes written wrote
     """.split()
 )

@@ -3,9 +3,10 @@
 1. Candidates: the phrases of one to three words that c-TF-IDF ranks highest for the group (the share of the group's
    term occurrences that are this phrase, times log(1 + average occurrences per group / the phrase's occurrences
    everywhere), counting documents, so one long text cannot dominate). A phrase must occur in two of the group's
-   rows, and may not hold a word that names no topic (generic.py).
+   rows, and may not hold a word that names no topic (generic.py) or one found in a tenth of all rows.
 2. Re-ranked by meaning: a local embedding model (the offline default, whatever model made the map's vectors)
-   places each candidate beside the group's texts; a phrase close to their mean says what they share.
+   places each candidate beside the group's texts; a phrase close to their mean, and less close to the whole data's,
+   says what they share and others do not.
 3. Chosen for diversity (maximal marginal relevance): each next term is the one most relevant after a penalty for
    its likeness to the terms already taken, so a label does not say one thing twice ("Haskell · Haskell library").
 A topic above clusters is labelled the same way from its clusters' rows, and never with one of its children's labels.
@@ -26,6 +27,9 @@ VERSION = "1"  # in the keyword labels' fingerprint: a change here relabels, old
 Embed = Callable[[list[str]], np.ndarray]  # texts -> unit vectors, one row each
 CANDIDATES = 20  # c-TF-IDF's best phrases per group that the embedding model re-ranks
 DIVERSITY = 0.3  # maximal marginal relevance: 0 ranks by relevance alone, 1 by unlikeness alone
+BACKGROUND = 0.5  # how much a phrase's closeness to the whole data's mean counts against it
+COMMON = 0.05  # a word in more than this share of all rows is no candidate's
+PRIOR = 0.1  # how much a phrase's c-TF-IDF (a share of its group's best) adds to its relevance
 MIN_ROWS = 2  # a candidate occurs in at least this many of the group's rows (a group that small: in one)
 LABEL_CHARS = 36  # a label longer than this is taken only when no shorter one is free: the map has room for few
 
@@ -41,11 +45,23 @@ def ctfidf(presence: sparse.csr_matrix) -> sparse.csr_matrix:
     return (tf @ sparse.diags(idf)).tocsr()
 
 
-def names_a_topic(phrase: str) -> bool:
-    return not any(word in GENERIC_WORDS for word in phrase.split())
+def names_a_topic(phrase: str, common: frozenset[str] = frozenset()) -> bool:
+    """No word of the phrase names no topic (generic.py), nor is so common in this data that it names no group."""
+    return not any(word in GENERIC_WORDS or word in common for word in phrase.split())
 
 
-def candidates(scores: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray, size: int) -> list[str]:
+def common_words(presence: sparse.csr_matrix, vocabulary: np.ndarray, rows: int) -> frozenset[str]:
+    """The single words found in more than COMMON of all rows and spread over the clusters, none of which holds a
+    third of them ("package", "library" in a software catalogue; not "perl", however many rows its topic has)."""
+    total = np.asarray(presence.sum(axis=0)).ravel()
+    most = np.asarray(presence.max(axis=0).todense()).ravel() if presence.shape[0] else np.zeros_like(total)
+    spread = (total / max(rows, 1) > COMMON) & (most < total / 3)
+    return frozenset(str(vocabulary[i]) for i in np.flatnonzero(spread) if " " not in str(vocabulary[i]))
+
+
+def candidates(
+    scores: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray, size: int, common: frozenset[str]
+) -> list[str]:
     """The group's best phrases by c-TF-IDF that name a topic and occur in enough of its rows."""
     least = min(MIN_ROWS, max(1, size // 2))
     eligible = np.flatnonzero((scores > 0) & (rows >= least))
@@ -53,20 +69,28 @@ def candidates(scores: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray, siz
     picked: list[str] = []
     for i in order:
         phrase = str(vocabulary[i])
-        if names_a_topic(phrase):
+        if names_a_topic(phrase, common):
             picked.append(phrase)
             if len(picked) == CANDIDATES:
                 break
     return picked
 
 
-def rank(phrases: list[str], vectors: np.ndarray, centre: np.ndarray, top: int) -> list[str]:
-    """Up to `top` phrases in maximal-marginal-relevance order against the group's mean vector `centre`; a phrase
-    repeating a word already taken (singular or plural) is passed over."""
+def _ctfidf_share(scores: np.ndarray, vocabulary_index: dict[str, int], listed: list[str]) -> np.ndarray:
+    """Each listed phrase's c-TF-IDF as a share of the best listed one's."""
+    values = np.array([scores[vocabulary_index[p]] for p in listed], dtype=np.float64)
+    return values / max(float(values.max(initial=0.0)), 1e-12)
+
+
+def rank(
+    phrases: list[str], vectors: np.ndarray, centre: np.ndarray, everything: np.ndarray, prior: np.ndarray, top: int
+) -> list[str]:
+    """Up to `top` phrases in maximal-marginal-relevance order; a phrase is relevant as far as it is closer to the
+    group's mean vector `centre` than to the whole data's, `everything` (what every cluster says, "library" in a
+    software catalogue, names none). A phrase repeating a word already taken (singular or plural) is passed over."""
     if not phrases:
         return []
-    unit = centre / max(float(np.linalg.norm(centre)), 1e-12)
-    relevance = vectors @ unit
+    relevance = vectors @ _unit(centre) - BACKGROUND * (vectors @ _unit(everything)) + PRIOR * prior
     likeness = vectors @ vectors.T
     chosen: list[int] = []
     seen: set[str] = set()
@@ -102,21 +126,32 @@ def group_labels(
     membership[len(ids), membership[: len(ids)].sum(axis=0) == 0] = 1.0  # the rest: one more group
     grouped = (sparse.csr_matrix(membership) @ presence).tocsr()
     scores = ctfidf(grouped)
+    common = common_words(presence, vocabulary, int(sizes.sum()))
     found = {
         gid: candidates(
-            scores[row].toarray().ravel(), grouped[row].toarray().ravel(), vocabulary, _size(sizes, groups[gid])
+            scores[row].toarray().ravel(), grouped[row].toarray().ravel(), vocabulary, _size(sizes, groups[gid]), common
         )
         for row, gid in enumerate(ids)
     }
     phrases = sorted({p for listed in found.values() for p in listed})
     vectors = dict(zip(phrases, embed_in_batches(phrases, embed), strict=True))
+    everything = (sizes[:, None] * centres).sum(axis=0)
+    index = {str(term): i for i, term in enumerate(vocabulary)}
     ranked = {}
-    for gid in ids:
+    for row, gid in enumerate(ids):
         members = list(groups[gid])
         centre = (sizes[members, None] * centres[members]).sum(axis=0)
         listed = found[gid]
-        ranked[gid] = rank(listed, np.array([vectors[p] for p in listed]), centre, top) if listed else []
+        if not listed:
+            ranked[gid] = []
+            continue
+        prior = _ctfidf_share(scores[row].toarray().ravel(), index, listed)
+        ranked[gid] = rank(listed, np.array([vectors[p] for p in listed]), centre, everything, prior, top)
     return ranked
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
 
 def _size(sizes: np.ndarray, members: Sequence[int]) -> int:
@@ -125,13 +160,14 @@ def _size(sizes: np.ndarray, members: Sequence[int]) -> int:
 
 def pick(ranked: list[str], terms: int, taken: Sequence[frozenset[str]]) -> list[str]:
     """The first `terms` ranked phrases, in rank order, whose set is not taken (a child's label, or a sibling's)
-    and that read in at most LABEL_CHARS; else the first free set of any length; else the best `terms` with one
-    more phrase where there is one."""
-    combinations = list(itertools.combinations(ranked, min(terms, len(ranked))))
-    for fits in (lambda c: len(" · ".join(c)) <= LABEL_CHARS, lambda c: True):
-        for combination in combinations:
-            if frozenset(combination) not in taken and fits(combination):
-                return list(combination)
+    and that read in at most LABEL_CHARS; else the first free set of any length; else a free set of fewer phrases;
+    else the best `terms` with one more phrase where there is one."""
+    for size in range(min(terms, len(ranked)), 0, -1):  # fewer phrases only when every set of `terms` is taken
+        combinations = list(itertools.combinations(ranked, size))
+        for fits in (lambda c: len(" · ".join(c)) <= LABEL_CHARS, lambda c: True):
+            for combination in combinations:
+                if frozenset(combination) not in taken and fits(combination):
+                    return list(combination)
     return ranked[: terms + 1] if len(ranked) > terms else ranked[:terms]
 
 
