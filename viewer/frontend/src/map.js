@@ -123,7 +123,8 @@ export class ScatterMap {
     for (let i = 0; i < n; i++) this.rowOf[points.lsIndex[i]] = i
     if (!this.fitted) this.fit()
     this.radius = pointRadius(this.viewState.zoom, n)
-    this.labelLevels = labelLevels(points, clusters, parents || [])
+    this.labelLevels = null // made with the labels, after the first frame
+    this.parents = parents || []
     this.recolor()
   }
 
@@ -144,7 +145,8 @@ export class ScatterMap {
 
   /** The labels this view shows (map-labels.js); their count and screen boxes go on the container for tests. */
   visibleLabels() {
-    const levels = this.labelLevels || [[]]
+    this.labelLevels ??= labelLevels(this.points, this.clusters, this.parents)
+    const levels = this.labelLevels
     const level = levelAt(this.viewState.zoom, this.fittedZoom ?? this.viewState.zoom, levels.length - 1)
     const w = this.container.clientWidth || 800
     const h = this.container.clientHeight || 600
@@ -403,15 +405,15 @@ function insidePolygon(x, y, poly) {
 /** Label anchors per level: the clusters (level 0), then each topic level above them. */
 function labelLevels(points, clusters, parents) {
   const named = clusters.filter((c) => !c.noise)
-  const levels = [anchors(points, (c) => c, named.map((c) => ({ id: c.cluster, label: c.label, count: c.count })))]
-  let topicOf = new Map(named.map((c) => [c.cluster, c.cluster])) // cluster id -> its group at the level below
+  const size = Math.max(0, ...clusters.map((c) => c.cluster)) + 1
+  let groupOf = new Int32Array(size).fill(-1) // cluster id -> its group at the level below
+  for (const c of named) groupOf[c.cluster] = c.cluster
+  const levels = [anchors(points, groupOf, named.map((c) => ({ id: c.cluster, label: c.label, count: c.count })))]
   for (const topics of parents) {
     const up = new Map()
     for (const t of topics) for (const child of t.children || []) up.set(child, t.cluster)
-    topicOf = new Map([...topicOf].map(([c, g]) => [c, up.has(g) ? up.get(g) : -1]))
-    const lookup = topicOf
-    const names = topics.map((t) => ({ id: t.cluster, label: t.label, count: t.count }))
-    levels.push(anchors(points, (c) => (lookup.has(c) ? lookup.get(c) : -1), names))
+    groupOf = groupOf.map((g) => (up.has(g) ? up.get(g) : -1))
+    levels.push(anchors(points, groupOf, topics.map((t) => ({ id: t.cluster, label: t.label, count: t.count }))))
   }
   return levels
 }
