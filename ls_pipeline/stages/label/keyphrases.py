@@ -216,6 +216,7 @@ def keyphrase_names(
     topic takes the label of one of its children."""
     presence, vocabulary = class_term_presence(texts, cluster, longest=3)
     sizes = np.bincount(cluster, minlength=presence.shape[0])
+    embed = _remembering(embed)  # a topic's candidates are mostly its clusters': embed each phrase once
     ranked = group_labels(presence, vocabulary, sizes, centres, {c: [c] for c in labeled}, embed)
     chosen = _choose(ranked, terms, {})
     names = _named(ranked, chosen)
@@ -230,6 +231,18 @@ def keyphrase_names(
         topic_names.append(_named(ranked, chosen))
         members = groups
     return names, topic_names
+
+
+def _remembering(embed: Embed) -> Embed:
+    known: dict[str, np.ndarray] = {}
+
+    def embed_new(texts: list[str]) -> np.ndarray:
+        new = [t for t in dict.fromkeys(texts) if t not in known]
+        if new:
+            known.update(zip(new, embed_in_batches(new, embed), strict=True))
+        return np.array([known[t] for t in texts])
+
+    return embed_new
 
 
 def _choose(
