@@ -98,3 +98,19 @@ function overlaps(a, b) {
 export function levelAt(zoom, fittedZoom, topLevel) {
   return Math.max(0, topLevel - Math.max(0, Math.floor(zoom - fittedZoom + 0.25)))
 }
+
+/** Label anchors per level: the clusters (level 0), then each topic level above them. */
+export function labelLevels(points, clusters, parents) {
+  const named = clusters.filter((c) => !c.noise)
+  const size = Math.max(0, ...clusters.map((c) => c.cluster)) + 1
+  let groupOf = new Int32Array(size).fill(-1) // cluster id -> its group at the level below
+  for (const c of named) groupOf[c.cluster] = c.cluster
+  const levels = [anchors(points, groupOf, named.map((c) => ({ id: c.cluster, label: c.label, count: c.count })))]
+  for (const topics of parents) {
+    const up = new Map()
+    for (const t of topics) for (const child of t.children || []) up.set(child, t.cluster)
+    groupOf = groupOf.map((g) => (up.has(g) ? up.get(g) : -1))
+    levels.push(anchors(points, groupOf, topics.map((t) => ({ id: t.cluster, label: t.label, count: t.count }))))
+  }
+  return levels
+}

@@ -3,7 +3,7 @@
 import { Deck, OrthographicView } from '@deck.gl/core'
 import { ScatterplotLayer, PolygonLayer, TextLayer } from '@deck.gl/layers'
 import { Lasso } from './lasso.js'
-import { anchors, bulkBox, levelAt, placeLabels } from './map-labels.js'
+import { bulkBox, labelLevels, levelAt, placeLabels } from './map-labels.js'
 import { PointsLayer } from './points-layer.js'
 import { clusterColor, hexToRgb, rampColor } from './theme.js'
 
@@ -400,20 +400,4 @@ function insidePolygon(x, y, poly) {
     if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside
   }
   return inside
-}
-
-/** Label anchors per level: the clusters (level 0), then each topic level above them. */
-function labelLevels(points, clusters, parents) {
-  const named = clusters.filter((c) => !c.noise)
-  const size = Math.max(0, ...clusters.map((c) => c.cluster)) + 1
-  let groupOf = new Int32Array(size).fill(-1) // cluster id -> its group at the level below
-  for (const c of named) groupOf[c.cluster] = c.cluster
-  const levels = [anchors(points, groupOf, named.map((c) => ({ id: c.cluster, label: c.label, count: c.count })))]
-  for (const topics of parents) {
-    const up = new Map()
-    for (const t of topics) for (const child of t.children || []) up.set(child, t.cluster)
-    groupOf = groupOf.map((g) => (up.has(g) ? up.get(g) : -1))
-    levels.push(anchors(points, groupOf, topics.map((t) => ({ id: t.cluster, label: t.label, count: t.count }))))
-  }
-  return levels
 }
