@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.machine import machine_line
+
 DATA = "/work/shared/data/debian-packages.parquet"
 RECIPE = """
 description: the bench's recipe (tests/conftest.py's SMALL_RECIPE)
@@ -84,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=300)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.cluster_support import DEFAULT_QUEUE, HEAVY_QUEUES, loopback_dagster_cluster
     from tests.s3_support import aws_settings

@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 
+from bench.machine import machine_line
+
 CHILD = """
 import json, sys, time
 import numpy as np
@@ -42,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 60000])
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| points | method | first call in a new process (s) | warm call (s) | clusters | noise |")
     print("|---:|---|---:|---:|---:|---:|")

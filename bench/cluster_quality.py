@@ -34,6 +34,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
+from bench.machine import machine_line  # noqa: E402
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.umap import UmapParams, project, project_for_clustering  # noqa: E402
@@ -323,6 +324,7 @@ def main() -> None:
     parser.add_argument("--labels", action="store_true", help="score the labels of the default clustering instead")
     parser.add_argument("--examples", type=int, default=12, help="with --labels: the largest clusters' labels shown")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.labels:
         rows = [row for name in args.sets for row in label_run(name, args.examples)]

@@ -27,6 +27,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from bench.machine import machine_line
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/data/debian-packages.parquet")
 HF_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -239,6 +241,7 @@ def main() -> None:
     parser.add_argument("--embed-ab", type=int, default=0, help="only the embed stage, alternating, N times each")
     parser.add_argument("--work", type=Path, help="working folder (default: a temp folder, removed after)")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     args.skip_latentscope |= args.reruns_only
     if not args.skip_latentscope and not (args.ls_venv / "bin" / "ls-embed").exists():
         sys.exit(f"no Latent Scope in {args.ls_venv}: run bash bench/setup_latentscope.sh first")

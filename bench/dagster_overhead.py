@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.machine import machine_line
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
 
@@ -64,6 +66,7 @@ def main() -> None:
     if args.child:
         one_run(args.child, args.source, args.recipe)
         return
+    print(machine_line(), flush=True)  # the parent's line: a child's output is parsed
     import pandas as pd
 
     with tempfile.TemporaryDirectory(prefix="ls-bench-") as tmp:

@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.machine import machine_line
+
 DATA = "/work/shared/data/debian-packages.parquet"
 
 
@@ -78,6 +80,7 @@ def main() -> None:
     parser.add_argument("--chunk_rows", type=int, default=64, help="chunk size of the throughput runs")
     parser.add_argument("--tiny", type=int, default=40, help="texts embedded one per chunk, for the fixed cost")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ls_pipeline.dask_embedding.settings import DaskSettings
     from tests.dask_support import LoopbackCluster

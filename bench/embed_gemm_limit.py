@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.machine import machine_line
+
 DATA = "/work/shared/data/debian-packages.parquet"
 THREADS = 2
 
@@ -164,6 +166,7 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--only", nargs="*", help="run only the variants whose name holds one of these words")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer

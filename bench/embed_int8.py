@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bench.embed_throughput import DATA, knn_overlap
+from bench.machine import machine_line
 
 CALIBRATION_TEXTS = 256
 
@@ -365,6 +366,7 @@ def main() -> None:
     parser.add_argument("--ceiling", choices=["first", "only", "skip"], default="first")
     parser.add_argument("--sensitivity", type=int, default=0, help="texts for a per-node sensitivity run (then exit)")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     from ls_pipeline.models.embedding import DEFAULT_MODEL, resolve_location

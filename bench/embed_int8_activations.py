@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from bench.embed_throughput import DATA, knn_overlap
+from bench.machine import machine_line
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -215,6 +216,7 @@ def main() -> None:
     parser.add_argument("--alphas", type=float, nargs="*", default=[0.5, 0.8], help="SmoothQuant strengths")
     parser.add_argument("--calibration", type=int, default=256, help="texts that set SmoothQuant's scales")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.machine import machine_line
+
 DATA = Path("/work/shared/data/debian-packages.parquet")
 
 
@@ -52,6 +54,7 @@ def main() -> None:
     if args.one:
         print(*measure(args.one))
         return
+    print(machine_line(), flush=True)  # the parent's line: a child's output is parsed
     print("| rows | peak RSS with texts loaded | peak RSS after embedding | added by the step |")
     print("|---:|---:|---:|---:|")
     for rows in args.rows:  # each size in a fresh process: ru_maxrss only ever grows

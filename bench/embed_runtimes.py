@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from bench.embed_throughput import DATA, knn_overlap
+from bench.machine import machine_line
 
 CALIBRATION_TEXTS = 256
 FP32_MIN_COSINE = 0.999
@@ -160,6 +161,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", nargs="*", help="run only the variants whose name holds one of these words")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     import ctranslate2

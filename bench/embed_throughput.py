@@ -16,6 +16,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from bench.machine import machine_line
+
 DATA = "/work/shared/data/debian-packages.parquet"
 
 
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--batch_size", type=int, default=64)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("LS_MODEL_CACHE", tempfile.mkdtemp(prefix="ls-models-"))  # pay the export here, timed
     import torch

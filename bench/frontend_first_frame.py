@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
+from bench.machine import machine_line  # noqa: E402
 from ls_pipeline.store.datadir import DataDir  # noqa: E402
 from tests.browser import chromium, ensure_frontend_built, viewer_server  # noqa: E402
 
@@ -167,6 +167,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", default=str(ROOT / "bench" / "results" / "tiled"), help="where tiled data goes")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     source = DataDir(args.data)
     if args.dataset not in source.dataset_names():
         print(f"error: no dataset {args.dataset!r} in {args.data}; run scripts/demo.sh or pass --data/--dataset")

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.machine import machine_line
+
 CHILD = """
 import json, sys, time
 import h5py, numpy as np
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--neighbors", type=int, default=25)
     parser.add_argument("--skip-nndescent-above", type=int, default=10**9, help="exact only above this many rows")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     for n in map(int, args.sizes.split(",")):
         before = load()
         skip = "1" if n > args.skip_nndescent_above else "0"

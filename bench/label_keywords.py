@@ -12,10 +12,12 @@ import zlib
 
 import pandas as pd
 
+from bench.machine import machine_line
 from ls_pipeline.stages.label import keyword_labels
 
 
 def main(path: str = "/work/shared/data/debian-packages.parquet", rows: int = 0) -> None:
+    print(machine_line(), flush=True)
     frame = pd.read_parquet(path, columns=["package", "section", "text"])
     frame = frame.head(rows) if rows else frame
     split = frame["package"].map(lambda name: str(zlib.crc32(name.encode()) % 4))

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.machine import machine_line
+
 SOURCE = Path("/tmp/ls-bench-search")  # bench/search_latency.py's data directory
 NAME = "m1m"
 STAGES = ("data", "ingest", "import", "umap", "cluster", "label", "scope", "viewer")
@@ -183,6 +185,7 @@ def main() -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         print("RESULT " + run_stage(args.root, args.child, args.rows), flush=True)
         return
+    print(machine_line(), flush=True)  # the parent's line: a child's output is parsed
     print(f"{args.rows:,} rows in {args.root}; load average before: {load()}")
     for stage in args.stages.split(","):
         before = load()

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 
+from bench.machine import machine_line
+
 CHILD = """
 import json, sys, time
 import numpy as np
@@ -47,6 +49,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="fresh processes to start, one after another")
     parser.add_argument("--no-cache", action="store_true", help="without the on-disk cache (the old behaviour)")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     print(f"load average before: {load()}")
     with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
         env = {**os.environ, "LS_NUMBA_CACHE": cache, "NUMBA_CACHE_DIR": ""}

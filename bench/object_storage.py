@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.machine import machine_line  # noqa: E402
 from tests.s3_support import start_s3_server  # noqa: E402
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "debian-packages.parquet"
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--repeat", type=int, default=2, help="local/S3 pairs")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     work = Path(tempfile.mkdtemp(prefix="ls-bench-s3-"))
     csv = work / "packages.csv"
     pd.read_parquet(args.source).sample(args.rows, random_state=7).to_csv(csv, index=False)

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.machine import machine_line
+
 REPO = Path(__file__).resolve().parents[1]
 MILLION_ROOT = Path("/tmp/ls-million")
 DEMO_DATA = REPO / "demo-data"
@@ -67,6 +69,7 @@ def main() -> None:
     parser.add_argument("--log", type=Path, default=REPO / "bench" / "results" / "round-two.log")
     parser.add_argument("--parts", default=",".join(parts()))
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     chosen = [name.strip() for name in args.parts.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(parts()))
     if unknown:

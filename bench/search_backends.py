@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 import pyarrow as pa
 
+from bench.machine import machine_line
 from viewer.search import EmbeddingIndex
 
 K = 20
@@ -64,6 +65,7 @@ def tiled(h5: Path, times: int, out: Path) -> Path:
 
 
 def main(root: str) -> None:
+    print(machine_line(), flush=True)
     print("| rows | numpy (memmap) median ms | DuckDB array_cosine_similarity median ms |")
     print("|---|---|---|")
     h5 = Path(root) / "deb10k" / "embeddings" / "embedding-001.h5"

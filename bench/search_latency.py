@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from bench.machine import machine_line
 from bench.viewer_data import build_10k, build_100k
 from ls_pipeline.store import DataDir
 from tests.load_client import QUERIES
@@ -358,6 +359,7 @@ def main() -> None:
         "--million-root", type=Path, help="also whole requests on bench/million.py's 1M-row scope in this data root"
     )
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     root = Path(args.root)
     scope_id = ensure_data(root)
     print(f"load average before: {load()}")

@@ -1,6 +1,6 @@
 """Time each pipeline stage on a sample of the real Debian data and print rows/s per stage.
 
-    .venv/bin/python bench/stages.py --rows 2000 [--source ../shared/data/debian-packages.parquet]
+    PYTHONPATH=$PWD .venv/bin/python bench/stages.py --rows 2000 [--source ../shared/data/debian-packages.parquet]
 
 UMAP is timed twice: the first run in a process pays numba's compilation, the second (other min_dist) does not.
 """
@@ -17,6 +17,7 @@ import pandas as pd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.machine import machine_line  # noqa: E402
 from ls_pipeline import steps  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.embed import EmbedParams  # noqa: E402
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     frame = pd.read_parquet(args.source).sample(n=args.rows, random_state=args.seed).reset_index(drop=True)
     with tempfile.TemporaryDirectory() as root:
         print_table(args.rows, run(DataDir(root), frame))

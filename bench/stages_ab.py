@@ -23,6 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_latentscope import DATASET, Params, run, sample  # noqa: E402
 
+from bench.machine import machine_line  # noqa: E402
+
 STAGES = ("ingest", "umap", "cluster", "label", "scope")
 
 
@@ -43,6 +45,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     trees = dict(item.split("=", 1) for item in args.tree)
     args.work.mkdir(parents=True, exist_ok=True)
     src, _ = sample(args.rows, args.work)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.machine import machine_line
 from ls_pipeline.stages.umap import UmapParams, project
 
 K = 10
@@ -51,6 +52,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--fit-sample", type=int, default=5_000)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     vectors = np.ascontiguousarray(np.load(args.vectors, mmap_mode="r")[: args.rows])
     topic = np.arange(args.rows) % 1000  # bench/million.py: row i copies real row i % 1000
     probes = np.random.default_rng(1).choice(args.rows, PROBES, replace=False)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.machine import machine_line
 from tests.load_client import QUERIES, WORDS  # the same query mix as the load test
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,6 +121,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=200, help="requests per scenario")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     proc, base = start(Path(args.data))
     try:
         print(f"{args.clients} concurrent clients, {args.requests} requests per scenario\n")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.machine import machine_line
 from tests.load_client import describe, rss_bytes, run_load, table
 from tests.viewer_support import serve_process
 
@@ -30,6 +31,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warm-up", type=float, default=4.0, help="seconds of the same load before measuring")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     if not args.data_dir.is_dir():
         print(f"error: {args.data_dir} is not a data directory; build one with ls-run or bench/viewer_data.py")
         return 2

@@ -26,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
+from bench.machine import machine_line  # noqa: E402
 from tests.conftest import DEMO, SMALL_RECIPE  # noqa: E402
 from tests.load_client import QUERIES  # noqa: E402
 from tests.s3_support import start_s3_server  # noqa: E402
@@ -69,6 +69,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1000, help="demo rows to build when no DATA_DIR is given")
     parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     root = Path(args.data_dir) if args.data_dir else build(args.rows)
     load_before = os.getloadavg()
     process, server = start_s3_server()

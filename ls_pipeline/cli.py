@@ -20,6 +20,9 @@ from ls_pipeline.store.datadir import DATA_ENV, LOCAL_ENV
 from ls_pipeline.store.location import is_remote, parse_root
 
 Main = Callable[[Sequence[str] | None], int]
+# Every ls-* command's parser by name, for the generated CLI reference (ls_pipeline/docs_gen.py)
+PARSERS: dict[str, Callable[[], argparse.ArgumentParser]] = {}
+DATASET_HELP = params.ID_HELP["dataset_id"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,10 +34,14 @@ def command(prog: str, description: str) -> Callable[[Callable[[argparse.Namespa
     """Wrap a command body: build its parser, set up logging, turn UserError into one line and exit 2."""
 
     def wrap(body: Callable[[argparse.Namespace], int]) -> Main:
-        @functools.wraps(body)
-        def main(argv: Sequence[str] | None = None) -> int:
+        def build_parser() -> argparse.ArgumentParser:
             parser = _Parser(prog=prog, description=description)
             body.arguments(parser)  # type: ignore[attr-defined]
+            return parser
+
+        @functools.wraps(body)
+        def main(argv: Sequence[str] | None = None) -> int:
+            parser = build_parser()
             try:
                 args = parser.parse_args(argv)
             except SystemExit as exc:  # --help, or a usage error already printed on one line
@@ -49,6 +56,7 @@ def command(prog: str, description: str) -> Callable[[Callable[[argparse.Namespa
                 print(f"{prog}: interrupted; finished artifacts are kept, a rerun resumes", file=sys.stderr)
                 return 130
 
+        PARSERS[prog] = build_parser
         return main
 
     return wrap
@@ -87,7 +95,13 @@ def _api() -> Any:
 
 
 @command("ls-init", "Choose the data directory (written to ./.env) and optionally store API keys in its .env.")
-@arguments(lambda p: (p.add_argument("data_dir"), p.add_argument("--openai_key"), p.add_argument("--mistral_key")))
+@arguments(
+    lambda p: (
+        p.add_argument("data_dir", help="a folder (created if missing) or s3://bucket/prefix"),
+        p.add_argument("--openai_key", help="stored in the data directory's .env (a local folder only)"),
+        p.add_argument("--mistral_key", help="stored in the data directory's .env (a local folder only)"),
+    )
+)
 def _init(args: argparse.Namespace) -> int:
     keys = {k: v for k, v in (("openai_key", args.openai_key), ("mistral_key", args.mistral_key)) if v}
     root = _api().init(args.data_dir, **keys)
@@ -97,7 +111,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _ingest_args(p: argparse.ArgumentParser, path_required: bool = False) -> None:
-    p.add_argument("dataset_id")
+    p.add_argument("dataset_id", help=DATASET_HELP)
     p.add_argument("path", nargs=None if path_required else "?", help="CSV, TSV, Parquet, JSON, JSONL or Excel file")
     p.add_argument("--text_column", help="the column to embed (default: guessed, 'text' if present)")
 
@@ -161,7 +175,7 @@ def _embed(args: argparse.Namespace) -> int:
 @command("ls-embed-importer", "Import vectors computed elsewhere as an embedding of a dataset.")
 @arguments(
     lambda p: (
-        p.add_argument("dataset_id"),
+        p.add_argument("dataset_id", help=DATASET_HELP),
         p.add_argument(
             "file",
             nargs="?",
@@ -207,7 +221,12 @@ def _label(args: argparse.Namespace) -> int:
 
 
 @command("ls-scope", "Save a scope: DATASET [EMBEDDING_ID UMAP_ID CLUSTER_ID] CLUSTER_LABELS_ID LABEL DESCRIPTION.")
-@arguments(lambda p: (p.add_argument("dataset_id"), p.add_argument("ids_and_text", nargs="+", metavar="ARG")))
+@arguments(
+    lambda p: (
+        p.add_argument("dataset_id", help=DATASET_HELP),
+        p.add_argument("ids_and_text", nargs="+", metavar="ARG", help="the ids, the scope's label and description"),
+    )
+)
 def _scope(args: argparse.Namespace) -> int:
     values = args.ids_and_text
     if len(values) not in (2, 3, 5, 6):
@@ -227,16 +246,22 @@ def _scope(args: argparse.Namespace) -> int:
 @command("ls-run", "Ingest a file if given one, then run every stage with a recipe (default: 'default').")
 @arguments(
     lambda p: (
-        p.add_argument("dataset_or_file"),
-        p.add_argument("--recipe", default="default"),
-        p.add_argument("--text_column"),
+        p.add_argument("dataset_or_file", nargs="?", help="a dataset's name, or a data file to ingest first"),
+        p.add_argument("--recipe", default="default", help="a recipe's name or a YAML file"),
+        p.add_argument("--text_column", help="for a file: the column to embed (default: guessed)"),
         p.add_argument("--name", help="dataset name for a file (default: its stem)"),
         p.add_argument(
             "--no-dagster", action="store_true", help="run the steps directly, not as a Dagster run in DAGSTER_HOME"
         ),
+        p.add_argument("--stuck", action="store_true", help="list runs in progress whose process is gone; run nothing"),
+        p.add_argument("--clear-stuck", action="store_true", help="mark those ended, free their slots; run nothing"),
     )
 )
 def _run(args: argparse.Namespace) -> int:
+    if args.stuck or args.clear_stuck:
+        return _stuck_runs(args)
+    if not args.dataset_or_file:
+        raise UserError("ls-run needs a dataset name or a data file (or --stuck / --clear-stuck)")
     dataset, source = args.dataset_or_file, None
     if _is_file_argument(dataset):
         source = Path(args.dataset_or_file)
@@ -251,6 +276,15 @@ def _run(args: argparse.Namespace) -> int:
         ids = run_in_dagster(_api().data_dir(), dataset, args.recipe, source, args.text_column)
     for kind, artifact_id in ids.items():
         print(f"{kind}: {artifact_id}")
+    return 0
+
+
+def _stuck_runs(args: argparse.Namespace) -> int:
+    if args.dataset_or_file:
+        raise UserError("--stuck and --clear-stuck take no dataset: they look at every run of the instance")
+    from ls_pipeline.defs.runner import stuck_run_lines
+
+    print("\n".join(stuck_run_lines(_api().data_dir(), clear=args.clear_stuck)) or "no stuck runs")
     return 0
 
 
@@ -273,7 +307,7 @@ def _name_from_file(path: Path) -> str:
 @arguments(
     lambda p: (
         p.add_argument("action", choices=["add", "list"]),
-        p.add_argument("name", nargs="?"),
+        p.add_argument("name", nargs="?", help="the recipe's name (add)"),
         p.add_argument("file", nargs="?", help="YAML with embed/umap/cluster/label/checks sections"),
         p.add_argument("--replace", action="store_true", help="overwrite a recipe already registered under NAME"),
     )
@@ -296,24 +330,25 @@ def _recipe(args: argparse.Namespace) -> int:
 
 
 def _twitter_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset_id")
-    p.add_argument("--source", choices=["zip", "community"], required=True)
+    p.add_argument("dataset_id", help=DATASET_HELP)
+    p.add_argument("--source", choices=["zip", "community"], required=True, help="a native export zip or the archive")
     p.add_argument("--zip_path", help="native X export zip")
     p.add_argument("--username", help="Community Archive user name")
     p.add_argument("--archive_path", help="a Community Archive JSON already on disk")
     p.add_argument("--base_url", help="Community Archive storage URL (or $LATENT_SCOPE_COMMUNITY_ARCHIVE_URL)")
-    p.add_argument("--include_likes", action="store_true")
-    p.add_argument("--include_notes", action="store_true")
-    p.add_argument("--year", type=int)
-    p.add_argument("--lang")
-    p.add_argument("--min_favorites", type=int, default=0)
-    p.add_argument("--min_text_length", type=int, default=0)
-    p.add_argument("--exclude_replies", action="store_true")
-    p.add_argument("--exclude_retweets", action="store_true")
-    p.add_argument("--top_n", type=int)
-    p.add_argument("--sort", default="recent", choices=["recent", "oldest", "favorites", "retweets", "engagement"])
+    p.add_argument("--include_likes", action="store_true", help="also the liked tweets (a native export)")
+    p.add_argument("--include_notes", action="store_true", help="also the notes (a native export)")
+    p.add_argument("--year", type=int, help="only tweets of this year")
+    p.add_argument("--lang", help="only tweets in this language (X's code, e.g. en)")
+    p.add_argument("--min_favorites", type=int, default=0, help="only tweets with at least this many likes")
+    p.add_argument("--min_text_length", type=int, default=0, help="only tweets with at least this many characters")
+    p.add_argument("--exclude_replies", action="store_true", help="leave replies out")
+    p.add_argument("--exclude_retweets", action="store_true", help="leave retweets out")
+    p.add_argument("--top_n", type=int, help="keep the first N tweets in --sort order")
+    sorts = ["recent", "oldest", "favorites", "retweets", "engagement"]
+    p.add_argument("--sort", default="recent", choices=sorts, help="the order --top_n keeps")
     p.add_argument("--run_pipeline", action="store_true", help="then run the recipe through Dagster")
-    p.add_argument("--recipe", default="default")
+    p.add_argument("--recipe", default="default", help="the recipe --run_pipeline runs")
 
 
 @command("ls-twitter-import", "Import an X (Twitter) archive: a native export zip or a Community Archive.")
@@ -354,9 +389,9 @@ def _twitter_import(args: argparse.Namespace) -> int:
 @command("ls-serve", "Serve the data directory's scopes in the viewer.")
 @arguments(
     lambda p: (
-        p.add_argument("data_dir", nargs="?"),
-        p.add_argument("--host", default="127.0.0.1"),
-        p.add_argument("--port", type=int, default=5001),
+        p.add_argument("data_dir", nargs="?", help="a folder or s3://bucket/prefix (default: the data directory)"),
+        p.add_argument("--host", default="127.0.0.1", help="the address to listen on"),
+        p.add_argument("--port", type=int, default=5001, help="the port to listen on"),
     )
 )
 def _serve(args: argparse.Namespace) -> int:

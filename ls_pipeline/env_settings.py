@@ -18,3 +18,20 @@ def seconds_setting(name: str, default: float, low: float, high: float, env: Map
     if not low <= value <= high:
         raise UserError(f"{name}={raw!r} is not a number of seconds from {low:g} to {high:g}")
     return value
+
+
+PERTURB_ENV = "LS_PERTURB"
+MAX_PERTURB = 0.01
+
+
+def perturb_scale(env: Mapping[str, str] | None = None) -> float:
+    """LS_PERTURB, a test aid (docs/reproducibility.md): the standard deviation of the seeded noise added to each
+    component of every embedding vector we make, standing in for another CPU's last bits; unset or blank: 0 (none)."""
+    raw = (os.environ if env is None else env).get(PERTURB_ENV, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_PERTURB:
+        raise UserError(f"{PERTURB_ENV}={raw!r} is not a noise scale from 0 to {MAX_PERTURB:g} (e.g. 1e-5); unset it")
+    return value

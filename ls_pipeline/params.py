@@ -235,6 +235,15 @@ def takes(cls: type, *order: str) -> Callable[[Callable[..., Any]], Callable[...
 # ---- command-line arguments ---------------------------------------------------------------------------------------
 
 
+# The ids a stage's command takes before its parameters (Latent Scope's order), as its --help describes them
+ID_HELP = {
+    "dataset_id": "the dataset's name (a folder of the data directory)",
+    "embedding_id": "the embedding to lay out, e.g. embedding-001",
+    "umap_id": "the layout to cluster, e.g. umap-001",
+    "cluster_id": "the clustering to label, e.g. cluster-001",
+}
+
+
 def add_arguments(
     parser: argparse.ArgumentParser, cls: type, order: tuple[str, ...], required: tuple[str, ...]
 ) -> None:
@@ -245,7 +254,7 @@ def add_arguments(
     names = [alias_of(f) for f in dataclasses.fields(cls)]
     for name in order:
         if name not in names:
-            parser.add_argument(name)
+            parser.add_argument(name, help=ID_HELP.get(name))
         else:
             parser.add_argument(name, nargs=None if name in required else "?", **_argument_options(cls, name))
     for name in names:

@@ -4,8 +4,9 @@
 #   LATENT_SCOPE_DATA   data directory (default: the one ls-init wrote to ./.env, else ./demo-data)
 #   DAGSTER_HOME        instance folder (default $LATENT_SCOPE_DATA/_dagster; given ./dagster.yaml if it has none)
 #   LS_DAGSTER_HOST / LS_DAGSTER_PORT   where the UI listens (default 127.0.0.1:3000)
-# Started from another script, run it under job control (`set -m; bash scripts/dagster.sh &`) and stop it with
-# SIGINT to its process group: a plain background `dg dev` / `dagster dev` ignores SIGINT and SIGTERM (see NOTES-env).
+# Started from another script, stop it with SIGINT or SIGTERM to its process group (under job control,
+# `set -m; bash scripts/dagster.sh &`, it has one of its own): that reaches `dg dev` and every process it started.
+# The launcher restores both signals' default handling, which a background job of a non-interactive shell lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${LS_VENV:-.venv}"

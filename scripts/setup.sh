@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh Debian machine (Python 3.11+, Node, root): the virtual environment with the
-# CPU build of torch, this package with its test tools, Debian's Chromium for browser tests, and the frontend.
+# CPU build of torch, this package with its test and documentation tools (mkdocs), Debian's Chromium for browser
+# tests, and the frontend.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."

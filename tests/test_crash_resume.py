@@ -158,3 +158,22 @@ def test_embedding_killed_halfway_resumes_from_its_last_finished_batch(tmp_path:
     assert resumed.shape == (ROWS, 384)
     np.testing.assert_allclose(resumed, uninterrupted, atol=1e-5, rtol=0)
     assert np.all(np.abs(np.linalg.norm(resumed, axis=1) - 1) < 1e-4)  # no row left as zeros
+
+
+def test_a_staged_vectors_file_cut_short_is_started_afresh(tmp_path: Path) -> None:
+    """A run killed while HDF5 was creating the staged file leaves a few bytes that do not open: the rerun must
+    start that embedding over, not fail on it."""
+    from ls_pipeline.store.vectors import resumable
+
+    staged = tmp_path / ".embedding-x.h5.partial"
+    with resumable(staged, 10, 4) as out:
+        out.write(np.arange(3), np.ones((3, 4), dtype=np.float32))
+    with open(staged, "r+b") as handle:
+        handle.truncate(96)  # what a SIGKILL right after the file's creation left behind
+    with pytest.raises(OSError):
+        h5py.File(staged, "r")
+    with resumable(staged, 10, 4) as out:
+        assert out.done.shape == (10,) and not out.done.any()
+        out.write(np.arange(10), np.full((10, 4), 2, dtype=np.float32))
+    with h5py.File(staged, "r") as handle:
+        assert handle["embeddings"][:].min() == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from ls_pipeline import steps
 from ls_pipeline.cli import _run
 from ls_pipeline.definitions import defs
-from ls_pipeline.defs import runner
+from ls_pipeline.defs import runner, sensors
 from ls_pipeline.defs.export import curation_sensor
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, recipes
 from ls_pipeline.defs.resources import DataDirResource
@@ -164,6 +165,22 @@ def test_failed_cluster_check_blocks_labeling(dag: dict[str, Any]) -> None:
     assert materialized == {"embedding", "umap", "clusters"}
     assert latest(instance, "labels", str(dataset_recipe_key("sample", "strict"))) is None
     assert files(data, "clusters/*-labels-0*.json") == labels_before
+    # What the UI's run view shows first: the run's first error event is the clusters step's failure, carrying the
+    # figures and the way out (the line ls-run prints), not Dagster's "1 blocking asset check failed".
+    first_error = next(e for e in instance.all_logs(result.run_id) if e.level >= logging.ERROR)
+    failure = first_error.dagster_event
+    assert failure is not None and failure.is_step_failure and failure.step_key == "clusters"
+    line = runner.failure_message(result)
+    assert line.startswith("clusters check cluster_limits failed:") and "below min_clusters 250" in line
+    assert line.endswith("change the recipe's cluster parameters or its checks")
+    assert failure.step_failure_data.user_failure_data.description == line
+    assert line in failure.step_failure_data.error.message and "blocking asset check" not in line
+    # ... and the note the failure sensor leaves beside an inbox file says the same.
+    run_failure = next(e for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE))
+    context = dg.build_run_status_sensor_context(
+        "failure_notes", run_failure.dagster_event, instance, instance.get_run_by_id(result.run_id)
+    )
+    assert sensors.failure_reason(context) == line
 
 
 def test_ls_run_reports_a_failed_check_in_one_line(dag: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:

@@ -127,3 +127,22 @@ def test_several_tags_all_or_any(page, server, tag_data) -> None:
     page.wait_for_function("() => location.search.includes('tags_mode=any')")
     want = str(len(set(range(1, 60, 2)) | set(range(10))))
     page.wait_for_function("n => document.querySelector('[data-testid=map]').dataset.matching === n", arg=want)
+
+
+def test_an_emoji_tag_is_created_filtered_and_tagged_from_the_page(page, server, tag_data) -> None:
+    """Latent Scope's tags are emoji: a ZWJ sequence typed into the editor becomes tags/👩‍💻.indices, its button
+    filters the map (the name escaped in the URL), and a clicked point goes into it."""
+    root, points, name = tag_data["root"], tag_data["points"], "👩‍💻"
+    open_explore(page, server, tag_data["scope"])
+    page.locator("[data-testid=tag-name]").fill(name)
+    edit(page, "tag-create", f"Created {name}")
+    assert on_disk(root, name) == []
+    page.locator("[data-testid=tag-target]").select_option(name)
+    clicked = click_far_point(page, points)
+    edit(page, "tag-add", f"Added 1 row to {name}")
+    assert on_disk(root, name) == [clicked]
+    page.locator("[data-testid=chip][data-kind=points] button.x").click()
+    page.locator(f'button.tag[data-tag="{name}"]').click()
+    page.wait_for_function("q => location.search.includes(q)", arg="tag=" + urllib.parse.quote(name))
+    page.wait_for_function("() => document.querySelector('[data-testid=map]').dataset.matching === '1'")
+    assert history(root)[-1] == {**history(root)[-1], "op": "change", "tag": name, "added": [clicked]}

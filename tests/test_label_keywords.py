@@ -53,6 +53,7 @@ def test_labels_are_distinct_readable_and_from_their_cluster(
         assert not re.search(r"\b(com|https?|www|github)\b", " ".join(label.terms))  # links are not words
 
 
+@pytest.mark.numeric
 def test_labels_on_a_real_clustering(built_data: dict[str, Any], tmp_path: Path) -> None:
     """The pipeline's own clusters of 300 rows: every cluster named, names distinct and from its own texts."""
     data, cluster_id = fine_copy(built_data, tmp_path / "data")

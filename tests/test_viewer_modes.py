@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from tests.helpers import tree_digest
 from tests.viewer_support import copy_built, in_process
 from viewer.app import create_app
-from viewer.openapi import EDITS, FILTER_POSTS
+from viewer.openapi_shapes import EDITS, FILTER_POSTS
 from viewer.settings import config_from_env
 
 PUBLIC = {"dataset": "sample", "scope": "scopes-001", "tag": "favourites", "other": "nope"}

@@ -199,6 +199,7 @@ def _row_vectors(root: Path) -> np.ndarray:
         return np.asarray(handle["embeddings"][...])
 
 
+@pytest.mark.numeric
 def test_search_finds_the_row_itself_first(client: httpx.Client, root: Path, expected: pd.DataFrame) -> None:
     unique = expected[~expected["text"].duplicated(keep=False)]
     vectors = _row_vectors(root)
@@ -208,10 +209,11 @@ def test_search_finds_the_row_itself_first(client: httpx.Client, root: Path, exp
         hits = result["results"]
         assert hits[0]["ls_index"] == row and hits[0]["score"] > 0.99
         assert hits[0]["text"] == expected.loc[row, "text"] and hits[0]["label"] == expected.loc[row, "label"]
-        # Exact: the ranking is the brute-force cosine ranking against the row's own stored vector.
+        # Exact: the ranking is the brute-force cosine ranking against the row's own stored vector, up to neighbours
+        # whose cosines tie to 1e-5 (the query is embedded apart from the row: its last bits may differ on a CPU).
         cosine = vectors @ vectors[row] / np.linalg.norm(vectors, axis=1) / np.linalg.norm(vectors[row])
         brute = np.argsort(-cosine, kind="stable")[:10].tolist()
-        assert [h["ls_index"] for h in hits][:5] == brute[:5]
+        np.testing.assert_allclose(cosine[[h["ls_index"] for h in hits][:5]], cosine[brute[:5]], rtol=0, atol=1e-5)
         scores = [h["score"] for h in hits]
         assert scores == sorted(scores, reverse=True)
 

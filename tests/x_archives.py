@@ -76,3 +76,18 @@ def topic_tweets(count: int) -> list[dict]:
     """Tweets on four topics, enough for a small recipe to find clusters."""
     topics = ["maps and latent spaces", "cooking pasta at home", "rust compiler errors", "birds in the garden"]
     return [tweet(n, f"{topics[n % 4]}: thought number {n} about {topics[n % 4].split()[0]}") for n in range(count)]
+
+
+def dated_topic_tweets(count: int) -> list[dict]:
+    """topic_tweets spread over five years (2019-2023), a few every month, some liked, some replies: a timeline."""
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    tweets = topic_tweets(count)
+    for n, item in enumerate(tweets):
+        body = item["tweet"]
+        month, day, hour = n * 7 % 60, 1 + n * 11 % 27, n * 5 % 24
+        # X's format; the weekday is not checked against the date
+        body["created_at"] = f"Mon {months[month % 12]} {day:02d} {hour:02d}:00:00 +0000 {2019 + month // 12}"
+        body["favorite_count"] = str(n * 13 % 40)
+        if n % 6 == 0:
+            body["in_reply_to_status_id_str"] = "999"
+    return tweets

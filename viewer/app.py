@@ -25,7 +25,7 @@ from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
 from viewer.guard import new_token
 from viewer.openapi import openapi
-from viewer.routes import compare, datasets, imports, instance, points, rows, scope_writes, tag_writes, tags
+from viewer.routes import compare, datasets, facets, imports, instance, points, rows, scope_writes, tag_writes, tags
 from viewer.routes.common import Json
 from viewer.routes.static import SinglePageApp
 from viewer.search import QueryEmbedder
@@ -84,6 +84,7 @@ def route_table(static_dir: Path, mode: str = "studio") -> list[BaseRoute]:
         Route(scope + "/rows/indices", rows.indices, methods=READ_POST, name="indices"),
         Route(scope + "/search", rows.search, name="search"),
         Route(scope + "/neighbors", rows.neighbors, name="neighbors"),
+        Route(scope + "/facets", facets.facets, methods=READ_POST, name="facets"),
         Route(scope + "/export", rows.export, methods=READ_POST, name="export"),
         Route(ds + "/tags", tags.tags, name="tags"),
         Route(ds + "/tags/{tag}", tags.tag, name="tag"),
@@ -160,10 +161,13 @@ def _warm(catalog: Catalog, embedder: QueryEmbedder) -> None:
                 model_id = sidecar.embedding.model_id
                 if model_id and model_id not in model_ids and api_embedding.find(model_id) is None:  # local only
                     model_ids.append(model_id)
-        for model_id in model_ids[:2]:
+    except Exception as exc:
+        log.warning("could not list the scopes' embedding models: %s", exc)
+    for model_id in model_ids[:2]:
+        try:
             embedder.warm(model_id)
-    except Exception as exc:  # a model that cannot load is reported when a search asks for it
-        log.warning("could not warm embedding models: %s", exc)
+        except Exception as exc:  # reported when a search asks for it (a Latent Scope id we cannot run, say)
+            log.warning("could not warm embedding model %s: %s", model_id, exc)
 
 
 def _version() -> str:

@@ -19,6 +19,7 @@ FILTER_KEYS = (
     "tags_mode",
     "where",
     "text",
+    "text_mode",
     "q",
     "k",
     "ls_index",

@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import pyarrow as pa
 
+from ls_pipeline.errors import NotFound as StoreNotFound
+from ls_pipeline.store import scope_rows
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
 from ls_pipeline.store.files import Version, version
-from ls_pipeline.store.layout import SCOPE, SIDECAR, TABLE
+from ls_pipeline.store.layout import SCOPE, SCOPE_INPUT, SIDECAR, TABLE
 from ls_pipeline.store.location import for_serving, is_remote
-from ls_pipeline.store.sidecars import ScopeSidecar
+from ls_pipeline.store.sidecars import EmbeddingSidecar, ScopeSidecar
+from ls_pipeline.store.tag_names import tag_name_problem
 from viewer.errors import BadRequest, NotFound, Unavailable, shown
 from viewer.settings import AppConfig
 
@@ -32,6 +36,13 @@ def check_id(value: str, what: str) -> str:
     return value
 
 
+def check_tag(value: object, what: str = "tag name") -> str:
+    """Tag names are Latent Scope's: emoji and any other Unicode but what store/tag_names.py refuses."""
+    if (problem := tag_name_problem(value)) is not None:
+        raise BadRequest(f"invalid {what} {shown(value)}: {problem}")
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Scope:
     dataset: Dataset
@@ -43,8 +54,46 @@ class Scope:
         return self.dataset.file(SCOPE, self.id, TABLE)
 
     @property
+    def embedding(self) -> EmbeddingSidecar:
+        """The scope's copy of its embedding's sidecar; a scope of Latent Scope before 0.1.9 has none, so its
+        embedding's own sidecar."""
+        if self.sidecar.embedding.model_id:
+            return self.sidecar.embedding
+        try:
+            return self.dataset.sidecar("embedding", self.sidecar.embedding_id)
+        except StoreNotFound:
+            return self.sidecar.embedding
+
+    @property
     def text_column(self) -> str:
-        return str(self.sidecar.embedding.text_column or self.dataset_meta()["text_column"])
+        return str(self.embedding.text_column or self.dataset_meta()["text_column"])
+
+    @property
+    def input_path(self) -> Path:
+        """Where the rows' input columns are: the dataset's input.parquet (row position = ls_index), else Latent
+        Scope's copy of them beside the scope, scopes-NNN-input.parquet (keyed by its `index` column)."""
+        own = self.dataset.input_path
+        copy = self.dataset.file(SCOPE, self.id, SCOPE_INPUT)
+        return copy if not own.is_file() and copy.is_file() else own
+
+    def rows(self, columns: list[str] | None = None) -> pa.Table:
+        """The scope's rows with ls_index, whichever Latent Scope version wrote them (store/scope_rows.py)."""
+        return scope_rows.read_rows(self.dataset, self.sidecar, columns)
+
+    def rows_parts(self) -> tuple[Any, ...]:
+        """The files the rows are read from (store/scope_rows.read_parts takes them)."""
+        return scope_rows.parts(self.dataset, self.sidecar)
+
+    def rows_version(self) -> Version:
+        return scope_rows.parts_version(self.rows_parts())
+
+    def rows_complete(self) -> bool:
+        """Whether the scope's parquet holds its rows as they are (else they are completed in memory)."""
+        return scope_rows.is_complete(self.dataset, self.sidecar)
+
+    def clusters(self) -> list[dict[str, Any]]:
+        """The scope's clusters with their counts (Latent Scope's lookups have none)."""
+        return scope_rows.lookup(self.dataset, self.sidecar)
 
     def dataset_meta(self) -> dict[str, Any]:
         return read_json(self.dataset.meta_path)
@@ -120,17 +169,21 @@ class Catalog:
         if scope_id not in self.scope_ids(ds):
             self.check_store()
             raise NotFound(f"unknown scope {shown(scope_id)} in dataset {shown(name)}; see its /scopes list")
-        return Scope(ds, scope_id, read_scope(ds.file(SCOPE, scope_id, SIDECAR)))
+        sidecar = read_scope(ds.file(SCOPE, scope_id, SIDECAR))
+        if _per_token(sidecar):
+            raise NotFound(f"scope {shown(scope_id)} maps tokens, not rows (Latent Scope's token scopes); not served")
+        return Scope(ds, scope_id, sidecar)
 
     def scopes(self, name: str) -> list[ScopeSidecar]:
         ds = self.dataset(name)
-        return [read_scope(ds.file(SCOPE, scope_id, SIDECAR)) for scope_id in self.scope_ids(ds)]
+        found = [read_scope(ds.file(SCOPE, scope_id, SIDECAR)) for scope_id in self.scope_ids(ds)]
+        return [s for s in found if not _per_token(s)]
 
     def tag_names(self, ds: Dataset) -> list[str]:
-        return [t for t in ds.tags() if is_name(t)]
+        return ds.tags()
 
     def tag(self, ds: Dataset, tag: str) -> np.ndarray:
-        check_id(tag, "tag name")
+        check_tag(tag)
         if tag not in self.tag_names(ds):
             self.check_store()
             raise NotFound(f"unknown tag {shown(tag)} in dataset {ds.name!r}; see /api/datasets/{ds.name}/tags")
@@ -138,6 +191,11 @@ class Catalog:
 
     def tags(self, ds: Dataset) -> dict[str, np.ndarray]:
         return {t: read_indices(ds.tag_path(t)) for t in self.tag_names(ds)}
+
+
+def _per_token(sidecar: ScopeSidecar) -> bool:
+    """Latent Scope 1.0's token scopes hold a point per token (ls_index a token's), not a row per input row."""
+    return sidecar.raw.get("granularity") == "tokens"
 
 
 def read_json(path: Path) -> dict[str, Any]:

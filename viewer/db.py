@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from ls_pipeline.store.files import Version, version
+from ls_pipeline.store.layout import SCOPE_INPUT
 from viewer.errors import BadRequest, scrub
 from viewer.filters import REMOVED, SCOPE_COLUMNS, Page, Query, Resolved, RowFilter, order_sql, quote, where_sql
 from viewer.scored_rows import scored_rows
@@ -33,12 +34,15 @@ ScopeVersion = tuple[str, Version, str, Version]
 
 @dataclass(frozen=True)
 class ScopeSource:
-    """The files and columns one scope's queries read."""
+    """The files and columns one scope's queries read. A scope whose parquet lacks rows' ls_index (or that has no
+    parquet: Latent Scope before 0.2) comes as `rows`, its rows completed in memory, and `rows_version`."""
 
     scope_path: Path
     input_path: Path
     input_columns: tuple[str, ...]
     text_column: str
+    rows: Callable[[], pa.Table] | None = field(default=None, compare=False)
+    rows_version: Version | None = None
 
     @property
     def stored_columns(self) -> list[str]:
@@ -55,7 +59,8 @@ class ScopeSource:
         return [*SCOPE_COLUMNS, "score", *(c for c in self.stored_columns if c != "score")]
 
     def version(self) -> ScopeVersion:
-        return (str(self.scope_path), version(self.scope_path), str(self.input_path), version(self.input_path))
+        scope_version = self.rows_version if self.rows is not None else version(self.scope_path)
+        return (str(self.scope_path), scope_version, str(self.input_path), version(self.input_path))
 
 
 class ScopeTable(str):
@@ -85,6 +90,8 @@ class Database:
         through it (the same client, credentials and fresh listings as the rest of the viewer): DuckDB 2.0 cannot
         load the httpfs extension offline, and this needs nothing downloaded."""
         self._con = duckdb.connect(":memory:")
+        # Dates are binned and compared in UTC whatever the server's own time zone (viewer/histogram.py).
+        self._con.execute("SET TimeZone = 'UTC'")
         if filesystem is not None:
             self._con.register_filesystem(filesystem)
         self._lock = threading.Lock()  # cursor() on a shared connection is not safe from many threads at once
@@ -97,10 +104,19 @@ class Database:
         with self._lock:
             return self._con.cursor()
 
-    def table(self, sql: str, params: dict[str, Any]) -> pa.Table:
-        """Run one query (call from a worker thread); interrupted when it runs past the time limit."""
+    def table(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        time_limit_ms: int | None = None,
+        relations: dict[str, pa.Table] | None = None,
+    ) -> pa.Table:
+        """Run one query (call from a worker thread); interrupted when it runs past the time limit (the database's,
+        or `time_limit_ms`). `relations`: Arrow tables the query reads by these names (this query's alone)."""
         cursor = self._cursor()
-        limit = WATCHDOG.arm(self.time_limit_ms / 1000, cursor.interrupt)
+        for name, relation in (relations or {}).items():
+            cursor.register(name, relation)
+        limit = WATCHDOG.arm((time_limit_ms or self.time_limit_ms) / 1000, cursor.interrupt)
         try:
             return cursor.sql(sql, params=params).to_arrow_table()
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
@@ -159,21 +175,31 @@ class Database:
         name = "scope_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
         inputs = ", ".join(f"i.{quote(c)}" for c in src.stored_columns)
         scope_columns = ", ".join(f"s.{c}" for c in SCOPE_COLUMNS)
+        rows = src.rows() if src.rows is not None else None
         # Latent Scope's `deleted` (rows a curator removed); scopes never edited have none.
-        removed = "coalesce(s.deleted, false)" if self._has_deleted(src.scope_path) else "false"
+        deleted = "deleted" in rows.column_names if rows is not None else self._has_deleted(src.scope_path)
+        removed = "coalesce(s.deleted, false)" if deleted else "false"
         scope_columns += f", {removed} AS {REMOVED}"
+        source = f"{name}_rows" if rows is not None else "read_parquet($scope_path)"
+        # Latent Scope's scopes-NNN-input.parquet, read where a dataset has no input.parquet, keys rows by `index`
+        key = "index" if src.input_path.name.endswith(SCOPE_INPUT) else "file_row_number"
         sql = (
             f"CREATE OR REPLACE TABLE {name} AS SELECT {scope_columns}"
-            f"{', ' + inputs if inputs else ''} FROM read_parquet($scope_path) s "
-            "JOIN read_parquet($input_path, file_row_number = true) i ON i.file_row_number = s.ls_index "
+            f"{', ' + inputs if inputs else ''} FROM {source} s "
+            f'JOIN read_parquet($input_path, file_row_number = true) i ON i."{key}" = s.ls_index '
             "ORDER BY s.ls_index"
         )
+        params = {"input_path": str(src.input_path)} | ({} if rows is not None else {"scope_path": str(src.scope_path)})
         cursor = self._cursor()
         try:
-            cursor.execute(sql, {"scope_path": str(src.scope_path), "input_path": str(src.input_path)})
+            if rows is not None:
+                cursor.register(source, rows)
+            cursor.execute(sql, params)
             # Sorted and unique (file_row_number), so dense when the count reaches one past the largest.
-            count, top = cursor.execute(f"SELECT count(*), coalesce(max(ls_index), -1) FROM {name}").fetchone()  # type: ignore[misc]
+            count, top = cursor.execute(f"SELECT count(*), coalesce(max(ls_index), -1) FROM {name}").fetchall()[0]
         finally:
+            if rows is not None:
+                cursor.unregister(source)
             cursor.close()
         return ScopeTable(name, count == top + 1)
 

@@ -7,13 +7,17 @@ quoted; every value is bound. No user string ever becomes SQL text.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import QueryParams
 
 from viewer.errors import BadRequest, shown
+from viewer.keyword import TEXT_MODES, check_pattern, text_sql
 from viewer.settings import Limits
+
+_SELECTION = re.compile(r"([0-9]{1,18}(,[0-9]{1,18})*)?")
 
 TAGS_MODES = ("all", "any")
 OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "is_null", "not_null")
@@ -39,6 +43,7 @@ class RowFilter:
     tags_mode: str = "all"  # "all": rows in every tag (AND); "any": rows in at least one
     conditions: tuple[Condition, ...] = ()
     text: str | None = None
+    text_mode: str = "literal"  # how text matches: literal substring, whole word or regex (viewer/keyword.py)
     q: str | None = None
     k: int = Limits.default_k
     selection: tuple[int, ...] | None = None
@@ -55,10 +60,13 @@ class Page:
 
 @dataclass(frozen=True)
 class Resolved:
-    """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores)."""
+    """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores); and, when the
+    keyword filter's rows were found already, the name of the relation (registered on the query's cursor) holding
+    their ls_index, so that several queries of one request scan the texts once."""
 
     tag_indices: list[int] | None = None
     semantic: tuple[list[int], list[float]] | None = None
+    keyword_rows: str | None = None
 
 
 def column_types(meta: dict[str, Any]) -> dict[str, str]:
@@ -100,12 +108,16 @@ def parse_page(params: QueryParams, limits: Limits) -> Page:
 def parse_filter(params: QueryParams, types: dict[str, str], limits: Limits) -> RowFilter:
     q = _text(params, "q", limits)
     sort, descending = _sort(params.get("sort"), types, has_score=q is not None)
+    text, text_mode = _text(params, "text", limits), _text_mode(params.get("text_mode"))
+    if text is not None:
+        check_pattern(text, text_mode)
     return RowFilter(
         clusters=tuple(_ints(params.getlist("cluster"), "cluster", limits)),
         tags=tuple(params.getlist("tag")),  # an empty tag= is an invalid id (400), not "no tag"
         tags_mode=_tags_mode(params.get("tags_mode")),
         conditions=tuple(_conditions(params.get("where"), types, limits)),
-        text=_text(params, "text", limits),
+        text=text,
+        text_mode=text_mode,
         q=q,
         k=parse_int(params, "k", limits.default_k, 1, limits.max_k),
         selection=_selection(params, limits),
@@ -127,6 +139,14 @@ def _tags_mode(raw: str | None) -> str:
         return "all"
     if raw not in TAGS_MODES:
         raise BadRequest(f"tags_mode must be one of {', '.join(TAGS_MODES)}, got {shown(raw)}")
+    return raw
+
+
+def _text_mode(raw: str | None) -> str:
+    if raw is None:
+        return "literal"
+    if raw not in TEXT_MODES:
+        raise BadRequest(f"text_mode must be one of {', '.join(TEXT_MODES)}, got {shown(raw)}")
     return raw
 
 
@@ -154,7 +174,10 @@ def _ints(values: list[str], name: str, limits: Limits) -> list[int]:
 
 
 def _selection(params: QueryParams, limits: Limits) -> tuple[int, ...] | None:
-    raw = params.getlist("ls_index") + [p for v in params.getlist("selection") for p in v.split(",") if p.strip()]
+    for given in params.getlist("selection"):  # as the OpenAPI document says: no spaces, no empty parts
+        if not _SELECTION.fullmatch(given):
+            raise BadRequest(f"selection is ls_index values joined by commas (selection=4,9), not {shown(given)}")
+    raw = params.getlist("ls_index") + [p for v in params.getlist("selection") for p in v.split(",") if p]
     if not raw and "selection" not in params and "ls_index" not in params:
         return None
     values = _ints([r.strip() for r in raw], "ls_index", limits)
@@ -240,9 +263,10 @@ def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> Query:
     if f.selection is not None:
         params["selection"] = list(f.selection)
         parts.append("t.ls_index IN (SELECT unnest($selection::BIGINT[]))")
-    if f.text is not None:
-        params["text"] = f.text.lower()
-        parts.append(f"contains(lower(CAST({column_sql(text_column)} AS VARCHAR)), $text)")
+    if f.text is not None and resolved.keyword_rows is not None:
+        parts.append(f"t.ls_index IN (SELECT ls_index FROM {quote(resolved.keyword_rows)})")
+    elif f.text is not None:
+        parts.append(text_sql(column_sql(text_column), f.text, f.text_mode, "text", params))
     for n, cond in enumerate(f.conditions):
         parts.append(_condition_sql(cond, f"w{n}", params))
     return " AND ".join(parts), params
@@ -258,8 +282,8 @@ def _condition_sql(cond: Condition, name: str, params: dict[str, Any]) -> str:
         params[name] = cond.value.lower()
         return f"contains(lower(CAST({col} AS VARCHAR)), ${name})"
     params[name] = cond.value
-    if cond.op == "in":
-        return f"{col} IN (SELECT unnest(${name}))"
+    if cond.op == "in":  # a list test per row: cheaper than a join against the unnested values
+        return f"list_contains(${name}, {col})"
     return f"{col} {COMPARE[cond.op]} ${name}"
 
 

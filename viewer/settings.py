@@ -34,6 +34,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_where_conditions", 50, "most conditions one where= filter may combine"),
     Setting("max_in_values", 10000, "most values one `in` condition of a where= filter may list"),
     Setting("max_integer", 2**62, "largest offset, cluster id or ls_index a request may give (DuckDB BIGINT is 2**63)"),
+    Setting("max_facet_columns", 12, "most columns one facets request may chart"),
+    Setting("max_facet_buckets", 200, "largest limit (category values) and bins (histogram bars) of a facets request"),
+    Setting("facet_time_limit_ms", 3000, "a facet's query (a regex filter's too) running longer is interrupted (400)"),
     Setting("max_color_categories", 1000, "most distinct values a categorical color_by column may have"),
     Setting("max_query_chars", 1000, "longest text or semantic query accepted"),
     Setting("max_cached_scopes", 4, "scopes whose joined rows stay in DuckDB memory (least recently used dropped)"),
@@ -62,6 +65,9 @@ class Limits:
     max_where_conditions: int = _DEFAULT["max_where_conditions"]
     max_in_values: int = _DEFAULT["max_in_values"]
     max_integer: int = _DEFAULT["max_integer"]
+    max_facet_columns: int = _DEFAULT["max_facet_columns"]
+    max_facet_buckets: int = _DEFAULT["max_facet_buckets"]
+    facet_time_limit_ms: int = _DEFAULT["facet_time_limit_ms"]
     max_color_categories: int = _DEFAULT["max_color_categories"]
     max_query_chars: int = _DEFAULT["max_query_chars"]
     max_cached_scopes: int = _DEFAULT["max_cached_scopes"]

@@ -141,14 +141,18 @@ def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: R
 )
 def clusters(
     context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """HDBSCAN clusters (of a 10D UMAP by default), checked against the recipe's limits before anything is labeled."""
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.cluster(ds, _upstream_id(context, "umap"), recipe.cluster)
     verdicts = [checks.cluster_limits(artifact, recipe.checks), checks.cluster_shape(artifact, recipe.checks)]
-    return artifact_result(ds, artifact, started, check_results=verdicts, recipe=recipe.name)
+    yield artifact_result(ds, artifact, started, check_results=verdicts, recipe=recipe.name)
+    if (line := checks.blocking_failure(verdicts)) is not None:
+        # Dagster's own failure for a blocking check names the check only ("1 blocking asset check failed"): the
+        # step's failure, the first error in the run's log, carries the figures and the way out instead.
+        raise dg.Failure(description=line, allow_retries=False)
 
 
 @_stage("clusters", label_stage.CODE_VERSION, kinds={"parquet"})

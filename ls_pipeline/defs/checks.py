@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 
-from ls_pipeline.stages.cluster import ClusterChecks, check_clustering
+from ls_pipeline.stages.cluster import ClusterChecks, check_clustering, way_out
 from ls_pipeline.store.artifacts import Artifact
 
 CLUSTER_LIMITS = dg.AssetCheckSpec(
@@ -18,6 +20,8 @@ CLUSTER_LIMITS = dg.AssetCheckSpec(
 def cluster_limits(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckResult:
     n_clusters, noise = artifact.sidecar.n_clusters, artifact.sidecar.noise_share
     problems = check_clustering(n_clusters, noise, limits)
+    if problems:  # the figures, then what to change: the check's description is the line a user reads
+        problems.append(way_out(artifact.sidecar.rows, int(artifact.sidecar.params.get("min_cluster_size", 0))))
     return _verdict(
         CLUSTER_LIMITS,
         problems or "within the recipe's limits",
@@ -30,6 +34,20 @@ def cluster_limits(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckRe
             "max_clusters": limits.max_clusters,
         },
     )
+
+
+def failed_check_line(asset: str, check_name: str, description: str | None) -> str:
+    """The one line a user reads for a failed blocking check: the figures against the limits, and the way out."""
+    return f"{asset} check {check_name} failed: {description}"
+
+
+def blocking_failure(results: Sequence[dg.AssetCheckResult]) -> str | None:
+    """The line of the first failed blocking check among `results`, None if none failed."""
+    for result in results:
+        if not result.passed and result.severity == dg.AssetCheckSeverity.ERROR:
+            asset = result.asset_key or CLUSTER_LIMITS.asset_key  # a result from its own asset may name none
+            return failed_check_line(asset.to_user_string(), result.check_name or "", result.description)
+    return None
 
 
 def _verdict(spec: dg.AssetCheckSpec, problems: list[str] | str, metadata: dict[str, object]) -> dg.AssetCheckResult:

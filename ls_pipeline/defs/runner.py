@@ -9,17 +9,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import dagster as dg
 
-from ls_pipeline.defs import executors
+from ls_pipeline.defs import executors, pool_wait
 from ls_pipeline.defs.assets import ingest_run_config
+from ls_pipeline.defs.checks import failed_check_line
 from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
+from ls_pipeline.defs.run_process import process_tags
+from ls_pipeline.defs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name
@@ -72,6 +76,14 @@ def register_recipe(data: DataDir, name: str) -> None:
         add_missing(instance, recipes, [name])
 
 
+def stuck_run_lines(data: DataDir, clear: bool) -> list[str]:
+    """`ls-run --stuck` and `--clear-stuck`: a line per stuck run of the data directory's instance."""
+    with open_instance(data) as instance:
+        if clear:
+            return [stuck.cleared_line() for stuck in clear_stuck_runs(instance)]
+        return [stuck.line() for stuck in find_stuck_runs(instance)]
+
+
 def run_in_dagster(
     data: DataDir, dataset: str, recipe: str, source: Path | None = None, text_column: str | None = None
 ) -> dict[str, str]:
@@ -83,6 +95,7 @@ def run_in_dagster(
         raise UserError(f"no such file: {source}")
     load_recipe(recipe, data)  # an unknown or broken recipe fails here, in one line, before any run starts
     with open_instance(data) as instance:
+        clear_and_log(instance)  # a killed earlier run must not hold the slots this run needs
         add_missing(instance, datasets, [dataset])
         add_missing(instance, recipes, [recipe])
         if source is not None:
@@ -104,16 +117,24 @@ def execute(
     # failed steps, stays in the run's log in the UI. Failures come back as one line below.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     run_config = {**(run_config or {}), **quiet}
+    pools = pool_wait.pools_of(job)
+    pool_wait.wait_for_pools(instance, pools)  # here, not in Dagster's own wait: see pool_wait.py
     try:
         if executors.on_workers():
             result = submit(job, instance, partition_key, run_config)
         else:
-            result = job.execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                partition_key=partition_key,
-                raise_on_error=False,
-            )
+            run_id = str(uuid.uuid4())
+            with pool_wait.watch_run(instance, run_id, pools) as watch:
+                result = job.execute_in_process(
+                    run_config=run_config,
+                    instance=instance,
+                    partition_key=partition_key,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags=process_tags(),  # what tells a stuck run from a live one (run_process.py)
+                )
+            if watch.interrupted:
+                raise KeyboardInterrupt  # the run stopped while waiting for a slot: nothing was written
     except dg.DagsterInvalidConfigError as exc:  # raised before the run starts, with a multi-line report
         problems = "; ".join(" ".join(error.message.split()) for error in exc.errors) or "invalid"
         raise UserError(f"bad run config for {job.name}: {problems}") from exc
@@ -134,30 +155,19 @@ def submit(
         pointer,
         instance,
         run_config={**partition_config, **run_config},
-        tags=job.get_tags_for_partition_key(partition_key, None),
+        tags={**job.get_tags_for_partition_key(partition_key, None), **process_tags()},
     ) as result:
-        free_slots_of_finished_run(instance, result.run_id)
+        # A step whose Celery worker died never reports its end, so the orchestrator never frees its slot.
+        free_slots_of_ended_runs(instance)
         return result  # its events are in memory: readable after the job's definitions are released
-
-
-def free_slots_of_finished_run(instance: dg.DagsterInstance, run_id: str) -> None:
-    """Release the pool slots a run still holds once it has ended. A step whose Celery worker died never reports its
-    end, so the orchestrator never frees its `ls_heavy` slot and every later run waits on it. Dagster's daemon frees
-    the slots of finished runs (run_monitoring's free_slots_after_run_end_seconds); `ls-run` runs no daemon, so the
-    process that orchestrated the run does the same at once."""
-    run = instance.get_run_by_id(run_id)
-    if run is not None and run.is_finished and instance.event_log_storage.supports_global_concurrency_limits:
-        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str:
     """The user's one line from a failed run: a failed check, a step's Failure description, or the root error."""
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:  # warnings stop nothing
-            return (
-                f"{evaluation.asset_key.to_user_string()} check {evaluation.check_name} failed: "
-                f"{evaluation.description}; change the recipe's cluster parameters or its checks"
-            )
+            asset = evaluation.asset_key.to_user_string()
+            return failed_check_line(asset, evaluation.check_name, evaluation.description)
     for event in result.all_events:
         if not event.is_step_failure:
             continue

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.models.latent_scope_ids import custom_entry
 from ls_pipeline.models.provider_calls import (
     ProviderError,
     call_with_retries,
@@ -96,7 +97,12 @@ def _entry(raw: Any) -> ApiEmbeddingModel:
 
 
 def find(model_id: str, data_root: Path | None = None) -> ApiEmbeddingModel | None:
-    return next((m for m in catalog(data_root) if m.id == model_id), None)
+    """The model of this id: ours (Latent Scope's openai- and mistralai- ids among them), DATA/_models.json's, or a
+    custom_embedding- model of Latent Scope's custom_embedding_models.json."""
+    if (found := next((m for m in catalog(data_root) if m.id == model_id), None)) is not None:
+        return found
+    entry = custom_entry(model_id, data_root)
+    return _entry(entry) if entry is not None else None
 
 
 def key_env(model: ApiEmbeddingModel) -> str | None:

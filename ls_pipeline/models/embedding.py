@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.models.latent_scope_ids import hub_id, unmapped_line
+from ls_pipeline.models.perturb import perturb
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ class SentenceTransformerEmbedder:
         vectors = self._model.encode(
             texts, batch_size=len(texts) or 1, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
-        return np.asarray(vectors, dtype=np.float32)
+        # as computed, unless LS_PERTURB (a test aid)
+        return perturb(np.asarray(vectors, dtype=np.float32), lambda: self._model.tokenize(texts))
 
 
 def resolve_location(model_id: str) -> tuple[str, str]:
@@ -76,14 +79,6 @@ def resolve_location(model_id: str) -> tuple[str, str]:
     if model_id.count("/") != 1:
         raise UserError(f"unknown embedding model {model_id!r}: give a Hugging Face id (org/name) or a local folder")
     return model_id, "hub:main"
-
-
-def hub_id(model_id: str) -> str:
-    """Accept Latent Scope's ids too: transformers-intfloat___e5-small-v2 -> intfloat/e5-small-v2."""
-    for prefix in ("transformers-", "🤗-"):
-        if model_id.startswith(prefix):
-            return model_id[len(prefix) :].replace("___", "/")
-    return model_id
 
 
 def _offline() -> bool:
@@ -124,11 +119,23 @@ def load_embedder(
     """
     from ls_pipeline.models import api_embedding
 
-    if (api_model := api_embedding.find(model_id, data_root)) is not None:
+    if (api_model := _api_model(model_id, data_root)) is not None:
         if quantize != "none":
             raise UserError(f"quantize applies to local models only; {model_id!r} embeds through its API")
         return api_embedding.ApiEmbedder(api_model, data_root, dimensions)
-    return _local_embedder(model_id, quantize, dimensions)
+    return _local_embedder(hub_id(model_id), quantize, dimensions)  # one copy whichever id names the model
+
+
+def _api_model(model_id: str, data_root: Path | None) -> Any:
+    """The API model this id names (an ApiEmbeddingModel), None for a local model; a Latent Scope id that no model
+    here runs stops with one line naming what to set."""
+    from ls_pipeline.models import api_embedding
+
+    if (found := api_embedding.find(model_id, data_root)) is not None:
+        return found
+    if (line := unmapped_line(model_id, data_root)) is not None:
+        raise UserError(line)
+    return None
 
 
 @lru_cache(maxsize=4)
@@ -161,11 +168,9 @@ def onnx_fp32_default(model_id: str) -> bool:
 def load_query_embedder(model_id: str, data_root: Path | None = None, dimensions: int | None = None) -> Embedder:
     """The embedder for search queries: a local model's fp32 vectors on ONNX Runtime (models/onnx_fp32.py, about
     3x faster for one short text than torch, same vectors to 1e-7), else what load_embedder gives."""
-    from ls_pipeline.models import api_embedding
-
-    if api_embedding.find(model_id, data_root) is not None:
+    if _api_model(model_id, data_root) is not None:
         return load_embedder(model_id, data_root=data_root, dimensions=dimensions)
-    return _query_embedder(model_id, dimensions)
+    return _query_embedder(hub_id(model_id), dimensions)
 
 
 @lru_cache(maxsize=4)
@@ -205,9 +210,7 @@ def matryoshka(model_id: str) -> bool:
 
 def embedder_revision(model_id: str, quantize: str = "none", data_root: Path | None = None) -> str:
     """The revision an embedder of this model would record, without loading it."""
-    from ls_pipeline.models import api_embedding
-
-    if (api_model := api_embedding.find(model_id, data_root)) is not None:
+    if (api_model := _api_model(model_id, data_root)) is not None:
         return api_model.revision
     revision = resolve_location(model_id)[1]
     if quantize == "int8":
@@ -219,6 +222,15 @@ def embedder_revision(model_id: str, quantize: str = "none", data_root: Path | N
 
         return revision + FUSED_SUFFIX
     return revision
+
+
+def catalog_dimensions(model_id: str, data_root: Path | None = None) -> int | None:
+    """A model's full vector length as our catalogs know it (local or API), without loading it; None if unknown."""
+    from ls_pipeline.models import api_embedding
+
+    if (api_model := api_embedding.find(model_id, data_root)) is not None:
+        return api_model.dimensions
+    return next((int(e["dimensions"]) for e in catalog() if e["id"] == hub_id(model_id)), None)
 
 
 def catalog() -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.models.perturb import onnx_threads, perturb
 from ls_pipeline.models.st_folder import FolderModel, read_folder
 from ls_pipeline.store import atomic, lock
 from ls_pipeline.store.machine_cache import export_lock, model_cache_dir
@@ -66,7 +67,8 @@ class OnnxEmbedder:
         """Vectors for one batch, run on all cores (a search query: latency)."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        return self.forward(self.tokenize(texts))
+        encoded = self.tokenize(texts)
+        return perturb(self.forward(encoded), lambda: encoded)  # as computed, unless LS_PERTURB (a test aid)
 
     def embed_many(self, batches: Iterable[list[str]]) -> Iterator[np.ndarray]:
         """Vectors for each batch in order (throughput): one batch per core in flight, each run on one thread.
@@ -87,7 +89,8 @@ class OnnxEmbedder:
     def _vectors(self, texts: list[str], on: Any) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        return self.forward(self.tokenize(texts), on)
+        encoded = self.tokenize(texts)
+        return perturb(self.forward(encoded, on), lambda: encoded)
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         return self._encode(texts)
@@ -197,7 +200,7 @@ def session(path: Path, threads: int | None) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.intra_op_num_threads = onnx_threads(threads or os.cpu_count() or 1)
     # Idle intra-op threads spin by default: between queries they burned the cores torch and DuckDB needed (a
     # torch query took 300-490 ms instead of 8-11 ms beside a spinning session, bench/search_latency.py).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -116,6 +116,22 @@ def check_clustering(n_clusters: int, noise: float, checks: ClusterChecks) -> li
     return problems
 
 
+# Fewer rows than this many times min_cluster_size leave room for only a few clusters: one UMAP seed or one CPU to
+# the next, a cluster more or less moves the noise share by a large step (bench/test_margins.py).
+FEW_CLUSTERS_ROOM = 10
+
+
+def way_out(rows: int, min_cluster_size: int) -> str:
+    """What to change when a clustering breaks the limits; for a dataset small for its min_cluster_size, which."""
+    if rows >= FEW_CLUSTERS_ROOM * min_cluster_size:
+        return "change the recipe's cluster parameters or its checks"
+    return (
+        f"{rows} rows leave room for few clusters of min_cluster_size {min_cluster_size}, so their count and noise "
+        f"share change from one UMAP seed or machine to the next: lower min_cluster_size (to about "
+        f"{max(2, rows // 15)}) or loosen the recipe's checks"
+    )
+
+
 @dataclass(frozen=True)
 class Clustering:
     cluster: np.ndarray  # shown cluster per row, numbered by size; noise (when kept) gets the last id

@@ -79,7 +79,5 @@ def read_default_labels(ds: Dataset, cluster_id: str) -> pd.DataFrame:
 def require_clustering_checks(artifact: Artifact, checks: cluster_stage.ClusterChecks) -> None:
     problems = cluster_stage.check_clustering(artifact.sidecar.n_clusters, artifact.sidecar.noise_share, checks)
     if problems:
-        raise UserError(
-            f"{artifact.id} fails the recipe's cluster checks ({'; '.join(problems)}); "
-            "change the recipe's cluster parameters or its checks"
-        )
+        way = cluster_stage.way_out(artifact.sidecar.rows, int(artifact.sidecar.params.get("min_cluster_size", 0)))
+        raise UserError(f"{artifact.id} fails the recipe's cluster checks ({'; '.join(problems)}); {way}")

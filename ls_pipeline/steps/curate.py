@@ -28,7 +28,7 @@ from ls_pipeline.store.layout import LABELS, LEVELS, SCOPE, TABLE
 from ls_pipeline.store.sidecars import ScopeSidecar
 
 # Keys of a scope sidecar that belong to one version only: a new version gets its own.
-_OWN = ("id", "fingerprint", "created_at", "wall_time_s", "versions", "edit", "edited_from", "undoes")
+_OWN = ("id", "fingerprint", "created_at", "wall_time_s", "versions", "cpu", "edit", "edited_from", "undoes")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,11 @@ def read_scope_rows(ds: Dataset, scope_id: str) -> pd.DataFrame:
 def edit(ds: Dataset, scope_id: str, raw: Any, max_rows: int) -> Version:
     """Apply one edit (JSON, see stages/curate.parse_edit) to a scope; UserError before anything is written."""
     parent: ScopeSidecar = ds.sidecar("scope", scope_id)
+    if parent.foreign:  # its labels and rows are Latent Scope's files, which we read but never version
+        raise UserError(
+            f"scope {scope_id!r} was made by Latent Scope: edit a scope made here (ls-run {ds.name} adds one beside "
+            "it), or curate this one in Latent Scope; tags work on both"
+        )
     change = curate_stage.parse_edit(raw, max_rows)
     labels = read_labels(ds, parent.cluster_labels_id)
     curated = curate_stage.apply(change, read_scope_rows(ds, scope_id), labels, read_umap(ds, parent.umap_id))

@@ -14,7 +14,8 @@ from tqdm import tqdm
 
 from ls_pipeline.dask_embedding import embed as cluster_embed
 from ls_pipeline.dask_embedding.settings import DaskSettings, from_env
-from ls_pipeline.models.embedding import Embedder, embedder_revision, load_embedder
+from ls_pipeline.errors import UserError
+from ls_pipeline.models.embedding import Embedder, catalog_dimensions, embedder_revision, hub_id, load_embedder
 from ls_pipeline.sources.vectors import checked_vectors
 from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.steps.ingest import read_texts
@@ -23,6 +24,7 @@ from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.fingerprint import fingerprint
 from ls_pipeline.store.layout import CHUNKS, EMBEDDING, IMPORTED, VECTORS
+from ls_pipeline.store.sidecars import EmbeddingSidecar
 from ls_pipeline.store.vector_cache import VectorCache, text_keys
 
 log = logging.getLogger(__name__)
@@ -40,12 +42,16 @@ def embed(
     meta = ds.meta()
     text_column = params.text_column or meta["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
+    if (theirs := foreign_embedding(ds, params)) is not None:
+        log.info("%s (Latent Scope's) holds these texts embedded with this model: its vectors serve", theirs.id)
+        return Artifact(EMBEDDING.name, theirs.id, theirs, reused=True)
     revision = embedder_revision(params.model_id, params.quantize, ds.path.parent)
+    rows_fingerprint = ds.fingerprint()
     fp = fingerprint(
         "embed",
         embed_stage.CODE_VERSION,
         {**params.fingerprint_fields(), "revision": revision},
-        {"dataset": meta["fingerprint"]},
+        {"dataset": rows_fingerprint},
     )
 
     def build(staging: Staging) -> dict[str, Any]:
@@ -68,7 +74,7 @@ def embed(
             "runtime": getattr(model, "runtime", None),  # None: an API model, or a stand-in a test passes
             "params": dataclasses.asdict(params),
             "dataset": ds.name,
-            "inputs": {"dataset": meta["fingerprint"]},
+            "inputs": {"dataset": rows_fingerprint},
             "rows": len(texts),
             **counts,
             **spread,
@@ -82,11 +88,11 @@ def embed(
 def import_embeddings(ds: Dataset, vectors: np.ndarray, model_id: str, source: str) -> Artifact:
     """Vectors computed elsewhere as an embedding like any other (one per row, normalised, provenance recorded).
     `model_id` names the model that made them; search embeds queries with it when it can load here."""
-    meta = ds.meta()
+    meta, rows_fingerprint = ds.meta(), ds.fingerprint()
     matrix = checked_vectors(vectors, meta["length"], source)
     digest = hashlib.sha256(memoryview(matrix)).hexdigest()[:20]  # the bytes tobytes() gives, without a copy
     fields = {"model_id": model_id, "vectors": digest, "dimensions": matrix.shape[1]}
-    fp = fingerprint("embed-import", embed_stage.CODE_VERSION, fields, {"dataset": meta["fingerprint"]})
+    fp = fingerprint("embed-import", embed_stage.CODE_VERSION, fields, {"dataset": rows_fingerprint})
 
     def build(staging: Staging) -> dict[str, Any]:
         vector_file.write_vectors(staging.path(VECTORS), matrix)
@@ -100,7 +106,7 @@ def import_embeddings(ds: Dataset, vectors: np.ndarray, model_id: str, source: s
             "imported_from": source,
             "vectors_sha256": digest,
             "dataset": ds.name,
-            "inputs": {"dataset": meta["fingerprint"]},
+            "inputs": {"dataset": rows_fingerprint},
             "rows": int(matrix.shape[0]),
         }
 
@@ -171,5 +177,34 @@ def _distinct(keys: list[bytes], rows: np.ndarray) -> tuple[list[int], dict[byte
 
 
 def read_embeddings(ds: Dataset, embedding_id: str) -> np.ndarray:
+    """An embedding's vectors, ours or Latent Scope's (HDF5, or a LanceDB table in 1.0)."""
     ds.sidecar(EMBEDDING.name, embedding_id)
-    return vector_file.read_vectors(ds.file(EMBEDDING, embedding_id, VECTORS))
+    path = ds.vectors_path(embedding_id)
+    if not path.exists():
+        raise UserError(f"{embedding_id} of dataset {ds.name!r} has no vectors (no .h5 file, no LanceDB table)")
+    return vector_file.read_vectors(path)
+
+
+def foreign_embedding(ds: Dataset, params: embed_stage.EmbedParams) -> EmbeddingSidecar | None:
+    """An embedding Latent Scope made of the same column with the same model and prefix, full length and complete:
+    its vectors are what this step would compute, so a run continues from them instead of embedding again."""
+    if params.quantize != "none" or params.dimensions is not None:
+        return None
+    model = hub_id(params.model_id)
+    full = catalog_dimensions(params.model_id, ds.path.parent)
+    length = int(ds.meta().get("length", -1))
+    for theirs in ds.sidecars(EMBEDDING.name):
+        same = theirs.foreign and hub_id(theirs.model_id) == model and (theirs.prefix or "") == params.prefix
+        plain = not any(theirs.raw.get(k) for k in ("max_seq_length", "task", "late_interaction"))
+        if same and plain and theirs.text_column == params.text_column and theirs.dimensions == full:
+            if _row_count(ds, theirs.id) == length:
+                return theirs
+    return None
+
+
+def _row_count(ds: Dataset, embedding_id: str) -> int:
+    try:
+        return vector_file.vector_shape(ds.vectors_path(embedding_id))[0]
+    except (UserError, OSError) as exc:  # no vectors, or a table from an unfinished run
+        log.info("not reusing %s: %s", embedding_id, exc)
+        return -1

@@ -34,6 +34,11 @@ def ingest(
     batch is recorded in the import manifest; without it, the new rows replace the stored ones.
     """
     ds = data.dataset(name, must_exist=False)
+    if ds.meta_path.is_file() and ds.is_foreign():
+        raise UserError(
+            f"dataset {name!r} was ingested by Latent Scope: ingesting here would replace its input.parquet and "
+            "meta.json; ingest the file under another name, or add scopes to this one with ls-run DATASET"
+        )
     batch = {"source": source, "rows": len(frame)}
     if upsert_key and ds.input_path.is_file():
         frame, batch["added"], batch["changed"] = ingest_stage.upsert(

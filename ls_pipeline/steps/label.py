@@ -11,6 +11,7 @@ import pandas as pd
 from ls_pipeline.models.chat import ChatModel, ChatModels
 from ls_pipeline.models.chat_runner import ChatSettings, Journal
 from ls_pipeline.models.embedding import DEFAULT_MODEL, hub_id, load_embedder
+from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import label as label_stage
 from ls_pipeline.stages.label import chat as label_chat
 from ls_pipeline.stages.label import keyphrases
@@ -37,6 +38,8 @@ def label(
     `chat` says how to call the model (concurrency, retries, timeouts); it never changes the result. `models`
     supplies chat models (a Dagster resource or a test may pass its own)."""
     source: ClusterSidecar = ds.sidecar("cluster", cluster_id)
+    # Latent Scope's clusterings name their projection only: the embedding is the projection's
+    embedding_id = source.embedding_id or ds.sidecar("umap", source.umap_id).embedding_id
     settings, service = chat or ChatSettings(), models or ChatModels()
     text_column = params.text_column or ds.meta()["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
@@ -52,19 +55,18 @@ def label(
         if model is not None:
             provider = service.open(model, ds.path.parent, settings.timeout_s)
             llm = label_chat.Chat(provider, Journal(staging.path(JOURNAL)), settings)
-        texts, vectors = read_texts(ds, text_column), read_embeddings(ds, source.embedding_id)
-        cluster = read_clusters(ds, cluster_id)["cluster"].to_numpy()
-        phrases = None if model is not None else _phrases(ds, source.embedding_id, texts, vectors, cluster)
-        defaults = read_default_labels(ds, cluster_id)
-        result = label_chat.label_all(
-            texts, vectors, read_umap(ds, source.umap_id), cluster, defaults, params, llm, source.levels(), phrases
-        )
+        texts, vectors = read_texts(ds, text_column), read_embeddings(ds, embedding_id)
+        xy, assigned = read_umap(ds, source.umap_id), read_clusters(ds, cluster_id)
+        cluster = assigned["cluster"].to_numpy()
+        phrases = None if model is not None else _phrases(ds, embedding_id, texts, vectors, cluster)
+        defaults = _default_labels(ds, source, xy, assigned)
+        result = label_chat.label_all(texts, vectors, xy, cluster, defaults, params, llm, source.levels(), phrases)
         result.table.to_parquet(staging.path(TABLE), index=False)
         result.levels.to_parquet(staging.path(LEVELS), index=False)
         return {
             "cluster_id": cluster_id,
             "umap_id": source.umap_id,
-            "embedding_id": source.embedding_id,
+            "embedding_id": embedding_id,
             **params_record(params),
             "dataset": ds.name,
             "inputs": {cluster_id: source.fingerprint},
@@ -98,6 +100,15 @@ def _chat_model(ds: Dataset, params: label_stage.LabelParams, service: ChatModel
     model = service.resolve(params.labeler, ds.path.parent)
     service.api_key(model, ds.path.parent)
     return model
+
+
+def _default_labels(ds: Dataset, source: ClusterSidecar, xy: np.ndarray, assigned: pd.DataFrame) -> pd.DataFrame:
+    """The clustering's own labels table; for Latent Scope's (whose table lacks our counts and noise flags) the one
+    our cluster stage would have written for the same assignment, computed, not written."""
+    if not source.foreign:
+        return read_default_labels(ds, source.id)
+    raw = assigned["raw_cluster"] if "raw_cluster" in assigned else assigned["cluster"]
+    return cluster_stage.summarize(xy, assigned["cluster"].to_numpy(), raw.to_numpy())
 
 
 def read_labels(ds: Dataset, labels_id: str) -> pd.DataFrame:

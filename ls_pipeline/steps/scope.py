@@ -16,6 +16,8 @@ from ls_pipeline.store.fingerprint import fingerprint
 from ls_pipeline.store.layout import SCOPE, TABLE
 from ls_pipeline.store.sidecars import LabelsSidecar
 
+LATENT_SCOPE_FORMAT = "1.0.0"
+
 
 def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artifact:
     labels_meta: LabelsSidecar = ds.sidecar("labels", labels_id)
@@ -39,7 +41,7 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
         rows.to_parquet(staging.path(TABLE), index=False)
         return {
             **dataclasses.asdict(params),
-            "dataset": ds.name,
+            "dataset": ds.meta(),  # Latent Scope's explore page reads the dataset's columns from the scope's copy
             "embedding_id": embedding_id,
             "umap_id": umap_id,
             "cluster_id": cluster_id,
@@ -49,7 +51,9 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
             "cluster_levels_lookup": scope_stage.cluster_lookup(read_levels(ds, labels_id)),
             "rows": len(rows),
             "inputs": inputs,
-            "ls_version": "ls-pipeline",
+            # The Latent Scope version whose files this scope matches: its explore page compares it as a semver
+            # (older: "Outdated Scope"; not a version: the page fails). Our own version is in "versions".
+            "ls_version": LATENT_SCOPE_FORMAT,
         }
 
     return produce(ds, SCOPE.name, fp, build)

@@ -32,7 +32,8 @@ def umap(ds: Dataset, embedding_id: str, params: umap_stage.UmapParams) -> Artif
         placed = _place_on(ds, embedding_id, source, params, base)
         if placed is not None:
             return placed
-    fields = params.layout_fields(source.rows)
+    # Latent Scope's sidecars do not count rows: its embeddings hold one vector per row of the dataset
+    fields = params.layout_fields(source.rows or int(ds.meta()["length"]))
     fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {embedding_id: source.fingerprint})
     knn = KnnCache.in_data_dir(ds.path.parent, source.fingerprint, umap_stage.knn_graph)
 
@@ -67,7 +68,7 @@ def _earlier_map(
     embeddings: dict[str, EmbeddingSidecar] = {s.id: s for s in ds.sidecars("embedding")}
     for candidate in reversed(list(ds.sidecars("umap"))):
         earlier = candidate.embedding_id
-        if earlier == embedding_id or earlier not in embeddings:
+        if candidate.foreign or earlier == embedding_id or earlier not in embeddings:  # Latent Scope's maps: not ours
             continue
         same_layout = all(candidate.raw.get(k) == v for k, v in params.layout_fields().items())  # fit_sample aside
         if same_layout and embeddings[earlier].same_model(source):

@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ls_pipeline.cpu import cpu_record
 from ls_pipeline.store import sidecars
 from ls_pipeline.store.atomic import publish
 from ls_pipeline.store.datadir import Dataset
@@ -100,6 +101,9 @@ def produce(
                     "wall_time_s": wall_time,
                     "created_at": now_iso(),
                     "versions": package_versions(["ls-pipeline", "numpy", *packages]),
+                    # where it was computed (what picked the kernels); never in the fingerprint: another CPU
+                    # reuses this artifact, since it stands for the same inputs and parameters
+                    "cpu": cpu_record(),
                 },
             )
             sidecar.write(ds.file(kind, artifact_id, SIDECAR), create=True)

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ls_pipeline.errors import NotFound, UserError
-from ls_pipeline.store import atomic, layout, lock, sidecars
+from ls_pipeline.store import atomic, foreign, layout, lock, sidecars
 from ls_pipeline.store.layout import KINDS, Kind
 from ls_pipeline.store.location import Root, check_reachable, is_remote, parse_root, scratch_folder
+from ls_pipeline.store.tag_names import check_tag_name, is_tag_name
 
 DATA_ENV = "LATENT_SCOPE_DATA"
 LOCAL_ENV = Path(layout.KEYS_FILE)  # ./.env, where ls-init leaves the data directory's path
@@ -187,9 +188,11 @@ class Dataset:
         return self.folder(kind) / f"{artifact_id}{suffix}"
 
     def artifact_files(self, kind: str | Kind, artifact_id: str) -> list[Path]:
-        """The files of one artifact that exist, as its kind declares them."""
+        """The files of one artifact that exist, as its kind declares them (and an embedding's LanceDB table)."""
         declared = (self.file(kind, artifact_id, suffix) for suffix in _kind(kind).files)
-        return sorted(p for p in declared if p.is_file())
+        found = sorted(p for p in declared if p.is_file())
+        vectors = self.vectors_path(artifact_id) if _kind(kind) is layout.EMBEDDING else None
+        return [*found, vectors] if vectors is not None and vectors.suffix == layout.LANCE_SUFFIX else found
 
     def ids(self, kind: str, parent: str | None = None) -> list[str]:
         """Ids of finished artifacts of a kind (those whose sidecar exists), oldest first."""
@@ -203,12 +206,33 @@ class Dataset:
         return [name for _, name in sorted(found)]
 
     def next_id(self, kind: str, parent: str | None = None) -> str:
-        """The next free id; counts any file with the prefix so an orphan from a crash is never overwritten."""
+        """The next free id; counts any file with the prefix so an orphan from a crash is never overwritten, and
+        Latent Scope's LanceDB tables, so that an id it took there (even for an embedding it never finished) is
+        never ours too."""
         prefix = self.prefix(kind, parent)
         pattern = re.compile(rf"^{re.escape(prefix)}-(\d{{3,}})(?:[.-]|$)")
-        folder = self.folder(kind)
-        numbers = [int(m.group(1)) for p in folder.iterdir() if (m := pattern.match(p.name))] if folder.is_dir() else []
+        names = [p.name for p in self.folder(kind).iterdir()] if self.folder(kind).is_dir() else []
+        table_prefix = layout.LANCE_TABLE_PREFIX.get(kind)
+        if table_prefix is not None:
+            names += [name.removeprefix(table_prefix) for name in self.lance_tables() if name.startswith(table_prefix)]
+        numbers = [int(m.group(1)) for name in names if (m := pattern.match(name))]
         return f"{prefix}-{max(numbers, default=0) + 1:03d}"
+
+    def lance_tables(self) -> list[str]:
+        """The names of the dataset's LanceDB tables (Latent Scope 1.0's), without the .lance suffix."""
+        folder = self.path / layout.LANCEDB
+        found = folder.iterdir() if folder.is_dir() else []
+        return sorted(p.name[: -len(layout.LANCE_SUFFIX)] for p in found if p.name.endswith(layout.LANCE_SUFFIX))
+
+    def lance_table(self, name: str) -> Path:
+        return self.path / layout.LANCEDB / f"{name}{layout.LANCE_SUFFIX}"
+
+    def vectors_path(self, embedding_id: str) -> Path:
+        """Where an embedding's vectors are: our HDF5 file (Latent Scope 0.x's too), else Latent Scope 1.0's LanceDB
+        table; the HDF5 path when neither exists."""
+        h5 = self.file(layout.EMBEDDING, embedding_id, layout.VECTORS)
+        table = self.lance_table(layout.LANCE_TABLE_PREFIX["embedding"] + embedding_id)
+        return table if not h5.is_file() and table.is_dir() else h5
 
     def claim_id(self, kind: str, parent: str | None = None) -> str:
         """The next free id, taken for this writer: on object storage a create-only claim object makes it ours even
@@ -250,12 +274,23 @@ class Dataset:
         return next((s for s in self.sidecars(kind) if s.fingerprint == fingerprint), None)
 
     def tags(self) -> list[str]:
+        """The names of the tags/*.indices files that are tag names (an emoji is; a file with a dot in its name is
+        not: Latent Scope would read it as another tag)."""
         folder = self.path / layout.TAGS
         found = folder.glob(f"*{layout.TAG_SUFFIX}") if folder.is_dir() else []
-        return sorted(p.name[: -len(layout.TAG_SUFFIX)] for p in found)
+        return sorted(name for p in found if is_tag_name(name := p.name[: -len(layout.TAG_SUFFIX)]))
 
     def tag_path(self, tag: str) -> Path:
-        return self.path / layout.TAGS / f"{check_name(tag, 'tag name')}{layout.TAG_SUFFIX}"
+        return self.path / layout.TAGS / f"{check_tag_name(tag)}{layout.TAG_SUFFIX}"
+
+    def fingerprint(self) -> str:
+        """The rows' fingerprint: the one our ingest recorded in meta.json, else (a dataset Latent Scope ingested)
+        one of its input.parquet's bytes."""
+        return self.meta().get(foreign.FINGERPRINT) or foreign.file_fingerprint(self.input_path)
+
+    def is_foreign(self) -> bool:
+        """Ingested by another tool (Latent Scope itself): its meta.json and input.parquet are never rewritten."""
+        return foreign.is_foreign(self.meta())
 
     @property
     def tag_history_path(self) -> Path:

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ls_pipeline.store.layout import LANCE_SUFFIX, LANCE_VERSIONS
 from ls_pipeline.store.location import is_remote, scratch_folder
 
 # Large sequential blocks: a Parquet footer or an HDF5 header is a few small reads, the data one long one, and every
@@ -69,9 +70,10 @@ Version = tuple[Any, ...]
 
 
 def version(path: Any) -> Version:
-    """What changes whenever the file's content does; FileNotFoundError if it is not there."""
+    """What changes whenever the file's content does; FileNotFoundError if it is not there. A LanceDB table is a
+    folder that gains a manifest file with every write: its manifest folder's listing stands for its content."""
     if not is_remote(path):
-        stat = path.stat()
+        stat = (path / LANCE_VERSIONS if path.suffix == LANCE_SUFFIX else path).stat()
         return (stat.st_mtime_ns, stat.st_ino, stat.st_size)
     info = path.fs.info(path.path)
     return (info.get("ETag") or info.get("LastModified"), info.get("size"))

@@ -55,8 +55,15 @@ IMPORTS = "imports.json"  # the batches an upserting import merged, oldest first
 TAGS = "tags"
 TAG_SUFFIX = ".indices"
 # Beside the .indices files: every tag edit, one JSON a line, append-only (what changed and when; a deleted tag's
-# rows stay here). It can never be a tag (a tag starts with a letter or digit) and Latent Scope ignores it.
+# rows stay here). Not an .indices file, so never a tag, and Latent Scope ignores it.
 TAG_HISTORY = "_history.jsonl"
+SCOPE_INPUT = "-input.parquet"  # Latent Scope's copy of a scope's rows joined to its input (scopes-001-input.parquet)
+# Latent Scope 1.0 keeps vectors in a LanceDB database inside the dataset: lancedb/emb-embedding-001.lance for an
+# embedding (ls_index, vector) and lancedb/scopes-001.lance for a scope. Ids taken there are taken for us too.
+LANCEDB = "lancedb"
+LANCE_SUFFIX = ".lance"
+LANCE_VERSIONS = "_versions"  # inside a table: one manifest per version, so its listing changes with every write
+LANCE_TABLE_PREFIX = {"embedding": "emb-", "scope": ""}
 LOCK = ".lock"
 CLAIM = ".claim"  # on object storage, made create-only to take an artifact id before its files are uploaded
 WORK_LOCKS = ".locks"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from ls_pipeline.store import atomic
+from ls_pipeline.store import atomic, foreign
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,16 @@ class Sidecar:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Self:
+        """Typed fields from the JSON; a foreign sidecar (Latent Scope's) gets a fingerprint derived from it."""
         names = {f.name for f in dataclasses.fields(cls)} - {"raw"}
-        return cls(**{k: _typed(cls, k, raw[k]) for k in names if k in raw and raw[k] is not None}, raw=raw)
+        fields = {k: _typed(cls, k, raw[k]) for k in names if k in raw and raw[k] is not None}
+        return cls(**{**fields, "fingerprint": foreign.sidecar_fingerprint(raw)}, raw=raw)
+
+    @property
+    def foreign(self) -> bool:
+        """Written by another tool (Latent Scope itself): read as it is, never rewritten, never reused by
+        fingerprint."""
+        return foreign.is_foreign(self.raw)
 
     @classmethod
     def read(cls, path: Path) -> Self:

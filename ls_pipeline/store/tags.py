@@ -16,8 +16,9 @@ from typing import Any
 
 from ls_pipeline.errors import Conflict, NotFound
 from ls_pipeline.store import atomic
-from ls_pipeline.store.datadir import Dataset, check_name
+from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.location import is_remote
+from ls_pipeline.store.tag_names import check_tag_name
 
 State = dict[str, list[int] | None]  # tag -> its sorted rows, or None where the tag does not exist
 UNDO = "undo"
@@ -84,14 +85,14 @@ def undo(ds: Dataset) -> dict[str, Any]:
 
 
 def _present(ds: Dataset, tag: str) -> list[int]:
-    rows = read(ds, check_name(tag, "tag name"))
+    rows = read(ds, check_tag_name(tag))
     if rows is None:
         raise NotFound(f"unknown tag {tag!r} in dataset {ds.name!r}")
     return rows
 
 
 def _absent(ds: Dataset, tag: str) -> None:
-    if read(ds, check_name(tag, "tag name")) is not None:
+    if read(ds, check_tag_name(tag)) is not None:
         raise Conflict(f"dataset {ds.name!r} already has a tag {tag!r}")
 
 

@@ -1,12 +1,14 @@
 """An embedding's HDF5 file: float32 `embeddings` [rows, dim] (Latent Scope's layout) plus our `done` flag per row.
 
 The flags let a crashed embedding resume: a rerun embeds only the rows not marked done. Latent Scope reads
-`embeddings` and ignores `done`.
+`embeddings` and ignores `done`. The readers also take an embedding Latent Scope 1.0 keeps in a LanceDB table
+(store/lance_tables.py): Dataset.vectors_path names whichever of the two an embedding has.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,12 @@ import h5py
 import numpy as np
 
 from ls_pipeline.store.files import readable
+from ls_pipeline.store.lance_tables import is_lance_table, lance_shape, read_lance_vectors
 from ls_pipeline.store.layout import H5_DONE, H5_VECTORS
 from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.location import is_remote
+
+log = logging.getLogger(__name__)
 
 
 class ResumableVectors:
@@ -39,7 +44,13 @@ class ResumableVectors:
 @contextlib.contextmanager
 def resumable(path: Path, rows: int, dimensions: int) -> Iterator[ResumableVectors]:
     """Open (or start afresh when its shape no longer fits) the staged vectors file of an embedding."""
-    with h5py.File(path, "a") as handle:
+    try:
+        handle = h5py.File(path, "a")
+    except OSError:  # killed while HDF5 was writing it (seen when killed as the file was created)
+        log.warning("the staged vectors file of an interrupted embedding is unreadable; starting the embedding afresh")
+        path.unlink()
+        handle = h5py.File(path, "a")
+    with handle:
         existing, done = handle.get(H5_VECTORS), handle.get(H5_DONE)
         if existing is not None and done is not None and existing.shape == (rows, dimensions) and done.shape == (rows,):
             yield ResumableVectors(handle, existing, done[:])
@@ -59,16 +70,30 @@ def write_vectors(path: Path, matrix: np.ndarray) -> None:
 
 
 def read_vectors(path: Any) -> np.ndarray:
+    if is_lance_table(path):
+        return read_lance_vectors(path)
     with readable(path) as source, h5py.File(source, "r") as handle:
         return handle[H5_VECTORS][:]
+
+
+def vector_shape(path: Any) -> tuple[int, int]:
+    """(rows, dimensions) of an embedding's vectors, read from the file's header alone."""
+    if is_lance_table(path):
+        return lance_shape(path)
+    with readable(path) as source, h5py.File(source, "r") as handle:
+        rows, dimensions = handle[H5_VECTORS].shape
+        return int(rows), int(dimensions)
 
 
 def open_matrix(path: Any, copies: LocalCopies | None = None) -> np.ndarray:
     """A read-only memory map when the HDF5 dataset is contiguous and uncompressed, else the matrix read once.
 
     A remote file is mapped from its local copy in `copies` (fetched once per version), so that scoring every row
-    reads the local disk and never the store; without `copies` it is read whole into memory.
+    reads the local disk and never the store; without `copies` it is read whole into memory. A LanceDB table is
+    read whole into memory.
     """
+    if is_lance_table(path):
+        return read_lance_vectors(path)
     if is_remote(path) and copies is not None:
         path = copies.local(path)
     with readable(path) as source, h5py.File(source, "r") as handle:

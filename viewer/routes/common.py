@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import version
-from ls_pipeline.store.layout import EMBEDDING, IMPORTED, VECTORS
+from ls_pipeline.store.layout import IMPORTED
 from ls_pipeline.store.local_copies import CacheTooSmall
 from viewer.bodies import body_params, json_body
 from viewer.catalog import Catalog, Scope
@@ -101,7 +101,10 @@ def records(table: pa.Table) -> list[dict[str, Any]]:
 
 def source_of(scope: Scope) -> ScopeSource:
     meta = scope.dataset_meta()
-    return ScopeSource(scope.parquet, scope.dataset.input_path, tuple(meta.get("columns", [])), scope.text_column)
+    columns, where = tuple(meta.get("columns", [])), scope.input_path
+    if scope.rows_complete():
+        return ScopeSource(scope.parquet, where, columns, scope.text_column)
+    return ScopeSource(scope.parquet, where, columns, scope.text_column, scope.rows, scope.rows_version())
 
 
 async def params_of(request: Request, keys: tuple[str, ...]) -> QueryParams:
@@ -133,6 +136,15 @@ async def resolve(request: Request, scope: Scope, f: RowFilter) -> Resolved:
     return Resolved(found_tags, (matches.indices.tolist(), [float(s) for s in matches.scores]))
 
 
+def resolve_now(request: Request, scope: Scope, f: RowFilter) -> Resolved:
+    """As resolve, on the calling (worker) thread."""
+    found_tags = tag_indices(catalog(request), scope.dataset, f)
+    if f.q is None:
+        return Resolved(tag_indices=found_tags)
+    matches = semantic_now(request, scope, f.q, f.k)
+    return Resolved(found_tags, (matches.indices.tolist(), [float(s) for s in matches.scores]))
+
+
 async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
     return await work(semantic_now, request, scope, q, k)
 
@@ -141,7 +153,7 @@ def semantic_now(request: Request, scope: Scope, q: str, k: int) -> Matches:
     """The query's top-k, embedding and scoring on the calling (worker) thread: one hop off the event loop for the
     whole search instead of one per step (each hop cost ~0.7 ms p50, up to 28 ms p99 at load 3)."""
     path = _embedding_file(scope)
-    embedding = scope.sidecar.embedding
+    embedding = scope.embedding
     embedder: QueryEmbedder = request.app.state.embedder
     model = QueryModel(embedding.model_id, scope.dataset.path.parent, embedding.params.get("dimensions"))
     try:
@@ -177,7 +189,8 @@ def _index_of(request: Request, path: Path) -> EmbeddingIndex:
 
 
 def _embedding_file(scope: Scope) -> Path:
-    path = scope.dataset.file(EMBEDDING, scope.sidecar.embedding_id, VECTORS)
+    """The scope's vectors: an HDF5 file, or (Latent Scope 1.0) its embedding's LanceDB table."""
+    path = scope.dataset.vectors_path(scope.sidecar.embedding_id)
     try:
         version(path)  # not is_file(): on object storage that answers False when the store is down, too
     except FileNotFoundError:

@@ -14,7 +14,8 @@ from starlette.responses import Response
 from ls_pipeline.stages import compare as compare_stage
 from ls_pipeline.stages.curate import DELETED
 from ls_pipeline.steps import curate
-from ls_pipeline.store.files import Version, column_names, read_arrow, version
+from ls_pipeline.store.files import Version
+from ls_pipeline.store.scope_rows import read_parts
 from viewer.catalog import Scope
 from viewer.errors import BadRequest
 from viewer.routes.common import Json, catalog, scope_of, work
@@ -47,14 +48,14 @@ async def compare(request: Request) -> Response:
 
 
 def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
-    ca, da = _clusters(a.parquet, version(a.parquet))
-    cb, db = _clusters(b.parquet, version(b.parquet))
+    ca, da = _clusters(a.rows_parts(), a.rows_version())
+    cb, db = _clusters(b.rows_parts(), b.rows_version())
     if len(ca) != len(cb):
         raise BadRequest(f"scopes {a.id} and {b.id} have {len(ca)} and {len(cb)} rows; re-run the older one")
     keep = None if include_removed else ~(da | db)
     pairs = compare_stage.cluster_overlap(ca, cb, keep)
-    labels_a = {c["cluster"]: c.get("label") for c in a.sidecar.cluster_labels_lookup}
-    labels_b = {c["cluster"]: c.get("label") for c in b.sidecar.cluster_labels_lookup}
+    labels_a = {c["cluster"]: c.get("label") for c in a.clusters()}
+    labels_b = {c["cluster"]: c.get("label") for c in b.clusters()}
     for row in pairs:
         row["a_label"], row["b_label"] = labels_a.get(row["a"]), labels_b.get(row["b"])
     best = compare_stage.best_match(pairs)
@@ -68,10 +69,10 @@ def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _clusters(path: Path, _version: Version) -> tuple[np.ndarray, np.ndarray]:
+def _clusters(parts: tuple[Path, ...], _version: Version) -> tuple[np.ndarray, np.ndarray]:
     """The cluster of each row in ls_index order, and its removed flag."""
-    columns = ["ls_index", "cluster", *([DELETED] if DELETED in column_names(path) else [])]
-    table = read_arrow(path, columns=columns)
+    table = read_parts(parts, columns=["ls_index", "cluster", DELETED])
     order = np.argsort(table.column("ls_index").to_numpy())
-    deleted = table.column(DELETED).to_numpy(zero_copy_only=False) if DELETED in columns else np.zeros(len(order))
+    has = DELETED in table.column_names
+    deleted = table.column(DELETED).to_numpy(zero_copy_only=False) if has else np.zeros(len(order))
     return table.column("cluster").to_numpy()[order], np.asarray(deleted, dtype=bool)[order]

@@ -32,8 +32,9 @@ async def scopes(request: Request) -> Response:
 
 
 async def scope(request: Request) -> Response:
-    """One scope's JSON, with cluster_labels_lookup."""
-    return Json((await work(scope_of, request)).sidecar.raw)
+    """One scope's JSON, with cluster_labels_lookup (counted where Latent Scope's lookup has no counts)."""
+    found = await work(scope_of, request)
+    return Json({**found.sidecar.raw, "cluster_labels_lookup": await work(found.clusters)})
 
 
 async def thumbnail(request: Request) -> Response:
@@ -55,7 +56,7 @@ async def clusters(request: Request) -> Response:
     found = await work(scope_of, request)
     level = parse_int(request.query_params, "level", 0, 0, 100)
     # clusters are level 0; their parent topics (label levels) sit in a list of their own
-    lookup = found.sidecar.cluster_labels_lookup + found.sidecar.cluster_levels_lookup
+    lookup = await work(found.clusters) + found.sidecar.cluster_levels_lookup
     return Json(clusters_at(lookup, level))
 
 

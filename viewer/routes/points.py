@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ls_pipeline.stages.curate import DELETED
-from ls_pipeline.store.files import Version, column_names, read_arrow, version
+from ls_pipeline.store.files import Version, read_arrow
+from ls_pipeline.store.scope_rows import read_parts
 from viewer.errors import BadRequest, shown
 from viewer.filters import parse_bool
 from viewer.routes.common import limits, scope_of, work
@@ -25,7 +26,7 @@ MAX_HEADER_BYTES = 8192
 
 async def points(request: Request) -> Response:
     """Arrow IPC stream of every point (but rows a curator removed, unless include_removed=true); color_by=COLUMN
-    adds color (float32 value or int32 category code)."""
+    adds color (float32 value, float64 epoch seconds of a date, or int32 category code)."""
     found = await work(scope_of, request)
     include_removed = parse_bool(request.query_params, "include_removed")
     color_by = request.query_params.get("color_by") or None
@@ -37,9 +38,9 @@ async def points(request: Request) -> Response:
         kind = str(profiles.get(color_by, {}).get("type", "string"))
     body, categories = await work(
         encoded_points,
-        found.parquet,
-        version(found.parquet),
-        found.dataset.input_path,
+        found.rows_parts(),
+        found.rows_version(),
+        found.input_path,
         color_by,
         kind,
         limits(request).max_color_categories,
@@ -54,7 +55,7 @@ async def points(request: Request) -> Response:
 
 @lru_cache(maxsize=8)
 def encoded_points(
-    scope_path: Path,
+    scope_parts: tuple[Path, ...],
     _version: Version,
     input_path: Path,
     color_by: str | None,
@@ -63,7 +64,7 @@ def encoded_points(
     include_removed: bool = False,
 ) -> tuple[bytes, list[str] | None]:
     """Cached per scope file version: a map of a million points is read and encoded once, not per client."""
-    table = read_arrow(scope_path, columns=["ls_index", "x", "y", "cluster", *_deleted(scope_path)])
+    table = read_parts(scope_parts, columns=["ls_index", "x", "y", "cluster", DELETED])
     if not include_removed and DELETED in table.column_names:
         table = table.filter(pc.invert(pc.fill_null(table.column(DELETED), False)))
     index = table.column("ls_index").cast(pa.int64())
@@ -86,15 +87,17 @@ def encoded_points(
     return sink.getvalue().to_pybytes(), categories
 
 
-def _deleted(scope_path: Path) -> list[str]:
-    return [DELETED] if DELETED in column_names(scope_path) else []
-
-
 def color_column(
     values: pa.ChunkedArray, column: str, kind: str | None, max_categories: int
 ) -> tuple[pa.ChunkedArray, list[str] | None]:
+    """A number's (or boolean's) value, a date's epoch seconds (colour by time, and the timeline's playback), or
+    a category's code; a missing number or date is NaN (an Arrow reader in the browser sees a null's slot as 0)."""
     if kind in NUMERIC and (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or kind == "boolean"):
-        return values.cast(pa.float32()), None
+        return pc.fill_null(values.cast(pa.float32()), float("nan")), None
+    if kind == "date" and pa.types.is_timestamp(values.type):
+        per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[values.type.unit]
+        ticks = values.cast(pa.timestamp(values.type.unit)).cast(pa.int64()).cast(pa.float64())
+        return pc.fill_null(pc.divide(ticks, float(per_second)), float("nan")), None
     text = values.cast(pa.string())
     encoded = pc.dictionary_encode(text).combine_chunks()
     names = [str(v) for v in encoded.dictionary.to_pylist()]

@@ -89,7 +89,7 @@ def _search(request: Request) -> dict[str, Any]:
     k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
     matches = semantic_now(request, found, q, k)
     table = database(request).scored_rows(source_of(found), matches.indices, matches.scores)
-    return {"query": q, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)}
+    return {"query": q, "model_id": found.embedding.model_id or None, "results": records(table)}
 
 
 async def neighbors(request: Request) -> Response:
@@ -102,7 +102,7 @@ async def neighbors(request: Request) -> Response:
     k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
     matches = await similar(request, found, row, k)
     table = await work(database(request).scored_rows, source_of(found), matches.indices, matches.scores)
-    return Json({"ls_index": row, "model_id": found.sidecar.embedding.model_id or None, "results": records(table)})
+    return Json({"ls_index": row, "model_id": found.embedding.model_id or None, "results": records(table)})
 
 
 async def export(request: Request) -> Response:

@@ -13,7 +13,7 @@ from ls_pipeline.store import tags as store
 from ls_pipeline.store.datadir import Dataset
 from viewer import db
 from viewer.bodies import FILTER_KEYS, json_body
-from viewer.catalog import check_id
+from viewer.catalog import check_tag
 from viewer.errors import BadRequest, shown
 from viewer.guard import check_write
 from viewer.routes.common import (
@@ -40,7 +40,7 @@ async def create(request: Request) -> Response:
 async def rename(request: Request) -> Response:
     """Rename a tag: body {"to": NEW_NAME}."""
     ds, body = await _dataset(request), await _body(request, ("to",))
-    tag = check_id(request.path_params["tag"], "tag name")
+    tag = check_tag(request.path_params["tag"])
     to = _name(body.get("to"), "new tag name")
     return Json(_summary(await work(catalog(request).write, store.rename, ds, tag, to)))
 
@@ -48,7 +48,7 @@ async def rename(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     """Delete a tag (its rows stay in the history, and undo brings it back)."""
     ds = await _dataset(request)
-    tag = check_id(request.path_params["tag"], "tag name")
+    tag = check_tag(request.path_params["tag"])
     return Json(_summary(await work(catalog(request).write, store.delete, ds, tag)))
 
 
@@ -78,7 +78,7 @@ async def history(request: Request) -> Response:
 async def _change(request: Request, adding: bool) -> Response:
     check_write(request)
     found = await work(scope_of, request)
-    tag = check_id(request.path_params["tag"], "tag name")
+    tag = check_tag(request.path_params["tag"])
     f = filter_of(await params_of(request, FILTER_KEYS), found, limits(request))
     length = int(found.dataset_meta().get("length", 0))
     outside = [i for i in f.selection or () if not 0 <= i < length]
@@ -109,7 +109,7 @@ async def _body(request: Request, keys: tuple[str, ...]) -> dict[str, Any]:
 def _name(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"{what} must be a string, not {shown(value)}")
-    return check_id(value, what)
+    return check_tag(value, what)
 
 
 def _summary(entry: dict[str, Any]) -> dict[str, Any]:

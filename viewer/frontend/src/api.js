@@ -53,6 +53,9 @@ export async function getPoints(ds, scope, colorBy) {
   return points
 }
 
+/** How the keyword search matches the text column (the server's text_mode). */
+export const TEXT_MODES = ['literal', 'word', 'regex']
+
 /** Query parameters for the server-side filters (everything but an explicit selection). */
 export function filterParams(filters) {
   const p = new URLSearchParams()
@@ -60,6 +63,10 @@ export function filterParams(filters) {
   for (const t of filters.tags) p.append('tag', t)
   if (filters.tagsMode === 'any' && filters.tags.length > 1) p.set('tags_mode', 'any')
   if (filters.where.length) p.set('where', JSON.stringify(filters.where))
+  if (filters.text) {
+    p.set('text', filters.text)
+    if (filters.textMode && filters.textMode !== 'literal') p.set('text_mode', filters.textMode)
+  }
   if (filters.q) {
     p.set('q', filters.q)
     p.set('k', String(filters.k))
@@ -68,7 +75,8 @@ export function filterParams(filters) {
 }
 
 export function hasServerFilter(filters) {
-  return filters.clusters.length > 0 || filters.tags.length > 0 || filters.where.length > 0 || !!filters.q
+  const { clusters, tags, where, text, q } = filters
+  return clusters.length > 0 || tags.length > 0 || where.length > 0 || !!text || !!q
 }
 
 /** The same filters as a POST body (lists stay lists), with an explicit selection of any size up to max_selection. */
@@ -110,6 +118,11 @@ export async function getRows(ds, scope, params) {
 
 export async function getIndices(ds, scope, filters) {
   return getJSON(`${scopeBase(ds, scope)}/rows/indices?${filterParams(filters)}`)
+}
+
+/** The facets of the filters in `body` (a filter body plus column, baseline, rank: docs/viewer-api.md). */
+export async function getFacets(ds, scope, body) {
+  return (await post(`${scopeBase(ds, scope)}/facets`, body)).json()
 }
 
 export async function search(ds, scope, q, k) {

@@ -1,4 +1,6 @@
-// The explore page's top bar: home link, scope switcher, search box, colour-by, lasso, export and theme toggle.
+// The explore page's top bar: home link, scope switcher, semantic and keyword search, colour-by, lasso, export and
+// theme toggle.
+import { TEXT_MODES } from './api.js'
 import { h } from './dom.js'
 
 export function buildHeader({ app, dataset, scope, scopeJson, scopes, meta, state, on }) {
@@ -36,6 +38,22 @@ export function buildHeader({ app, dataset, scope, scopeJson, scopes, meta, stat
     e.preventDefault()
     on.search(searchInput.value.trim())
   }
+  const keywordInput = h('input', {
+    type: 'search',
+    placeholder: 'Keyword…',
+    'aria-label': 'Keyword search',
+    value: state.filters.text,
+  })
+  const keywordMode = h(
+    'select',
+    { 'aria-label': 'Keyword match', title: 'literal text, whole words, or a regular expression (RE2)' },
+    TEXT_MODES.map((m) => h('option', { value: m, selected: m === state.filters.textMode }, m)),
+  )
+  const keyword = (e) => {
+    e?.preventDefault()
+    on.keyword(keywordInput.value.trim(), keywordMode.value)
+  }
+  keywordMode.addEventListener('change', () => keywordInput.value.trim() && keyword())
   const header = h(
     'header.bar',
     {},
@@ -43,11 +61,13 @@ export function buildHeader({ app, dataset, scope, scopeJson, scopes, meta, stat
     h('span.dataset', {}, dataset),
     scopeSwitch,
     h('form.search', { on: { submit: search } }, searchInput),
+    h('form.keyword', { on: { submit: keyword } }, keywordInput, keywordMode),
     colorSelect,
     lassoButton,
     exportFormat,
     exportLink,
     themeButton,
   )
-  return { header, searchInput, themeButton, colorSelect, lassoButton, exportFormat, exportLink }
+  const keywords = { keywordInput, keywordMode }
+  return { header, searchInput, ...keywords, themeButton, colorSelect, lassoButton, exportFormat, exportLink }
 }

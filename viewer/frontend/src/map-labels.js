@@ -8,6 +8,8 @@ const LABEL_AREA = 30000 // px² of map per label: no more labels show at once t
 const MAX_LABELS = 40
 const CHAR_PX = 6.6 // the labels' 12 px system font, average advance per character
 const LABEL_HEIGHT = 18 // px, with the background's padding
+const MIN_SIZE = 11 // px: a level's labels are sized by their rows between these
+const MAX_SIZE = 19
 const GAP = 3 // px kept free around each label
 
 /** [x0, y0, x1, y1]: the box the first view fits, the bulk of the points with a margin (all of them when few). */
@@ -80,8 +82,10 @@ export function placeLabels(candidates, view, width, height) {
     if (placed.length >= limit) break
     const sx = (c.position[0] - view.target[0]) * scale + width / 2
     const sy = height / 2 - (c.position[1] - view.target[1]) * scale
-    const w = c.label.length * CHAR_PX + 8
-    const box = [sx - w / 2 - GAP, sy - LABEL_HEIGHT / 2 - GAP, sx + w / 2 + GAP, sy + LABEL_HEIGHT / 2 + GAP]
+    const em = (c.size || 12) / 12
+    const w = c.label.length * CHAR_PX * em + 8
+    const h = LABEL_HEIGHT * em
+    const box = [sx - w / 2 - GAP, sy - h / 2 - GAP, sx + w / 2 + GAP, sy + h / 2 + GAP]
     if (box[0] < 0 || box[1] < 0 || box[2] > width || box[3] > height) continue
     if (placed.some((p) => overlaps(p.box, box))) continue
     placed.push({ ...c, box })
@@ -112,5 +116,11 @@ export function labelLevels(points, clusters, parents) {
     groupOf = groupOf.map((g) => (up.has(g) ? up.get(g) : -1))
     levels.push(anchors(points, groupOf, topics.map((t) => ({ id: t.cluster, label: t.label, count: t.count }))))
   }
-  return levels
+  return levels.map(sized)
+}
+
+/** Font sizes by rows within a level: the square root, since areas, not lengths, compare counts. */
+function sized(labels) {
+  const most = Math.max(1, ...labels.map((l) => l.count))
+  return labels.map((l) => ({ ...l, size: Math.round(MIN_SIZE + (MAX_SIZE - MIN_SIZE) * Math.sqrt(l.count / most)) }))
 }

@@ -19,6 +19,9 @@ export class ScatterMap {
     this.highlight = [] // [{position, cluster, kind}] drawn with a ring on top
     this.hullClusters = [] // cluster ids whose hull is drawn
     this.hoveredCluster = null
+    this.extraLayers = new Map() // id -> {layers, below}: what other modules draw (the density, the playback)
+    this.pointsVisible = true
+    this.pointStyle = { size: 1, opacity: 1 } // the reader's point size (a factor) and opacity
     this.firstFrameDone = false
     const { width, height } = container.getBoundingClientRect()
     this.viewState = { target: [0, 0, 0], zoom: Math.log2(Math.min(width || 800, height || 600) / 2.3) }
@@ -152,6 +155,7 @@ export class ScatterMap {
     const h = this.container.clientHeight || 600
     const placed = placeLabels(levels[level], this.viewState, w, h)
     this.container.dataset.labelLevel = String(level)
+    this.container.dataset.labelCount = String(levels[level].length) // the level's labels, shown or not
     const { target, zoom } = this.viewState
     this.container.dataset.view = JSON.stringify({ target: target.slice(0, 2), zoom })
     this.container.dataset.labels = JSON.stringify(placed.map((p) => [p.label, ...p.box.map(Math.round)]))
@@ -197,7 +201,8 @@ export class ScatterMap {
     }
     for (let i = 0; i < n; i++) {
       let rgb
-      if (byColumn === 'numeric') rgb = rampColor(theme, (p.color[i] - lo) / (hi - lo || 1))
+      if (byColumn === 'numeric' && !Number.isFinite(p.color[i])) rgb = hexToRgb(theme.noise) // no value
+      else if (byColumn === 'numeric') rgb = rampColor(theme, (p.color[i] - lo) / (hi - lo || 1))
       else if (byColumn === 'category') rgb = p.color[i] < 0 ? hexToRgb(theme.noise) : rgbOf(p.color[i])
       else rgb = rgbOf(p.cluster[i])
       colors[4 * i] = rgb[0]
@@ -206,11 +211,53 @@ export class ScatterMap {
       colors[4 * i + 3] = !this.mask || this.mask[i] ? 220 : DIM_ALPHA
     }
     this.colors = colors
+    // One data object per colouring: deck.gl uploads a binary attribute again whenever its descriptor object is new,
+    // so one made in render() sent every point's position and colour to the GPU on every frame.
+    this.pointsData = {
+      length: n,
+      attributes: {
+        getPosition: { value: this.positions, size: 2 },
+        getFillColor: { value: colors, size: 4, normalized: true },
+      },
+    }
     this.render()
   }
 
   setColorMode(mode) {
     this.colorMode = mode
+  }
+
+  /** Layers of another module under (below) or over the points, replacing that id's; null removes them. */
+  setExtraLayers(id, layers, below = false) {
+    if (layers) this.extraLayers.set(id, { layers, below })
+    else if (!this.extraLayers.delete(id)) return
+    this.render()
+  }
+
+  /** One extra layer replaced, every other layer kept as it is (a playback frame): building them all again would
+   * have deck.gl redo the labels' collision map and the hulls' shapes every frame. */
+  swapExtraLayer(id, layer) {
+    const entry = this.extraLayers.get(id)
+    if (!entry || !this.deckLayers?.some((l) => l.id === layer.id)) return this.setExtraLayers(id, [layer])
+    entry.layers = [layer]
+    this.deckLayers = this.deckLayers.map((l) => (l.id === layer.id ? layer : l))
+    this.deck.setProps({ layers: this.deckLayers })
+  }
+
+  setPointsVisible(on) {
+    if (on === this.pointsVisible) return
+    this.pointsVisible = on
+    this.render()
+  }
+
+  setPointStyle(style) {
+    this.pointStyle = { ...this.pointStyle, ...style }
+    this.render()
+  }
+
+  /** What the point size control gives: the map's own radius for its zoom and size, times the reader's factor. */
+  pointRadius() {
+    return this.radius * this.pointStyle.size
   }
 
   setHighlight(items) {
@@ -250,7 +297,9 @@ export class ScatterMap {
     // Before the first frame only the points layer exists: compiling the shaders of hulls, rings and text
     // (software WebGL: seconds) must not delay the points.
     const later = this.firstFrameDone
+    const extra = (below) => [...this.extraLayers.values()].filter((e) => e.below === below).flatMap((e) => e.layers)
     const layers = [
+      ...extra(true),
       later &&
       new PolygonLayer({
         id: 'hulls',
@@ -266,18 +315,15 @@ export class ScatterMap {
       }),
       new PointsLayer({
         id: 'points',
-        data: {
-          length: n,
-          attributes: {
-            getPosition: { value: this.positions, size: 2 },
-            getFillColor: { value: this.colors, size: 4, normalized: true },
-          },
-        },
-        radiusPixels: this.radius,
+        data: this.pointsData,
+        radiusPixels: this.pointRadius(),
+        opacity: this.pointStyle.opacity,
+        visible: this.pointsVisible,
         pickable: true,
         autoHighlight: true,
         highlightColor: [...strokeRgb, 255],
       }),
+      ...extra(false),
       later &&
       new ScatterplotLayer({
         id: 'highlight',
@@ -299,7 +345,7 @@ export class ScatterMap {
         data: this.visibleLabels(),
         getPosition: (d) => d.position,
         getText: (d) => d.label,
-        getSize: 12,
+        getSize: (d) => d.size || 12,
         getColor: [...hexToRgb(theme.text), 235],
         background: true,
         getBackgroundColor: [...hexToRgb(theme.background), 150],
@@ -313,6 +359,7 @@ export class ScatterMap {
     ].filter(Boolean)
     this.layersSet = true
     this.overlaysSet = later
+    this.deckLayers = layers
     this.deck.setProps({ layers })
     if (!later) performance.mark('ls-layers-set')
   }

@@ -192,6 +192,10 @@ export function renderChips(el, { filters, clustersById, theme, selectionCount, 
   }
   for (const t of filters.tags) el.append(chip('tag', t, () => onRemove('tag', t)))
   filters.where.forEach((w, i) => el.append(chip('where', conditionText(w), () => onRemove('where', i))))
+  if (filters.text) {
+    const how = filters.textMode === 'literal' ? '' : ` (${filters.textMode})`
+    el.append(chip('keyword', `“${filters.text}”${how}`, () => onRemove('text')))
+  }
   if (filters.q) el.append(chip('search', `“${filters.q}” top ${filters.k}`, () => onRemove('q')))
   if (filters.sel.length) el.append(chip('points', `${fmt(filters.sel.length)} picked`, () => onRemove('sel')))
   if (filters.lasso) el.append(chip('lasso', `${fmt(selectionCount)} in lasso`, () => onRemove('lasso')))

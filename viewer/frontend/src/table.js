@@ -1,10 +1,13 @@
 // The table of the current filter/selection, one server page at a time, with user-chosen columns.
 import { h, clear, fmt } from './dom.js'
+import { splitMatches } from './highlight.js'
 import { clusterColor } from './theme.js'
 
 export const PAGE_SIZE = 50
 
-export function renderTable(el, { page, columns, allColumns, theme, clustersById, pageIndex, sort, textColumn, on }) {
+/** `matcher`: the keyword search's RegExp (highlight.js), marked in the text column; null marks nothing. */
+export function renderTable(el, options) {
+  const { page, columns, allColumns, theme, clustersById, pageIndex, sort, textColumn, matcher, on } = options
   clear(el)
   const total = page?.total ?? 0
   const first = total ? pageIndex * PAGE_SIZE + 1 : 0
@@ -84,7 +87,7 @@ export function renderTable(el, { page, columns, allColumns, theme, clustersById
               },
               head.map((c) =>
                 c === textColumn
-                  ? h('td.text', {}, h('span.clamp', { title: String(r[c] ?? '') }, cell(c, r, theme, clustersById)))
+                  ? h('td.text', {}, h('span.clamp', { title: String(r[c] ?? '') }, marked(r[c], matcher)))
                   : h('td', {}, cell(c, r, theme, clustersById)),
               ),
             ),
@@ -93,6 +96,11 @@ export function renderTable(el, { page, columns, allColumns, theme, clustersById
       ),
     ),
   )
+}
+
+function marked(value, matcher) {
+  if (value === null || value === undefined) return h('span.muted', {}, '∅')
+  return splitMatches(String(value), matcher).map(([part, hit]) => (hit ? h('mark', {}, part) : part))
 }
 
 function cell(column, row, theme, clustersById) {

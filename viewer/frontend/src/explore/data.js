@@ -4,6 +4,7 @@ import * as api from '../api.js'
 import { PAGE_SIZE } from '../table.js'
 import { currentTheme } from '../theme.js'
 import { SEARCH_RESULTS_MAX } from './limits.js'
+import { applyMapStyle } from './map-style.js'
 
 /** Loads the points (or awaits `sent`, their request for the current colour) and hands them to the map. */
 export async function loadPoints(view, sent = null) {
@@ -15,6 +16,7 @@ export async function loadPoints(view, sent = null) {
   if (colorMeta && !points.color) console.warn('colour column not returned:', view.state.color)
   view.map.setColorMode(mode)
   view.map.setPoints(points, clusters, currentTheme(), view.data.parents)
+  applyMapStyle(view)
   view.el.mapWrap.dataset.points = String(points.length)
 }
 

@@ -5,6 +5,8 @@ import { renderConditionForm } from '../panels.js'
 import * as render from './render.js'
 import { buildScopeEdit } from './scopeedit.js'
 import { buildTagEdit } from './tagedit.js'
+import { buildMapStyle } from './map-style.js'
+import { buildTimeline } from './timeline.js'
 
 /** Builds the page into root and returns its elements; `view` receives the controls' events. */
 export function buildLayout(root, view) {
@@ -25,6 +27,7 @@ export function buildLayout(root, view) {
       exportClick: (e) => render.exportSelection(view) && e.preventDefault(),
       scope: (id) => view.switchScope(id),
       search: (q) => view.update({ filters: { ...view.state.filters, q } }),
+      keyword: (text, textMode) => view.update({ filters: { ...view.state.filters, text, textMode } }),
     },
   })
   const el = {
@@ -36,6 +39,10 @@ export function buildLayout(root, view) {
     mapWrap: h('div.map', { dataset: { testid: 'map' } }),
     table: h('section.table'),
     results: h('section.results', { hidden: true }),
+    neighbors: h('section.results.neighbors', { hidden: true, dataset: { testid: 'neighbors-panel' } }),
+    facets: h('aside.facets', { dataset: { testid: 'facets' } }),
+    timeline: buildTimeline(view),
+    mapStyle: buildMapStyle(view),
     clusters: h('div.cluster-list'),
     tags: h('div.tag-list'),
     condition: h('div'),
@@ -47,13 +54,22 @@ export function buildLayout(root, view) {
     'aside.side',
     {},
     el.results,
+    el.neighbors,
     h('section', {}, h('h3', {}, `Clusters (${clusters.filter((c) => !c.noise).length})`, el.sortButton), el.clusters),
     h('section', {}, h('h3', {}, 'Tags'), el.tags, el.tagEdit?.root),
     el.scopeEdit ? h('section', {}, h('h3', {}, 'Edit clusters'), el.scopeEdit.root) : null,
     h('section', {}, h('h3', {}, 'Column condition'), el.condition),
   )
+  el.mapWrap.append(el.mapStyle.root)
   clear(root).append(
-    h('div.explore', {}, header, el.chips, el.error, h('div.body', {}, side, h('main', {}, el.mapWrap, el.table))),
+    h(
+      'div.explore',
+      {},
+      header,
+      el.chips,
+      el.error,
+      h('div.body', {}, side, h('main', {}, el.mapWrap, el.timeline.root, el.table), el.facets),
+    ),
   )
   const onAdd = (w) => view.update({ filters: { ...view.state.filters, where: [...view.state.filters.where, w] } })
   renderConditionForm(el.condition, { meta, onAdd })

@@ -4,6 +4,7 @@ import { renderChips, renderClusters, renderSearchResults, renderTags } from '..
 import { exploreUrl } from '../state.js'
 import * as filters from './filters.js'
 import { renderTagTargets } from './tagedit.js'
+import { keywordMatcher } from '../highlight.js'
 import { renderTable } from '../table.js'
 import { currentTheme } from '../theme.js'
 import { EXPORT_SELECTION_MAX } from './limits.js'
@@ -67,6 +68,7 @@ export function renderRows(view) {
     pageIndex: state.tablePage,
     sort: state.sort,
     textColumn: data.textColumn,
+    matcher: keywordMatcher(state.filters.text, state.filters.textMode),
     on: tableEvents(view, columns, allColumns),
   })
 }
@@ -93,7 +95,10 @@ function tableEvents(view, columns, allColumns) {
       renderRows(view)
     },
     hover: (r) => view.setPinned(r),
-    pick: (r) => view.map.flyTo(r.x, r.y),
+    pick: (r) => {
+      view.map.flyTo(r.x, r.y)
+      view.setNear(r.ls_index)
+    },
   }
 }
 
@@ -108,18 +113,21 @@ export function renderSearch(view) {
   })
 }
 
-/** Rings on top of the map: search hits, picked points and the row hovered in the table or results. */
+/** Rings on top of the map: search hits, a row's neighbours, picked points and the row hovered in the table or
+ * results. */
 export function updateHighlight(view) {
   const { map, ui, state } = view
   const items = []
   const add = (li, kind) => {
     const r = map.rowOf?.[li]
     if (r === undefined || r < 0) return
-    items.push({ row: r, lsIndex: li, cluster: map.points.cluster[r], position: [map.points.x[r], map.points.y[r]], kind })
+    const position = [map.points.x[r], map.points.y[r]]
+    items.push({ row: r, lsIndex: li, cluster: map.points.cluster[r], position, kind })
   }
   // Search hits that other filters remove stay dimmed like any other filtered-out point.
   const passes = (li) => !map.mask || map.mask[map.rowOf[li]] === 1
   for (const r of ui.search?.results || []) if (passes(r.ls_index)) add(r.ls_index, 'search')
+  for (const r of ui.neighbors?.results || []) add(r.ls_index, 'neighbor')
   for (const li of state.filters.sel) add(li, 'picked')
   if (ui.pinned !== undefined && ui.pinned !== null) add(ui.pinned, 'pinned')
   map.setHighlight(items)

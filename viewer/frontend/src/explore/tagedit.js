@@ -48,8 +48,8 @@ function editRows(view, editor, tag, action) {
   return editor.rows(tag, action, api.filterBody(view.state.filters, selection))
 }
 
-/** Runs one edit, says what it did, then reloads the tags (a renamed or deleted tag leaves the filter). */
-async function run(view, el, fn) {
+/** Runs one edit, says what it did in el.status, then reloads the tags (a renamed or deleted tag leaves the filter). */
+export async function run(view, el, fn) {
   el.status.textContent = '…' // a new edit under way: the last one's line goes
   await view.guarded(async () => {
     const done = await fn()

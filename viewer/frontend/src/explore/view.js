@@ -6,7 +6,11 @@ import { exploreUrl, parseRoute } from '../state.js'
 import { currentTheme, setTheme } from '../theme.js'
 import * as data from './data.js'
 import * as filters from './filters.js'
+import { loadFacets, renderFacets } from './facets.js'
 import { buildLayout } from './layout.js'
+import { applyMapStyle } from './map-style.js'
+import { loadNeighbors, renderNeighbors } from './neighbors.js'
+import { benchFrame, loadTimeline, renderTimeline, stop as stopPlayback } from './timeline.js'
 import * as render from './render.js'
 
 export class ExploreView {
@@ -23,6 +27,13 @@ export class ExploreView {
       filters: route.filters,
       color: route.color,
       cols: route.cols,
+      facets: route.facets,
+      facetRank: route.facetRank,
+      near: route.near,
+      time: route.time,
+      density: route.density,
+      pointSize: route.pointSize,
+      pointOpacity: route.pointOpacity,
       sort: route.sort,
       tablePage: route.tablePage,
     }
@@ -36,10 +47,16 @@ export class ExploreView {
       matching: null, // the explicit selection after the other filters, when there is one (paged here)
       page: undefined, // the table page shown
       pinned: null, // the ls_index hovered in the table or results
+      facets: null, // the last facets answer
+      neighbors: null, // the last neighbours answer (of state.near)
+      timeline: null, // the timeline's date histogram
     }
-    this.tokens = { hover: 0, mask: 0, table: 0, search: 0 } // drop answers older than the newest request
+    // The newest request of each kind: an answer to an older one is dropped.
+    this.tokens = { hover: 0, mask: 0, table: 0, search: 0, facets: 0, neighbors: 0, timeline: 0 }
     this.rowCache = new Map() // ls_index -> row, for the hover card
     this.el = buildLayout(root, this)
+    this.timeline = { el: this.el.timeline, playing: null, playback: null, window: null } // see timeline.js
+    this.mapStyle = { el: this.el.mapStyle } // see map-style.js
     this.card = new HoverCard(this.el.mapWrap)
     this.map = new ScatterMap(this.el.mapWrap, {
       onHover: (hit, info) => this.hoverPoint(hit, info),
@@ -56,6 +73,7 @@ export class ExploreView {
     window.__lsProject = (x, y) => this.map.deck.getViewports()[0].project([x, y])
     window.__lsRedrawMs = () => this.map.timeRedraw()
     window.__lsPick = (x, y) => this.map.timePick(x, y)
+    window.__lsPlaybackFrame = (fraction, naive) => benchFrame(this, fraction, naive)
     const onPopState = () => this.onPopState()
     const onKey = (e) => e.key === 'Escape' && this.ui.lasso && this.setLasso(false)
     window.addEventListener('popstate', onPopState)
@@ -87,13 +105,18 @@ export class ExploreView {
     const r = parseRoute(location)
     const { dataset, scope } = this.data
     if (r.page !== 'explore' || r.dataset !== dataset || r.scope !== scope) return location.reload()
-    Object.assign(this.state, { filters: r.filters, cols: r.cols, sort: r.sort, tablePage: r.tablePage })
+    const { filters: f, cols, sort, tablePage, facets, facetRank, near, time } = r
+    Object.assign(this.state, { filters: f, cols, sort, tablePage, facets, facetRank, near, time })
     this.el.searchInput.value = r.filters.q
+    this.el.keywordInput.value = r.filters.text
+    this.el.keywordMode.value = r.filters.textMode
     if ((r.color || '') !== (this.state.color || '')) this.changeColor(r.color, false)
+    Object.assign(this.state, { density: r.density, pointSize: r.pointSize, pointOpacity: r.pointOpacity })
     this.refresh()
   }
 
   async changeColor(column, push = true) {
+    stopPlayback(this) // its points carry the colours they were sorted with
     this.state.color = column
     this.el.colorSelect.value = column
     if (push) history.pushState({}, '', exploreUrl(this.state))
@@ -109,6 +132,7 @@ export class ExploreView {
   toggleTheme() {
     setTheme(currentTheme().name === 'dark' ? 'light' : 'dark')
     this.map.setTheme(currentTheme())
+    applyMapStyle(this) // the density's shade follows the theme
     render.renderAll(this)
   }
 
@@ -144,17 +168,26 @@ export class ExploreView {
 
   removeFilter(kind, value) {
     if (kind === 'q') this.el.searchInput.value = ''
+    if (kind === 'text') this.el.keywordInput.value = ''
     this.setFilters(filters.withoutFilter(this.state.filters, kind, value))
   }
 
   clearFilters() {
     this.el.searchInput.value = ''
+    this.el.keywordInput.value = ''
     this.setFilters(filters.withoutAll(this.state.filters))
   }
 
   setPinned(row) {
     this.ui.pinned = row ? row.ls_index : null
     render.updateHighlight(this)
+  }
+
+  /** The charted columns or their ranking changed: only the facets reload. */
+  setFacetView(patch) {
+    Object.assign(this.state, patch)
+    history.replaceState({}, '', exploreUrl(this.state))
+    this.guarded(() => this.loadFacets())
   }
 
   updateExportLink() {
@@ -176,18 +209,37 @@ export class ExploreView {
     if (found) this.card.show(about, hit.lsIndex, found.row?.[this.data.textColumn], currentTheme())
   }
 
+  /** A click picks the point (shift: adds it) and lists its neighbours; a click on a picked point drops both. */
   clickPoint(hit, event) {
     if (!hit) return
-    this.setFilters(filters.withPicked(this.state.filters, hit.lsIndex, event?.srcEvent?.shiftKey))
+    const next = filters.withPicked(this.state.filters, hit.lsIndex, event?.srcEvent?.shiftKey)
+    const near = next.sel.includes(hit.lsIndex) ? hit.lsIndex : null
+    this.update({ filters: next, near })
+  }
+
+  setTimeColumn(column) {
+    stopPlayback(this)
+    this.state.time = column
+    history.replaceState({}, '', exploreUrl(this.state))
+    this.guarded(() => this.loadTimeline())
+  }
+
+  /** Lists the neighbours of one row (null: none), without changing the filters. */
+  setNear(lsIndex) {
+    this.state.near = lsIndex
+    history.replaceState({}, '', exploreUrl(this.state))
+    this.guarded(() => this.loadNeighbors())
   }
 
   // ---- data
 
   async refresh() {
+    stopPlayback(this) // the filters' mask and the playback's dimming would fight over the points
     render.renderAll(this)
     await this.guarded(async () => {
       await this.applyMask()
-      await Promise.all([this.loadTable(), this.loadSearch()])
+      const loads = [this.loadTable(), this.loadSearch(), this.loadFacets(), this.loadNeighbors(), this.loadTimeline()]
+      await Promise.all(loads)
     })
   }
 
@@ -207,6 +259,7 @@ export class ExploreView {
     if (found === undefined) return // a newer filter is on its way
     this.ui.matching = found.selection ? found.matching : null // client-side paging only for an explicit selection
     data.setMask(this, found.matching)
+    applyMapStyle(this) // the density of the rows that pass
     render.renderChipsOf(this)
     render.updateExportLink(this)
     render.updateHighlight(this)
@@ -218,6 +271,20 @@ export class ExploreView {
 
   reloadTable() {
     this.guarded(() => this.loadTable())
+  }
+
+  async loadTimeline() {
+    if (await loadTimeline(this)) renderTimeline(this)
+  }
+
+  async loadNeighbors() {
+    if (!(await loadNeighbors(this))) return
+    renderNeighbors(this)
+    render.updateHighlight(this)
+  }
+
+  async loadFacets() {
+    if (await loadFacets(this)) renderFacets(this)
   }
 
   async loadSearch() {
