@@ -8,9 +8,7 @@ is kept per scope table: the table's name changes with the scope's files, so not
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +19,7 @@ from viewer.db import ScopeSource, count_sql, from_where
 from viewer.facets import TAGS_FACET, FacetRequest, scope_filter, without_column
 from viewer.filters import Resolved, RowFilter, column_sql, where_sql
 from viewer.histogram import Bins, date_bins, number_bins
+from viewer.kept import Kept
 
 # One query, its bound values and the Arrow tables it reads by name -> its rows.
 Run = Callable[[str, dict[str, Any], dict[str, pa.Table] | None], pa.Table]
@@ -54,29 +53,8 @@ class Scope:
         return from_where(self.table, self.src, scope_filter(self.f), Resolved())[0]
 
 
-class _Kept:
-    """What depends on the scope table alone, least recently used dropped."""
-
-    def __init__(self, size: int = 512) -> None:
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-KEPT = _Kept()
-KEYWORD_MATCHES = _Kept(size=8)  # the rows of a keyword: up to a million ls_index each
+KEPT = Kept()
+KEYWORD_MATCHES = Kept(size=8)  # the rows of a keyword: up to a million ls_index each
 
 
 def facets(scope: Scope, request: FacetRequest) -> dict[str, Any]:
