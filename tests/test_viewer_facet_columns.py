@@ -18,6 +18,7 @@ from viewer import facet_queries
 from viewer.db import Database, ScopeSource
 from viewer.facets import facet_kinds, parse_facets
 from viewer.filters import Resolved, column_types, parse_filter
+from viewer.kept import Kept
 from viewer.settings import Limits
 
 INPUT_ROWS = 170_000  # more than a DuckDB row group (122,880 rows)
@@ -177,3 +178,27 @@ def test_removed_rows_the_baseline_and_lift_without_a_value_reaching_min_count(
     )
     assert found["buckets"] == [] and found["total"] == 40 and found["other"] == 40 - found["nulls"]
     assert found["scope"]["total"] == int((~rows["removed"]).sum())
+
+
+def test_kept_arrays_stay_within_their_byte_budget() -> None:
+    kept = Kept(size=10, max_bytes=250)
+    made: list[str] = []
+
+    def array(name: str, size: int) -> np.ndarray:
+        def make() -> np.ndarray:
+            made.append(name)
+            return np.zeros(size, dtype=np.uint8)
+
+        return kept.get(name, make)
+
+    array("a", 100)
+    array("b", 100)
+    array("a", 100)  # kept: a is now the most recently used
+    array("c", 100)  # over 250 bytes: b, the least recently used, goes
+    array("a", 100)
+    array("b", 100)
+    assert made == ["a", "b", "c", "b"]
+    array("huge", 1000)  # larger than the budget alone: kept, everything else dropped
+    array("huge", 1000)
+    array("a", 100)
+    assert made == ["a", "b", "c", "b", "huge", "a"]

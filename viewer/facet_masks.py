@@ -11,7 +11,7 @@ keyword's rows found once, a semantic query's top k) mark their positions.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,17 +32,27 @@ class Filtered:
     keyword_rows: np.ndarray | None = None  # the ls_index of the rows the keyword matches, found once for all charts
 
 
-@dataclass(frozen=True)
+@dataclass
 class Masks:
     rest: np.ndarray  # the rows every filter on no charted column keeps
     own: dict[str, np.ndarray]  # a charted column with filters of its own -> the rows they keep
+    _found: dict[str | None, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
-    def but(self, column: str) -> np.ndarray:
-        """The rows a chart of `column` counts: under every filter but those on its own column."""
-        return functools.reduce(np.logical_and, (m for c, m in self.own.items() if c != column), self.rest)
+    def but(self, column: str | None) -> np.ndarray:
+        """The rows a chart of `column` counts, under every filter but those on its own column (None: under every
+        filter), as a mask."""
+        return self._of(column)[0]
 
-    def every(self) -> np.ndarray:
-        return functools.reduce(np.logical_and, self.own.values(), self.rest)
+    def positions(self, column: str | None) -> np.ndarray:
+        """The same rows' positions: a chart gathers their codes, far cheaper than indexing the codes by the mask."""
+        return self._of(column)[1]
+
+    def _of(self, column: str | None) -> tuple[np.ndarray, np.ndarray]:
+        key = column if column in self.own else None  # the charts with no filter of their own share one
+        if key not in self._found:
+            mask = functools.reduce(np.logical_and, (m for c, m in self.own.items() if c != key), self.rest)
+            self._found[key] = mask, np.flatnonzero(mask)
+        return self._found[key]
 
 
 def masks(table: Table, filtered: Filtered, coded: dict[str, Coded | None]) -> Masks:

@@ -2,10 +2,10 @@
 the scope-wide counts beside them when a baseline is asked for.
 
 Every filter is evaluated once per request, as a mask of rows (viewer/facet_masks.py), and each chart counts its
-column's per-row codes, kept per scope table (viewer/facet_columns.py), under the mask of every filter but its own:
-one bincount a chart instead of a scan, grouping and filtering of the table per chart. What depends on the scope
-alone (a column's extent) is kept per scope table too: the table's name changes with the scope's files, so nothing
-kept can go stale.
+column's per-row codes, kept per scope table (viewer/facet_columns.py), at the rows of every filter but its own:
+one gather and bincount a chart instead of a scan, grouping and filtering of the table per chart. What depends on
+the scope alone (a column's extent, a chart's scope-wide counts) is kept too: keys start with the table's name,
+which changes with the scope's files, so nothing kept can go stale.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from viewer.db import ScopeSource
 from viewer.facet_columns import Coded, Run, Table
-from viewer.facet_masks import Filtered, masks
+from viewer.facet_masks import Filtered, Masks, masks
 from viewer.facets import TAGS_FACET, FacetRequest
 from viewer.filters import Resolved, RowFilter, column_sql, where_sql
 from viewer.histogram import Bins, date_bins, number_bins
@@ -26,6 +26,7 @@ from viewer.kept import Kept
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 KEPT = Kept()
 KEYWORD_MATCHES = Kept(size=8)  # the rows of a keyword: up to a million ls_index each
+SCOPE_COUNTS = Kept(size=64)  # a chart's scope-wide counts: one number a bucket (a category's value)
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,11 @@ def facets(scope: Scope, request: FacetRequest) -> dict[str, Any]:
     table = Table(scope.run_query, scope.table)
     coded = {column: _coded(scope, table, column, request.bins) for column in request.columns}
     found = masks(table, Filtered(scope.f, scope.resolved, scope.src.text_column, _keyword_rows(scope)), coded)
-    in_scope = None
-    if request.baseline:  # the whole scope as the map shows it (rows a curator removed only when f keeps them)
-        in_scope = np.ones(table.rows, dtype=bool) if scope.f.include_removed else ~table.removed()
     charts = []
     for column in request.columns:
-        chart = _chart(scope, table, column, coded[column], found.but(column), in_scope, request)
+        chart = _chart(scope, table, column, coded[column], found, request)
         charts.append({"column": column, "type": scope.kinds[column], **chart})
-    return {"total": int(np.count_nonzero(found.every())), "facets": charts}
+    return {"total": len(found.positions(None)), "facets": charts}
 
 
 def _coded(scope: Scope, table: Table, column: str, max_bins: int) -> Coded | None:
@@ -83,22 +81,16 @@ def _keyword_rows(scope: Scope) -> np.ndarray | None:
 
 
 def _chart(
-    scope: Scope,
-    table: Table,
-    column: str,
-    coded: Coded | None,
-    rows: np.ndarray,
-    in_scope: np.ndarray | None,
-    request: FacetRequest,
+    scope: Scope, table: Table, column: str, coded: Coded | None, found: Masks, request: FacetRequest
 ) -> dict[str, Any]:
     kind = scope.kinds[column]
     if column == TAGS_FACET:
-        return _tags(scope, table, rows, in_scope, request)
+        return _tags(scope, table, found.but(column), _in_scope(scope, table) if request.baseline else None, request)
     if coded is None:  # a histogram of no value at all: every row is a null
-        nulls = int(np.count_nonzero(rows))
+        nulls = len(found.positions(column))
         return {"buckets": [], "other": 0, "nulls": nulls, "total": nulls, "interval": None}
-    counts = coded.counts(rows)
-    scope_counts = None if in_scope is None else coded.counts(in_scope)
+    counts = coded.counts(found.positions(column))
+    scope_counts = _scope_counts(scope, table, coded) if request.baseline else None
     if kind == "category":
         return _category(coded, counts, scope_counts, request)
     if kind == "boolean":
@@ -106,6 +98,20 @@ def _chart(
     bins = _bins(scope, column, kind, request.bins)
     assert bins is not None  # the codes were made from these bins
     return _histogram(bins, kind, coded, counts, scope_counts)
+
+
+def _in_scope(scope: Scope, table: Table) -> np.ndarray:
+    """The whole scope as the map shows it (rows a curator removed only when the filter keeps them), as a mask."""
+    return np.ones(table.rows, dtype=bool) if scope.f.include_removed else ~table.removed()
+
+
+def _scope_counts(scope: Scope, table: Table, coded: Coded) -> np.ndarray:
+    """A chart's counts over the whole scope, kept with its codes."""
+
+    def compute() -> np.ndarray:
+        return coded.counts(None if scope.f.include_removed else np.flatnonzero(~table.removed()))
+
+    return SCOPE_COUNTS.get((coded.key, scope.f.include_removed), compute)
 
 
 def _category(
