@@ -59,7 +59,8 @@ def one_scan_sql(table: str) -> tuple[str, str]:
     rows = f"SELECT {values}, {IN_SECTIONS} AS p_section, {RECENT} AS p_released FROM {table} t"
     names = list(CHARTS)
     counts = ", ".join(
-        f"count(*) FILTER (WHERE {' AND '.join(p for p in ('p_section', 'p_released') if p != 'p_' + name)}) AS n_{name}"
+        f"count(*) FILTER (WHERE {' AND '.join(p for p in ('p_section', 'p_released') if p != 'p_' + name)})"
+        f" AS n_{name}"
         for name in ("section", "released", "priority")
     )
     grouping = (
