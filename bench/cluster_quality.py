@@ -7,7 +7,13 @@ Latent Scope 1.0's defaults are read from its UI and CLI for 1k-10k rows: EVoC o
 (base_min_cluster_size 15, min_samples 5, n_neighbors 15, noise_level 0.5; we fix random_state 42) and HDBSCAN
 15/5 on the 2D UMAP (our old default is the same).
 
-Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/cluster_quality.py [--sets debian fortunes]
+With --labels: the default clustering's labels, the lift keywords of before and the keyphrases of now, scored
+without an LLM: word precision and lift (how much more often a label's words occur in its cluster's rows than in
+the rest), sorting accuracy (the share of rows whose most similar label under the local model is their own
+cluster's), and how many topics repeat a child's label.
+
+Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/cluster_quality.py [--sets debian fortunes] [--labels]
+[--data FILE]
 Embeddings and UMAPs are cached in bench/results/ (quality-*.npz), so a rerun costs only the clusterings.
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -201,14 +208,132 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+# ---- label scores: how well a cluster's label names it, without an LLM -------------------------------------------
+# Neither is what the keyphrase labeler optimizes (it ranks phrases by closeness to the cluster's own mean vector,
+# one cluster at a time): both ask whether a label tells its cluster apart from the others.
+
+_WORD = re.compile(r"(?u)\b[^\W\d_][^\W_]+\b")
+
+
+def label_words(label: str) -> list[str]:
+    """A label's distinct words, lowercased, stop words left out."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted({w for w in _WORD.findall(label.lower()) if w not in ENGLISH_STOP_WORDS})
+
+
+def word_scores(texts: list[str], cluster: np.ndarray, labels: dict[int, str]) -> dict[str, float]:
+    """Model-free: for each word of a cluster's label, the share of the rows holding it that are in the cluster
+    (precision) and how many times more often the cluster's rows hold it than the other rows (lift, with half a
+    row added to each count); averaged over a label's words, then over the labels (lift: geometric means)."""
+    words = sorted({w for label in labels.values() for w in label_words(label)})
+    index = {w: i for i, w in enumerate(words)}
+    holds = np.zeros((len(texts), len(words)), dtype=bool)
+    for row, text in enumerate(texts):
+        for w in set(_WORD.findall(text.lower())) & index.keys():
+            holds[row, index[w]] = True
+    precision, lift = [], []
+    for cid, label in labels.items():
+        inside = cluster == cid
+        columns = [index[w] for w in label_words(label)]
+        if not columns:
+            precision.append(0.0), lift.append(0.0)
+            continue
+        hits_in = holds[inside][:, columns].sum(axis=0)
+        hits_out = holds[~inside][:, columns].sum(axis=0)
+        precision.append(float(np.mean(hits_in / np.maximum(hits_in + hits_out, 1))))
+        share_in = (hits_in + 0.5) / (inside.sum() + 1)
+        share_out = (hits_out + 0.5) / ((~inside).sum() + 1)
+        lift.append(float(np.mean(np.log(share_in / share_out))))
+    return {"precision": float(np.mean(precision)), "lift": float(np.exp(np.mean(lift)))}
+
+
+def sorting_accuracy(vectors: np.ndarray, cluster: np.ndarray, labels: dict[int, str], embed: Callable) -> float:
+    """Embedding: the share of the labelled rows whose most similar label (the local model's cosine between the
+    row's vector and the label's) is their own cluster's, as if the labels were the classes a reader sorts by."""
+    ids = sorted(labels)
+    label_vectors = embed([labels[c] for c in ids])
+    rows = np.isin(cluster, ids)
+    nearest = np.asarray(ids)[np.argmax(vectors[rows] @ label_vectors.T, axis=1)]
+    return float((nearest == cluster[rows]).mean())
+
+
+def parent_repeats(levels: list[dict[int, str]], maps: list[dict[int, int]], names: dict[int, str]) -> int:
+    """How many topics carry the label of one of their children."""
+    below, repeats = names, 0
+    for level, mapping in zip(levels, maps, strict=False):
+        repeats += sum(1 for child, parent in mapping.items() if below.get(child) == level.get(parent))
+        below = level
+    return repeats
+
+
+def label_run(name: str, examples: int, debian_file: Path | None) -> list[dict[str, object]]:
+    """The default clustering of a set (bench/map_quality.py's cache) labelled the old way (lift keywords) and the new
+    (keyphrases re-ranked by the local model); their scores, time, and a few labels side by side."""
+    import map_quality
+
+    from ls_pipeline.models.embedding import DEFAULT_MODEL, load_embedder
+    from ls_pipeline.stages.label import LabelParams
+    from ls_pipeline.stages.label.chat import Phrases, label_all
+    from ls_pipeline.stages.label.keyphrases import cluster_centres
+
+    b = map_quality.base(name, debian_file)
+    found = cluster_stage.cluster(b.umap10, ClusterParams(), levels=2)
+    defaults = cluster_stage.summarize(b.xy, found.cluster, found.raw)
+    local = load_embedder(DEFAULT_MODEL)
+    phrases = Phrases(local.embed, cluster_centres(b.data.embeddings, found.cluster))
+    rows, named = [], {}
+    for labeler, given in (("before: lift keywords", None), ("after: keyphrases, re-ranked", phrases)):
+        started = time.perf_counter()
+        out = label_all(b.data.texts, b.data.embeddings, b.xy, found.cluster, defaults, LabelParams(), None,
+                        found.hierarchy, given)  # fmt: skip
+        seconds = time.perf_counter() - started
+        named_rows = out.table[~out.table["noise"]]
+        names = dict(zip(named_rows["cluster"], named_rows["label"], strict=True))
+        levels = [dict(zip(g["cluster"], g["label"], strict=True)) for _, g in out.levels.groupby("level")]
+        named[labeler] = names
+        rows.append({
+            "set": name, "labeler": labeler, "clusters": len(names), "seconds": seconds,
+            **word_scores(b.data.texts, found.cluster, names),
+            "sorting": sorting_accuracy(b.data.embeddings, found.cluster, names, local.embed),
+            "parent_repeats": parent_repeats(levels, found.hierarchy, names),
+        })  # fmt: skip
+        print("  " + json.dumps(rows[-1]), flush=True)
+    sizes = np.bincount(found.cluster)
+    for cid in sorted(named["before: lift keywords"], key=lambda c: -sizes[c])[:examples]:
+        print(f"  | {sizes[cid]} | {' | '.join(n[cid] for n in named.values())} |")
+    return rows
+
+
+def label_table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| set | labeler | clusters | word precision | word lift | sorting accuracy | parents repeating a child | s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['set']} | {r['labeler']} | {r['clusters']} | {r['precision']:.3f} | {r['lift']:.1f} "
+            f"| {r['sorting']:.3f} | {r['parent_repeats']} | {r['seconds']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(quality_data.LOADERS))
     parser.add_argument("--only", nargs="*", default=[], help="run the methods whose name contains one of these")
+    parser.add_argument("--labels", action="store_true", help="score the labels of the default clustering instead")
+    parser.add_argument("--examples", type=int, default=12, help="with --labels: the largest clusters' labels shown")
     add_data_argument(parser)
     args = parser.parse_args()
     print(machine_line(), flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.labels:
+        rows = [row for name in args.sets for row in label_run(name, args.examples, args.data)]
+        print(label_table(rows))
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        (quality_data.RESULTS / "label-quality.json").write_text(json.dumps(rows, indent=1))
+        return
     rows = [row for name in args.sets for row in run_set(name, args.only, args.data)]
     print(table(rows))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -1,4 +1,5 @@
-"""Time from navigation to the first drawn map frame, at 100k and 1M points, in headless Chromium.
+"""Time from navigation to the first drawn map frame, at 100k and 1M points, in headless Chromium; and whether that
+first view reads (the share of points it frames, how much of it the bulk fills, its labels and their overlaps).
 
 The big scopes are synthesized from a real one: its input rows and scope rows are tiled up to N rows and each tiled
 copy's x, y get Gaussian jitter (sigma 0.01 in the [-1, 1] map space), so the map keeps the real clusters' shapes.
@@ -98,6 +99,10 @@ def first_frame_ms(browser: object, url: str) -> dict[str, float]:
     first_pick = page.evaluate("([x, y]) => window.__lsPick(x, y)", centre)
     second_pick = page.evaluate("([x, y]) => window.__lsPick(x, y)", centre)
     redraw = page.evaluate("window.__lsRedrawMs()")
+    shown = page.evaluate(
+        "(() => { const d = document.querySelector('[data-testid=map]').dataset;"
+        " return {labels: JSON.parse(d.labels || '[]'), view: JSON.parse(d.view || 'null')} })()"
+    )
     context.close()
     return {
         "first_frame_ms": frame,
@@ -107,8 +112,32 @@ def first_frame_ms(browser: object, url: str) -> dict[str, float]:
         "picked_layer": first_pick["layer"],
         "wall_ms": wall,
         "points": points,
+        "canvas": [box["width"], box["height"]],
+        **shown,
         **marks,
     }
+
+
+def first_view_reads(run: dict[str, object], scope: Path) -> dict[str, float]:
+    """What the first view shows (map-labels.js): the share of points on the canvas, how much of the canvas the
+    bulk (1st-99th percentile) spans, the labels shown and how many pairs of them overlap."""
+    import pandas as pd
+
+    w, h = run["canvas"]
+    view = run["view"]
+    xy = pd.read_parquet(scope, columns=["x", "y"]).to_numpy()
+    scale, (tx, ty) = 2 ** view["zoom"], view["target"]
+    sx, sy = (xy[:, 0] - tx) * scale + w / 2, h / 2 - (xy[:, 1] - ty) * scale
+    on_canvas = float(((sx >= 0) & (sx <= w) & (sy >= 0) & (sy <= h)).mean())
+    fill = max(np.ptp(np.percentile(sx, [1, 99])) / w, np.ptp(np.percentile(sy, [1, 99])) / h)
+    boxes = [b[1:] for b in run["labels"]]
+    overlaps = sum(
+        1
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    )
+    return {"on_canvas": on_canvas, "bulk_fill": float(fill), "labels": len(boxes), "overlapping_pairs": overlaps}
 
 
 def breakdown(runs: list[dict[str, float]]) -> list[tuple[str, float]]:
@@ -175,6 +204,12 @@ def main() -> int:
             )
             for what, ms in breakdown(runs):
                 print(f"    {ms:>9,.0f} ms  {what}")
+            reads = first_view_reads(runs[-1], target.dataset(names[n]).file("scope", scope_id, ".parquet"))
+            results[-1]["first_view"] = reads
+            print(
+                f"    first view: {reads['on_canvas']:.1%} of the points on the canvas, the bulk spans "
+                f"{reads['bulk_fill']:.0%} of it; {reads['labels']} labels, {reads['overlapping_pairs']} overlapping"
+            )
     out = ROOT / "bench" / "results" / "frontend_first_frame.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,3 +27,8 @@ def run_cli(
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def umap_layouts(ds: Any) -> list[str]:
+    """The dataset's maps made by the umap stage, without the maps a clustering redrew from them."""
+    return [i for i in ds.ids("umap") if "redrawn_from" not in ds.sidecar("umap", i)]

@@ -24,11 +24,14 @@ def test_the_default_clusters_on_a_200_epoch_10d_umap_and_its_fingerprint_says_s
 
 
 def test_clusterings_the_epochs_do_not_touch_keep_the_fingerprint_fields_they_had() -> None:
-    before = {k: v for k, v in dataclasses.asdict(cluster.ClusterParams()).items() if k != "umap_epochs"}
+    later = ("umap_epochs", "map_target_weight")  # settings newer than these clusterings
+    before = {
+        k: v for k, v in dataclasses.asdict(cluster.ClusterParams(map_target_weight=None)).items() if k not in later
+    }
     # UMAP's own epochs (null) is the clustering made before the setting existed: the same fields, the same artifact
-    assert cluster.ClusterParams(umap_epochs=None).fingerprint_fields() == before
+    assert cluster.ClusterParams(umap_epochs=None, map_target_weight=None).fingerprint_fields() == before
     for on in ("umap", "embedding"):  # no 10D UMAP: its epochs are no part of the clustering
-        fields = cluster.ClusterParams(cluster_on=on, umap_epochs=50).fingerprint_fields()
+        fields = cluster.ClusterParams(cluster_on=on, umap_epochs=50, map_target_weight=None).fingerprint_fields()
         assert fields == {**before, "cluster_on": on}
     assert cluster.ClusterParams(umap_epochs=500).fingerprint_fields() != cluster.ClusterParams().fingerprint_fields()
 

@@ -24,6 +24,7 @@ from ls_pipeline.runs import runner
 from ls_pipeline.steps import curate
 from ls_pipeline.store import DataDir, tags
 from tests.conftest import SMALL_RECIPE
+from tests.helpers import umap_layouts
 
 STAGES = ["embedding", "umap", "clusters", "labels", "scope"]
 COARSE = SMALL_RECIPE.replace("min_cluster_size: 8", "min_cluster_size: 20")  # differs only in clustering
@@ -119,10 +120,15 @@ def test_recipe_differing_in_clustering_reuses_embedding_and_umap(dag: dict[str,
     assert hits == {"embedding": True, "umap": True, "clusters": False, "labels": False, "scope": False}
     assert ids["embedding"] == "embedding-001" and ids["umap"] == "umap-001"
     assert files(data, "embeddings/*.h5") == ["sample/embeddings/embedding-001.h5"]
-    assert files(data, "umaps/*.parquet") == ["sample/umaps/umap-001.parquet"]
+    assert umap_layouts(data.dataset("sample")) == ["umap-001"]  # besides the maps each clustering redrew
     after = {kind: len(files(data, f"{kind}/*.json")) for kind in before}
-    # A new clustering brings its own labels sidecar (clusters/ holds both), and a new scope.
-    assert after == {**before, "clusters": before["clusters"] + 2, "scopes": before["scopes"] + 1}
+    # A new clustering brings its own labels sidecar (clusters/ holds both), the map it redrew, and a new scope.
+    assert after == {
+        **before,
+        "umaps": before["umaps"] + 1,
+        "clusters": before["clusters"] + 2,
+        "scopes": before["scopes"] + 1,
+    }
     assert latest(instance, "clusters", partition).metadata["param_min_cluster_size"].value == 20
 
 

@@ -89,7 +89,8 @@ def test_rename_move_merge_remove_and_undo_from_the_page(page: Any, server: str,
     run_edit(page, "edit-merge", "scopes-004")
     before = rows["cluster"].value_counts()
     _, rows = version(data, "scopes-004")
-    assert a not in set(rows["cluster"]) and (rows["cluster"] == b).sum() == before[a] + before[b]
+    # before.get: on a map that holds clusters together the lasso may have taken every row of a already
+    assert a not in set(rows["cluster"]) and (rows["cluster"] == b).sum() == before.get(a, 0) + before[b]
 
     draw_lasso(page, 60)
     junk = int(page.locator("[data-testid=map]").get_attribute("data-matching"))

@@ -69,13 +69,16 @@ def test_cli_step_by_step_writes_the_latent_scope_layout(
 
     # Latent Scope's full form names every id; they must form one lineage.
     args = ["pkgs", "embedding-001", "umap-001", "cluster-001", "cluster-001-labels-001", "Demo", "MiniLM"]
-    assert run_cli(cli._scope, args, capsys)[1].strip() == "scopes-001"
+    code, out, err = run_cli(cli._scope, args, capsys)
+    assert (code, out.strip()) == (0, "scopes-001"), err
     scope = _sidecar(data_dir, "pkgs/scopes/scopes-001.json")
+    # The clustering redrew umap-001 with its clusters as targets (umap-002): the scope shows that map.
     assert (scope["embedding_id"], scope["umap_id"], scope["cluster_labels_id"]) == (
         "embedding-001",
-        "umap-001",
+        "umap-002",
         "cluster-001-labels-001",
     )
+    assert _sidecar(data_dir, "pkgs/umaps/umap-002.json")["redrawn_from"] == "umap-001"
     assert len(scope["cluster_labels_lookup"]) == len(labels)
     rows = pd.read_parquet(data_dir / "pkgs/scopes/scopes-001.parquet")
     assert list(rows.columns) == ["x", "y", "cluster", "raw_cluster", "label", "ls_index"]

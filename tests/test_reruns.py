@@ -102,7 +102,8 @@ def test_rows_added_by_a_reimport_are_placed_on_the_existing_map(tmp_path: Path,
     first = sample_frame.head(240)
     steps.ingest(data, "d", first, IngestParams(text_column="text"), upsert_key="package")
     ds = data.dataset("d")
-    before = steps.read_umap(ds, steps.run_recipe(ds, recipe)["umap"].id)
+    shown = steps.run_recipe(ds, recipe)["cluster"].sidecar.umap_id  # the map the clustering redrew: umap-002
+    before = steps.read_umap(ds, shown)
 
     # Twins: new rows (new keys) repeating the texts of stored rows 5, 50 and 150; one stored row's text changes.
     twins = first.iloc[[5, 50, 150]].assign(package=lambda f: f["package"] + "-twin")
@@ -110,7 +111,9 @@ def test_rows_added_by_a_reimport_are_placed_on_the_existing_map(tmp_path: Path,
     steps.ingest(data, "d", pd.concat([changed, twins]), IngestParams(text_column="text"), upsert_key="package")
     umap = steps.run_recipe(ds, recipe)["umap"]
     after = steps.read_umap(ds, umap.id)
-    assert umap.sidecar["placed_on"] == "umap-001" and umap.sidecar["placed_rows"] == 4
+    assert umap.sidecar["placed_on"] == shown and umap.sidecar["placed_rows"] == 4
+    # A clustering keeps a map with rows placed on it as it is: every earlier point stays where the user saw it.
+    assert steps.run_recipe(ds, recipe)["cluster"].sidecar.umap_id == umap.id
     kept = np.ones(240, dtype=bool)
     kept[20] = False
     np.testing.assert_array_equal(after[:240][kept], before[kept])  # every unchanged row keeps its point exactly
@@ -120,7 +123,7 @@ def test_rows_added_by_a_reimport_are_placed_on_the_existing_map(tmp_path: Path,
 
     fresh = parse_recipe("fresh", "umap: {neighbors: 10, seed: 7, fresh_layout: true}\n")
     again = steps.umap(ds, umap.sidecar["embedding_id"], fresh.umap)
-    assert "placed_on" not in again.sidecar and again.id == "umap-003"
+    assert "placed_on" not in again.sidecar and again.id == "umap-004"
     assert not np.array_equal(steps.read_umap(ds, again.id)[:240][kept], before[kept])
 
 

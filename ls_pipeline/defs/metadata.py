@@ -22,7 +22,10 @@ THUMBNAIL_LIMIT = 400_000
 ARTIFACT_ID = "artifact_id"
 VIEWER_ENV = "LATENT_SCOPE_VIEWER_URL"  # where users open the viewer, e.g. http://127.0.0.1:5001
 # The counts a Dagster user compares across recipes (a cluster's noise and largest-cluster shares among them).
-_COUNTS = ("rows", "n_clusters", "noise_share", "unclustered_share", "largest_share", "n_labels", "dimensions")
+_COUNTS = (
+    "rows", "n_clusters", "noise_share", "unclustered_share", "largest_share", "map_coherence", "n_labels",
+    "dimensions", "redrawn_from",
+)  # fmt: skip
 
 
 def artifact_files(ds: Dataset, artifact: Artifact) -> list[Path]:

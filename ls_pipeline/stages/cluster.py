@@ -17,12 +17,17 @@ import pandas as pd
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.jit_cache import cached_import
-from ls_pipeline.params import BOOLEAN, OPTIONAL_POSITIVE, choice, integer, number, param, validate
+from ls_pipeline.params import BOOLEAN, OPTIONAL_POSITIVE, Check, choice, integer, number, param, validate
+from ls_pipeline.stages.outline import outline
 from ls_pipeline.stages.umap import KnnSource, UmapParams, project_for_clustering
 
 CODE_VERSION = "2"  # 2: hierarchy from the condensed tree; noise assignment
 NOISE_LABEL = "Unclustered"
 _CLUSTER_ON = "unknown cluster_on {value!r}: use umap_10d, umap or embedding"
+_WEIGHT = Check(
+    lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1),
+    "a number above 0 and below 1, or null",
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,14 @@ class ClusterParams:
     assign_noise: bool = param(
         True, "noise rows join the cluster of their nearest clustered rows on the map (raw_cluster stays -1)", BOOLEAN
     )
+    # The map is laid out again with the clusters as UMAP targets, so a cluster's colour holds together on it
+    # (bench/map_quality.py); clusters found on the map itself already do.
+    map_target_weight: float | None = param(
+        0.1,
+        "redraw the map with the clusters as UMAP targets at this weight (0-1), so clusters hold together on it; "
+        "null: keep the map as UMAP drew it (always kept with cluster_on umap)",
+        _WEIGHT,
+    )
     # 200: what UMAP itself runs above 10,000 rows. Below, its own 500 cost 2.5x the optimizing time for
     # clusters that agree with known labels no better (bench/cluster_quality.py: NMI within the spread of seeds).
     umap_epochs: int | None = param(
@@ -66,11 +79,17 @@ class ClusterParams:
 
     def fingerprint_fields(self) -> dict[str, object]:
         """What decides a clustering. umap_epochs only where it applies and is set, so clusterings on the map or
-        the vectors, and those made with UMAP's own epochs, keep the fingerprints they had before it existed."""
+        the vectors, and those made with UMAP's own epochs, keep the fingerprints they had before it existed;
+        map_target_weight likewise."""
         fields = dataclasses.asdict(self)
         if self.cluster_on != "umap_10d" or self.umap_epochs is None:
             del fields["umap_epochs"]
+        if not self.redraws_map():  # clusterings on a map kept as drawn keep the fingerprints they had before
+            del fields["map_target_weight"]
         return fields
+
+    def redraws_map(self) -> bool:
+        return self.map_target_weight is not None and self.cluster_on != "umap"
 
 
 @dataclass(frozen=True)
@@ -211,8 +230,10 @@ def noise_share(raw: np.ndarray) -> float:
 
 
 def summarize(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray) -> pd.DataFrame:
-    """The default labels table: one row per cluster with its member indices and convex hull."""
+    """The default labels table: one row per cluster with its member indices and its outline (outline.py)."""
     rows = []
+    noise = {int(c) for c in np.unique(cluster[raw < 0]) if (raw[cluster == c] < 0).all()}
+    shown = np.where(np.isin(cluster, list(noise)), -1, cluster)  # unclustered rows are no cluster to cross
     for cid in range(int(cluster.max(initial=-1)) + 1):
         members = np.flatnonzero(cluster == cid)
         is_noise = bool(len(members) and (raw[members] < 0).all())  # with noise assigned, no cluster is noise
@@ -224,23 +245,10 @@ def summarize(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray) -> pd.DataFr
                 "count": len(members),
                 "noise": is_noise,
                 "indices": members.tolist(),
-                "hull": [] if is_noise else hull_indices(xy, members),
+                "hull": [] if is_noise else outline(xy, shown, cid),
             }
         )
     return pd.DataFrame(rows)
-
-
-def hull_indices(xy: np.ndarray, members: np.ndarray) -> list[int]:
-    """ls_index of the cluster's convex hull vertices, counter-clockwise; the members themselves if degenerate."""
-    if len(members) < 3:
-        return members.tolist()
-    from scipy.spatial import ConvexHull, QhullError  # imported here: it slows every ls-* command's start
-
-    try:
-        hull = ConvexHull(xy[members])
-    except QhullError:  # all points on a line or on one spot
-        return members[:3].tolist()
-    return members[hull.vertices].tolist()
 
 
 def assign_noise(points: np.ndarray, raw: np.ndarray, neighbours: int = 5) -> np.ndarray:

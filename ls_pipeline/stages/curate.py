@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.stages.cluster import hull_indices
+from ls_pipeline.stages.outline import outline
 from ls_pipeline.store.layout import DELETED
 
 CODE_VERSION = "1"
@@ -151,7 +151,7 @@ def _move(edit: Edit, moving: list[int], rows: pd.DataFrame, labels: pd.DataFram
         labels.at[at, "count"] = len(members)
         labels.at[at, "indices"] = members.tolist()
         if "hull" in labels and not bool(labels.at[at, "noise"] if "noise" in labels else False):
-            labels.at[at, "hull"] = hull_indices(xy, members) if len(members) else []
+            labels.at[at, "hull"] = outline(xy, cluster, int(labels.at[at, "cluster"])) if len(members) else []
     return Curated(rows, labels, {"from_clusters": before, "rows_moved": len(moving)})
 
 

@@ -20,6 +20,8 @@ from ls_pipeline.stages import exact_knn
 CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be reused) above 4096 rows
 # Placement on an earlier map has its own version, so changing it leaves fresh layouts' fingerprints alone.
 PLACE_VERSION = "2"  # 2: a new row whose vector equals a mapped row's takes that row's point exactly
+# A map redrawn with the clusters as targets has its own version, so changing it leaves fresh layouts alone.
+REDRAW_VERSION = "1"
 log = logging.getLogger(__name__)
 
 # We compute the neighbour graph apart and reuse it across UMAP runs with the same neighbours (the map and the 10D
@@ -124,6 +126,32 @@ def _layout(
     return _umap(unique, params, graph, dims, epochs)[inverse]
 
 
+def project_with_targets(
+    vectors: np.ndarray,
+    params: UmapParams,
+    targets: np.ndarray,
+    weight: float,
+    knn: KnnSource | None = None,
+) -> np.ndarray:
+    """A 2D map laid out with each row's cluster (`targets`, one id per row) as a categorical target at `weight`:
+    UMAP's semi-supervised mode weakens the neighbour graph's edges between clusters, so a cluster holds together
+    on the map while the embedding's own neighbourhoods still shape it (bench/map_quality.py). A fresh layout
+    (spectral start, UMAP's own epochs): starting from the map as drawn kept fewer of the text's neighbourhoods
+    for about the same time. Duplicates share one point."""
+    unique, inverse = distinct(vectors)
+    if params.samples(len(unique)) or len(unique) <= params.neighbors:
+        raise ValueError(f"a map with targets is laid out from at most fit_sample={params.fit_sample} distinct rows")
+    first = np.zeros(len(unique), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]  # each distinct vector's first row
+    graph, method = None, params.knn_method(len(vectors))
+    if method == EXACT or len(unique) >= KNN_MIN_ROWS:
+        graph = (knn or knn_graph)(unique, params, method)
+    reducer = _reducer(params, 2, graph, target_metric="categorical", target_weight=weight)
+    with _quiet():
+        xy = np.asarray(reducer.fit_transform(unique, y=np.asarray(targets)[first]), dtype=np.float32)
+    return scale_to_unit(xy[inverse])
+
+
 def knn_graph(unique: np.ndarray, params: UmapParams, method: str) -> Knn:
     """The neighbour graph of the distinct vectors: exact, or UMAP's own approximate search."""
     if method == EXACT:
@@ -176,7 +204,7 @@ def _sampled_umap(unique: np.ndarray, params: UmapParams, dims: int, epochs: int
     return xy
 
 
-def _reducer(params: UmapParams, dims: int, knn: Knn | None, epochs: int | None = None) -> Any:
+def _reducer(params: UmapParams, dims: int, knn: Knn | None, epochs: int | None = None, **options: Any) -> Any:
     # numba compiles on import and first call: keep it off the import path of the CLI and viewer
     return cached_import("umap").UMAP(
         n_neighbors=params.neighbors,
@@ -186,6 +214,7 @@ def _reducer(params: UmapParams, dims: int, knn: Knn | None, epochs: int | None 
         n_components=dims,
         n_epochs=epochs,
         precomputed_knn=knn or (None, None, None),
+        **options,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -10,10 +9,11 @@ import pandas as pd
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.stages import cluster as cluster_stage
+from ls_pipeline.stages import map_quality
 from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.stages.thumbnail import render_png
 from ls_pipeline.steps.embed import read_embeddings
-from ls_pipeline.steps.umap import read_umap
+from ls_pipeline.steps.umap import can_redraw, layout_params, read_umap, redraw
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import read_stored_table
@@ -31,13 +31,17 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
         xy = read_umap(ds, umap_id)
         found = cluster_stage.cluster(_clustering_space(ds, source, xy, params), params, levels=3)
         assigned, raw = found.cluster, found.raw
+        map_id = umap_id
+        if params.redraws_map() and can_redraw(source):
+            map_id = redraw(ds, umap_id, assigned, float(params.map_target_weight or 0), fp).id
+            xy = read_umap(ds, map_id)
         pd.DataFrame({"cluster": assigned, "raw_cluster": raw}).to_parquet(staging.path(TABLE), index=False)
         summary = cluster_stage.summarize(xy, assigned, raw)
         summary.to_parquet(staging.path(DEFAULT_LABELS), index=False)
         unclustered = np.isin(assigned, summary.loc[summary["noise"], "cluster"])  # assigned noise rows are coloured
         staging.path(THUMBNAIL).write_bytes(render_png(xy, assigned, unclustered))
         return {
-            "umap_id": umap_id,
+            "umap_id": map_id,  # the map the clusters are drawn on: the input map, or that map redrawn
             "embedding_id": source.embedding_id,
             **params_record(params),
             "dataset": ds.name,
@@ -46,6 +50,7 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
             "n_clusters": int((~summary["noise"]).sum()),
             "noise_share": round(cluster_stage.noise_share(raw), 4),
             **cluster_stage.shape(assigned, summary),
+            "map_coherence": round(map_quality.coherence(xy, assigned, unclustered), 4),
             "hierarchy": [{str(k): v for k, v in level.items()} for level in found.hierarchy],
         }
 
@@ -58,9 +63,8 @@ def _clustering_space(
     """What HDBSCAN runs on (params.cluster_on); a 10D UMAP reuses the map's neighbour graph from the kNN cache."""
     embedding: EmbeddingSidecar = ds.sidecar(EMBEDDING.name, umap.embedding_id)
     knn = KnnCache.in_data_dir(ds.path.parent, embedding.fingerprint, umap_stage.knn_graph)
-    fields = {f.name for f in dataclasses.fields(umap_stage.UmapParams)}
-    layout = umap_stage.UmapParams(**{k: v for k, v in umap.params.items() if k in fields})
-    return cluster_stage.clustering_space(params, xy, lambda: read_embeddings(ds, embedding.id), layout, knn)
+    vectors = lambda: read_embeddings(ds, embedding.id)  # noqa: E731
+    return cluster_stage.clustering_space(params, xy, vectors, layout_params(umap), knn)
 
 
 def read_clusters(ds: Dataset, cluster_id: str) -> pd.DataFrame:

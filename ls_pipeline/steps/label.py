@@ -10,9 +10,11 @@ import pandas as pd
 
 from ls_pipeline.models.chat import ChatModel, ChatModels
 from ls_pipeline.models.chat_runner import ChatSettings, Journal
+from ls_pipeline.models.embedding import DEFAULT_MODEL, hub_id, load_embedder
 from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import label as label_stage
 from ls_pipeline.stages.label import chat as label_chat
+from ls_pipeline.stages.label import keyphrases
 from ls_pipeline.steps.cluster import read_clusters, read_default_labels
 from ls_pipeline.steps.embed import read_embeddings
 from ls_pipeline.steps.ingest import read_texts
@@ -22,7 +24,7 @@ from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.fingerprint import fingerprint
 from ls_pipeline.store.layout import JOURNAL, LABELS, LEVELS, TABLE
-from ls_pipeline.store.sidecars import ClusterSidecar, params_record
+from ls_pipeline.store.sidecars import ClusterSidecar, EmbeddingSidecar, params_record
 
 
 def label(
@@ -44,6 +46,8 @@ def label(
     read_texts(ds, text_column)  # an unknown column fails here, before any model is called
     model = _chat_model(ds, params, service)
     fields = {**dataclasses.asdict(params), "chat_model": model.public() if model else None}
+    if model is None:  # keyword labels only: chat labels keep their fingerprints (and their paid answers)
+        fields["keyphrases"] = keyphrases.VERSION
     fp = fingerprint("label", label_stage.CODE_VERSION, fields, {cluster_id: source.fingerprint})
 
     def build(staging: Staging) -> dict[str, Any]:
@@ -51,17 +55,12 @@ def label(
         if model is not None:
             provider = service.open(model, ds.path.parent, settings.timeout_s)
             llm = label_chat.Chat(provider, Journal(staging.path(JOURNAL)), settings)
+        texts, vectors = read_texts(ds, text_column), read_embeddings(ds, embedding_id)
         xy, assigned = read_umap(ds, source.umap_id), read_clusters(ds, cluster_id)
-        result = label_chat.label_all(
-            read_texts(ds, text_column),
-            read_embeddings(ds, embedding_id),
-            xy,
-            assigned["cluster"].to_numpy(),
-            _default_labels(ds, source, xy, assigned),
-            params,
-            llm,
-            source.levels(),
-        )
+        cluster = assigned["cluster"].to_numpy()
+        phrases = None if model is not None else _phrases(ds, embedding_id, texts, vectors, cluster)
+        defaults = _default_labels(ds, source, xy, assigned)
+        result = label_chat.label_all(texts, vectors, xy, cluster, defaults, params, llm, source.levels(), phrases)
         result.table.to_parquet(staging.path(TABLE), index=False)
         result.levels.to_parquet(staging.path(LEVELS), index=False)
         return {
@@ -78,6 +77,20 @@ def label(
     return produce(
         ds, LABELS.name, fp, build, parent=cluster_id, packages=["scikit-learn", *sdk], resumable=model is not None
     )
+
+
+def _phrases(
+    ds: Dataset, embedding_id: str, texts: list[str], vectors: np.ndarray, cluster: np.ndarray
+) -> label_chat.Phrases:
+    """The local default model re-ranks the keyphrases, whatever model made the vectors (never a paid call): the
+    clusters' mean vectors come from the vectors themselves when that model made them, else from its own vectors
+    of each cluster's most central texts."""
+    local = load_embedder(DEFAULT_MODEL)
+    embedding: EmbeddingSidecar = ds.sidecar("embedding", embedding_id)
+    same = hub_id(embedding.model_id) == DEFAULT_MODEL and embedding.quantize == "none"
+    if same and embedding.dimensions == local.dimensions:
+        return label_chat.Phrases(local.embed, keyphrases.cluster_centres(vectors, cluster))
+    return label_chat.Phrases(local.embed, keyphrases.centres_from_texts(texts, vectors, cluster, local.embed))
 
 
 def _chat_model(ds: Dataset, params: label_stage.LabelParams, service: ChatModels) -> ChatModel | None:

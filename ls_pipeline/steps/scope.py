@@ -62,7 +62,9 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
 def check_chain(ds: Dataset, embedding_id: str, umap_id: str, cluster_id: str, labels_id: str) -> None:
     """The Latent Scope form of ls-scope names every id: they must belong to one line of descent."""
     actual = ds.sidecar("labels", labels_id).lineage()
-    if actual != (embedding_id, umap_id, cluster_id):
+    drawn_from = ds.sidecar("umap", actual[1]).raw.get("redrawn_from")  # the map the clustering was given
+    given = (embedding_id, umap_id, cluster_id)
+    if given not in (actual, (actual[0], drawn_from, actual[2])):
         raise UserError(
             f"{labels_id} was made from {' -> '.join(actual)}, not {embedding_id} -> {umap_id} -> "
             f"{cluster_id}; pass only the labels id to use its own lineage"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -101,6 +102,39 @@ def _place_on(
         return {**layout, "placed_on": base.id, "placed_rows": int((~kept).sum()), "kept_rows": int(kept.sum())}
 
     return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
+
+
+def redraw(ds: Dataset, umap_id: str, targets: np.ndarray, weight: float, targets_fingerprint: str) -> Artifact:
+    """The map `umap_id` laid out again from the same vectors and neighbour graph with `targets` (a cluster per row)
+    as UMAP targets at `weight`. `targets_fingerprint` names the targets (the
+    clustering's fingerprint). The new map's sidecar records the same layout parameters, so rows added later are
+    placed on it, the map the user saw."""
+    source: UmapSidecar = ds.sidecar(UMAP.name, umap_id)
+    embedding: EmbeddingSidecar = ds.sidecar("embedding", source.embedding_id)
+    params = layout_params(source)
+    fields = {**params.layout_fields(source.rows), "redraw_version": umap_stage.REDRAW_VERSION}
+    fields |= {"target_weight": weight, "targets": targets_fingerprint}
+    fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {umap_id: source.fingerprint})
+    knn = KnnCache.in_data_dir(ds.path.parent, embedding.fingerprint, umap_stage.knn_graph)
+
+    def build(staging: Staging) -> dict[str, Any]:
+        xy = umap_stage.project_with_targets(read_embeddings(ds, embedding.id), params, targets, weight, knn)
+        layout = _write_layout(staging, xy, ds, embedding.id, embedding, params)
+        return {**layout, "inputs": {umap_id: source.fingerprint}, "redrawn_from": umap_id, "target_weight": weight}
+
+    return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
+
+
+def can_redraw(source: UmapSidecar) -> bool:
+    """A fresh layout of a size UMAP lays out whole: a map with rows placed on it keeps every point where it was,
+    and a sampled one would need its transform to follow the targets too."""
+    return "placed_on" not in source and not source.raw.get("fit_sampled", False)
+
+
+def layout_params(source: UmapSidecar) -> umap_stage.UmapParams:
+    """The layout parameters a map was made with (its sidecar's params)."""
+    fields = {f.name for f in dataclasses.fields(umap_stage.UmapParams)}
+    return umap_stage.UmapParams(**{k: v for k, v in source.params.items() if k in fields})
 
 
 def read_umap(ds: Dataset, umap_id: str) -> np.ndarray:

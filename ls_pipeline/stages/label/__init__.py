@@ -114,7 +114,7 @@ def _from_scores(
     _make_unique(chosen, ranked)
     return {
         cid: ClusterLabel(
-            label=_readable(chosen[cid]) or f"Cluster {cid}",
+            label=readable(chosen[cid]) or f"Cluster {cid}",
             description=("Top terms: " + ", ".join(ranked[cid])) if ranked[cid] else "no distinctive terms",
             terms=ranked[cid],
         )
@@ -122,13 +122,14 @@ def _from_scores(
     }
 
 
-def class_term_presence(texts: Sequence[str], cluster: np.ndarray) -> TermCounts:
-    """Per cluster id 0..max, in how many of its documents each term occurs; and the vocabulary."""
+def class_term_presence(texts: Sequence[str], cluster: np.ndarray, longest: int = 2) -> TermCounts:
+    """Per cluster id 0..max, in how many of its documents each term (of up to `longest` words) occurs; and the
+    vocabulary."""
     from sklearn.feature_extraction.text import CountVectorizer  # ~8 s to import on a busy machine: only when used
 
     vectorizer = CountVectorizer(
         stop_words="english",
-        ngram_range=(1, 2),
+        ngram_range=(1, longest),
         min_df=2,
         token_pattern=_WORD,
         lowercase=True,
@@ -178,7 +179,7 @@ def _distinct_terms(scores: np.ndarray, vocabulary: np.ndarray, index: dict[str,
         if len(words) > 1:
             continue  # bigrams are rare overall, so their scores run high: they only stand in for a strong word
         term = _better_bigram(term, scores[i], scores, vocabulary, index, floor) or term
-        folded = {_fold(w) for w in term.split()}
+        folded = {fold(w) for w in term.split()}
         if folded & seen:
             continue
         picked.append(term)
@@ -197,7 +198,7 @@ def _better_bigram(
     return best
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
     """A crude singular: enough to see that "games"/"game" or "libraries"/"library" say the same thing."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
@@ -211,12 +212,12 @@ def _make_unique(chosen: dict[int, list[str]], ranked: dict[int, list[str]]) -> 
     taken: set[str] = set()
     for cid in sorted(chosen):
         extra = iter(ranked[cid][len(chosen[cid]) :])
-        while _readable(chosen[cid]) in taken and (term := next(extra, None)):
+        while readable(chosen[cid]) in taken and (term := next(extra, None)):
             chosen[cid] = [*chosen[cid], term]
-        taken.add(_readable(chosen[cid]))
+        taken.add(readable(chosen[cid]))
 
 
-def _readable(terms: list[str]) -> str:
+def readable(terms: list[str]) -> str:
     text = " · ".join(terms)
     return text[:1].upper() + text[1:]
 

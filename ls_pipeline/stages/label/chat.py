@@ -15,7 +15,6 @@ import pandas as pd
 
 from ls_pipeline.models.chat import ChatProvider
 from ls_pipeline.models.chat_runner import ChatSettings, Journal, Outcome, Usage, ask_all
-from ls_pipeline.stages.cluster import hull_indices
 from ls_pipeline.stages.label import (
     ClusterLabel,
     LabelParams,
@@ -27,6 +26,8 @@ from ls_pipeline.stages.label import (
     topic_labels,
 )
 from ls_pipeline.stages.label import prompt as label_prompt
+from ls_pipeline.stages.label.keyphrases import Embed, keyphrase_names
+from ls_pipeline.stages.outline import outline
 
 FALLBACK = "keywords (fallback)"
 
@@ -36,6 +37,15 @@ class Chat:
     provider: ChatProvider
     journal: Journal
     settings: ChatSettings = field(default_factory=ChatSettings)
+
+
+@dataclass
+class Phrases:
+    """The offline keyphrase labeler's model: `embed` (a local model, texts to unit vectors) and `centres`, each
+    cluster id's mean vector under it."""
+
+    embed: Embed
+    centres: np.ndarray
 
 
 @dataclass
@@ -54,16 +64,24 @@ def label_all(
     params: LabelParams,
     chat: Chat | None = None,
     tree: list[dict[int, int]] | None = None,
+    phrases: Phrases | None = None,
 ) -> Labeled:
     """Names for every non-noise cluster and every topic above them; `chat` set means a chat model names them.
-    `tree`: the clustering's own levels (cluster_tree); without them clusters are merged by their centroids."""
+    `tree`: the clustering's own levels (cluster_tree); without them clusters are merged by their centroids.
+    `phrases`: without a chat model, keyphrase labels re-ranked with this local model (else keyword labels, which
+    are also what a chat model is shown and what it falls back to)."""
     labeled = [int(c) for c in defaults.loc[~defaults["noise"], "cluster"]]
     maps = tree[: params.levels] if tree else levels.hierarchy(vectors, cluster, labeled, params.levels)
-    counts = class_term_presence(texts, cluster)  # once for the clusters and every level: one pass over the texts
-    names = keyword_labels(texts, cluster, labeled, terms=params.terms, counts=counts)
-    topic_names = [
-        _keyword_topics(texts, cluster, maps, level, params.terms, counts) for level in range(1, len(maps) + 1)
-    ]
+    if chat is None and phrases is not None:
+        names, topic_names = keyphrase_names(
+            texts, cluster, labeled, maps, phrases.centres, phrases.embed, params.terms
+        )
+    else:
+        counts = class_term_presence(texts, cluster)  # once for the clusters and every level: one pass over the texts
+        names = keyword_labels(texts, cluster, labeled, terms=params.terms, counts=counts)
+        topic_names = [
+            _keyword_topics(texts, cluster, maps, level, params.terms, counts) for level in range(1, len(maps) + 1)
+        ]
     usage, fallbacks, reused = Usage(), [], 0
     if chat is not None:
         asked = _ask_clusters(texts, vectors, cluster, labeled, names, params, chat)
@@ -79,6 +97,7 @@ def label_all(
         "n_labels": len(names),
         "topic_levels": [{"level": i + 1, "topics": len(set(m.values()))} for i, m in enumerate(maps)],
         "levels_from": "cluster tree" if tree else "centroid merges",
+        "keywords": "keyphrases re-ranked by a local model" if chat is None and phrases else "lift",
     }
     if chat is not None:
         record |= {
@@ -195,7 +214,7 @@ def levels_table(
                     "count": len(inside),
                     "children": sorted(c for c, p in mapping.items() if p == topic),
                     "parent": above.get(topic, -1),
-                    "hull": hull_indices(xy, inside),
+                    "hull": outline(xy, members, topic),
                 }
             )
     columns = ["level", "cluster", "label", "description", "terms", "labeler", "count", "children", "parent", "hull"]

@@ -2,11 +2,10 @@
 // points, cluster hulls, non-pickable cluster labels, a highlight layer for search results / selection, and a lasso.
 import { Deck, OrthographicView } from '@deck.gl/core'
 import { ScatterplotLayer, PolygonLayer, TextLayer } from '@deck.gl/layers'
-import { CollisionFilterExtension } from '@deck.gl/extensions'
 import { Lasso } from './lasso.js'
+import { bulkBox, labelLevels, levelAt, placeLabels } from './map-labels.js'
 import { PointsLayer } from './points-layer.js'
 import { clusterColor, hexToRgb, rampColor } from './theme.js'
-import { ZoomLevels } from './zoom-levels.js'
 
 const DIM_ALPHA = 28 // filtered-out points stay visible for context
 let softwareWebgl // memo of isSoftwareWebgl(): the compare page makes two maps
@@ -20,7 +19,6 @@ export class ScatterMap {
     this.highlight = [] // [{position, cluster, kind}] drawn with a ring on top
     this.hullClusters = [] // cluster ids whose hull is drawn
     this.hoveredCluster = null
-    this.labels = []
     this.extraLayers = new Map() // id -> {layers, below}: what other modules draw (the density, the playback)
     this.pointsVisible = true
     this.pointStyle = { size: 1, opacity: 1 } // the reader's point size (a factor) and opacity
@@ -39,7 +37,6 @@ export class ScatterMap {
       onViewStateChange: ({ viewState }) => {
         this.viewState = viewState
         this.radius = pointRadius(viewState.zoom, this.points?.length || 0)
-        this.followZoom()
         this.render()
         return viewState
       },
@@ -111,7 +108,8 @@ export class ScatterMap {
     poll()
   }
 
-  setPoints(points, clusters, theme) {
+  /** `parents`: the topics above the clusters, one array per level (level 1 first), or null. */
+  setPoints(points, clusters, theme, parents = null) {
     this.points = points
     this.theme = theme
     this.clusters = clusters
@@ -128,28 +126,40 @@ export class ScatterMap {
     for (let i = 0; i < n; i++) this.rowOf[points.lsIndex[i]] = i
     if (!this.fitted) this.fit()
     this.radius = pointRadius(this.viewState.zoom, n)
-    this.labels = labelAnchors(points, clusters)
+    this.labelLevels = null // made with the labels, after the first frame
+    this.parents = parents || []
     this.recolor()
   }
 
-  /** Zoom so the points fill the map (UMAP output rarely spans the whole [-1, 1] square). */
+  /** Zoom so the bulk of the points fills the map: a few far outliers sit at the edge or outside the first view
+   *  instead of squeezing everything else into a corner of it. */
   fit() {
     const { x, y, length } = this.points
     if (!length) return
-    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity]
-    for (let i = 0; i < length; i++) {
-      if (x[i] < x0) x0 = x[i]
-      if (x[i] > x1) x1 = x[i]
-      if (y[i] < y0) y0 = y[i]
-      if (y[i] > y1) y1 = y[i]
-    }
+    const [x0, y0, x1, y1] = bulkBox(x, y, length)
     const w = this.container.clientWidth || 800
     const h = this.container.clientHeight || 600
-    const scale = 0.9 * Math.min(w / Math.max(x1 - x0, 1e-3), h / Math.max(y1 - y0, 1e-3))
+    const scale = Math.min(w / Math.max(x1 - x0, 1e-3), h / Math.max(y1 - y0, 1e-3))
     this.viewState = { target: [(x0 + x1) / 2, (y0 + y1) / 2, 0], zoom: Math.log2(scale) }
+    this.fittedZoom = this.viewState.zoom
     this.deck.setProps({ initialViewState: this.viewState })
     this.fitted = true
-    this.homeZoom = this.viewState.zoom // zoom-levels.js counts levels from the first view
+  }
+
+  /** The labels this view shows (map-labels.js); their count and screen boxes go on the container for tests. */
+  visibleLabels() {
+    this.labelLevels ??= labelLevels(this.points, this.clusters, this.parents)
+    const levels = this.labelLevels
+    const level = levelAt(this.viewState.zoom, this.fittedZoom ?? this.viewState.zoom, levels.length - 1)
+    const w = this.container.clientWidth || 800
+    const h = this.container.clientHeight || 600
+    const placed = placeLabels(levels[level], this.viewState, w, h)
+    this.container.dataset.labelLevel = String(level)
+    this.container.dataset.labelCount = String(levels[level].length) // the level's labels, shown or not
+    const { target, zoom } = this.viewState
+    this.container.dataset.view = JSON.stringify({ target: target.slice(0, 2), zoom })
+    this.container.dataset.labels = JSON.stringify(placed.map((p) => [p.label, ...p.box.map(Math.round)]))
+    return placed
   }
 
   setTheme(theme) {
@@ -215,25 +225,6 @@ export class ScatterMap {
 
   setColorMode(mode) {
     this.colorMode = mode
-  }
-
-  /** Topic levels above the clusters (one array of topics per level, zoom-levels.js): the labels then show the top
-   * level zoomed out and finer ones zoomed in. */
-  setLabelLevels(parents) {
-    this.zoomLevels = parents?.length ? new ZoomLevels(this.labels, this.clusters, parents) : null
-    this.labelLevel = null
-    this.followZoom()
-    this.render()
-  }
-
-  followZoom() {
-    if (!this.zoomLevels) return
-    const level = this.zoomLevels.levelAt(this.viewState.zoom - (this.homeZoom ?? this.viewState.zoom))
-    if (level === this.labelLevel) return
-    this.labelLevel = level
-    this.labels = this.zoomLevels.levels[level]
-    this.container.dataset.labelLevel = String(level)
-    this.container.dataset.labelCount = String(this.labels.length)
   }
 
   /** Layers of another module under (below) or over the points, replacing that id's; null removes them. */
@@ -351,7 +342,7 @@ export class ScatterMap {
       later &&
       new TextLayer({
         id: 'labels',
-        data: this.labels,
+        data: this.visibleLabels(),
         getPosition: (d) => d.position,
         getText: (d) => d.label,
         getSize: (d) => d.size || 12,
@@ -363,10 +354,7 @@ export class ScatterMap {
         characterSet: 'auto',
         // Labels never intercept hover or clicks on the points under them.
         pickable: false,
-        extensions: [new CollisionFilterExtension()],
-        getCollisionPriority: (d) => d.priority,
-        collisionTestProps: { sizeScale: 2 },
-        updateTriggers: { getColor: [theme.name], getBackgroundColor: [theme.name], getSize: [this.labelLevel] },
+        updateTriggers: { getColor: [theme.name], getBackgroundColor: [theme.name] },
       }),
     ].filter(Boolean)
     this.layersSet = true
@@ -459,25 +447,4 @@ function insidePolygon(x, y, poly) {
     if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside
   }
   return inside
-}
-
-function labelAnchors(points, clusters) {
-  const sums = new Map()
-  for (let i = 0; i < points.length; i++) {
-    const c = points.cluster[i]
-    const s = sums.get(c) || [0, 0, 0]
-    s[0] += points.x[i]
-    s[1] += points.y[i]
-    s[2] += 1
-    sums.set(c, s)
-  }
-  const shown = clusters.filter((c) => !c.noise && sums.has(c.cluster))
-  // The collision filter takes priorities in [-1000, 1000] (a depth): a label outside is never drawn, as every label
-  // of a 1M-point map was with raw counts. Scaled by the largest count, the biggest cluster still wins.
-  const most = Math.max(1, ...shown.map((c) => c.count || 0))
-  return shown.map((c) => {
-    const [sx, sy, k] = sums.get(c.cluster)
-    const priority = Math.round((1000 * (c.count || 0)) / most)
-    return { cluster: c.cluster, label: c.label, count: c.count, priority, position: [sx / k, sy / k] }
-  })
 }

@@ -15,8 +15,7 @@ export async function loadPoints(view, sent = null) {
   const mode = points.color ? (points.categories ? 'category' : 'numeric') : null
   if (colorMeta && !points.color) console.warn('colour column not returned:', view.state.color)
   view.map.setColorMode(mode)
-  view.map.setPoints(points, clusters, currentTheme())
-  view.map.setLabelLevels(view.data.parents)
+  view.map.setPoints(points, clusters, currentTheme(), view.data.parents)
   applyMapStyle(view)
   view.el.mapWrap.dataset.points = String(points.length)
 }
