@@ -38,10 +38,9 @@ class Matches:
     scores: np.ndarray  # float32 cosine similarity
 
 
-# Below this many rows exact numpy is fast enough and a quantized copy not worth its memory; at 100k a float16
-# pre-filter made the top-20 3.7 ms instead of 19.4 ms p50, and the whole request 24 ms instead of 73 ms (load ~9).
-# The 4-bit codes cost a quarter of a byte per dimension per row (9.6 MB at 100k x 384) and are built on a scope's
-# first search.
+# Below this many rows exact numpy is fast enough and a quantized copy not worth its memory; above, a pre-filter
+# makes the top-k several times faster (docs/performance.md). The 4-bit codes cost a quarter of a byte per dimension
+# per row and are built on a scope's first search.
 PREFILTER_MIN_ROWS = 50_000
 # Rows taken from the 4-bit scores for exact rescoring: the codes move a unit vector's cosine by up to its residual
 # (viewer/prefilter.py), so a true top-k row falls out only when this many rows score within that of it. At 1M
@@ -61,7 +60,7 @@ class EmbeddingIndex:
         self.inverse_norms = 1.0 / norms
         self.prefilter: Prefilter | None = None
         if len(norms) >= prefilter_min_rows:
-            from viewer.prefilter import Prefilter  # faiss takes ~0.3 s to import; small scopes never need it
+            from viewer.prefilter import Prefilter  # faiss is slow to import; small scopes never need it
 
             self.prefilter = Prefilter(self.matrix, self.inverse_norms)
 

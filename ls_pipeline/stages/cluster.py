@@ -66,8 +66,8 @@ class ClusterParams:
         "null: keep the map as UMAP drew it (always kept with cluster_on umap)",
         _WEIGHT,
     )
-    # 200: what UMAP itself runs above 10,000 rows. Below, its own 500 cost 2.5x the optimizing time for
-    # clusters that agree with known labels no better (bench/cluster_quality.py: NMI within the spread of seeds).
+    # 200: what UMAP itself runs above 10,000 rows. Below, its own 500 cost more than twice the optimizing time for
+    # clusters that agree with known labels no better (bench/cluster_quality.py; docs/performance.md).
     umap_epochs: int | None = param(
         200,
         "epochs of the 10D UMAP made for clustering (cluster_on umap_10d); null: UMAP's own (500 to 10,000 rows)",

@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 # We compute the neighbour graph apart and reuse it across UMAP runs with the same neighbours (the map and the 10D
 # UMAP the default clusters on share one): an exact graph at any size, an NNDescent one from this many rows. Below
 # it UMAP computes all pairwise distances itself (UMAP's own threshold), through sklearn calling UMAP's numba metric
-# from Python once per pair: for an exact metric that was 33-40 s for a 3,000-row map against 10 s with our graph
-# (load ~5), paid again by the 10D UMAP; so only a metric we cannot compute exactly is left to it.
+# from Python once per pair: for an exact metric several times slower than our graph (docs/performance.md), and paid
+# again by the 10D UMAP; so only a metric we cannot compute exactly is left to it.
 KNN_MIN_ROWS = 4096
-# Up to this many rows that graph is exact (blocked inner products); above, NNDescent. NNDescent's numba compile
-# (~9 s idle, in every process: it cannot be cached) plus its search cost more than exact search below ~80,000 rows
-# on an idle machine (bench/knn_exact.py: 13.2 s against 15.1 at 75,000); the cut keeps a margin for load.
+# Up to this many rows that graph is exact (blocked inner products); above, NNDescent. NNDescent's numba compile (in
+# every process: it cannot be cached) plus its search cost more than exact search below about 80,000 rows on an idle
+# machine (bench/knn_exact.py; docs/performance.md); the cut keeps a margin for load.
 EXACT_KNN_MAX_ROWS = 60_000
 EXACT, NNDESCENT = "exact", "nndescent"
 # Above fit_sample distinct rows, the rest is placed by UMAP's transform this many rows at a time (bounded memory).

@@ -54,7 +54,7 @@ def _open(path: Path) -> tuple[Any, str]:
             f"LanceDB table {path.name} is on object storage, where only our HDF5 vectors are read; serve Latent "
             "Scope's data directory from a local folder"
         )
-    import lance  # ~0.2 s to import: only paid where Latent Scope's tables are read
+    import lance  # slow to import: only paid where Latent Scope's tables are read
 
     dataset = lance.dataset(str(path))
     names = dataset.schema.names

@@ -125,7 +125,7 @@ def _from_scores(
 def class_term_presence(texts: Sequence[str], cluster: np.ndarray, longest: int = 2) -> TermCounts:
     """Per cluster id 0..max, in how many of its documents each term (of up to `longest` words) occurs; and the
     vocabulary."""
-    from sklearn.feature_extraction.text import CountVectorizer  # ~8 s to import on a busy machine: only when used
+    from sklearn.feature_extraction.text import CountVectorizer  # slow to import: only when used
 
     vectorizer = CountVectorizer(
         stop_words="english",
