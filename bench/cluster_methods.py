@@ -4,7 +4,7 @@ first call (import + numba compile for fast_hdbscan) and a second, warm call, at
 The points are a seeded stand-in for a UMAP layout (a few hundred Gaussian clumps of varied size and spread in
 [-1, 1], plus 10% uniform noise), since a 60k-row UMAP takes minutes here; HDBSCAN's cost depends on the
 point count and density, not on where the points came from.
-Run: PYTHONPATH=$PWD /work/main/.venv/bin/python bench/cluster_methods.py [--sizes 10000 60000]
+Run: PYTHONPATH=$PWD .venv/bin/python bench/cluster_methods.py [--sizes 10000 60000]
 """
 
 from __future__ import annotations

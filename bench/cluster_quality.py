@@ -13,6 +13,7 @@ the rest), sorting accuracy (the share of rows whose most similar label under th
 cluster's), and how many topics repeat a child's label.
 
 Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/cluster_quality.py [--sets debian fortunes] [--labels]
+[--data FILE]
 Embeddings and UMAPs are cached in bench/results/ (quality-*.npz), so a rerun costs only the clusterings.
 """
 
@@ -34,7 +35,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
-from bench.machine import machine_line  # noqa: E402
+from bench.machine import add_data_argument, machine_line  # noqa: E402
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.umap import UmapParams, project, project_for_clustering  # noqa: E402
@@ -177,8 +178,8 @@ def score(labels: np.ndarray, raw: np.ndarray) -> dict[str, float]:
     }
 
 
-def run_set(name: str, only: list[str]) -> list[dict[str, object]]:
-    data = quality_data.load(name)
+def run_set(name: str, only: list[str], debian_file: Path | None) -> list[dict[str, object]]:
+    data = quality_data.load(name, debian_file)
     s = spaces(data)
     homogeneous = float(np.bincount(data.labels).max() / len(data.labels))
     print(f"{name}: {len(data.texts)} rows, {data.labels.max() + 1} labels, largest {homogeneous:.1%}", flush=True)
@@ -266,7 +267,7 @@ def parent_repeats(levels: list[dict[int, str]], maps: list[dict[int, int]], nam
     return repeats
 
 
-def label_run(name: str, examples: int) -> list[dict[str, object]]:
+def label_run(name: str, examples: int, debian_file: Path | None) -> list[dict[str, object]]:
     """The default clustering of a set (bench/map_quality.py's cache) labelled the old way (lift keywords) and the new
     (keyphrases re-ranked by the local model); their scores, time, and a few labels side by side."""
     import map_quality
@@ -277,7 +278,7 @@ def label_run(name: str, examples: int) -> list[dict[str, object]]:
     from ls_pipeline.stages.label.chat import Phrases, label_all
     from ls_pipeline.stages.label.keyphrases import cluster_centres
 
-    b = map_quality.base(name)
+    b = map_quality.base(name, debian_file)
     found = cluster_stage.cluster(b.umap10, ClusterParams(), levels=2)
     defaults = cluster_stage.summarize(b.xy, found.cluster, found.raw)
     local = load_embedder(DEFAULT_MODEL)
@@ -324,16 +325,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[], help="run the methods whose name contains one of these")
     parser.add_argument("--labels", action="store_true", help="score the labels of the default clustering instead")
     parser.add_argument("--examples", type=int, default=12, help="with --labels: the largest clusters' labels shown")
+    add_data_argument(parser)
     args = parser.parse_args()
     print(machine_line(), flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.labels:
-        rows = [row for name in args.sets for row in label_run(name, args.examples)]
+        rows = [row for name in args.sets for row in label_run(name, args.examples, args.data)]
         print(label_table(rows))
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         (quality_data.RESULTS / "label-quality.json").write_text(json.dumps(rows, indent=1))
         return
-    rows = [row for name in args.sets for row in run_set(name, args.only)]
+    rows = [row for name in args.sets for row in run_set(name, args.only, args.data)]
     print(table(rows))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     (quality_data.RESULTS / "cluster-quality.json").write_text(json.dumps(rows, indent=1))

@@ -6,7 +6,7 @@ time and its peak RSS (GNU time's %M for that command). Then, for ours only: a w
 that changes only min_dist (kNN graph reused).
 
 Setup once: bash bench/setup_latentscope.sh. Run:
-  PYTHONPATH=$PWD /work/main/.venv/bin/python bench/compare_latentscope.py --rows 5000
+  PYTHONPATH=$PWD .venv/bin/python bench/compare_latentscope.py --rows 5000
 Results: a table on stdout and bench/results/compare-<rows>.json. Compare ratios, not seconds: the machine is shared.
 """
 
@@ -27,10 +27,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from bench.machine import machine_line
+from bench.machine import add_data_argument, data_file, machine_line
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path("/work/shared/data/debian-packages.parquet")
 HF_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 LS_MODEL = "huggingface-sentence-transformers___all-MiniLM-L6-v2"
 DATASET = "bench"
@@ -79,9 +78,9 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path, tool: str, stage: str) -
     return step
 
 
-def sample(rows: int, work: Path, seed: int = 0) -> tuple[Path, Path]:
+def sample(data: Path, rows: int, work: Path, seed: int = 0) -> tuple[Path, Path]:
     """The sample, and the same sample with 1% of rows changed or new (half each) for the re-ingest run."""
-    frame = pd.read_parquet(DATA)
+    frame = pd.read_parquet(data)
     picked = frame.sample(n=rows, random_state=seed)
     rest = frame.drop(picked.index)
     picked = picked.reset_index(drop=True)
@@ -233,6 +232,7 @@ def embed_ab(work: Path, src: Path, ls_env: dict[str, str], our_env: dict[str, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
+    add_data_argument(parser)
     parser.add_argument("--ls-venv", type=Path, default=REPO / "bench" / ".ls-venv")
     parser.add_argument("--method", default="hdbscan", help="our clustering method for the extra runs")
     parser.add_argument("--skip-latentscope", action="store_true", help="only our tool (e.g. for memory at 60k)")
@@ -249,7 +249,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="ls-compare-"))
     work.mkdir(parents=True, exist_ok=True)
     p = Params()
-    src, changed = sample(args.rows, work)
+    src, changed = sample(data_file(args.data, args.rows + args.rows // 100), args.rows, work)
     base_env = {k: v for k, v in os.environ.items() if k not in ("LATENT_SCOPE_DATA", "PYTHONPATH", "VIRTUAL_ENV")}
     base_env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     load = os.getloadavg()

@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.machine import machine_line
+from bench.machine import SAMPLE, machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
 
 
 def one_run(mode: str, source: str, recipe: str) -> None:
@@ -33,7 +32,7 @@ def one_run(mode: str, source: str, recipe: str) -> None:
     data = DataDir(resolve_data_dir())
     started = time.perf_counter()
     if mode == "dagster":
-        from ls_pipeline.defs.runner import run_in_dagster
+        from ls_pipeline.runs.runner import run_in_dagster
 
         ids = run_in_dagster(data, "demo", recipe, source=Path(source))
     else:
@@ -71,7 +70,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="ls-bench-") as tmp:
         source = Path(tmp) / "debian-demo.parquet"
-        frame = pd.read_parquet(DEMO)
+        frame = pd.read_parquet(SAMPLE)
         (frame.head(args.rows) if args.rows else frame).to_parquet(source, index=False)
         times: dict[str, list[float]] = {"direct": [], "dagster": []}
         for _ in range(args.repeat):

@@ -6,14 +6,13 @@ The cluster is real: `dask scheduler` and `dask worker --nthreads 1 --no-nanny` 
 (OMP_NUM_THREADS=1), the same as tests/test_embed_dask.py. Every Dask figure is a whole `steps.embed` on a fresh
 data directory (read, chunk, send, embed, write HDF5, journal, publish) with the workers' model already loaded.
 
-Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_dask.py --rows 400
+Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/embed_dask.py --rows 400
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -21,14 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.machine import machine_line
-
-DATA = "/work/shared/data/debian-packages.parquet"
-
-
-def load_rows(rows: int) -> pd.DataFrame:
-    frame = pd.read_parquet(DATA, columns=["text"]).drop_duplicates("text")
-    return frame[frame["text"].str.strip() != ""].head(rows).reset_index(drop=True)
+from bench.machine import add_data_argument, data_file, distinct_texts, load, machine_line
 
 
 def embed_once(frame: pd.DataFrame, settings: Any) -> tuple[float, Any]:
@@ -41,7 +33,7 @@ def embed_once(frame: pd.DataFrame, settings: Any) -> tuple[float, Any]:
     data = DataDir(Path(tempfile.mkdtemp(prefix="ls-bench-dask-")) / "data")
     steps.ingest(data, "bench", frame, IngestParams(text_column="text"))
     started = time.perf_counter()
-    artifact = steps.embed(data.dataset("bench"), EmbedParams(), cluster=settings)
+    artifact = steps.embed(data.dataset("bench"), EmbedParams(), workers=settings)
     return time.perf_counter() - started, artifact.sidecar
 
 
@@ -70,24 +62,21 @@ def warm(cluster: Any) -> None:
         client.run(worker.describe, EmbedParams())
 
 
-def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=400)
+    add_data_argument(parser)
     parser.add_argument("--chunk_rows", type=int, default=64, help="chunk size of the throughput runs")
     parser.add_argument("--tiny", type=int, default=40, help="texts embedded one per chunk, for the fixed cost")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ls_pipeline.dask_embedding.settings import DaskSettings
     from tests.dask_support import LoopbackCluster
 
-    frame = load_rows(args.rows)
+    frame = distinct_texts(data_file(args.data, args.rows), args.rows)
     texts = frame["text"].tolist()
-    print(f"{len(texts)} distinct Debian descriptions, chunks of {args.chunk_rows}; {load()}")
+    print(f"{len(texts)} distinct Debian descriptions, chunks of {args.chunk_rows}; load average {load()}")
 
     cluster = LoopbackCluster()
     try:
@@ -96,10 +85,10 @@ def main() -> None:
         settings = DaskSettings(cluster.address, chunk_rows=args.chunk_rows)
         warm(cluster)
         local_1 = one_process(texts)  # beside each Dask figure: the shared machine's load drifts within minutes
-        print(f"one process, 1 thread: {local_1:.1f} texts/s ({load()})")
+        print(f"one process, 1 thread: {local_1:.1f} texts/s (load average {load()})")
         seconds, sidecar = embed_once(frame, settings)
         one_worker = sidecar["rows_embedded"] / seconds
-        print(f"Dask, 1 worker:  {one_worker:.1f} texts/s ({seconds:.1f}s; {load()})")
+        print(f"Dask, 1 worker:  {one_worker:.1f} texts/s ({seconds:.1f}s; load average {load()})")
 
         tiny = DaskSettings(cluster.address, chunk_rows=1)
         seconds, sidecar = embed_once(frame.iloc[args.rows // 2 :].head(args.tiny), tiny)
@@ -108,18 +97,21 @@ def main() -> None:
         fixed = (seconds - compute) / len(chunks)
         print(
             f"fixed cost per chunk: {fixed * 1000:.1f} ms ({len(chunks)} one-text chunks in {seconds:.2f}s, "
-            f"{compute:.2f}s of it embedding on the worker; {load()})"
+            f"{compute:.2f}s of it embedding on the worker; load average {load()})"
         )
 
         cluster.start_workers(1)
         warm(cluster)
         local_2 = one_process(texts)
-        print(f"one process, 1 thread: {local_2:.1f} texts/s ({load()})")
+        print(f"one process, 1 thread: {local_2:.1f} texts/s (load average {load()})")
         seconds, sidecar = embed_once(frame, settings)
         two_workers = sidecar["rows_embedded"] / seconds
         spread = {w: sum(c["texts"] for c in sidecar["chunks"] if c["worker"] == w) for w in sidecar["dask"]["workers"]}
         shares = list(spread.values())
-        print(f"Dask, 2 workers: {two_workers:.1f} texts/s ({seconds:.1f}s; texts per worker {shares}; {load()})")
+        print(
+            f"Dask, 2 workers: {two_workers:.1f} texts/s ({seconds:.1f}s; texts per worker {shares}; "
+            f"load average {load()})"
+        )
     finally:
         cluster.close()
     ratios = f"1 worker {one_worker / local_1:.2f}, 2 workers {two_workers / local_2:.2f}"

@@ -2,7 +2,7 @@
 the FLOPs each text needs (from the model's shape and its real token count), and texts/s and % of that limit for
 each way of running the default model, with each one's cosine to plain sentence-transformers.
 
-    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_gemm_limit.py --rows 512
+    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/embed_gemm_limit.py --rows 512
 
 The GEMM rate is the faster of two yardsticks at the model's matmul shapes (QKV/out projections, both FFN
 matmuls, batch x mean tokens rows), on the same threads: torch's matmul, and ONNX Runtime's own MatMul (a one-node
@@ -15,7 +15,6 @@ Variants run one after another on the same texts; the rates are measured beside 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import threading
@@ -26,9 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.machine import machine_line
+from bench.machine import add_data_argument, data_file, load, machine_line
 
-DATA = "/work/shared/data/debian-packages.parquet"
 THREADS = 2
 
 
@@ -156,18 +154,15 @@ def run_prefetched(onnx, texts: list[str], batches: list[np.ndarray], dim: int) 
     return out, time.perf_counter() - started
 
 
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=512)
+    add_data_argument(parser)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--only", nargs="*", help="run only the variants whose name holds one of these words")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -176,7 +171,8 @@ def main() -> None:
     from ls_pipeline.stages.embed import BATCH_TOKENS_PER_TEXT, EmbedParams, embed_batches, token_budget_order
 
     torch.set_num_threads(THREADS)
-    texts = pd.read_parquet(DATA).sample(n=args.rows, random_state=0)["text"].astype(str).tolist()
+    data = data_file(args.data, args.rows)
+    texts = pd.read_parquet(data).sample(n=args.rows, random_state=0)["text"].astype(str).tolist()
     location, revision = resolve_location(DEFAULT_MODEL)
     st = SentenceTransformer(location, device="cpu")
     config = st[0].auto_model.config

@@ -11,7 +11,7 @@ way to quantize the exported model:
 - dynamic-fused: the same on the fused fp32 graph (its Attention becomes QAttention);
 - static: quantize_static (QDQ, MinMax calibration on sample texts that are not in the measured rows).
 
-    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_int8.py --rows 2000 [--only NAME ...]
+    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/embed_int8.py --rows 2000 [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.embed_throughput import DATA, knn_overlap
-from bench.machine import machine_line
+from bench.embed_throughput import knn_overlap
+from bench.machine import add_data_argument, data_file, load, machine_line
 
 CALIBRATION_TEXTS = 256
 
@@ -316,9 +316,6 @@ def report_ceiling(fused: Path, encode: Any, texts: list[str], batch_size: int, 
     )
 
 
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
 
 # --- per-node sensitivity: each quantizable node of the plain export quantized alone ------------------------------
 
@@ -360,6 +357,7 @@ def sensitivity(plain: Path, folder: Path, texts: list[str], make: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1500)
+    add_data_argument(parser)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--seed", type=int, default=1, help="which random sample of the data")
@@ -367,7 +365,6 @@ def main() -> None:
     parser.add_argument("--sensitivity", type=int, default=0, help="texts for a per-node sensitivity run (then exit)")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     from ls_pipeline.models.embedding import DEFAULT_MODEL, resolve_location
     from ls_pipeline.models.onnx_export import OnnxEmbedder, export
@@ -376,9 +373,9 @@ def main() -> None:
     from ls_pipeline.store.machine_cache import model_cache_dir
     from ls_pipeline.store.vector_cache import model_key
 
-    frame = (
-        pd.read_parquet(DATA).drop_duplicates("text").sample(n=args.rows + CALIBRATION_TEXTS, random_state=args.seed)
-    )
+    data = data_file(args.data, args.rows + CALIBRATION_TEXTS)
+    frame = pd.read_parquet(data).drop_duplicates("text")
+    frame = frame.sample(n=args.rows + CALIBRATION_TEXTS, random_state=args.seed)
     all_texts = frame["text"].astype(str).tolist()
     texts, calibration = all_texts[: args.rows], all_texts[args.rows :]
     location, revision = resolve_location(DEFAULT_MODEL)

@@ -15,14 +15,13 @@ alternating), cosine to fp32 and kNN overlap@10 with the fp32 vectors on real De
   fused graph, 8-bit weights in blocks of B along K with int8 compute (accuracy_level 4: activations quantized
   per row and block inside MLAS).
 
-    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_int8_activations.py --rows 1000
+    PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/embed_int8_activations.py --rows 1000
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -31,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.embed_throughput import DATA, knn_overlap
-from bench.machine import machine_line
+from bench.embed_throughput import knn_overlap
+from bench.machine import add_data_argument, data_file, load, machine_line
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -212,12 +211,12 @@ def per_token_int8(source: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
+    add_data_argument(parser)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--alphas", type=float, nargs="*", default=[0.5, 0.8], help="SmoothQuant strengths")
     parser.add_argument("--calibration", type=int, default=256, help="texts that set SmoothQuant's scales")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -227,7 +226,8 @@ def main() -> None:
     from ls_pipeline.models.onnx_int8 import _quantize
     from ls_pipeline.stages.embed import batch_order
 
-    frame = pd.read_parquet(DATA).drop_duplicates("text").sample(n=args.rows + args.calibration, random_state=1)
+    data = data_file(args.data, args.rows + args.calibration)
+    frame = pd.read_parquet(data).drop_duplicates("text").sample(n=args.rows + args.calibration, random_state=1)
     all_texts = frame["text"].astype(str).tolist()
     texts, calibration = all_texts[: args.rows], all_texts[args.rows :]
     location, revision = resolve_location(DEFAULT_MODEL)
@@ -305,9 +305,6 @@ def main() -> None:
               f"{cosine.min():.4f} / {cosine.mean():.5f} | {knn_overlap(reference, vectors):.3f} |")  # fmt: skip
     print(f"load after {load()}")
 
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Other runtimes for the default embedding, fp32 and int8, against the shipped fp32 default in one process: texts/s
 (whole passes over the same real texts, the variants interleaved round by round so the shared machine's load hits
 all alike) and quality: cosine to plain sentence-transformers (fp32 paths) and kNN overlap@10 with the shipped fp32
-vectors (int8 paths; bench/embed_throughput.py's overlap code). Issue 19 items 1 and 2.
+vectors (int8 paths; bench/embed_throughput.py's overlap code).
 
 - shipped: load_embedder + embed_batches, as ls-embed runs it (ONNX Runtime fused graph, token-budget batches, one
   batch per core in flight on one-thread sessions);
@@ -15,7 +15,7 @@ vectors (int8 paths; bench/embed_throughput.py's overlap code). Issue 19 items 1
   int8_float32, one replica per core (inter_threads) fed one batch per core from two threads; mean pooling and
   normalization here.
 
-    PYTHONPATH=$PWD:$PWD/.extra HF_HUB_OFFLINE=1 nice /work/main/.venv/bin/python bench/embed_runtimes.py --rows 1000
+    PYTHONPATH=$PWD:$PWD/.extra HF_HUB_OFFLINE=1 nice .venv/bin/python bench/embed_runtimes.py --rows 1000
 
 Needs openvino and ctranslate2 importable (not in the shipped venv: a --target folder on PYTHONPATH).
 """
@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.embed_throughput import DATA, knn_overlap
-from bench.machine import machine_line
+from bench.embed_throughput import knn_overlap
+from bench.machine import add_data_argument, data_file, load, machine_line
 
 CALIBRATION_TEXTS = 256
 FP32_MIN_COSINE = 0.999
@@ -47,9 +47,6 @@ INT8_MIN_OVERLAP = 0.95
 
 Run = Callable[[list[str]], np.ndarray]  # all texts in, their vectors out (in row order)
 
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -157,12 +154,12 @@ def ct2_folder(location: str, folder: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
+    add_data_argument(parser)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", nargs="*", help="run only the variants whose name holds one of these words")
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger().setLevel(logging.ERROR)
     import ctranslate2
     import openvino
@@ -173,7 +170,8 @@ def main() -> None:
     from ls_pipeline.models.onnx_int8 import kept_fp32
     from ls_pipeline.stages.embed import BATCH_TOKENS_PER_TEXT, EmbedParams, embed_batches, token_budget_order
 
-    frame = pd.read_parquet(DATA).drop_duplicates("text")
+    data = data_file(args.data, args.rows)
+    frame = pd.read_parquet(data).drop_duplicates("text")
     frame = frame.sample(n=args.rows + CALIBRATION_TEXTS, random_state=args.seed)
     all_texts = frame["text"].astype(str).tolist()
     texts, calibration = all_texts[: args.rows], all_texts[args.rows :]

@@ -3,7 +3,7 @@
 so a change in the shared machine's load hits both alike. Also: how far int8 is from fp32 (cosine, kNN
 overlap@10), and the one-time export + quantization cost.
 
-Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/embed_throughput.py --rows 1000
+Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/embed_throughput.py --rows 1000
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from bench.machine import machine_line
-
-DATA = "/work/shared/data/debian-packages.parquet"
+from bench.machine import add_data_argument, data_file, machine_line
 
 
 def knn_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
@@ -36,17 +34,20 @@ def knn_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
+    add_data_argument(parser)
     parser.add_argument("--batch_size", type=int, default=64)
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("LS_MODEL_CACHE", tempfile.mkdtemp(prefix="ls-models-"))  # pay the export here, timed
+    # The int8 export is part of what is timed, so this process gets a cache folder of its own; set in the
+    # environment because the model loader reads LS_CACHE there (ls_pipeline/settings.py), not as an argument.
+    os.environ.setdefault("LS_CACHE", tempfile.mkdtemp(prefix="ls-cache-"))
     import torch
 
     from ls_pipeline.models.embedding import DEFAULT_MODEL, load_embedder
     from ls_pipeline.stages.embed import batch_order
 
-    texts = pd.read_parquet(DATA).sample(n=args.rows, random_state=0)["text"].astype(str).tolist()
+    data = data_file(args.data, args.rows)
+    texts = pd.read_parquet(data).sample(n=args.rows, random_state=0)["text"].astype(str).tolist()
     print(f"{args.rows} texts, mean {np.mean([len(t) for t in texts]):.0f} chars; torch threads "
           f"{torch.get_num_threads()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
     fp32 = load_embedder(DEFAULT_MODEL)

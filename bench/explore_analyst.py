@@ -11,7 +11,7 @@ neighbours are its copies' neighbours rather than exact duplicates. The viewer r
 subprocess and is asked over loopback HTTP, one request at a time (a reader clicking), after warm-up requests (the
 first builds the scope's table, the search index's codes at 1M rows, the histogram extents).
 
-Targets (the issue's): facets p50 <= 30 ms at 100k rows and <= 150 ms at 1M; neighbours p50 <= 50 ms at 1M;
+Targets: facets p50 <= 30 ms at 100k rows and <= 150 ms at 1M; neighbours p50 <= 50 ms at 1M;
 playback's frame < 50 ms at 100k points. Figures depend on the machine and its load: the script prints both.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -34,6 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import load, machine_line  # noqa: E402
 from tests.viewer_support import serve  # noqa: E402
 
 DEMO = ROOT / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
@@ -43,13 +43,6 @@ NOISE = 0.02
 CHUNK = 100_000
 
 
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def cpu_flags() -> str:
-    text = Path("/proc/cpuinfo").read_text()
-    return " ".join(f for f in ("avx2", "avx512f", "avx512_vnni") if f" {f}" in text) or "none of avx2/avx512"
 
 
 def build_base(root: Path) -> str:
@@ -209,7 +202,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     scope = build_base(root)
     names = {rows: tile(root, scope, rows) for rows in args.sizes}
-    print(f"CPU flags: {cpu_flags()}; load before: {load()}\n")
+    print(machine_line() + "\n")
     print("| rows | what | first ms | p50 ms | p90 ms | load (1, 5, 15 min) |")
     print("|---|---|---|---|---|---|")
     with serve(root, root / "viewer.log") as base:

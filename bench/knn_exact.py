@@ -9,19 +9,18 @@ plain numpy blocks (argpartition). Recall@k of NNDescent against the exact graph
 Vectors: an embedding file (--vectors FILE.h5, dataset "embeddings"), its first N rows; or, where N is larger than
 the file, its rows repeated with Gaussian noise (sigma 0.02 a dimension, as bench/million.py), normalized.
 
-Run: PYTHONPATH=$PWD /work/main/.venv/bin/python bench/knn_exact.py --vectors E.h5 [--sizes 5000,50000,200000]
+Run: PYTHONPATH=$PWD .venv/bin/python bench/knn_exact.py --vectors E.h5 [--sizes 5000,50000,200000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from bench.machine import machine_line
+from bench.machine import load, machine_line
 
 CHILD = """
 import json, sys, time
@@ -64,9 +63,6 @@ if not skip_nnd:
 print(json.dumps({key: round(val, 4) if isinstance(val, float) else val for key, val in out.items()}))
 """
 
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:

@@ -1,24 +1,29 @@
 """Time the offline keyword labeler on real data: Debian sections split in four by package name as clusters.
 
-PYTHONPATH=$PWD python bench/label_keywords.py [/work/shared/data/debian-packages.parquet] [ROWS]
+    PYTHONPATH=$PWD .venv/bin/python bench/label_keywords.py [--data FILE] [--rows ROWS]
 """
 
 from __future__ import annotations
 
+import argparse
 import resource
-import sys
 import time
 import zlib
 
 import pandas as pd
 
-from bench.machine import machine_line
+from bench.machine import add_data_argument, data_file, machine_line
 from ls_pipeline.stages.label import keyword_labels
 
 
-def main(path: str = "/work/shared/data/debian-packages.parquet", rows: int = 0) -> None:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=0, help="the first ROWS rows (default: all)")
+    add_data_argument(parser)
+    args = parser.parse_args()
+    rows = args.rows
     print(machine_line(), flush=True)
-    frame = pd.read_parquet(path, columns=["package", "section", "text"])
+    frame = pd.read_parquet(data_file(args.data, rows), columns=["package", "section", "text"])
     frame = frame.head(rows) if rows else frame
     split = frame["package"].map(lambda name: str(zlib.crc32(name.encode()) % 4))
     codes, names = pd.factorize(frame["section"] + "/" + split)
@@ -33,4 +38,4 @@ def main(path: str = "/work/shared/data/debian-packages.parquet", rows: int = 0)
 
 
 if __name__ == "__main__":
-    main(*(sys.argv[1:2]), *(int(a) for a in sys.argv[2:3]))
+    main()

@@ -27,6 +27,7 @@ from sklearn.metrics import normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
+from bench.machine import add_data_argument  # noqa: E402
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
 from ls_pipeline.stages import map_quality  # noqa: E402
 from ls_pipeline.stages import umap as umap_stage  # noqa: E402
@@ -67,8 +68,8 @@ def timed(run: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
     return out, time.perf_counter() - started
 
 
-def base(name: str) -> Base:
-    data = quality_data.load(name)
+def base(name: str, debian_file: Path | None = None) -> Base:
+    data = quality_data.load(name, debian_file)
     params = UmapParams()
     unique, inverse = umap_stage.distinct(data.embeddings)
     knn = umap_stage.knn_graph(unique, params, params.knn_method(len(data.embeddings)))
@@ -198,8 +199,8 @@ def score(b: Base, drawn: Drawn) -> dict[str, float]:
     }
 
 
-def run_set(name: str, only: list[str]) -> list[dict[str, object]]:
-    b = base(name)
+def run_set(name: str, only: list[str], debian_file: Path | None) -> list[dict[str, object]]:
+    b = base(name, debian_file)
     print(f"{name}: {len(b.data.texts)} rows, shared parts {json.dumps(b.seconds)}", flush=True)
     rows = []
     for method_name, method in METHODS.items():
@@ -228,9 +229,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["demo", "debian", "fortunes", "debian-1k", "fortunes-1k"])
     parser.add_argument("--only", nargs="*", default=[], help="run the methods whose name contains one of these")
+    add_data_argument(parser)
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    rows = [row for name in args.sets for row in run_set(name, args.only)]
+    rows = [row for name in args.sets for row in run_set(name, args.only, args.data)]
     print(table(rows))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     (quality_data.RESULTS / "map-quality.json").write_text(json.dumps(rows, indent=1))

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -28,16 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.machine import machine_line
+from bench.machine import load, machine_line, percentiles
 
 SOURCE = Path("/tmp/ls-bench-search")  # bench/search_latency.py's data directory
 NAME = "m1m"
 STAGES = ("data", "ingest", "import", "umap", "cluster", "label", "scope", "viewer")
 NOISE = 0.02  # per dimension: a stand-in is at cosine ~0.93 from its source vector, its source's nearest others
 
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def make_data(root: Path, rows: int) -> None:
@@ -71,7 +67,7 @@ def make_data(root: Path, rows: int) -> None:
     vectors.flush()
 
 
-def run_stage(root: Path, stage: str, rows: int) -> str:
+def run_stage(root: Path, stage: str, rows: int, fit_sample: int | None = None) -> str:
     """One stage in this process; returns what to print about its result."""
     from ls_pipeline import steps
     from ls_pipeline.models.embedding import DEFAULT_MODEL
@@ -101,8 +97,7 @@ def run_stage(root: Path, stage: str, rows: int) -> str:
         artifact = steps.import_embeddings(ds, vectors, DEFAULT_MODEL, "bench/million.py stand-in vectors")
         return artifact.id
     if stage == "umap":
-        fit_sample = int(os.environ.get("MILLION_FIT_SAMPLE", UmapParams().fit_sample))
-        artifact = steps.umap(ds, last("embedding"), UmapParams(fit_sample=fit_sample))
+        artifact = steps.umap(ds, last("embedding"), UmapParams(fit_sample=fit_sample or UmapParams().fit_sample))
         return f"{artifact.id} fit_sampled={artifact.sidecar.raw.get('fit_sampled')}"
     if stage == "cluster":
         params = ClusterParams(min_cluster_size=200, method="fast_hdbscan", cluster_on="umap")
@@ -116,10 +111,6 @@ def run_stage(root: Path, stage: str, rows: int) -> str:
         return asyncio.run(viewer_latency(root, last("scope")))
     raise SystemExit(f"unknown stage {stage!r}; use one of {', '.join(STAGES)}")
 
-
-def percentiles(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    return f"p50 {statistics.median(ms):.1f} ms p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.1f} ms"
 
 
 async def viewer_latency(root: Path, scope_id: str, n: int = 50) -> str:
@@ -155,9 +146,10 @@ async def viewer_latency(root: Path, scope_id: str, n: int = 50) -> str:
     return "; ".join(lines)
 
 
-def timed_child(root: Path, stage: str, rows: int) -> tuple[float, int, str]:
+def timed_child(root: Path, stage: str, rows: int, fit_sample: int | None) -> tuple[float, int, str]:
     """Run one stage in a child process under /usr/bin/time -v: wall seconds, peak RSS in MB, its result line."""
     command = ["/usr/bin/time", "-v", sys.executable, __file__, str(root), "--rows", str(rows), "--child", stage]
+    command += ["--fit-sample", str(fit_sample)] if fit_sample else []
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     seconds = time.perf_counter() - started
@@ -177,19 +169,17 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
-    if args.fit_sample:
-        os.environ["MILLION_FIT_SAMPLE"] = str(args.fit_sample)
     if args.child:
         import logging
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-        print("RESULT " + run_stage(args.root, args.child, args.rows), flush=True)
+        print("RESULT " + run_stage(args.root, args.child, args.rows, args.fit_sample), flush=True)
         return
     print(machine_line(), flush=True)  # the parent's line: a child's output is parsed
     print(f"{args.rows:,} rows in {args.root}; load average before: {load()}")
     for stage in args.stages.split(","):
         before = load()
-        seconds, peak_mb, result = timed_child(args.root, stage, args.rows)
+        seconds, peak_mb, result = timed_child(args.root, stage, args.rows, args.fit_sample)
         line = f"{stage:<8} {seconds:8.1f} s  peak RSS {peak_mb:>6,} MB  load {before} -> {load()}  {result}"
         print(line, flush=True)
 

@@ -3,7 +3,7 @@ minus a second, identical-shaped call in the same process. Processes run one aft
 folder: the first (cold, an empty folder) compiles and fills it, later ones (warm) load from it. --no-cache shows
 what every process paid before the cache (each compiles again).
 
-Run: PYTHONPATH=$PWD /work/main/.venv/bin/python bench/numba_compile.py [--rows 500] [--runs 3] [--no-cache]
+Run: PYTHONPATH=$PWD .venv/bin/python bench/numba_compile.py [--rows 500] [--runs 3] [--no-cache]
 (--rows 5000 also takes the separate nearest-neighbour path, NNDescent, that larger datasets use)
 """
 
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench.machine import machine_line
+from bench.machine import load, machine_line
 
 CHILD = """
 import json, sys, time
@@ -38,9 +38,6 @@ project(v, UmapParams(neighbors=15, min_dist=0.2))
 print(json.dumps({"first_s": round(first, 1), "second_s": round(time.perf_counter() - started, 1)}))
 """
 
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """`ls-run` on the same rows to a local data directory and to a loopback S3 server (moto), in one run.
 
-    .venv/bin/python bench/object_storage.py --rows 2000 [--source ../shared/data/debian-packages.parquet]
+    PYTHONPATH=$PWD .venv/bin/python bench/object_storage.py --rows 2000 [--data FILE]
 
 Each run is a fresh `ls-run FILE` process (model load and numba compilation paid alike) into a fresh data directory,
 alternating local and S3 (`--repeat` pairs), so a machine getting busier shows up in both. Prints the wall time of
@@ -22,10 +22,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.machine import machine_line  # noqa: E402
+from bench.machine import add_data_argument, data_file, machine_line  # noqa: E402
 from tests.s3_support import start_s3_server  # noqa: E402
 
-DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "debian-packages.parquet"
 STAGES = ("embedding", "umap", "cluster", "labels", "scope")
 
 
@@ -52,17 +51,18 @@ def run(target: str, csv: Path, env: dict[str, str]) -> tuple[float, dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    add_data_argument(parser)
     parser.add_argument("--repeat", type=int, default=2, help="local/S3 pairs")
     args = parser.parse_args()
     print(machine_line(), flush=True)
     work = Path(tempfile.mkdtemp(prefix="ls-bench-s3-"))
     csv = work / "packages.csv"
-    pd.read_parquet(args.source).sample(args.rows, random_state=7).to_csv(csv, index=False)
+    data = data_file(args.data, args.rows)
+    pd.read_parquet(data).sample(args.rows, random_state=7).to_csv(csv, index=False)
     process, server = start_s3_server()
     try:
         env = {**os.environ, **server.env(), "HF_HUB_OFFLINE": "1", "LATENT_SCOPE_SCRATCH": str(work / "scratch")}
-        os.environ.update(server.env())
+        os.environ.update(server.env())  # botocore reads the endpoint and keys from this process's environment
         results = []
         targets = []
         for n in range(args.repeat):

@@ -1,7 +1,7 @@
 """Labelled real text sets for bench/cluster_quality.py and bench/map_quality.py, embedded once and cached in
 bench/results/.
 
-- debian: package descriptions from /work/shared/data/debian-packages.parquet, labelled by Debian section
+- debian: Debian package descriptions (--data FILE, default the repository's sample), labelled by Debian section
   (58 sections, the largest 10% of rows); a seeded sample, exact duplicate texts kept as real data has them.
   debian-1k and debian-50k are the same draw at 1,000 and 50,000 rows.
 - demo: the 3,000 rows of the shipped demo (ls_pipeline/demo/debian-packages-3k.parquet), labelled by section.
@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.machine import SAMPLE, data_file
+
 RESULTS = Path(__file__).resolve().parent / "results"
-DEBIAN = Path("/work/shared/data/debian-packages.parquet")
-DEMO = Path(__file__).resolve().parents[1] / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
+DEMO = SAMPLE
 FORTUNES = Path("/usr/share/games/fortunes")
 MIXED_FORTUNES = {"fortunes", "miscellaneous", "cookie", "linuxcookie", "art", "ascii-art"}
 SEED = 42
@@ -42,22 +43,22 @@ class LabelledSet:
     embeddings: np.ndarray  # float32, unit length, one row per text
 
 
-def debian(rows: int = 3000) -> pd.DataFrame:
+def debian(path: Path, rows: int = 3000) -> pd.DataFrame:
     """A seeded sample: text, label, and `row`, the row's position in the Debian file (its cached vector)."""
-    frame = pd.read_parquet(DEBIAN, columns=["section", "text"])
+    frame = pd.read_parquet(path, columns=["section", "text"])
     sample = frame.sample(n=rows, random_state=SEED)
     return pd.DataFrame({"text": sample["text"], "label": sample["section"], "row": sample.index}).reset_index(
         drop=True
     )
 
 
-def demo() -> pd.DataFrame:
+def demo(path: Path) -> pd.DataFrame:
     """The demo's rows, each matched to its row in the Debian file by package name and text."""
-    frame = pd.read_parquet(DEBIAN, columns=["package", "text"]).reset_index(names="row")
+    frame = pd.read_parquet(path, columns=["package", "text"]).reset_index(names="row")
     shipped = pd.read_parquet(DEMO, columns=["package", "section", "text"])
     matched = shipped.merge(frame.drop_duplicates(["package", "text"]), on=["package", "text"], how="left")
     if matched["row"].isna().any():
-        raise SystemExit(f"{DEMO.name}: {int(matched['row'].isna().sum())} rows are not in {DEBIAN}")
+        raise SystemExit(f"{DEMO.name}: {int(matched['row'].isna().sum())} rows are not in {path}")
     return pd.DataFrame({"text": matched["text"], "label": matched["section"], "row": matched["row"].astype(int)})
 
 
@@ -85,29 +86,33 @@ def _ensure_fortunes() -> None:
         raise SystemExit("fortunes are missing: run `apt-get install -y fortunes fortunes-min` as root")
 
 
-LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
+# Each loader takes the Debian file; the fortunes sets ignore it.
+LOADERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "debian": debian,
-    "fortunes": fortunes,
+    "fortunes": lambda _: fortunes(),
     "demo": demo,
-    "debian-1k": lambda: debian(1000),
-    "fortunes-1k": lambda: fortunes(37),
-    "debian-50k": lambda: debian(50_000),
+    "debian-1k": lambda path: debian(path, 1000),
+    "fortunes-1k": lambda _: fortunes(37),
+    "debian-50k": lambda path: debian(path, 50_000),
 }
+DEBIAN_ROWS = {"debian": 3000, "debian-1k": 1000, "debian-50k": 50_000}
 
 
-def load(name: str) -> LabelledSet:
-    """The set's texts, labels and embeddings; embeddings come from the cache when the texts are unchanged."""
-    frame = LOADERS[name]()
+def load(name: str, debian_file: Path | None = None) -> LabelledSet:
+    """The set's texts, labels and embeddings; embeddings come from the cache when the texts are unchanged.
+    The Debian sets are drawn from `debian_file` (default: the repository's sample, where it holds enough rows)."""
+    path = data_file(debian_file, DEBIAN_ROWS.get(name, 0))
+    frame = LOADERS[name](path)
     texts = frame["text"].astype(str).tolist()
     labels = pd.factorize(frame["label"])[0]
     if "row" in frame:
-        return LabelledSet(name, texts, labels, debian_embeddings()[frame["row"].to_numpy()])
+        return LabelledSet(name, texts, labels, debian_embeddings(path)[frame["row"].to_numpy()])
     return LabelledSet(name, texts, labels, _cached_embeddings(name, texts))
 
 
-def debian_embeddings() -> np.ndarray:
+def debian_embeddings(path: Path) -> np.ndarray:
     """One vector per row of the Debian file, in its order."""
-    texts = pd.read_parquet(DEBIAN, columns=["text"])["text"].astype(str).tolist()
+    texts = pd.read_parquet(path, columns=["text"])["text"].astype(str).tolist()
     return _cached_embeddings("debian-all", texts)
 
 

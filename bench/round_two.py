@@ -1,7 +1,7 @@
-"""Issue 19's figures side by side in one run: each bench below in its own process, one after another, with the
-load average before and after each and its wall time, all output into one log.
+"""The embedding, UMAP and end-to-end figures side by side in one run: each bench below in its own process, one after
+another, with the load average before and after each and its wall time, all output into one log.
 
-    PYTHONPATH=$PWD python bench/round_two.py [--log bench/results/round-two.log] [--parts gemm,int8,...]
+    PYTHONPATH=$PWD .venv/bin/python bench/round_two.py [--log FILE] [--parts gemm,int8,...] [--data FILE]
 
 Parts (in this order): gemm (embed_gemm_limit: the fp32 default against the GEMM limit), int8 (embed_int8: the
 ceiling, then the shipped int8 recipe and the old one), numba (numba_compile: a cold and a warm ls-umap),
@@ -21,32 +21,31 @@ import sys
 import time
 from pathlib import Path
 
-from bench.machine import machine_line
+from bench.machine import DATA_HELP, load, machine_line
 
 REPO = Path(__file__).resolve().parents[1]
 MILLION_ROOT = Path("/tmp/ls-million")
 DEMO_DATA = REPO / "demo-data"
 
 
-def parts() -> dict[str, list[str]]:
+def parts(data: Path | None = None) -> dict[str, list[str]]:
+    """Each part's command; `data` (the Debian descriptions file) goes to the benches that read it."""
     bench = [sys.executable]
-    search = ["bench/search_latency.py", "--requests", "200", "--requests-only"]
+    given = ["--data", str(data)] if data else []
+    search = ["bench/search_latency.py", "--requests", "200", "--requests-only", *given]
     if MILLION_ROOT.exists():
         search += ["--million-root", str(MILLION_ROOT)]
     return {
-        "gemm": bench + ["bench/embed_gemm_limit.py", "--rows", "512"],
-        "int8": bench + ["bench/embed_int8.py", "--rows", "2000", "--only", "shipped", "dynamic"],
+        "gemm": bench + ["bench/embed_gemm_limit.py", "--rows", "512", *given],
+        "int8": bench + ["bench/embed_int8.py", "--rows", "2000", "--only", "shipped", "dynamic", *given],
         "numba": bench + ["bench/numba_compile.py", "--rows", "500", "--runs", "3"],
-        "compare3k": bench + ["bench/compare_latentscope.py", "--rows", "3000", "--skip-reruns"],
-        "compare5k": bench + ["bench/compare_latentscope.py", "--rows", "5000", "--skip-reruns"],
+        "compare3k": bench + ["bench/compare_latentscope.py", "--rows", "3000", "--skip-reruns", *given],
+        "compare5k": bench + ["bench/compare_latentscope.py", "--rows", "5000", "--skip-reruns", *given],
         "search": bench + search,
         "million-viewer": bench + ["bench/million.py", str(MILLION_ROOT), "--stages", "viewer"],
         "frame": bench + ["bench/frontend_first_frame.py", "--data", str(DEMO_DATA), "--repeat", "5"],
     }
 
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def ensure_demo_scope(env: dict[str, str], log) -> None:
@@ -54,7 +53,7 @@ def ensure_demo_scope(env: dict[str, str], log) -> None:
     if (DEMO_DATA / "debian-demo" / "scopes").is_dir():
         return
     run_id = [
-        str(REPO / ".venv" / "bin" / "ls-run"),
+        str(Path(sys.executable).parent / "ls-run"),  # the ls-run beside the interpreter running this
         "ls_pipeline/demo/debian-packages-3k.parquet",
         "--name",
         "debian-demo",
@@ -68,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--log", type=Path, default=REPO / "bench" / "results" / "round-two.log")
     parser.add_argument("--parts", default=",".join(parts()))
+    parser.add_argument("--data", type=Path, help=DATA_HELP + " (5,000-row parts need the whole file)")
     args = parser.parse_args()
     print(machine_line(), flush=True)
     chosen = [name.strip() for name in args.parts.split(",") if name.strip()]
@@ -80,13 +80,14 @@ def main() -> None:
         if "frame" in chosen:
             ensure_demo_scope(env, log)
         for name in chosen:
-            command = " ".join(parts()[name][1:])
-            header = f"\n===== {name}: {command}\n===== load before {load()} at {time.strftime('%H:%M:%S')}"
+            command = parts(args.data)[name]
+            shown = " ".join(command[1:])
+            header = f"\n===== {name}: {shown}\n===== load before {load()} at {time.strftime('%H:%M:%S')}"
             print(header, flush=True)
             log.write(header + "\n")
             log.flush()
             started = time.monotonic()
-            code = subprocess.run(parts()[name], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+            code = subprocess.run(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
             footer = f"===== {name}: exit {code}, {time.monotonic() - started:.0f} s, load after {load()}"
             print(footer, flush=True)
             log.write(footer + "\n")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import statistics
 import time
@@ -31,7 +30,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.machine import machine_line
+from bench.machine import add_data_argument, data_file, load, machine_line, percentiles
 from bench.viewer_data import build_10k, build_100k
 from ls_pipeline.store import DataDir
 from tests.load_client import QUERIES
@@ -39,13 +38,6 @@ from tests.load_client import QUERIES
 SIZES = {"deb1k": 1_000, "deb100k1": 100_000}
 
 
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def percentiles(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    return f"p50 {statistics.median(ms):7.2f} ms  p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:7.2f} ms"
 
 
 def timed(fn: Callable[[int], object], n: int) -> list[float]:
@@ -62,12 +54,12 @@ def query(i: int) -> str:
     return f"{QUERIES[i % len(QUERIES)]} {i}"
 
 
-def ensure_data(root: Path) -> str:
+def ensure_data(root: Path, source: Path) -> str:
     data = DataDir(root)
     root.mkdir(parents=True, exist_ok=True)
     marker = root / "scope-id.txt"
     if not marker.is_file():
-        scope_id = build_10k(data, rows=1_000, name="deb1k")
+        scope_id = build_10k(data, source, rows=1_000, name="deb1k")
         build_100k(data, scope_id, small_name="deb1k", big_name="deb100k1", tiles=100)
         marker.write_text(scope_id)
     return marker.read_text().strip()
@@ -353,6 +345,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", nargs="?", default="/tmp/ls-bench-search")
     parser.add_argument("--requests", type=int, default=200)
+    add_data_argument(parser)
     parser.add_argument("--requests-only", action="store_true", help="skip the parts measured apart")
     parser.add_argument("--million-only", action="store_true", help="only the kNN at 1M stand-in rows")
     parser.add_argument(
@@ -361,7 +354,7 @@ def main() -> None:
     args = parser.parse_args()
     print(machine_line(), flush=True)
     root = Path(args.root)
-    scope_id = ensure_data(root)
+    scope_id = ensure_data(root, data_file(args.data, 1_000))
     print(f"load average before: {load()}")
     if args.million_only:
         million(DataDir(root), scope_id, max(50, args.requests // 4))

@@ -1,6 +1,6 @@
 """Time each pipeline stage on a sample of the real Debian data and print rows/s per stage.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/stages.py --rows 2000 [--source ../shared/data/debian-packages.parquet]
+    PYTHONPATH=$PWD .venv/bin/python bench/stages.py --rows 2000 [--data FILE]
 
 UMAP is timed twice: the first run in a process pays numba's compilation, the second (other min_dist) does not.
 """
@@ -11,13 +11,10 @@ import argparse
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import pandas as pd
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from bench.machine import machine_line  # noqa: E402
+from bench.machine import add_data_argument, data_file, machine_line  # noqa: E402
 from ls_pipeline import steps  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.embed import EmbedParams  # noqa: E402
@@ -27,17 +24,16 @@ from ls_pipeline.stages.scope import ScopeParams  # noqa: E402
 from ls_pipeline.stages.umap import UmapParams  # noqa: E402
 from ls_pipeline.store import DataDir  # noqa: E402
 
-DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "debian-packages.parquet"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    add_data_argument(parser)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    frame = pd.read_parquet(args.source).sample(n=args.rows, random_state=args.seed).reset_index(drop=True)
+    data = data_file(args.data, args.rows)
+    frame = pd.read_parquet(data).sample(n=args.rows, random_state=args.seed).reset_index(drop=True)
     with tempfile.TemporaryDirectory() as root:
         print_table(args.rows, run(DataDir(root), frame))
 

@@ -6,7 +6,7 @@ then, per repeat, each tree in turn gets a fresh copy of that data folder and ru
 (a new dataset from the same file), umap, cluster, label, scope: the stages of compare_latentscope.py.
 
 Run (a tree is a checkout: PYTHONPATH selects its ls_pipeline):
-  PYTHONPATH=$PWD /work/main/.venv/bin/python bench/stages_ab.py --tree before=/tmp/base --tree after=$PWD \
+  PYTHONPATH=$PWD .venv/bin/python bench/stages_ab.py --tree before=/tmp/base --tree after=$PWD \
       --rows 5000 --repeats 3 --work /tmp/ab
 Prints each stage's median seconds per tree and the load average; compare ratios within one run.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_latentscope import DATASET, Params, run, sample  # noqa: E402
 
-from bench.machine import machine_line  # noqa: E402
+from bench.machine import add_data_argument, data_file, machine_line  # noqa: E402
 
 STAGES = ("ingest", "umap", "cluster", "label", "scope")
 
@@ -42,13 +42,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", action="append", required=True, help="NAME=PATH of a checkout (two or more)")
     parser.add_argument("--rows", type=int, default=5000)
+    add_data_argument(parser)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
     print(machine_line(), flush=True)
     trees = dict(item.split("=", 1) for item in args.tree)
     args.work.mkdir(parents=True, exist_ok=True)
-    src, _ = sample(args.rows, args.work)
+    src, _ = sample(data_file(args.data, args.rows + args.rows // 100), args.rows, args.work)
     bin_dir = Path(sys.executable).parent
     base_env = {k: v for k, v in os.environ.items() if k not in ("LATENT_SCOPE_DATA", "PYTHONPATH", "VIRTUAL_ENV")}
     base_env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}

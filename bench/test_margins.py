@@ -14,18 +14,16 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.machine import machine_line
+from bench.machine import SAMPLE, machine_line
 from ls_pipeline.models.embedding import load_embedder
 from ls_pipeline.stages import cluster as cluster_stage
 from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages.umap import UmapParams, project_for_clustering
 
-DEMO = Path(__file__).resolve().parents[1] / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
 TOPICS = ["maps and latent spaces", "cooking pasta at home", "rust compiler errors", "birds in the garden"]
 PERTURB = "1e-5"
 
@@ -72,11 +70,12 @@ def texts_of(case: Case) -> list[str]:
     if case.texts == "tweets":
         made = [f"{TOPICS[n % 4]}: thought number {n} about {TOPICS[n % 4].split()[0]}" for n in range(case.rows)]
         return made if case.rows <= 80 else made[:80] + ["maps and latent spaces: a brand new thought"]
-    return pd.read_parquet(DEMO).head(case.rows)["text"].tolist()
+    return pd.read_parquet(SAMPLE).head(case.rows)["text"].tolist()
 
 
 def vectors_of(texts: list[str], perturbed: bool) -> np.ndarray:
     """The vectors the pipeline would store (embed_batches, where LS_PERTURB applies)."""
+    # Set in this process's environment, as tests' --perturb does: the local models read LS_PERTURB there.
     os.environ["LS_PERTURB"] = PERTURB if perturbed else ""
     embedder, params = load_embedder(embed_stage.EmbedParams().model_id), embed_stage.EmbedParams()
     out = np.zeros((len(texts), embedder.dimensions), dtype=np.float32)

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.machine import machine_line
+from bench.machine import SAMPLE, machine_line
 from ls_pipeline.models.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, load_embedder
 from ls_pipeline.stages import embed as embed_stage
-
-DEMO = Path(__file__).resolve().parents[1] / "ls_pipeline" / "demo" / "debian-packages-3k.parquet"
 
 
 def as_documents(texts: list[str]) -> np.ndarray:
@@ -46,7 +43,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=300)
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    texts = pd.read_parquet(DEMO).head(args.rows)["text"].tolist()
+    texts = pd.read_parquet(SAMPLE).head(args.rows)["text"].tolist()
     documents = as_documents(texts)
     print("| against the stored documents' vectors | largest difference | 1 - lowest cosine | rows bit for bit |")
     print("|---|---:|---:|---:|")
@@ -54,7 +51,7 @@ def main() -> None:
     query = load_embedder(DEFAULT_MODEL)
     compare("each text alone, all cores (a search query)", documents, np.vstack([query.embed([t]) for t in texts]))
     compare("sentence-transformers on torch", documents, SentenceTransformerEmbedder(DEFAULT_MODEL).embed(texts))
-    os.environ["LS_PERTURB"] = "1e-5"  # what tests' --perturb sets
+    os.environ["LS_PERTURB"] = "1e-5"  # what tests' --perturb sets; the local models read it from the environment
     compare("LS_PERTURB=1e-5 (tests' --perturb)", documents, as_documents(texts))
     print(machine_line(), flush=True)
 

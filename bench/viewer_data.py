@@ -8,26 +8,26 @@ latency is what is measured; embedding 100k rows on 2 CPU cores would take half 
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 
+from bench.machine import add_data_argument, data_file
 from ls_pipeline import steps
 from ls_pipeline.recipe import load_recipe
 from ls_pipeline.stages.ingest import IngestParams
 from ls_pipeline.store import DataDir
 
-SOURCE = Path("/work/shared/data/debian-packages.parquet")
 TILES = 10
 
 
-def build_10k(data: DataDir, rows: int = 10_000, name: str = "deb10k") -> str:
-    frame = pd.read_parquet(SOURCE).head(rows).reset_index(drop=True)
+def build_10k(data: DataDir, source: Path, rows: int = 10_000, name: str = "deb10k") -> str:
+    frame = pd.read_parquet(source).head(rows).reset_index(drop=True)
     steps.ingest(data, name, frame, IngestParams(text_column="text"))
     artifacts = steps.run_recipe(data.dataset(name), load_recipe("default", data))
     return artifacts["scope"].id
@@ -74,13 +74,18 @@ def build_100k(
     staging.rename(big)
 
 
-def main(root: str) -> None:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", nargs="?", default="/tmp/ls-bench-data", help="the data directory to build")
+    add_data_argument(parser)
+    args = parser.parse_args()
+    root = args.root
     data = DataDir(Path(root))
     data.root.mkdir(parents=True, exist_ok=True)
-    scope_id = build_10k(data)
+    scope_id = build_10k(data, data_file(args.data, 10_000))
     build_100k(data, scope_id)
     print(f"bench data ready in {root}: deb10k/{scope_id}, deb100k/{scope_id}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/ls-bench-data")
+    main()

@@ -74,7 +74,7 @@ def main() -> int:
     load_before = os.getloadavg()
     process, server = start_s3_server()
     try:
-        os.environ.update(server.env())
+        os.environ.update(server.env())  # botocore reads the endpoint and keys from this process's environment
         bucket = server.new_bucket()
         from ls_pipeline.store.location import parse_root
 

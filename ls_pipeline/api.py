@@ -5,6 +5,7 @@ Each call returns the artifact id (or meta for ingest) and writes the same files
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,12 @@ from ls_pipeline.stages.label import LabelParams
 from ls_pipeline.stages.scope import ScopeParams
 from ls_pipeline.stages.umap import UmapParams
 from ls_pipeline.store.atomic import write_bytes
-from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name, resolve_data_dir
+from ls_pipeline.store.datadir import DataDir, check_name, resolve_data_dir
 from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.location import Root, check_reachable, is_remote, parse_root
 
 _KEY_NAMES = {"openai_key": "OPENAI_API_KEY", "mistral_key": "MISTRAL_API_KEY"}
+_chosen: list[Root] = []  # the data directory ls.init chose for this process (the environment is left alone)
 
 
 def init(path: str | os.PathLike[str], **keys: str) -> Root:
@@ -48,7 +50,7 @@ def init(path: str | os.PathLike[str], **keys: str) -> Root:
     check_reachable(root)
     if not is_remote(root):  # an object store has no folders to make; its bucket must exist
         root.mkdir(parents=True, exist_ok=True)
-    os.environ[DATA_ENV] = str(root)
+    _chosen[:] = [root]
     if keys:
         _update_env_file(DataDir(root).keys_file, {_KEY_NAMES[k]: v for k, v in keys.items() if v})
     return root
@@ -62,7 +64,8 @@ def _update_env_file(path: Path, values: dict[str, str]) -> None:
 
 
 def data_dir() -> DataDir:
-    return DataDir(resolve_data_dir())
+    """The data directory ls.init chose, else the one LATENT_SCOPE_DATA or ./.env names."""
+    return DataDir(_chosen[0] if _chosen else resolve_data_dir())
 
 
 def ingest(name: str, data: pd.DataFrame | str | os.PathLike[str], text_column: str | None = None) -> dict[str, Any]:
@@ -143,6 +146,5 @@ def _shown(value: Any) -> str:
 
 
 def serve(host: str = "127.0.0.1", port: int = 5001) -> None:
-    from viewer.server import run_server
-
-    run_server(resolve_data_dir(), host=host, port=port)
+    # By name: the pipeline never imports the viewer (the viewer imports the pipeline).
+    importlib.import_module("viewer.server").run_server(data_dir().root, host=host, port=port)

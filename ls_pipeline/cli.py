@@ -271,7 +271,7 @@ def _run(args: argparse.Namespace) -> int:
             _api().ingest(dataset, source, text_column=args.text_column)
         ids = _api().run(dataset, args.recipe)
     else:
-        from ls_pipeline.defs.runner import run_in_dagster
+        from ls_pipeline.runs.runner import run_in_dagster
 
         ids = run_in_dagster(_api().data_dir(), dataset, args.recipe, source, args.text_column)
     for kind, artifact_id in ids.items():
@@ -282,7 +282,7 @@ def _run(args: argparse.Namespace) -> int:
 def _stuck_runs(args: argparse.Namespace) -> int:
     if args.dataset_or_file:
         raise UserError("--stuck and --clear-stuck take no dataset: they look at every run of the instance")
-    from ls_pipeline.defs.runner import stuck_run_lines
+    from ls_pipeline.runs.runner import stuck_run_lines
 
     print("\n".join(stuck_run_lines(_api().data_dir(), clear=args.clear_stuck)) or "no stuck runs")
     return 0
@@ -322,7 +322,7 @@ def _recipe(args: argparse.Namespace) -> int:
     if not args.name or not args.file:
         raise UserError("ls-recipe add needs a NAME and a FILE: ls-recipe add NAME FILE")
     path = save_recipe(data, args.name, Path(args.file), replace=args.replace)
-    from ls_pipeline.defs.runner import register_recipe
+    from ls_pipeline.runs.runner import register_recipe
 
     register_recipe(data, args.name)
     print(path)
@@ -355,7 +355,7 @@ def _twitter_args(p: argparse.ArgumentParser) -> None:
 @arguments(_twitter_args)
 def _twitter_import(args: argparse.Namespace) -> int:
     from ls_pipeline.sources.twitter import TweetFilters
-    from ls_pipeline.twitter_import import ArchiveSource, import_archive
+    from ls_pipeline.steps.x_archive import ArchiveSource, import_archive
 
     source = ArchiveSource(
         args.source,
@@ -379,7 +379,7 @@ def _twitter_import(args: argparse.Namespace) -> int:
     meta = import_archive(_api().data_dir(), args.dataset_id, source, filters)
     print(f"{meta['id']}: {meta['length']} rows")
     if args.run_pipeline:
-        from ls_pipeline.defs.runner import run_in_dagster  # a Dagster run, in the UI's history like ls-run
+        from ls_pipeline.runs.runner import run_in_dagster  # a Dagster run, in the UI's history like ls-run
 
         for kind, artifact_id in run_in_dagster(_api().data_dir(), args.dataset_id, args.recipe).items():
             print(f"{kind}: {artifact_id}")

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 
 import ls_pipeline.defs
-from ls_pipeline.defs.executors import executor
 from ls_pipeline.defs.resources import resources
+from ls_pipeline.workers.celery_executor import executor
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,8 +24,9 @@ def found_in_defs_folder() -> dg.Definitions:
 
 
 # Built at import (not behind @dg.definitions): the runner and the tests resolve jobs from this object directly.
-# By default one process per run: UMAP's numba compile (~11 s idle, 15-50 s loaded) and the model load are paid once,
-# not once per step process. LS_EXECUTOR=celery puts the steps on Celery workers (defs/executors.py).
+# By default one process per run: UMAP's numba compile and the model load, each seconds long
+# (docs/performance.md#umap-and-the-neighbour-graph), are paid once, not once per step process. LS_EXECUTOR=celery
+# puts the Dagster steps on Celery workers (workers/celery_executor.py).
 defs = dg.Definitions.merge(
     found_in_defs_folder(),
     dg.Definitions(resources=resources(), executor=executor()),

@@ -4,7 +4,7 @@ umap-learn marks almost none of its jitted functions `cache=True` (pynndescent m
 compiled them again: ~14 s idle before the first layout (bench/numba_compile.py). Numba can cache any dispatcher
 that has not compiled yet (`Dispatcher.enable_caching`, what `cache=True` calls); we switch that on for the
 packages we use, right after importing them and before their first call. The cache goes to one folder of ours
-(store.machine_cache), unless NUMBA_CACHE_DIR says otherwise, so it also works where site-packages is read-only.
+(in LS_CACHE), unless NUMBA_CACHE_DIR says otherwise, so it also works where site-packages is read-only.
 A function numba cannot cache (pynndescent's nn_descent uses dynamic globals) just compiles as before, silently.
 """
 
@@ -14,9 +14,18 @@ import importlib
 import sys
 import threading
 import warnings
+from pathlib import Path
 from types import ModuleType
 
-from ls_pipeline.store.machine_cache import numba_cache_dir
+from ls_pipeline import settings
+
+
+def numba_cache_dir() -> Path:
+    """Where numba keeps the machine code it compiled for UMAP and friends: LS_CACHE's numba/ (the deprecated
+    LS_NUMBA_CACHE, where set, names the folder itself). Numba keys each entry by the source file's stamp, numba's
+    version, the Python version and the CPU, so an upgrade of any of them recompiles instead of loading stale code."""
+    return settings.get("LS_NUMBA_CACHE") or settings.get("LS_CACHE") / "numba"
+
 
 _lock = threading.Lock()
 _seen: set[str] = set()  # modules whose dispatchers were looked at

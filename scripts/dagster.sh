@@ -20,5 +20,5 @@ fi
 # Dagster's CLI would otherwise load ./.env over the environment. `dg dev -w workspace.yaml` rather than `dg dev` in
 # the project folder: dg's project mode loads the project folder's .env over the environment too.
 echo "== Dagster UI at http://${LS_DAGSTER_HOST:-127.0.0.1}:${LS_DAGSTER_PORT:-3000}/"
-exec "$VENV/bin/python" -m ls_pipeline.defs.launch "$PWD/$VENV/bin/dg" dev -w "$PWD/workspace.yaml" \
+exec "$VENV/bin/python" -m ls_pipeline.runs.launch "$PWD/$VENV/bin/dg" dev -w "$PWD/workspace.yaml" \
   -h "${LS_DAGSTER_HOST:-127.0.0.1}" -p "${LS_DAGSTER_PORT:-3000}"

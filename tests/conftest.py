@@ -83,16 +83,13 @@ TINY_RECIPE = SMALL_RECIPE.replace("small recipe", "tiny recipe").replace(
 
 
 @pytest.fixture(autouse=True)
-def instance_and_data_settings_stay_with_their_test() -> Iterator[None]:
-    """Running through Dagster sets DAGSTER_HOME and LATENT_SCOPE_DATA in this process (as ls-run does); put them back
-    after each test, so a later test never finds its runs in an earlier test's instance."""
-    kept = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "LATENT_SCOPE_DATA")}
+def data_directory_choice_stays_with_its_test() -> Iterator[None]:
+    """`ls.init` (and `ls-init` run in this process) chooses the data directory for the rest of the process; forget
+    that choice after each test, so a later test reads the data directory it selects itself."""
+    from ls_pipeline import api
+
     yield
-    for name, value in kept.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    api._chosen.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -24,7 +24,7 @@ DATASET = "killed"
 SHIM = """
 import os, sys, threading, time
 from ls_pipeline import steps
-from ls_pipeline.defs import pool_wait
+from ls_pipeline.runs import pool_wait
 from ls_pipeline.models import embedding, onnx_export
 marks = open(os.environ["LS_TEST_MARKS"], "a", buffering=1)
 def announcing(name):

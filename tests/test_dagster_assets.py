@@ -14,12 +14,13 @@ import pytest
 from ls_pipeline import steps
 from ls_pipeline.cli import _run
 from ls_pipeline.definitions import defs
-from ls_pipeline.defs import runner, sensors
+from ls_pipeline.defs import sensors
 from ls_pipeline.defs.export import curation_sensor
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, recipes
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
+from ls_pipeline.runs import runner
 from ls_pipeline.steps import curate
 from ls_pipeline.store import DataDir, tags
 from tests.conftest import SMALL_RECIPE

@@ -19,8 +19,8 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from ls_pipeline.defs.assets import ingest_run_config
-from ls_pipeline.defs.launch import dagster_process
-from ls_pipeline.defs.runner import dagster_home
+from ls_pipeline.runs.launch import dagster_process
+from ls_pipeline.runs.runner import dagster_home
 from ls_pipeline.store import DataDir
 from tests.conftest import DEMO
 
@@ -102,7 +102,7 @@ def server(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         instance.add_dynamic_partitions("datasets", ["posts"])
     launch, port = env_for(data_dir, home, monkeypatch), free_port()
-    dev = [sys.executable, "-m", "ls_pipeline.defs.launch", str(BIN / "dg"), "dev", "-w", WORKSPACE]
+    dev = [sys.executable, "-m", "ls_pipeline.runs.launch", str(BIN / "dg"), "dev", "-w", WORKSPACE]
     processes = [start([*dev, "-h", "127.0.0.1", "-p", str(port)], launch, tmp_path / "dg-dev.log")]
     try:
         wait_until_responds(f"http://127.0.0.1:{port}/server_info", processes, tmp_path / "dg-dev.log")
@@ -161,8 +161,8 @@ def test_a_run_past_the_job_timeout_is_stopped_and_its_import_says_so(
         pass  # the SQLite schema, created before the daemon's threads race to create it
     inbox = data_dir / "_inbox"
     inbox.mkdir()
-    # Enough rows that the run outlasts the 4 s limit plus a 3 s monitoring poll on a quiet machine: with 300 rows
-    # the whole recipe ran in ~6 s between two polls and succeeded. Stopped at ~4-7 s, the run never embeds them all.
+    # Enough rows that the run outlasts the 4 s limit plus a 3 s monitoring poll even on a quiet machine, where a
+    # few hundred rows can finish between two polls; stopped a few seconds in, the run never embeds them all.
     pd.read_parquet(DEMO).head(1500).to_csv(inbox / "posts.csv", index=False)
     os.utime(inbox / "posts.csv", (time.time() - 60, time.time() - 60))
     env, cwd = env_for(data_dir, home, monkeypatch)
@@ -197,7 +197,7 @@ def test_the_launcher_keeps_the_environment_over_a_dotenv(
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         instance.add_dynamic_partitions("datasets", ["posts"])
-    command = [sys.executable, "-m", "ls_pipeline.defs.launch", str(BIN / "dagster"), "asset", "materialize"]
+    command = [sys.executable, "-m", "ls_pipeline.runs.launch", str(BIN / "dagster"), "asset", "materialize"]
     command += ["-m", "ls_pipeline.definitions", "--select", "ingest", "--partition", "posts"]
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # DAGSTER_HOME from the default rule
     done = subprocess.run(

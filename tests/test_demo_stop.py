@@ -64,7 +64,7 @@ def test_the_launcher_gives_dagster_working_stop_signals(tmp_path: Path) -> None
     env = {**os.environ, "LATENT_SCOPE_DATA": str(tmp_path / "data")}
     ignoring = ["env", "--ignore-signal=INT,TERM"]
     assert {signal.SIGINT, signal.SIGTERM} <= ignored_signals(ignoring, env)  # what the launcher is given
-    launched = ignored_signals([*ignoring, sys.executable, "-m", "ls_pipeline.defs.launch"], env)
+    launched = ignored_signals([*ignoring, sys.executable, "-m", "ls_pipeline.runs.launch"], env)
     assert signal.SIGINT not in launched and signal.SIGTERM not in launched
 
 

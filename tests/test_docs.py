@@ -1,4 +1,5 @@
-"""The documentation: the generated CLI reference matches the declarations, and the README stays a front page.
+"""The documentation: the generated CLI and configuration references match the declarations, and the README stays a
+front page.
 (scripts/test.sh builds the site itself with `mkdocs build --strict`, which fails on a broken link.)"""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Literal
 
 import pytest
 
-from ls_pipeline import docs_gen
+from ls_pipeline import docs_gen, settings
 from ls_pipeline.cli import PARSERS
 from ls_pipeline.params import integer, param
 
@@ -22,6 +23,21 @@ README = ROOT / "README.md"
 def test_the_committed_cli_reference_is_up_to_date() -> None:
     committed = docs_gen.CLI_PAGE.read_text(encoding="utf-8")
     assert committed == docs_gen.render_cli_reference(), "stale: run python -m ls_pipeline.docs_gen"
+
+
+def test_the_committed_configuration_reference_is_up_to_date() -> None:
+    committed = docs_gen.CONFIG_PAGE.read_text(encoding="utf-8")
+    assert committed == docs_gen.render_config_reference(), "stale: run python -m ls_pipeline.docs_gen"
+
+
+def test_a_setting_row_is_read_from_its_declaration() -> None:
+    declared = [
+        settings.Setting("LS_DEMO_X", "seconds", 2.5, "how long | at most", "Demo", low=0, high=60),
+        settings.Setting("LS_DEMO_OLD", "path", None, "the old folder", "Demo", replaced_by="LS_DEMO_X"),
+    ]
+    rows = docs_gen.render_config_reference(declared).split("## Demo\n", 1)[1].splitlines()
+    assert rows[3] == "| `LS_DEMO_X` | seconds | `2.5` | from 0 to 60 | how long \\| at most |"
+    assert rows[4] == "| `LS_DEMO_OLD` | path | unset |  | the old folder (deprecated: set `LS_DEMO_X` instead) |"
 
 
 def test_every_installed_command_has_a_section() -> None:
@@ -47,13 +63,17 @@ def test_a_recipe_section_is_read_from_the_params_declaration() -> None:
     assert "`fast` \\| `slow`" in mode and '`"fast"`' in mode and "which way" in mode
 
 
-def test_check_mode_says_when_the_page_is_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    page = tmp_path / "cli.md"
-    monkeypatch.setattr(docs_gen, "CLI_PAGE", page)
-    page.write_text(docs_gen.render_cli_reference().replace("ls-umap", "ls-umapp"), encoding="utf-8")
+def test_check_mode_says_when_a_page_is_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli, config = tmp_path / "cli.md", tmp_path / "configuration.md"
+    monkeypatch.setattr(docs_gen, "CLI_PAGE", cli)
+    monkeypatch.setattr(docs_gen, "CONFIG_PAGE", config)
+    assert docs_gen.main([]) == 0 and docs_gen.main(["--check"]) == 0
+    cli.write_text(docs_gen.render_cli_reference().replace("ls-umap", "ls-umapp"), encoding="utf-8")
     assert docs_gen.main(["--check"]) == 1
     assert docs_gen.main([]) == 0
-    assert docs_gen.main(["--check"]) == 0
+    config.write_text(docs_gen.render_config_reference().replace("LS_CACHE", "LS_CASH"), encoding="utf-8")
+    assert docs_gen.main(["--check"]) == 1
+    assert docs_gen.main([]) == 0 and docs_gen.main(["--check"]) == 0
 
 
 def test_the_readme_is_a_front_page() -> None:

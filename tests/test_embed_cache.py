@@ -144,7 +144,7 @@ def test_int8_path_agrees_with_fp32_and_is_a_separate_artifact(
     frame = sample_frame.head(150)
     steps.ingest(data, "d", frame, IngestParams(text_column="text"))
     fp32 = steps.embed(data.dataset("d"), EmbedParams())  # the machine's model cache: its fused file is made
-    monkeypatch.setenv("LS_MODEL_CACHE", str(tmp_path / "models"))  # the int8 file is made here, in this test
+    monkeypatch.setenv("LS_CACHE", str(tmp_path))  # the int8 file is made in its models/, in this test
     int8 = steps.embed(data.dataset("d"), EmbedParams(quantize="int8"))
     assert int8.id != fp32.id and int8.sidecar["revision"].endswith("+onnx-int8-mixed")
     assert int8.sidecar["rows_embedded"] == frame["text"].nunique()  # the fp32 cache is not used for int8

@@ -56,7 +56,7 @@ def rows(sample_frame: pd.DataFrame) -> pd.DataFrame:
 def reference(tmp_path_factory: pytest.TempPathFactory, rows: pd.DataFrame) -> dict[str, Any]:
     """One process, no cluster named: what every cluster run must equal."""
     ds = _dataset(tmp_path_factory.mktemp("local"), rows)
-    artifact = steps.embed(ds, EmbedParams(), cluster=None)
+    artifact = steps.embed(ds, EmbedParams(), workers=None)
     return {"vectors": steps.read_embeddings(ds, artifact.id), "sidecar": artifact.sidecar, "ds": ds}
 
 
@@ -138,7 +138,7 @@ def test_with_the_data_on_s3_the_workers_embed_what_one_process_does(
     data = DataDir(parse_root(s3_root))  # a fresh bucket: its vector cache is empty, every text goes to a worker
     steps.ingest(data, "spread", rows, IngestParams(text_column="text"))
     ds = data.dataset("spread")
-    artifact = steps.embed(ds, EmbedParams(), cluster=DaskSettings(cluster.address, chunk_rows=CHUNK))
+    artifact = steps.embed(ds, EmbedParams(), workers=DaskSettings(cluster.address, chunk_rows=CHUNK))
     sidecar = ds.sidecar("embedding", artifact.id)  # read back from the bucket
     assert sidecar.fingerprint == reference["sidecar"].fingerprint and artifact.id == reference["sidecar"].id
     _same_vectors(steps.read_embeddings(ds, artifact.id), reference["vectors"])
@@ -161,7 +161,7 @@ def test_a_worker_killed_mid_run_loses_nothing(
         started = time.time()
         outcome: dict[str, Any] = {}
         settings = DaskSettings(cluster.address, chunk_rows=CHUNK)
-        run = threading.Thread(target=lambda: outcome.update(a=steps.embed(ds, EmbedParams(), cluster=settings)))
+        run = threading.Thread(target=lambda: outcome.update(a=steps.embed(ds, EmbedParams(), workers=settings)))
         watch = FolderWatch(ds.folder("embedding"))
         run.start()
         before = {c["key"] for c in _wait_for_chunks(ds, 2, run)}
@@ -216,13 +216,13 @@ def test_the_scheduler_going_away_is_one_line_and_a_rerun_resumes(
     assert not first_rows & {row for c in chunks if c["key"] not in {d["key"] for d in done} for row in c["rows"]}
 
 
-def test_bad_cluster_settings_are_one_line(rows: pd.DataFrame, tmp_path: Path) -> None:
+def test_bad_dask_settings_are_one_line(rows: pd.DataFrame, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="tcp://HOST:PORT"):
         from_env({"LS_DASK_ADDRESS": "localhost"})
-    with pytest.raises(UserError, match="LS_DASK_CHUNK_ROWS must be a positive"):
+    with pytest.raises(UserError, match="LS_DASK_CHUNK_ROWS=.many. is not an integer of at least 1"):
         from_env({"LS_DASK_ADDRESS": "tcp://127.0.0.1:8786", "LS_DASK_CHUNK_ROWS": "many"})
     ds = _dataset(tmp_path, rows.head(10))
     nobody = DaskSettings(f"tcp://127.0.0.1:{free_port()}", connect_timeout_s=1)
     with pytest.raises(UserError, match="cannot reach the Dask scheduler") as caught:
-        steps.embed(ds, EmbedParams(), cluster=nobody)
+        steps.embed(ds, EmbedParams(), workers=nobody)
     assert "\n" not in str(caught.value) and not ds.ids("embedding")

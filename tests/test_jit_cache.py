@@ -22,7 +22,8 @@ print(json.dumps({"hits": sum(stats.cache_hits.values()), "misses": sum(stats.ca
 
 
 def _run(cache: Path) -> dict[str, int]:
-    env = {**os.environ, "LS_NUMBA_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "LS_CACHE": str(cache.parent), "PYTHONPATH": str(ROOT)}
+    env.pop("LS_NUMBA_CACHE", None)
     env.pop("NUMBA_CACHE_DIR", None)
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])

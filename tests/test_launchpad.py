@@ -13,16 +13,17 @@ import dagster as dg
 import pandas as pd
 import pytest
 import yaml
+from dagster._core.definitions.reconstruct import ReconstructableRepository  # how a code location is loaded
 
 from ls_pipeline import steps
 from ls_pipeline.definitions import defs
-from ls_pipeline.defs import runner
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
 from ls_pipeline.defs.recipe_config import KEY, config_for_partition, run_config
 from ls_pipeline.defs.sweep import grid_recipes
 from ls_pipeline.errors import UserError
 from ls_pipeline.params import help_of, hints
 from ls_pipeline.recipe import SECTIONS, load_recipe, recipe_values
+from ls_pipeline.runs import runner
 from ls_pipeline.stages.ingest import IngestParams
 from ls_pipeline.store import DataDir
 from tests.helpers import umap_layouts
@@ -106,10 +107,12 @@ def test_a_sweep_saves_its_recipes_as_one_backfill_that_shares_one_embedding(
     data, instance = few
     monkeypatch.setenv("LATENT_SCOPE_VIEWER_URL", "http://127.0.0.1:5001/")
     config = {"dataset": "few", "name": "grid", "base": "base", "umap_neighbors": [6, 10], "umap_min_dist": [0.0, 0.5]}
-    swept = defs.resolve_job_def("sweep_job").execute_in_process(
-        run_config={"ops": {"sweep": {"config": config}}}, instance=instance
-    )
-    keys = swept.output_for_node("sweep")
+    # As the UI launches it: the job loaded from the code location, whose asset graph the op reads.
+    location = ReconstructableRepository.for_module("ls_pipeline.definitions", "defs")
+    sweep_job = location.get_reconstructable_job("sweep_job")
+    with dg.execute_job(sweep_job, instance, run_config={"ops": {"sweep": {"config": config}}}) as swept:
+        assert swept.success
+        keys = swept.output_for_node("sweep")
     assert len(keys) == 4 and "few|grid-neighbors10-min_dist0.5" in keys
     backfills = instance.get_backfills()
     assert len(backfills) == 1 and backfills[0].title == "sweep grid of few"

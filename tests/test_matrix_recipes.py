@@ -148,7 +148,7 @@ BAD_CONFIG = {
 def test_dagster_runner_refuses_bad_run_config(files: Path, data_dir: Path, case: str) -> None:
     from ls_pipeline.definitions import defs
     from ls_pipeline.defs.partitions import add_missing, datasets
-    from ls_pipeline.defs.runner import execute, open_instance
+    from ls_pipeline.runs.runner import execute, open_instance
     from ls_pipeline.store import DataDir
 
     config, expected = BAD_CONFIG[case]
@@ -184,7 +184,7 @@ def test_recipe_job_refuses_bad_launchpad_config(files: Path, data_dir: Path, ca
     from ls_pipeline.definitions import defs
     from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
     from ls_pipeline.defs.recipe_config import run_config
-    from ls_pipeline.defs.runner import execute, open_instance
+    from ls_pipeline.runs.runner import execute, open_instance
     from ls_pipeline.store import DataDir
 
     values, expected = BAD_LAUNCHPAD[case]

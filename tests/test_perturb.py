@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ls_pipeline.env_settings import PERTURB_ENV, perturb_scale
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, load_embedder
-from ls_pipeline.models.perturb import onnx_threads, perturb
+from ls_pipeline.models.perturb import PERTURB_ENV, onnx_threads, perturb, perturb_scale
 
 pytestmark = pytest.mark.numeric  # the perturbed run checks the perturbation itself
 
@@ -59,5 +58,5 @@ def test_both_local_runtimes_move_a_text_alike(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("raw", ["-1e-5", "0.5", "noise", "nan"])
 def test_a_bad_scale_is_one_line_naming_the_range(raw: str) -> None:
-    with pytest.raises(UserError, match=rf"^LS_PERTURB='{raw}' is not a noise scale from 0 to 0.01"):
+    with pytest.raises(UserError, match=rf"^LS_PERTURB='{raw}' is not a number from 0 to 0.01"):
         perturb_scale({PERTURB_ENV: raw})

@@ -99,7 +99,7 @@ def test_the_inbox_sensor_reads_a_file_dropped_in_the_bucket(
     from ls_pipeline.defs.assets import ingest_run_config
     from ls_pipeline.defs.resources import DataDirResource
     from ls_pipeline.defs.sensors import inbox_sensor
-    from ls_pipeline.sources import inbox
+    from ls_pipeline.store import datadir
 
     monkeypatch.setenv("LATENT_SCOPE_DATA", s3_root)
     data = DataDir(parse_root(s3_root))
@@ -107,7 +107,7 @@ def test_the_inbox_sensor_reads_a_file_dropped_in_the_bucket(
     good.write_bytes(sample_frame.head(20).to_csv(index=False).encode())
     bad.write_bytes(b"")
     # An object's modification time cannot be set back: let the sensor's clock run a minute ahead instead.
-    monkeypatch.setattr(inbox, "time", type("Later", (), {"time": staticmethod(lambda: time.time() + 60)}))
+    monkeypatch.setattr(datadir, "time", type("Later", (), {"time": staticmethod(lambda: time.time() + 60)}))
     resources = {"data_dir": DataDirResource(path=s3_root)}
     with (
         dg.DagsterInstance.local_temp(str(tmp_path)) as instance,

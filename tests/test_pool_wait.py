@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ls_pipeline.defs.run_process import PID_TAG
+from ls_pipeline.runs.run_process import PID_TAG
 from tests.ls_run_support import DATASET, Run, new_data_dir, write_source
 
 LIMIT_S = 300  # to get somewhere at all: fails on a hang, not on a loaded machine

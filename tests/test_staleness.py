@@ -15,10 +15,10 @@ from dagster._core.definitions.data_version import (  # what the UI's stale stat
 from dagster._core.loader import LoadingContextForTest
 
 from ls_pipeline.definitions import defs
-from ls_pipeline.defs import runner
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
 from ls_pipeline.defs.recipe_source import RECIPE, recipe_sensor
+from ls_pipeline.runs import runner
 from ls_pipeline.store import DataDir
 
 EMBEDDING = dg.AssetKey("embedding")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from ls_pipeline.errors import NotFound, UserError
-from ls_pipeline.store import DataDir, fingerprint
+from ls_pipeline.sources.registry import find_source
+from ls_pipeline.store import DataDir, fingerprint, tags
 from ls_pipeline.store.artifacts import Staging, produce
 from ls_pipeline.store.atomic import atomic_path, write_json
 from ls_pipeline.store.datadir import check_name
@@ -116,3 +119,34 @@ def test_unknown_dataset_and_artifact_ids_name_what_exists(tmp_path: Path) -> No
         ds.sidecar("umap", "umap-009")
     with pytest.raises(NotFound):
         ds.sidecar("umap", "../../meta")
+
+
+def test_one_inbox_lister_leaves_hidden_and_unsettled_files(tmp_path: Path) -> None:
+    """What the sensor and `find_source` both see: files only, no dot-files (an upload still arriving), and with
+    a settle time, nothing modified more recently than that (a copy still under way)."""
+    data = DataDir(tmp_path)
+    data.inbox.mkdir()
+    (data.inbox / "b.csv").write_text("text\nb\n")
+    (data.inbox / "a.csv").write_text("text\na\n")
+    (data.inbox / ".a.csv.partial").write_text("text\n")
+    (data.inbox / "sub").mkdir()
+    old = time.time() - 60
+    os.utime(data.inbox / "a.csv", (old, old))
+    assert [p.name for p in data.inbox_files()] == ["a.csv", "b.csv"]
+    assert [p.name for p in data.inbox_files(settled_for_s=30)] == ["a.csv"]
+    assert find_source(data, "a").path.name == "a.csv"
+
+
+def test_one_indices_reader_names_a_damaged_line_before_an_edit(tmp_path: Path) -> None:
+    """The viewer and tag edits read `.indices` files alike: blank lines pass, a stray line is an error that names
+    the file and line, and an edit of that tag changes nothing."""
+    ds = DataDir(tmp_path).dataset("d", must_exist=False)
+    ds.tag_path("good").parent.mkdir(parents=True)
+    ds.tag_path("good").write_text("3\n1\n\n3\n")
+    assert tags.read(ds, "good") == [1, 3]
+    ds.tag_path("bad").write_text("1\nrow 2\n3\n")
+    with pytest.raises(UserError, match=r"tag file bad.indices line 2 is not an ls_index: 'row 2'"):
+        tags.read(ds, "bad")
+    with pytest.raises(UserError, match="line 2"):
+        tags.change(ds, "bad", add=[5])
+    assert ds.tag_path("bad").read_text() == "1\nrow 2\n3\n"

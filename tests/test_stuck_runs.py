@@ -16,9 +16,9 @@ import dagster as dg
 import pytest
 
 from ls_pipeline.cli import _run
-from ls_pipeline.defs.run_process import HOST_TAG, PID_TAG, STARTED_TAG, judge, process_started, this_host
-from ls_pipeline.defs.runner import open_instance
-from ls_pipeline.defs.stuck_runs import clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
+from ls_pipeline.runs.run_process import HOST_TAG, PID_TAG, STARTED_TAG, judge, process_started, this_host
+from ls_pipeline.runs.runner import open_instance
+from ls_pipeline.runs.stuck_runs import clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
 from ls_pipeline.store import DataDir
 from tests.helpers import run_cli
 

@@ -90,7 +90,7 @@ def test_run_pipeline_takes_the_archive_to_a_scope_through_dagster(
     code, out, err = run_cli(cli._twitter_import, args, capsys)
     assert code == 0, err
     assert "scope: scopes-001" in out and (data_dir / "birds/scopes/scopes-001.parquet").is_file()
-    from ls_pipeline.defs.runner import open_instance
+    from ls_pipeline.runs.runner import open_instance
     from ls_pipeline.store import DataDir
 
     with open_instance(DataDir(data_dir)) as instance:  # the run is in Dagster's history, as in the UI

@@ -17,7 +17,6 @@ import pytest
 
 from tests.typed_columns import add_typed_columns
 from tests.viewer_support import TAGS, copy_built, in_process, joined_rows
-from viewer import facet_queries
 
 SCOPE = "/api/datasets/sample/scopes/scopes-001"
 
@@ -177,14 +176,9 @@ def test_a_tag_a_selection_a_keyword_and_a_semantic_query(client: httpx.Client, 
     check_category(chart(semantic, "cluster"), found["cluster"])
 
 
-@pytest.mark.parametrize("kept", [True, False], ids=["scope counts kept", "scope counts asked per request"])
 def test_baseline_carries_the_scope_counts_and_lift_ranks_the_distinct(
-    client: httpx.Client, rows: pd.DataFrame, kept: bool, monkeypatch: pytest.MonkeyPatch
+    client: httpx.Client, rows: pd.DataFrame
 ) -> None:
-    # A column of few values has its scope-wide counts kept; one of many values has them asked for with each request.
-    monkeypatch.setattr(facet_queries, "KEPT", facet_queries._Kept())
-    if not kept:
-        monkeypatch.setattr(facet_queries, "MAX_KEPT_VALUES", 2)
     cluster = int(rows.loc[rows["cluster"] >= 0, "cluster"].value_counts().index[0])
     inside = rows[rows["cluster"] == cluster]
     answer = facets(client, ["section", "words", "free"], cluster=str(cluster), baseline="scope")

@@ -218,6 +218,18 @@ def test_search_finds_the_row_itself_first(client: httpx.Client, root: Path, exp
         assert scores == sorted(scores, reverse=True)
 
 
+def test_search_and_semantic_filter_defaults_are_their_own_settings(root: Path) -> None:
+    """No k: a search returns default_search_k results, a semantic filter keeps default_k rows; each set apart."""
+    q = "a game to play with friends"
+    with in_process(root, LATENT_SCOPE_DEFAULT_SEARCH_K="7", LATENT_SCOPE_DEFAULT_K="11") as http:
+        assert len(get_json(http, SCOPE + "/search", q=q)["results"]) == 7
+        assert len(get_json(http, SCOPE + "/neighbors", ls_index=3)["results"]) == 7
+        assert get_json(http, SCOPE + "/rows", q=q, limit=100)["total"] == 11
+    with in_process(root) as http:
+        assert len(get_json(http, SCOPE + "/search", q=q)["results"]) == 20
+        assert get_json(http, SCOPE + "/rows", q=q, limit=200)["total"] == 100
+
+
 def test_semantic_filter_in_rows(client: httpx.Client, expected: pd.DataFrame) -> None:
     q = "a game to play with friends"
     top = get_json(client, SCOPE + "/search", q=q, k=25)["results"]

@@ -37,20 +37,27 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(root: Path, log: Path, **env: str) -> Iterator[str]:
-    """`python -m viewer ROOT --port N` in a subprocess; yields its base URL once /api/app answers."""
-    with serve_process(root, log, **env) as (base, _):
+def serve(root: Path, log: Path, tree: Path = REPO, **env: str) -> Iterator[str]:
+    """`python -m viewer ROOT --port N` in a subprocess; yields its base URL once /api/app answers. `tree`: the
+    checkout whose viewer runs (its PYTHONPATH and working directory, which `python -m` searches first)."""
+    with serve_process(root, log, tree, **env) as (base, _):
         yield base
 
 
 @contextmanager
-def serve_process(root: Path, log: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serve_process(
+    root: Path, log: Path, tree: Path = REPO, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """As serve, and the server's process too (to read its memory)."""
     port = free_port()
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", **env}
+    full_env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", **env}
     with open(log, "wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "viewer", str(root), "--port", str(port)], env=full_env, stdout=sink, stderr=sink
+            [sys.executable, "-m", "viewer", str(root), "--port", str(port)],
+            env=full_env,
+            stdout=sink,
+            stderr=sink,
+            cwd=tree,
         )
         base = f"http://127.0.0.1:{port}"
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
+from ls_pipeline import settings
 from ls_pipeline.models import api_embedding
 from ls_pipeline.store.local_copies import LocalCopies
 from ls_pipeline.store.location import is_remote
@@ -120,7 +120,7 @@ def create_app(data_dir: Any, config: AppConfig | None = None, static_dir: str |
     The frontend comes from viewer/static/, or from $LATENT_SCOPE_VIEWER_STATIC (a frontend built elsewhere).
     """
     config = config or config_from_env()
-    static_dir = static_dir or os.environ.get("LATENT_SCOPE_VIEWER_STATIC") or STATIC
+    static_dir = static_dir or settings.get("LATENT_SCOPE_VIEWER_STATIC") or STATIC
     embedder = QueryEmbedder()
     catalog = Catalog(data_dir, config)
     root = catalog.data.root

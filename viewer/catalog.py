@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from ls_pipeline.errors import NotFound as StoreNotFound
-from ls_pipeline.store import scope_rows
+from ls_pipeline.store import scope_rows, tags
 from ls_pipeline.store.datadir import DataDir, Dataset, is_name
 from ls_pipeline.store.files import Version, version
 from ls_pipeline.store.layout import SCOPE, SCOPE_INPUT, SIDECAR, TABLE
@@ -220,12 +220,4 @@ def read_indices(path: Path) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _read_indices(path: Path, _version: Version) -> np.ndarray:
-    values = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        if not line.isdigit():
-            raise BadRequest(f"tag file {path.name} line {number} is not an ls_index: {shown(line)}")
-        values.append(int(line))
-    return np.unique(np.asarray(values, dtype=np.int64))
+    return np.asarray(tags.read_indices(path), dtype=np.int64)

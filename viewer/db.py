@@ -66,7 +66,7 @@ class ScopeSource:
 class ScopeTable(str):
     """A cached scope table's name, knowing whether its rows hold every ls_index from 0 up, in order: then a row's
     rowid is its ls_index, and fetching a search's k rows by rowid reads those rows instead of scanning the table
-    (a hash join on ls_index scanned every row: 2.7x slower at 1M rows, bench/search_latency.py)."""
+    (a hash join on ls_index scans every row, which grows with the scope; docs/performance.md#search)."""
 
     dense: bool
 
@@ -204,7 +204,8 @@ class Database:
         return ScopeTable(name, count == top + 1)
 
     def _copy(self, name: str) -> pa.Table:
-        # Like the table's build, the server's own work and not under a request's time limit (1M rows take ~1 s).
+        # Like the table's build, the server's own work and not under a request's time limit (a large scope's copy
+        # takes longer than one).
         cursor = self._cursor()
         try:
             return cursor.sql(f"SELECT * FROM {name} ORDER BY ls_index").to_arrow_table().combine_chunks()

@@ -3,7 +3,7 @@
 A facet request names its columns; each becomes a `kind` of chart (category counts, a number or date histogram, two
 boolean bars). Each chart counts the rows under every filter but those on its own column, so it keeps showing the
 alternatives to what was picked there (cross-filtering). The dataset's tags (column `ls_tags`) and the scope's
-clusters (`cluster`) are facets too. The queries themselves are in viewer/facet_queries.py.
+clusters (`cluster`) are facets too. The counting is in viewer/facet_queries.py.
 """
 
 from __future__ import annotations

@@ -60,13 +60,10 @@ class Page:
 
 @dataclass(frozen=True)
 class Resolved:
-    """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores); and, when the
-    keyword filter's rows were found already, the name of the relation (registered on the query's cursor) holding
-    their ls_index, so that several queries of one request scan the texts once."""
+    """What a filter needs from outside SQL: the tag's indices and the semantic top-k (indices, scores)."""
 
     tag_indices: list[int] | None = None
     semantic: tuple[list[int], list[float]] | None = None
-    keyword_rows: str | None = None
 
 
 def column_types(meta: dict[str, Any]) -> dict[str, str]:
@@ -263,9 +260,7 @@ def where_sql(f: RowFilter, resolved: Resolved, text_column: str) -> Query:
     if f.selection is not None:
         params["selection"] = list(f.selection)
         parts.append("t.ls_index IN (SELECT unnest($selection::BIGINT[]))")
-    if f.text is not None and resolved.keyword_rows is not None:
-        parts.append(f"t.ls_index IN (SELECT ls_index FROM {quote(resolved.keyword_rows)})")
-    elif f.text is not None:
+    if f.text is not None:
         parts.append(text_sql(column_sql(text_column), f.text, f.text_mode, "text", params))
     for n, cond in enumerate(f.conditions):
         parts.append(_condition_sql(cond, f"w{n}", params))

@@ -4,13 +4,11 @@ on one thread.
 
 The fast scan keeps the query's lookup tables in SIMD registers, so it reads 96 bytes a row at 384 dimensions and
 does no per-dimension arithmetic; the 8-bit scalar quantizer it replaced (each dimension scaled to its range, faiss'
-`QT_8bit_uniform`) decoded every byte to float. 1M x 384 on this Intel Xeon (AVX-512, 2 cores), the two
-interleaved in one process (bench/search_latency.py --million-only): the 8-bit scan 55.3 ms p50, this one 11.1 ms
-(4.98x) at load ~0.8; 80.5 against 16.3 ms (4.94x) at load ~4.5; two threads (two halves searched at once) were
-slower for one query under load (20.0 against 15.6 ms). The codes are noisier than 8 bits, so more candidates are
-rescored exactly (PREFILTER_CANDIDATES in viewer/search.py: 1,024 rows, 0.8 ms with the top-k): recall@10 against
-exact 1.0 (mean and minimum of 50 queries), against 0.992 / 0.90 with 512 and 0.948 / 0.70 with 256. Building the
-codes costs more than the 8-bit copy did: 17.2 s against 4.0 s at 1M rows, once per scope on its first search.
+`QT_8bit_uniform`) decoded every byte to float, and was several times slower; two threads (two halves searched at
+once) were slower for one query under load. The codes are noisier than 8 bits, so more candidates are rescored
+exactly (PREFILTER_CANDIDATES in viewer/search.py), enough that the top 10 match exact search. Building the codes
+costs more than the 8-bit copy did, once per scope on its first search. The figures are in docs/performance.md#search
+(bench/search_latency.py).
 
 A row the codes fit badly (an outlier that sets one dimension's range alone, a vector unlike the sample the centroids
 were trained on) could rank far below its true score, since the error of its approximate score is at most its
@@ -27,8 +25,8 @@ import numpy as np
 # not make one query's scan faster (see above).
 faiss.omp_set_num_threads(1)
 
-# Rows the centroids are trained on: 16 centroids per pair of dimensions need few; 16,384 gave the same recall as
-# 65,536 at 1M rows and trains in ~3 s.
+# Rows the centroids are trained on: 16 centroids per pair of dimensions need few, and more rows gave no better
+# recall at a million rows while training took longer.
 TRAINING_ROWS = 16_384
 # A row whose residual is this many times the median residual is rescored on every query, up to MAX_OUTLIERS rows
 # (the worst first), which bounds what they add to a query.

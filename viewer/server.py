@@ -13,10 +13,9 @@ def run_server(data_dir: Any, host: str = "127.0.0.1", port: int = 5001) -> None
     import pyarrow as pa
     import uvicorn
 
-    # pyarrow's default pool (mimalloc) keeps what each of the server's ~40 threads freed: under 32 loopback clients
-    # the process grew ~110 MiB in 3 minutes with no plateau in sight, against ~30 MiB with the system allocator
-    # (tests/test_viewer_load.py). The buffers here are small (Arrow IPC of points, rows taken for a search), so
-    # malloc's speed is enough.
+    # pyarrow's default pool (mimalloc) keeps what each of the server's threads freed: under many clients the process
+    # grew without a plateau, and with the system allocator it levels off (docs/performance.md#the-viewer). The
+    # buffers here are small (Arrow IPC of points, rows taken for a search), so malloc's speed is enough.
     pa.set_memory_pool(pa.system_memory_pool())
     app = create_app(data_dir)
     print(f"serving {data_dir} at http://{host}:{port}/ ({app.state.config.mode} mode)", flush=True)

@@ -76,8 +76,8 @@ class DaskEmbedding:
         ls_index, for the journal. A chunk is journaled when the caller asks for the next one: by then it has
         written the vectors it was given."""
         size = self.settings.chunk_rows
-        # Chunks of similar length, as a local run's batches: measured, chunks of consecutive rows pad so much
-        # more that one worker ran at half a local process's texts/s (bench/embed_dask.py).
+        # Chunks of similar length, as a local run's batches: chunks of consecutive rows pad so much more that a
+        # worker embeds far slower than a local process (docs/performance.md#on-a-cluster).
         chunks = embed_stage.batch_order(texts, size)
         if not chunks:
             return

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 
 ADDRESS_ENV = "LS_DASK_ADDRESS"  # tcp://HOST:PORT of a running `dask scheduler`; unset: embed in this process
@@ -14,9 +14,9 @@ CHUNK_ROWS_ENV = "LS_DASK_CHUNK_ROWS"
 # Placement: chunks run only on workers started with these resources (`dask worker ... --resources GPU=1`), so a
 # team sends the model to its GPU machines and keeps it off the rest. `GPU=1` or `GPU=1,MEMORY=8e9`; unset: any worker.
 RESOURCES_ENV = "LS_DASK_RESOURCES"
-# bench/embed_dask.py: a chunk costs ~5-6 ms beyond its texts (under 5% from ~4 texts a chunk on an idle core); 256
-# keeps it far below 1% and the journal, the sidecar and the scheduler's task list short.
-DEFAULT_CHUNK_ROWS = 256
+# A chunk costs a fixed scheduling overhead beyond its texts (docs/performance.md#on-a-cluster): the default keeps
+# that a small share of each chunk, and the journal, the sidecar and the scheduler's task list short.
+DEFAULT_CHUNK_ROWS = settings.DECLARED[CHUNK_ROWS_ENV].default
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d{1,5}$")
 _RESOURCE = re.compile(r"^([A-Za-z_][\w-]*)=(\d+(?:\.\d+)?(?:e\d+)?)$")
 
@@ -39,17 +39,13 @@ class DaskSettings:
 
 
 def from_env(env: Mapping[str, str] | None = None, address: str | None = None) -> DaskSettings | None:
-    """The cluster this process should embed on: `address` (a Dagster resource's) or LS_DASK_ADDRESS; None if
+    """The Dask workers this process should embed on: `address` (a Dagster resource's) or LS_DASK_ADDRESS; None if
     neither names one (then nothing changes: the step embeds in its own process)."""
-    env = os.environ if env is None else env
-    address = (address or env.get(ADDRESS_ENV, "")).strip()
+    address = (address or settings.get(ADDRESS_ENV, env) or "").strip()
     if not address:
         return None
-    rows = env.get(CHUNK_ROWS_ENV, "").strip()
-    if rows and not rows.isdigit():
-        raise UserError(f"{CHUNK_ROWS_ENV} must be a positive whole number of rows, got {rows!r}")
     return DaskSettings(
-        address, int(rows) if rows else DEFAULT_CHUNK_ROWS, resources=parse_resources(env.get(RESOURCES_ENV, ""))
+        address, settings.get(CHUNK_ROWS_ENV, env), resources=parse_resources(settings.get(RESOURCES_ENV, env))
     )
 
 

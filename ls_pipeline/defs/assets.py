@@ -19,7 +19,6 @@ from ls_pipeline import steps
 from ls_pipeline.defs import checks
 from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
-from ls_pipeline.defs.placement import GPU_QUEUE, MEMORY_QUEUE, on_queue
 from ls_pipeline.defs.recipe_config import RecipeConfig, partitioned_config
 from ls_pipeline.defs.recipe_source import RECIPE, observation
 from ls_pipeline.defs.resources import ChatModelsResource, DataDirResource, EmbedderResource
@@ -34,6 +33,7 @@ from ls_pipeline.stages import scope as scope_stage
 from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.location import as_path
+from ls_pipeline.workers.placement import GPU_QUEUE, MEMORY_QUEUE, on_queue
 
 GROUP = "latent_scope"
 HEAVY = "ls_heavy"  # the concurrency pool of CPU-bound steps; dagster.yaml limits it
@@ -118,7 +118,7 @@ def embedding(
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir, recipe)
-        artifact = steps.embed(ds, recipe.embed, load=embedder.load_model, cluster=embedder.cluster())
+        artifact = steps.embed(ds, recipe.embed, load=embedder.load_model, workers=embedder.workers())
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 

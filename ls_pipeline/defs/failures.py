@@ -1,4 +1,4 @@
-"""The one line a user reads for a failed step, the same in `ls-run`'s error and the sensors' failure notes."""
+"""The one line a user reads for a failed Dagster step, the same in `ls-run`'s error and the sensors' failure notes."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ if TYPE_CHECKING:  # dagster exports no public name for it
 
 
 def step_failure_line(step_key: str, failure: StepFailureData) -> str:
-    """A step's Failure description (our UserError's one line), else its root error's class and first line."""
+    """A Dagster step's Failure description (our UserError's one line), else its root error's class and first line."""
     if failure.user_failure_data is not None and failure.user_failure_data.description:
         return failure.user_failure_data.description.strip()
     error = failure.error
     while error is not None and error.cause is not None:
         error = error.cause
     if error is None:
-        return f"step {step_key} failed"
-    return f"step {step_key} failed: {error.cls_name}: {error.message.strip().splitlines()[0]}"
+        return f"Dagster step {step_key} failed"
+    return f"Dagster step {step_key} failed: {error.cls_name}: {error.message.strip().splitlines()[0]}"

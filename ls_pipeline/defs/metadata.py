@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from urllib.parse import quote
 
 import dagster as dg
 
+from ls_pipeline import settings
 from ls_pipeline.store.artifacts import Artifact
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.layout import SIDECAR, THUMBNAIL
@@ -64,7 +64,7 @@ def artifact_result(
 
 def viewer_link(dataset: str, scope_id: str) -> dict[str, Any]:
     """The scope in the viewer, when LATENT_SCOPE_VIEWER_URL says where the viewer is."""
-    base = os.environ.get(VIEWER_ENV, "").strip().rstrip("/")
+    base = (settings.get(VIEWER_ENV) or "").rstrip("/")
     if not base:
         return {}
     return {"viewer": dg.MetadataValue.url(f"{base}/datasets/{quote(dataset)}/explore/{quote(scope_id)}")}

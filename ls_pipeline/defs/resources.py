@@ -34,7 +34,7 @@ class EmbedderResource(dg.ConfigurableResource):
     ) -> Embedder:
         return load_embedder(model_id, quantize, data_root, dimensions)
 
-    def cluster(self) -> DaskSettings | None:
+    def workers(self) -> DaskSettings | None:
         return from_env(address=self.dask_address or None)
 
 

@@ -6,17 +6,16 @@ which reruns that dataset's recipes, so only what changed is rematerialized.
 
 # No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
 
-import os
-
 import dagster as dg
 
+from ls_pipeline import settings
 from ls_pipeline.defs.assets import ingest_job, ingest_run_config
 from ls_pipeline.defs.partitions import add_missing, datasets
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources.registry import load_sources
 
-CRON = os.environ.get("LS_REINGEST_CRON", "0 * * * *")  # hourly unless the deployment says otherwise
+CRON = settings.get("LS_REINGEST_CRON")  # read when the code location loads: a schedule's cron is fixed then
 
 
 @dg.schedule(job=ingest_job, cron_schedule=CRON, default_status=dg.DefaultScheduleStatus.RUNNING)

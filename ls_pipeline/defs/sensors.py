@@ -3,18 +3,18 @@
 # No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
 
 import json
-import os
 from collections.abc import Sequence
 
 import dagster as dg
 
+from ls_pipeline import settings
 from ls_pipeline.defs.assets import ingest, ingest_job, ingest_run_config, recipe_job, scope
 from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, split_key
 from ls_pipeline.defs.resources import DataDirResource
-from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import DEFAULT, recipe_names
-from ls_pipeline.sources.inbox import file_key, inbox_files, note_failure, reject, try_validate
+from ls_pipeline.sources.inbox import SETTLE_S, file_key, note_failure, reject
+from ls_pipeline.steps.ingest import try_validate
 from ls_pipeline.store.datadir import DataDir
 
 INTERVAL_S = 15
@@ -33,12 +33,8 @@ _WATCH_RUNS = {
 def run_tags() -> dict[str, str]:
     """Tags for the runs sensors start: LATENT_SCOPE_JOB_TIMEOUT_SEC bounds each one (Dagster's run monitoring,
     enabled in dagster.yaml, cancels a run that goes past it; `import_failed_sensor` then says so)."""
-    raw = os.environ.get(JOB_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return {}
-    if not raw.isdigit() or int(raw) < 1:
-        raise UserError(f"{JOB_TIMEOUT_ENV} must be a whole number of seconds (e.g. 1800), got {raw!r}")
-    return {MAX_RUNTIME_TAG: raw}
+    limit = settings.get(JOB_TIMEOUT_ENV)
+    return {} if limit is None else {MAX_RUNTIME_TAG: str(limit)}
 
 
 def partition_requests(
@@ -59,7 +55,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
     data = data_dir.data()
     seen: dict[str, str] = json.loads(context.cursor or "{}")
     requests, names, tags = [], [], run_tags()
-    for path in inbox_files(data):
+    for path in data.inbox_files(SETTLE_S):
         try:
             key = file_key(path)
             if seen.get(path.name) == key:

@@ -75,16 +75,17 @@ def _over(values: Mapping[str, Mapping[str, Any]], given: Mapping[str, Mapping[s
     return {key: {**values[key], **given.get(key, {})} for key in values}
 
 
-def submit_backfill(instance: dg.DagsterInstance, keys: Sequence[str], title: str) -> str:
-    """One asset backfill of the recipe assets over `keys`; the daemon runs it (one run per partition)."""
+def submit_backfill(context: dg.OpExecutionContext, keys: Sequence[str], title: str) -> str:
+    """One asset backfill of the recipe assets over `keys`; the daemon runs it (one run per partition). The asset
+    graph is the running op's own code location's, so this module never imports the code location."""
     from dagster._core.execution.backfill import PartitionBackfill  # the API the UI's backfill button calls
 
-    from ls_pipeline.definitions import defs  # the asset graph: imported here, definitions import this module
     from ls_pipeline.defs.assets import RECIPE_ASSETS
 
+    instance = context.instance
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=uuid.uuid4().hex[:8],
-        asset_graph=defs.resolve_asset_graph(),
+        asset_graph=context.repository_def.asset_graph,
         partition_names=list(keys),
         asset_selection=[asset.key for asset in RECIPE_ASSETS],
         backfill_timestamp=time.time(),
@@ -112,7 +113,7 @@ def sweep(context: dg.OpExecutionContext, config: SweepConfig, data_dir: DataDir
     add_missing(context.instance, datasets, [config.dataset])
     add_missing(context.instance, recipes, [recipe.name for recipe in saved])
     keys = [str(dataset_recipe_key(config.dataset, recipe.name)) for recipe in saved]
-    backfill_id = submit_backfill(context.instance, keys, f"sweep {config.name} of {config.dataset}")
+    backfill_id = submit_backfill(context, keys, f"sweep {config.name} of {config.dataset}")
     context.log.info(f"sweep {config.name}: {len(keys)} recipes, backfill {backfill_id}")
     return dg.Output(keys, metadata={"recipes": dg.MetadataValue.json(keys), "backfill": backfill_id})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.latent_scope_ids import hub_id, unmapped_line
 from ls_pipeline.models.perturb import perturb
@@ -82,12 +82,12 @@ def resolve_location(model_id: str) -> tuple[str, str]:
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    return settings.get("HF_HUB_OFFLINE")
 
 
 @lru_cache(maxsize=1)
 def _best_device() -> str:
-    # A CPU-only torch build says so in its version: then the answer needs no 2-3 s torch import, which a reused
+    # A CPU-only torch build says so in its version: then the answer needs no slow torch import, which a reused
     # embedding (embedder_revision, a fingerprint) would otherwise pay.
     if metadata.version("torch").endswith("+cpu"):
         return "cpu"
@@ -160,14 +160,14 @@ def _local_embedder(model_id: str, quantize: str, dimensions: int | None) -> Emb
 
 def onnx_fp32_default(model_id: str) -> bool:
     """Whether this model's fp32 vectors come from ONNX Runtime (fused) rather than sentence-transformers: the
-    default model only, where the fused graph was measured at ~2x the texts/s and cosine >= 0.99999
-    (bench/embed_gemm_limit.py); other models keep sentence-transformers, which takes any architecture."""
+    default model only, where the fused graph is faster at the same vectors (docs/performance.md#embedding); other
+    models keep sentence-transformers, which takes any architecture."""
     return hub_id(model_id) == DEFAULT_MODEL and _best_device() == "cpu"  # on a GPU, torch on CUDA is faster
 
 
 def load_query_embedder(model_id: str, data_root: Path | None = None, dimensions: int | None = None) -> Embedder:
-    """The embedder for search queries: a local model's fp32 vectors on ONNX Runtime (models/onnx_fp32.py, about
-    3x faster for one short text than torch, same vectors to 1e-7), else what load_embedder gives."""
+    """The embedder for search queries: a local model's fp32 vectors on ONNX Runtime (models/onnx_fp32.py: faster
+    for one short text than torch, the same vectors; docs/performance.md#search), else what load_embedder gives."""
     if _api_model(model_id, data_root) is not None:
         return load_embedder(model_id, data_root=data_root, dimensions=dimensions)
     return _query_embedder(hub_id(model_id), dimensions)

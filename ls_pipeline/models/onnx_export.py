@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # (exported fp32 model, where to write this runtime's model, the model loaded by sentence-transformers)
 Convert = Callable[[Path, Path, Any], None]
-MODEL_CACHE_HINT = "the model cache folder ($LS_MODEL_CACHE, else ~/.cache/ls-pipeline/models)"
+MODEL_CACHE_HINT = "the model cache folder (models/ in LS_CACHE, ~/.cache/ls-pipeline by default)"
 
 
 class OnnxEmbedder:
@@ -73,8 +73,8 @@ class OnnxEmbedder:
     def embed_many(self, batches: Iterable[list[str]]) -> Iterator[np.ndarray]:
         """Vectors for each batch in order (throughput): one batch per core in flight, each run on one thread.
 
-        A pass on two threads waits at every op for the slower thread; on this shared 2-core machine (load 5-6) two
-        one-thread passes side by side gave 31.1 texts/s against 27.4 (median of 3, 384 texts).
+        A pass on two threads waits at every op for the slower thread, so two one-thread passes side by side embed
+        more texts a second on a busy machine (docs/performance.md#figures-behind-the-codes-choices).
         """
         one_thread = self._session(1)
         pending: deque[Future[np.ndarray]] = deque()
@@ -201,7 +201,7 @@ def session(path: Path, threads: int | None) -> Any:
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = onnx_threads(threads or os.cpu_count() or 1)
-    # Idle intra-op threads spin by default: between queries they burned the cores torch and DuckDB needed (a
-    # torch query took 300-490 ms instead of 8-11 ms beside a spinning session, bench/search_latency.py).
+    # Idle intra-op threads spin by default: between queries they burned the cores torch and DuckDB needed, and a
+    # query beside a spinning session ran many times slower (docs/performance.md#figures-behind-the-codes-choices).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -20,7 +20,7 @@ import numpy as np
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.onnx_export import OnnxEmbedder, ensure_model_file, session
 
-MIN_COSINE = 0.99999  # measured 0.9999998 for all-MiniLM-L6-v2; a fusion that misreads a model is far below
+MIN_COSINE = 0.99999  # a correct fusion differs by rounding only; one that misreads a model is far below
 PROBES = ["a", "a library for parsing json files", "font for terminals " * 300]  # short, typical, truncated
 
 

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from ls_pipeline.env_settings import perturb_scale
+from ls_pipeline import settings
+
+PERTURB_ENV = "LS_PERTURB"
+
+
+def perturb_scale(env: Mapping[str, str] | None = None) -> float:
+    """LS_PERTURB: the standard deviation of the seeded noise added to each component of every embedding vector we
+    make; unset or blank: 0 (none)."""
+    return settings.get(PERTURB_ENV, env)
 
 
 def perturb(vectors: np.ndarray, tokens: Callable[[], Mapping[str, Any]]) -> np.ndarray:

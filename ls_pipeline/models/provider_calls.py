@@ -7,7 +7,6 @@ not in sidecars or errors: `redact` takes them out of whatever a server echoes b
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
 import time
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import DataDir, dotenv_value
 
@@ -59,7 +59,7 @@ def key_value(env: str | None, data_root: Path | None) -> str | None:
     """The value of `env` from the environment, else from the data directory's keys file (.env)."""
     if not env:
         return None
-    return os.environ.get(env) or (dotenv_value(DataDir(data_root).keys_file, env) if data_root else None)
+    return settings.named_secret(env) or (dotenv_value(DataDir(data_root).keys_file, env) if data_root else None)
 
 
 def redact(text: str, secret: str) -> str:

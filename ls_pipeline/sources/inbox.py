@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ls_pipeline.errors import UserError
-from ls_pipeline.sources.registry import dataset_name, read_rows
-from ls_pipeline.stages.ingest import IngestParams, prepare
+from ls_pipeline.sources.registry import dataset_name
 from ls_pipeline.store import atomic
-from ls_pipeline.store.datadir import DataDir, check_name
+from ls_pipeline.store.datadir import DataDir
 from ls_pipeline.store.files import move
 from ls_pipeline.store.imports import REJECTED as REJECTED  # re-exported for the sensors' tests
 from ls_pipeline.store.imports import write_note
@@ -17,31 +15,10 @@ from ls_pipeline.store.imports import write_note
 SETTLE_S = 5.0  # a file modified more recently may still be being copied in; look at it on a later tick
 
 
-def inbox_files(data: DataDir, settle_s: float = SETTLE_S) -> list[Path]:
-    """Files waiting in the inbox, oldest name first; hidden files and files still being written are left."""
-    if not data.inbox.is_dir():
-        return []
-    now = time.time()
-    return [
-        p
-        for p in sorted(data.inbox.iterdir())
-        if p.is_file() and not p.name.startswith(".") and now - p.stat().st_mtime >= settle_s
-    ]
-
-
 def file_key(path: Path) -> str:
     """Changes when the file is replaced or rewritten: name, modification time (ns) and size."""
     stat = path.stat()
     return f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
-
-
-def validate(path: Path) -> str:
-    """The dataset name for a readable data file or X archive; UserError naming the problem otherwise."""
-    name = check_name(dataset_name(path))
-    rows = read_rows(path)
-    # Every check ingest makes, so the run it starts does not fail.
-    prepare(rows.frame, IngestParams(text_column=rows.text_column))
-    return name
 
 
 def reject(data: DataDir, path: Path, reason: str) -> Path:
@@ -58,19 +35,9 @@ def reject(data: DataDir, path: Path, reason: str) -> Path:
     return target
 
 
-def try_validate(path: Path) -> tuple[str | None, str | None]:
-    """(name, None) for a good file, (None, reason) for a bad one; never raises for a bad file."""
-    try:
-        return validate(path), None
-    except UserError as exc:
-        return None, str(exc)
-    except Exception as exc:  # a reader library failing in its own way is still a bad file, not a sensor crash
-        return None, f"cannot read {path.name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-
-
 def note_failure(data: DataDir, dataset: str, reason: str) -> Path | None:
     """After a failed run: a note beside the rejected files naming this dataset's newest inbox file, if it has one."""
-    found = [p for p in inbox_files(data, settle_s=0) if dataset_name(p) == dataset]
+    found = [p for p in data.inbox_files() if dataset_name(p) == dataset]
     if not found:
         return None
     newest = max(found, key=lambda p: p.stat().st_mtime_ns)

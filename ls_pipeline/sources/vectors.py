@@ -78,7 +78,7 @@ def checked_vectors(vectors: object, rows: int, where: str) -> np.ndarray:
     """Unit-length float32 vectors, one per row of the dataset, or a UserError saying what is wrong with them.
 
     Checked and normalized in float64 a block of rows at a time: the same result as the whole matrix at once, but
-    a million imported vectors no longer need two float64 copies of the matrix (9 GB peak, bench/million.py)."""
+    a million imported vectors no longer need two float64 copies of the matrix (docs/performance.md#a-million-rows)."""
     try:
         source = vectors if isinstance(vectors, np.ndarray) else np.asarray(vectors, dtype=np.float64)
     except (TypeError, ValueError) as exc:

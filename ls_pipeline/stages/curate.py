@@ -16,9 +16,9 @@ import pandas as pd
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.stages.outline import Outlines
+from ls_pipeline.store.layout import DELETED
 
 CODE_VERSION = "1"
-DELETED = "deleted"  # Latent Scope 1.0's column for soft-deleted rows of a scope
 MAX_LABEL_CHARS = 200
 MAX_DESCRIPTION_CHARS = 2000
 OPS = ("rename", "move", "merge", "remove", "restore")

@@ -16,8 +16,8 @@ from ls_pipeline.params import OPTIONAL_POSITIVE, choice, integer, param, text, 
 CODE_VERSION = "1"
 # A local ONNX model's batches hold batch_size x this many padded tokens, whatever the texts' lengths: many short
 # texts or a few long ones per forward pass, so each pass is a GEMM of about the same size. With one batch per core
-# in flight on one thread each (OnnxEmbedder.embed_many), small batches that stay in cache won: at 64 x 10 = 640
-# tokens 110 texts/s, x20 100, x30 95, x40 90, x80 86 (384 texts, load ~1; x4-x10 level within noise).
+# in flight on one thread each (OnnxEmbedder.embed_many), small batches that stay in cache are the fastest
+# (docs/performance.md#figures-behind-the-codes-choices).
 BATCH_TOKENS_PER_TEXT = 10
 _STRING = text(message="{name} must be a string, got {shown}")
 _OPTIONAL_STRING = text(optional=True, message=_STRING.message)

@@ -20,7 +20,7 @@ def supports(metric: str) -> bool:
 def exact_knn(vectors: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """(indices int32, distances float32), k per row, nearest first, each row its own first neighbour at distance 0
     (as NNDescent returns them). Distances are UMAP's: 1 - cosine similarity, or the Euclidean distance."""
-    import faiss  # ~0.3 s to import: only here, not on the stages' import path
+    import faiss  # slow to import: only here, not on the stages' import path
 
     if not supports(metric):
         raise ValueError(f"exact neighbours support {METRICS}, not {metric!r}")

@@ -24,7 +24,7 @@ from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import local_copy, read_stored_table
 from ls_pipeline.store.fingerprint import fingerprint
-from ls_pipeline.store.layout import LABELS, LEVELS, SCOPE, TABLE
+from ls_pipeline.store.layout import DELETED, LABELS, LEVELS, SCOPE, TABLE
 from ls_pipeline.store.sidecars import ScopeSidecar
 
 # Keys of a scope sidecar that belong to one version only: a new version gets its own.
@@ -131,7 +131,7 @@ def _scope_version(
             "cluster_labels": dict(labels_meta.raw),
             "cluster_labels_lookup": scope_stage.cluster_lookup(labels),
             "cluster_levels_lookup": scope_stage.cluster_lookup(read_levels(ds, labels_id)),
-            "removed": int(curate_stage.with_deleted(rows)[curate_stage.DELETED].sum()),
+            "removed": int(curate_stage.with_deleted(rows)[DELETED].sum()),
             "inputs": _inputs(parent),
         }
 

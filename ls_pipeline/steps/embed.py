@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ls_pipeline.dask_embedding import embed as cluster_embed
+from ls_pipeline.dask_embedding import embed as dask_embed
 from ls_pipeline.dask_embedding.settings import DaskSettings, from_env
 from ls_pipeline.errors import UserError
 from ls_pipeline.models.embedding import Embedder, catalog_dimensions, embedder_revision, hub_id, load_embedder
@@ -33,12 +33,12 @@ Loader = Callable[[str, str, Path | None, int | None], Embedder]  # (model_id, q
 
 
 def embed(
-    ds: Dataset, params: embed_stage.EmbedParams, load: Loader = load_embedder, cluster: DaskSettings | None = None
+    ds: Dataset, params: embed_stage.EmbedParams, load: Loader = load_embedder, workers: DaskSettings | None = None
 ) -> Artifact:
     """Vectors of the dataset's text column; `load` supplies the model (a test or a Dagster resource swaps it).
-    On a Dask cluster (`cluster`, else LS_DASK_ADDRESS) row chunks embed on its workers: how, not what, so the
+    On Dask workers (`workers`, else LS_DASK_ADDRESS) row chunks embed there: how, not what, so the
     fingerprint and the vectors are a local run's."""
-    cluster = cluster or from_env()
+    workers = workers or from_env()
     meta = ds.meta()
     text_column = params.text_column or meta["text_column"]
     params = dataclasses.replace(params, text_column=text_column)
@@ -56,7 +56,7 @@ def embed(
 
     def build(staging: Staging) -> dict[str, Any]:
         texts, dimensions = read_texts(ds, text_column), params.dimensions
-        with cluster_embed.fan_out(cluster, params, ds.path.parent, revision, lambda: staging.path(CHUNKS)) as remote:
+        with dask_embed.fan_out(workers, params, ds.path.parent, revision, lambda: staging.path(CHUNKS)) as remote:
             model = remote.model if remote else load(params.model_id, params.quantize, ds.path.parent, dimensions)
             cache = VectorCache.for_model(ds.path.parent, params.model_id, model.revision, model.dimensions)
             texts, truncated = embed_stage.fit_inputs(texts, model, params)
@@ -119,7 +119,7 @@ def embed_resumable(
     embedder: Embedder,
     params: embed_stage.EmbedParams,
     cache: VectorCache | None = None,
-    remote: cluster_embed.DaskEmbedding | None = None,
+    remote: dask_embed.DaskEmbedding | None = None,
 ) -> dict[str, int]:
     """Vectors go to HDF5 batch by batch, each row marked done as it is written, so a rerun after a crash
     embeds only the rows not done. Rows whose text is in the vector cache are copied, not embedded, and each
@@ -151,7 +151,7 @@ def _embed_distinct(
     params: embed_stage.EmbedParams,
     out: vector_file.ResumableVectors,
     embedded: list[int],
-    remote: cluster_embed.DaskEmbedding | None = None,
+    remote: dask_embed.DaskEmbedding | None = None,
 ) -> None:
     """Embed each distinct text once and write its vector to every row holding it; `embedded` grows as it goes.
     With `remote`, a batch is a chunk embedded on a Dask worker."""

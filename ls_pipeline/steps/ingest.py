@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ls_pipeline.errors import UserError
+from ls_pipeline.sources.registry import dataset_name, read_rows
 from ls_pipeline.stages import ingest as ingest_stage
 from ls_pipeline.store import atomic
 from ls_pipeline.store.artifacts import now_iso
-from ls_pipeline.store.datadir import DataDir, Dataset
+from ls_pipeline.store.datadir import DataDir, Dataset, check_name
 from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.imports import record_import
 
@@ -88,3 +90,22 @@ def read_texts(ds: Dataset, column: str | None = None) -> list[str]:
         raise UserError(f"unknown text column {column!r} in dataset {ds.name!r}; columns: {', '.join(meta['columns'])}")
     texts = read_stored_table(ds.input_path, columns=[column])[column]
     return texts.astype("string").fillna("").astype(str).tolist()
+
+
+def validate_file(path: Path) -> str:
+    """The dataset name for a readable data file or X archive; UserError naming the problem otherwise."""
+    name = check_name(dataset_name(path))
+    rows = read_rows(path)
+    # Every check ingest makes, so the run it starts does not fail.
+    ingest_stage.prepare(rows.frame, ingest_stage.IngestParams(text_column=rows.text_column))
+    return name
+
+
+def try_validate(path: Path) -> tuple[str | None, str | None]:
+    """(name, None) for a good file, (None, reason) for a bad one; never raises for a bad file."""
+    try:
+        return validate_file(path), None
+    except UserError as exc:
+        return None, str(exc)
+    except Exception as exc:  # a reader library failing in its own way is still a bad file, not a sensor crash
+        return None, f"cannot read {path.name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from ls_pipeline import settings
 from ls_pipeline.errors import NotFound, UserError
 from ls_pipeline.store import atomic, foreign, layout, lock, sidecars
 from ls_pipeline.store.layout import KINDS, Kind
@@ -28,7 +30,7 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Root:
 
     A local folder is a Path; s3://bucket/prefix is a UPath whose bucket was just reached (one line if it cannot be).
     """
-    value = explicit if explicit else os.environ.get(DATA_ENV) or dotenv_value(LOCAL_ENV, DATA_ENV)
+    value = explicit if explicit else settings.get(DATA_ENV) or dotenv_value(LOCAL_ENV, DATA_ENV)
     if not value:
         raise UserError(f"no data directory: run `ls-init PATH` or set {DATA_ENV}")
     root = parse_root(value)
@@ -121,8 +123,17 @@ class DataDir:
         """Where the inbox notes why one of its files did not become a scope."""
         return self.rejected / f"{file_name}{layout.NOTE_SUFFIX}"
 
-    def inbox_files(self) -> list[Path]:
-        return sorted(p for p in self.inbox.glob("*") if p.is_file()) if self.inbox.is_dir() else []
+    def inbox_files(self, settled_for_s: float = 0.0) -> list[Path]:
+        """Files waiting in the inbox, by name; hidden files (uploads still arriving) and files modified less than
+        `settled_for_s` ago (maybe still being copied in) are left for later."""
+        if not self.inbox.is_dir():
+            return []
+        now = time.time()
+        return [
+            p
+            for p in sorted(self.inbox.iterdir())
+            if p.is_file() and not p.name.startswith(".") and now - p.stat().st_mtime >= settled_for_s
+        ]
 
     def dataset_names(self) -> list[str]:
         if not self.root.is_dir():

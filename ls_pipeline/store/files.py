@@ -22,7 +22,7 @@ from ls_pipeline.store.layout import LANCE_SUFFIX, LANCE_VERSIONS
 from ls_pipeline.store.location import is_remote, scratch_folder
 
 # Large sequential blocks: a Parquet footer or an HDF5 header is a few small reads, the data one long one, and every
-# request to an object store costs a round trip (NOTES-env: 5 MiB readahead reads a 30 MB HDF5 in 0.33 s).
+# request to an object store costs a round trip (docs/performance.md#object-storage).
 READ_BLOCK = 5 * 2**20
 
 

@@ -48,6 +48,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (EMBEDDING, UMAP, CLUSTER, LABELS, 
 KIND_OF_ASSET: dict[str, str] = {k.asset: k.name for k in KINDS.values()}
 
 # Inside a dataset folder
+DELETED = "deleted"  # a scope's column of soft-removed rows (Latent Scope 1.0's name)
 INPUT = "input.parquet"  # the rows, in ingest order: row position is ls_index
 INPUT_GLOB = "input.*"  # a file the user left to be ingested (input.csv ...), Latent Scope's convention
 META = "meta.json"

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
 
 # Schemes we serve. Others (gs://, az://, ftp:// ...) are refused in one line instead of becoming a local folder
@@ -45,17 +46,15 @@ def parse_root(value: str | os.PathLike[str]) -> Root:
     from upath import UPath
 
     # The endpoint joins the options so that fsspec's instance cache never hands a path on one store another's client.
-    endpoint = {"endpoint_url": os.environ["AWS_ENDPOINT_URL"]} if os.environ.get("AWS_ENDPOINT_URL") else {}
+    endpoint_url = settings.get("AWS_ENDPOINT_URL")
+    endpoint = {"endpoint_url": endpoint_url} if endpoint_url else {}
     return UPath(f"s3://{rest.rstrip('/')}", **STORAGE_OPTIONS, **endpoint)
-
-
-SCRATCH_ENV = "LATENT_SCOPE_SCRATCH"
 
 
 def scratch_folder(remote_folder: Any) -> Path:
     """A machine-local folder standing in for a remote one while files are built: HDF5 cannot write to an object,
-    and a file is uploaded whole once finished. $LATENT_SCOPE_SCRATCH, else ~/.cache/latent-scope/scratch."""
-    base = Path(os.environ.get(SCRATCH_ENV) or Path.home() / ".cache" / "latent-scope" / "scratch").expanduser()
+    and a file is uploaded whole once finished: in LATENT_SCOPE_SCRATCH."""
+    base = settings.get("LATENT_SCOPE_SCRATCH")
     return base / remote_folder.protocol / remote_folder.path.strip("/")
 
 
@@ -84,7 +83,7 @@ def filesystem(path: Any) -> Any:
 
 
 # Few retries, a short connect timeout: a store that refuses a connection now will not take it a minute later, and a
-# person is waiting (botocore's default retries took 7.6 s per call on a stopped store here).
+# person is waiting (botocore's default retries make each call to a stopped store take seconds).
 FAIL_FAST: dict[str, Any] = {"config_kwargs": {"retries": {"max_attempts": 2}, "connect_timeout": 3}}
 
 
@@ -134,7 +133,7 @@ def describe(exc: BaseException, root: Any) -> str | None:
     """One line for an object-store failure, naming the fix; None for anything that is not one."""
     where = f"data directory {url(root)}"
     text = f"{type(exc).__name__} {exc}"
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or "the default AWS endpoint"
+    endpoint = settings.get("AWS_ENDPOINT_URL") or "the default AWS endpoint"
     if "NoSuchBucket" in text or (isinstance(exc, FileNotFoundError) and "bucket" in text.lower()):
         return f"{where}: the bucket does not exist; create it or fix the URL"
     if any(word in text for word in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden")):

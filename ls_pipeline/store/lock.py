@@ -23,13 +23,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ls_pipeline.env_settings import seconds_setting
+from ls_pipeline import settings
 from ls_pipeline.store.location import is_remote
 
 log = logging.getLogger(__name__)
 
 LEASE_ENV = "LATENT_SCOPE_LEASE_SEC"
-DEFAULT_LEASE_S = 60.0
 _POLL_S = 0.25
 
 
@@ -57,7 +56,7 @@ def _flock(lock_file: Path) -> Iterator[None]:
 
 
 def lease_seconds() -> float:
-    return seconds_setting(LEASE_ENV, DEFAULT_LEASE_S, 1, 3600)
+    return settings.get(LEASE_ENV)
 
 
 class LeaseLost(RuntimeError):

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-NUMBA_CACHE_ENV = "LS_NUMBA_CACHE"
-
-
-def numba_cache_dir() -> Path:
-    """Where numba keeps the machine code it compiled for UMAP and friends: $LS_NUMBA_CACHE, else
-    ~/.cache/ls-pipeline/numba. Numba keys each entry by the source file's stamp, numba's version, the Python
-    version and the CPU, so an upgrade of any of them recompiles instead of loading stale code."""
-    return Path(os.environ.get(NUMBA_CACHE_ENV) or Path.home() / ".cache" / "ls-pipeline" / "numba").expanduser()
-
-
-MODEL_CACHE_ENV = "LS_MODEL_CACHE"
+from ls_pipeline import settings
 
 
 def model_cache_dir() -> Path:
-    """Where ONNX exports of local models are kept (once per machine and model revision): $LS_MODEL_CACHE, else
-    ~/.cache/ls-pipeline/models."""
-    return Path(os.environ.get(MODEL_CACHE_ENV) or Path.home() / ".cache" / "ls-pipeline" / "models").expanduser()
+    """Where ONNX exports of local models are kept (once per machine and model revision): LS_CACHE's models/ (the
+    deprecated LS_MODEL_CACHE, where set, names the folder itself)."""
+    return settings.get("LS_MODEL_CACHE") or settings.get("LS_CACHE") / "models"
 
 
 def export_lock(folder: Path) -> Path:

@@ -119,7 +119,7 @@ class CachingS3FileSystem(S3FileSystem):
 
     # The sync calls the viewer makes (UPath's is_file, is_dir, iterdir; files.version) answer a kept answer on the
     # calling thread. Through s3fs they would hop to fsspec's event-loop thread and back (13 hops a search), and
-    # under load each hop waits for that thread to be scheduled: a few milliseconds a request at load 10.
+    # under load each hop waits for that thread to be scheduled.
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         if not kwargs:

@@ -19,11 +19,10 @@ import pyarrow as pa
 from ls_pipeline.errors import NotFound
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import Version, column_names, read_arrow, version
-from ls_pipeline.store.layout import CLUSTER, SCOPE, TABLE, UMAP
+from ls_pipeline.store.layout import CLUSTER, DELETED, SCOPE, TABLE, UMAP
 from ls_pipeline.store.sidecars import ScopeSidecar
 
 LS_INDEX = "ls_index"
-DELETED = "deleted"
 DEFAULT_LABELS = "default"  # Latent Scope's cluster_labels_id for a clustering's own labels
 
 

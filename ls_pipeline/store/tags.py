@@ -12,9 +12,10 @@ import datetime
 import json
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from ls_pipeline.errors import Conflict, NotFound
+from ls_pipeline.errors import Conflict, NotFound, UserError
 from ls_pipeline.store import atomic
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.location import is_remote
@@ -29,7 +30,23 @@ def read(ds: Dataset, tag: str) -> list[int] | None:
     path = ds.tag_path(tag)
     if not path.is_file():
         return None
-    return sorted({int(line) for line in path.read_text(encoding="utf-8").split() if line.isdigit()})
+    return read_indices(path)
+
+
+def read_indices(path: Path) -> list[int]:
+    """The sorted, distinct ls_index values of a `.indices` file (one a line, blank lines ignored); a line that is
+    not one names the file and the line, rather than being dropped, so a damaged tag is noticed before it is edited.
+    """
+    values = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if not line.isdigit():
+            shown = repr(line) if len(repr(line)) <= 60 else repr(line)[:57] + "..."
+            raise UserError(f"tag file {path.name} line {number} is not an ls_index: {shown}; fix or delete that line")
+        values.add(int(line))
+    return sorted(values)
 
 
 def history(ds: Dataset) -> list[dict[str, Any]]:

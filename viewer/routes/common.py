@@ -151,7 +151,7 @@ async def semantic(request: Request, scope: Scope, q: str, k: int) -> Matches:
 
 def semantic_now(request: Request, scope: Scope, q: str, k: int) -> Matches:
     """The query's top-k, embedding and scoring on the calling (worker) thread: one hop off the event loop for the
-    whole search instead of one per step (each hop cost ~0.7 ms p50, up to 28 ms p99 at load 3)."""
+    whole search instead of one per step (each hop waits to be scheduled, longest under load)."""
     path = _embedding_file(scope)
     embedding = scope.embedding
     embedder: QueryEmbedder = request.app.state.embedder

@@ -1,5 +1,5 @@
 """Two scopes of one dataset side by side: the versions of a scope's line, and which clusters of scope A became
-which clusters of scope B (overlap counts and Jaccard, from ls_pipeline/stages/compare.py)."""
+which clusters of scope B (overlap counts and Jaccard, from ls_pipeline/steps/compare.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ls_pipeline.stages import compare as compare_stage
-from ls_pipeline.stages.curate import DELETED
+from ls_pipeline.steps import compare as compare_step
 from ls_pipeline.steps import curate
 from ls_pipeline.store.files import Version
-from ls_pipeline.store.scope_rows import read_parts
 from viewer.catalog import Scope
 from viewer.errors import BadRequest
 from viewer.routes.common import Json, catalog, scope_of, work
@@ -48,21 +46,21 @@ async def compare(request: Request) -> Response:
 
 
 def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
-    ca, da = _clusters(a.rows_parts(), a.rows_version())
-    cb, db = _clusters(b.rows_parts(), b.rows_version())
-    if len(ca) != len(cb):
-        raise BadRequest(f"scopes {a.id} and {b.id} have {len(ca)} and {len(cb)} rows; re-run the older one")
-    keep = None if include_removed else ~(da | db)
-    pairs = compare_stage.cluster_overlap(ca, cb, keep)
+    clusters_a = _clusters(a.rows_parts(), a.rows_version())
+    clusters_b = _clusters(b.rows_parts(), b.rows_version())
+    if len(clusters_a[0]) != len(clusters_b[0]):
+        raise BadRequest(
+            f"scopes {a.id} and {b.id} have {len(clusters_a[0])} and {len(clusters_b[0])} rows; re-run the older one"
+        )
+    rows, pairs, best = compare_step.cluster_overlap(clusters_a, clusters_b, include_removed)
     labels_a = {c["cluster"]: c.get("label") for c in a.clusters()}
     labels_b = {c["cluster"]: c.get("label") for c in b.clusters()}
     for row in pairs:
         row["a_label"], row["b_label"] = labels_a.get(row["a"]), labels_b.get(row["b"])
-    best = compare_stage.best_match(pairs)
     return {
         "a": a.id,
         "b": b.id,
-        "rows": int(len(ca) if keep is None else keep.sum()),
+        "rows": rows,
         "pairs": pairs,
         "best": [best[k] for k in sorted(best)],
     }
@@ -70,9 +68,5 @@ def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _clusters(parts: tuple[Path, ...], _version: Version) -> tuple[np.ndarray, np.ndarray]:
-    """The cluster of each row in ls_index order, and its removed flag."""
-    table = read_parts(parts, columns=["ls_index", "cluster", DELETED])
-    order = np.argsort(table.column("ls_index").to_numpy())
-    has = DELETED in table.column_names
-    deleted = table.column(DELETED).to_numpy(zero_copy_only=False) if has else np.zeros(len(order))
-    return table.column("cluster").to_numpy()[order], np.asarray(deleted, dtype=bool)[order]
+    """Cached per version of the scope's rows: the cluster of each row in ls_index order, and its removed flag."""
+    return compare_step.scope_clusters(parts)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.sources import tweets_json, twitter
+from ls_pipeline.steps import x_archive
 from ls_pipeline.store.atomic import local_folder, publish
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.imports import (
@@ -32,7 +32,7 @@ from viewer.errors import ApiError, BadRequest, Forbidden, NotFound, scrub, show
 from viewer.routes.common import Json, catalog, limits, work
 
 SUFFIX_BY_TYPE = {
-    "application/json": tweets_json.SUFFIX,  # privacy mode: the minimized tweets the browser extracted
+    "application/json": x_archive.TWEETS_JSON_SUFFIX,  # privacy mode: the minimized tweets the browser extracted
     "application/zip": ".zip",  # the whole archive, read on the server
     "application/x-zip-compressed": ".zip",
 }
@@ -122,10 +122,7 @@ async def _receive(request: Request, path: Path, max_mb: int) -> int:
 def _validate(path: Path, suffix: str, shown_as: str) -> int:
     """The number of tweets in the upload; BadRequest naming the first problem (and never the server's paths)."""
     try:
-        if suffix == tweets_json.SUFFIX:
-            frame = tweets_json.parse(path.read_bytes(), shown_as)
-        else:
-            frame = twitter.read_zip(path)
+        frame = x_archive.read_upload(path, suffix, shown_as)
     except UserError as exc:
         raise BadRequest(str(exc).replace(path.name, shown_as)) from exc
     if frame.empty:

@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ls_pipeline.stages.curate import DELETED
 from ls_pipeline.store.files import Version, read_arrow
+from ls_pipeline.store.layout import DELETED
 from ls_pipeline.store.scope_rows import read_parts
 from viewer.errors import BadRequest, shown
 from viewer.filters import parse_bool

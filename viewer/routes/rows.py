@@ -86,7 +86,7 @@ def _search(request: Request) -> dict[str, Any]:
     lim = limits(request)
     if len(q) > lim.max_query_chars or "\x00" in q:
         raise BadRequest(f"q must be at most max_query_chars={lim.max_query_chars} characters, without NUL")
-    k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
+    k = parse_int(request.query_params, "k", lim.default_search_k, 1, lim.max_k)
     matches = semantic_now(request, found, q, k)
     table = database(request).scored_rows(source_of(found), matches.indices, matches.scores)
     return {"query": q, "model_id": found.embedding.model_id or None, "results": records(table)}
@@ -99,7 +99,7 @@ async def neighbors(request: Request) -> Response:
         raise BadRequest("neighbors needs a row: ?ls_index=N")
     lim = limits(request)
     row = parse_int(request.query_params, "ls_index", 0, 0, lim.max_integer)
-    k = parse_int(request.query_params, "k", 20, 1, lim.max_k)
+    k = parse_int(request.query_params, "k", lim.default_search_k, 1, lim.max_k)
     matches = await similar(request, found, row, k)
     table = await work(database(request).scored_rows, source_of(found), matches.indices, matches.scores)
     return Json({"ls_index": row, "model_id": found.embedding.model_id or None, "results": records(table)})

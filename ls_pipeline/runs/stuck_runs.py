@@ -18,7 +18,7 @@ import logging
 
 import dagster as dg
 
-from ls_pipeline.defs.run_process import judge
+from ls_pipeline.runs.run_process import judge
 
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 RERUN = "run the same command again: finished artifacts are reused and the embedding resumes from its last batch"

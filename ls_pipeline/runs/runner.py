@@ -8,66 +8,73 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from ls_pipeline.defs import executors, pool_wait
+from ls_pipeline import settings
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.checks import failed_check_line
 from ls_pipeline.defs.failures import step_failure_line
 from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
-from ls_pipeline.defs.run_process import process_tags
-from ls_pipeline.defs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
-from ls_pipeline.store.datadir import DATA_ENV, DataDir, check_name
+from ls_pipeline.runs import jobs, pool_wait
+from ls_pipeline.runs.run_process import process_tags
+from ls_pipeline.runs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
+from ls_pipeline.store.atomic import write_bytes
+from ls_pipeline.store.datadir import DataDir, check_name
 from ls_pipeline.store.layout import DAGSTER_CONFIG, KIND_OF_ASSET
+from ls_pipeline.workers import celery_executor
 
 # Package data, so an installed wheel has it too; the repository's top-level dagster.yaml links to it.
-INSTANCE_CONFIG = resources.files("ls_pipeline.defs").joinpath(DAGSTER_CONFIG)
+INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath(DAGSTER_CONFIG)
 # With LS_EXECUTOR=celery: the same settings on PostgreSQL (LS_POSTGRES_URL), the instance every worker shares.
-CLUSTER_INSTANCE_CONFIG = resources.files("ls_pipeline.defs").joinpath("dagster-postgres.yaml")
+WORKERS_INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath("dagster-postgres.yaml")
 
 
 def dagster_home(data: DataDir) -> Path:
     """DAGSTER_HOME, else the data directory's Dagster folder; given the project's instance config if it has none."""
-    home = Path(os.environ.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
+    home = Path(settings.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config = CLUSTER_INSTANCE_CONFIG if executors.on_workers() else INSTANCE_CONFIG
+    config = WORKERS_INSTANCE_CONFIG if celery_executor.on_workers() else INSTANCE_CONFIG
     if not (home / DAGSTER_CONFIG).exists() and config.is_file():
         (home / DAGSTER_CONFIG).write_bytes(config.read_bytes())
+    elif (home / DAGSTER_CONFIG).is_file():
+        follow_moved_launcher(home / DAGSTER_CONFIG)
     return home
+
+
+# An instance config copied here before the run launcher moved out of defs/ names a module that no longer exists,
+# and Dagster would refuse to start on it.
+MOVED_LAUNCHER = ("module: ls_pipeline.defs.run_launcher", "module: ls_pipeline.runs.run_launcher")
+
+
+def follow_moved_launcher(config: Path) -> None:
+    """Point an instance config at the run launcher's new module; nothing else in the file changes."""
+    text = config.read_text(encoding="utf-8")
+    if MOVED_LAUNCHER[0] in text:
+        write_bytes(config, text.replace(*MOVED_LAUNCHER).encode("utf-8"))
+        logging.getLogger(__name__).info("%s now names %s", config, MOVED_LAUNCHER[1].split()[-1])
 
 
 @contextlib.contextmanager
 def open_instance(data: DataDir) -> Iterator[dg.DagsterInstance]:
-    """The data directory's Dagster instance. While open, DAGSTER_HOME and the data directory are in os.environ,
-    where Dagster and the data_dir resource read them (in this process and in the step processes it starts);
-    afterwards both are as they were, so a notebook can go on to another data directory."""
+    """The data directory's Dagster instance, opened from its folder: this process's environment is left as it is,
+    so a notebook can go on to another data directory (runs get the data directory in their config: `execute`)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema migration chatter on a fresh instance
-    with environ_set({"DAGSTER_HOME": str(dagster_home(data)), DATA_ENV: str(data.root.resolve())}):
-        with dg.DagsterInstance.get() as instance:
-            yield instance
+    with dg.DagsterInstance.from_config(str(dagster_home(data))) as instance:
+        yield instance
 
 
-@contextlib.contextmanager
-def environ_set(values: dict[str, str]) -> Iterator[None]:
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def data_dir_config(data: DataDir) -> dict[str, Any]:
+    """Run config giving the data_dir resource this data directory, whatever LATENT_SCOPE_DATA says."""
+    return {"resources": {"data_dir": {"config": {"path": str(data.root.resolve())}}}}
 
 
 def register_recipe(data: DataDir, name: str) -> None:
@@ -100,9 +107,9 @@ def run_in_dagster(
         add_missing(instance, recipes, [recipe])
         if source is not None:
             config = ingest_run_config(source.expanduser().resolve(), text_column)
-            execute(defs.resolve_job_def("ingest_job"), instance, dataset, config)
+            execute(defs.resolve_job_def("ingest_job"), instance, dataset, config, data)
         data.dataset(dataset)  # not ingested: NotFound with the fix, rather than a failed run
-        result = execute(defs.resolve_job_def("recipe_job"), instance, dataset_recipe_key(dataset, recipe))
+        result = execute(defs.resolve_job_def("recipe_job"), instance, dataset_recipe_key(dataset, recipe), None, data)
     ids = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
@@ -111,16 +118,25 @@ def run_in_dagster(
 
 
 def execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, partition_key: str, run_config: dict | None = None
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    partition_key: str,
+    run_config: dict | None = None,
+    data: DataDir | None = None,
 ) -> dg.ExecuteInProcessResult | dg.JobExecutionResult:
+    """One run of `job` for `partition_key` through `instance`; with `data`, on that data directory (else the one
+    LATENT_SCOPE_DATA names where the run executes)."""
     # The console shows our own log lines (through the CLI's handler); Dagster's copy, with its tracebacks of
     # failed steps, stays in the run's log in the UI. Failures come back as one line below.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     run_config = {**(run_config or {}), **quiet}
+    if data is not None:
+        resources = {**run_config.get("resources", {}), **data_dir_config(data)["resources"]}
+        run_config = {**run_config, "resources": resources}
     pools = pool_wait.pools_of(job)
     pool_wait.wait_for_pools(instance, pools)  # here, not in Dagster's own wait: see pool_wait.py
     try:
-        if executors.on_workers():
+        if celery_executor.on_workers():
             result = submit(job, instance, partition_key, run_config)
         else:
             run_id = str(uuid.uuid4())
@@ -148,22 +164,23 @@ def submit(
 ) -> dg.JobExecutionResult:
     """One run of `job` through the instance with the definitions' executor (Celery): this process orchestrates,
     the workers rebuild the job from its reconstructable pointer and run the steps."""
-    executors.check_settings()
+    celery_executor.check_settings()
     partition_config = job.get_run_config_for_partition_key(partition_key) if job.partitioned_config else {}
-    pointer = dg.reconstructable(getattr(executors, job.name))  # the module-level function of the same name
+    pointer = dg.reconstructable(getattr(jobs, job.name))  # the module-level function of the same name
     with dg.execute_job(
         pointer,
         instance,
         run_config={**partition_config, **run_config},
         tags={**job.get_tags_for_partition_key(partition_key, None), **process_tags()},
     ) as result:
-        # A step whose Celery worker died never reports its end, so the orchestrator never frees its slot.
+        # A Dagster step whose Celery worker died never reports its end, so the orchestrator never frees its slot.
         free_slots_of_ended_runs(instance)
         return result  # its events are in memory: readable after the job's definitions are released
 
 
 def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str:
-    """The user's one line from a failed run: a failed check, a step's Failure description, or the root error."""
+    """The user's one line from a failed run: a failed check, a Dagster step's Failure description, or the root
+    error."""
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:  # warnings stop nothing
             asset = evaluation.asset_key.to_user_string()
@@ -176,7 +193,7 @@ def failure_message(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -
 
 
 def lost_worker(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str | None:
-    """A step whose worker died reports no failure of its own: the celery executor's error names it
+    """A Dagster step whose worker died reports no failure of its own: the celery executor's error names it
     ("[embedding]: billiard.exceptions.WorkerLostError: ...", written by the node for a dead pool process, or by
     celery_watch for a dead node) in the run's failure event."""
     for event in result.all_events:
@@ -187,7 +204,7 @@ def lost_worker(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> st
         detail = next((line for line in lines if line.startswith("[")), None)
         if detail:
             return (
-                f"a worker running the step failed: {detail[:240]}; run the same command again: published "
+                f"a worker running the Dagster step failed: {detail[:240]}; run the same command again: published "
                 "artifacts are reused and the embedding resumes from its last saved batch"
             )
     return None

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from ls_pipeline.defs.stuck_runs import clear_and_log, clock, describe_run
+from ls_pipeline.runs.stuck_runs import clear_and_log, clock, describe_run
 
 POLL_S = 1.0
 

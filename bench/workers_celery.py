@@ -5,9 +5,9 @@ moto S3 server; one run each. Prints each step's seconds (STEP_START to STEP_SUC
 the step ran), the end to end seconds of `ls-run` (ingest and recipe) and the ratio to one process.
 
 Every run starts from an empty data directory (no vector cache, no artifact to reuse) and uses one torch thread
-(OMP_NUM_THREADS=1), as the workers of tests/cluster_support.py do. The services are those of the tests.
+(OMP_NUM_THREADS=1), as the workers of tests/workers_support.py do. The services are those of the tests.
 
-Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/cluster_celery.py --rows 300
+Run: PYTHONPATH=$PWD HF_HUB_OFFLINE=1 .venv/bin/python bench/workers_celery.py --rows 300
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from bench.machine import add_data_argument, data_file, distinct_texts, load, machine_line
 
-from bench.machine import machine_line
-
-DATA = "/work/shared/data/debian-packages.parquet"
 RECIPE = """
 description: the bench's recipe (tests/conftest.py's SMALL_RECIPE)
 umap: {neighbors: 10, min_dist: 0.1, seed: 7}
@@ -35,11 +32,6 @@ checks: {max_noise_share: 0.9, min_clusters: 2, max_clusters: 200}
 """
 LS_RUN = "import sys; from ls_pipeline import cli; sys.exit(cli._run(sys.argv[1:]))"
 STEPS = ("ingest", "embedding", "umap", "clusters", "labels", "scope")
-
-
-def load_rows(rows: int) -> pd.DataFrame:
-    frame = pd.read_parquet(DATA, columns=["text"]).drop_duplicates("text")
-    return frame[frame["text"].str.strip() != ""].head(rows).reset_index(drop=True)
 
 
 def ls_run(env: dict[str, str], source: Path, recipe: Path, cwd: Path) -> float:
@@ -78,22 +70,20 @@ def step_seconds(home: Path) -> dict[str, float]:
     return seconds
 
 
-def load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=300)
+    add_data_argument(parser)
     args = parser.parse_args()
     print(machine_line(), flush=True)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.cluster_support import DEFAULT_QUEUE, HEAVY_QUEUES, loopback_dagster_cluster
     from tests.s3_support import aws_settings
+    from tests.workers_support import DEFAULT_QUEUE, HEAVY_QUEUES, loopback_workers
 
     folder = Path(tempfile.mkdtemp(prefix="ls-bench-celery-"))
     source = folder / "rows.csv"
-    load_rows(args.rows).to_csv(source, index=False)
+    distinct_texts(data_file(args.data, args.rows), args.rows).to_csv(source, index=False)
     recipe = folder / "bench.yaml"
     recipe.write_text(RECIPE)
     results: dict[str, dict[str, Any]] = {}
@@ -108,8 +98,10 @@ def main() -> None:
         print(f"one process: {total:.1f}s (load {before} / {load()})", flush=True)
 
         (folder / "cluster").mkdir()
-        with loopback_dagster_cluster(folder / "cluster") as cluster:
-            os.environ["LS_POSTGRES_URL"] = cluster.postgres_url  # to read the shared instance's event log here
+        with loopback_workers(folder / "cluster") as cluster:
+            # To read the shared instance's event log here: its dagster.yaml names this variable, which Dagster reads
+            # from the environment.
+            os.environ["LS_POSTGRES_URL"] = cluster.postgres_url
             before = load()
             total = ls_run(cluster.env(), source, recipe, folder)
             with aws_settings(cluster.s3, cluster.scratch):

@@ -7,17 +7,22 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlparse
 
-from ls_pipeline import steps
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
-from ls_pipeline.sources import twitter
+from ls_pipeline.sources import tweets_json, twitter
 from ls_pipeline.stages.ingest import IngestParams
+from ls_pipeline.steps.ingest import ingest
 from ls_pipeline.store.datadir import DataDir
 
 COMMUNITY_URL_ENV = "LATENT_SCOPE_COMMUNITY_ARCHIVE_URL"
-COMMUNITY_URL = "https://fabxmporizzqflnftavs.supabase.co/storage/v1/object/public/archives"
+
+
+# What a hosted-mode upload in privacy mode is saved as: the minimized tweets the browser extracted.
+TWEETS_JSON_SUFFIX = tweets_json.SUFFIX
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ def load_archive(source: ArchiveSource) -> twitter.pd.DataFrame:
 
 
 def fetch_community(username: str, base_url: str | None = None, timeout: float = 60) -> Any:
-    base = (base_url or os.environ.get(COMMUNITY_URL_ENV) or COMMUNITY_URL).rstrip("/")
+    base = (base_url or settings.get(COMMUNITY_URL_ENV)).rstrip("/")
     url = f"{base}/{quote(username.lower())}/archive.json"
     host = urlparse(base).netloc or base
     try:
@@ -70,6 +75,14 @@ def import_archive(data: DataDir, dataset: str, source: ArchiveSource, filters: 
     if rows.empty:
         raise UserError("no tweets left after the filters; loosen --year, --lang, --min_* or --exclude_*")
     label = source.zip_path or source.archive_path or f"community:{source.username}"
-    return steps.ingest(
+    return ingest(
         data, dataset, rows, IngestParams(text_column="text"), source=os.path.basename(label), upsert_key="id"
     )
+
+
+def read_upload(path: Path, suffix: str, shown_as: str) -> twitter.pd.DataFrame:
+    """The tweets of an uploaded archive zip, or of minimized tweets JSON when `suffix` is TWEETS_JSON_SUFFIX;
+    `shown_as` names the upload in a UserError."""
+    if suffix == TWEETS_JSON_SUFFIX:
+        return tweets_json.parse(path.read_bytes(), shown_as)
+    return twitter.read_zip(path)

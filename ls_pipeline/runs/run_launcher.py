@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ls_pipeline.defs.run_process import HOST_TAG, judge, this_host
+from ls_pipeline.runs.run_process import HOST_TAG, judge, this_host
 
 if TYPE_CHECKING:
     from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext

@@ -1,4 +1,4 @@
-"""Which workers take which steps on a cluster: each heavy step names a Celery queue, and a team starts workers
+"""Which workers take which Dagster steps: each heavy Dagster step names a Celery queue, and a team starts workers
 that listen on a queue only where the hardware fits. Steps without a queue go to Celery's default, `dagster`.
 
 - `ls_gpu` (embedding): the model runs on a GPU when the worker has one (torch finds it), else on its cores.

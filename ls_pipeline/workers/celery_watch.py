@@ -1,10 +1,10 @@
-"""Fail a step whose whole Celery worker node died, so its run ends instead of waiting forever.
+"""Fail a Dagster step whose whole Celery worker node died, so its run ends instead of waiting forever.
 
 When only a pool process dies, the node's main process reports the task as failed (WorkerLostError). When the main
 process goes too (the machine is gone, or its process group is killed), nothing ever writes the task's result, and
-Dagster's celery executor polls it for ever: Dagster checks the health of steps for the k8s and docker executors,
-not for Celery's. The watch runs inside our celery executor (ls_pipeline/defs/executors.py), so wherever the run is
-orchestrated (`ls-run`, or the run worker of a run launched from the UI): it notes each step task the run publishes,
+Dagster's celery executor polls it for ever: Dagster checks the health of steps for the k8s and docker executors, not
+for Celery's. The watch runs inside our celery executor (ls_pipeline/workers/celery_executor.py), so wherever the run
+is orchestrated (`ls-run`, or the run worker of a run launched from the UI): it notes each step task the run publishes,
 pings the node that started it (workers store STARTED with their hostname: `task_track_started`, set in
 ls_pipeline/celery_worker.py) and, once the node has not answered for LS_CELERY_NODE_TIMEOUT_SEC, writes the failure
 the node would have written. The executor then fails the run as for a dead pool process, and the rerun resumes.
@@ -16,20 +16,19 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ls_pipeline.env_settings import seconds_setting
+from ls_pipeline import settings
 
 TIMEOUT_ENV = "LS_CELERY_NODE_TIMEOUT_SEC"
-DEFAULT_TIMEOUT_S = 30.0
 STEP_TASK = "execute_plan"  # dagster_celery.config.TASK_EXECUTE_PLAN_NAME
 
 log = logging.getLogger(__name__)
 
 
-def node_timeout_s(env: dict[str, str] | None = None) -> float:
-    return seconds_setting(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, 2, 3600, env)
+def node_timeout_s(env: Mapping[str, str] | None = None) -> float:
+    return settings.get(TIMEOUT_ENV, env)
 
 
 @contextlib.contextmanager
@@ -88,7 +87,9 @@ def _watch(app: Any, tasks: set[str], lock: threading.Lock, stop: threading.Even
                 seen = last_seen.setdefault(node, now)  # first sight of a node counts as an answer
                 if now - seen < timeout_s:
                     continue
-                message = f"Celery worker node {node} stopped answering for {timeout_s:.0f}s while running the step"
+                message = (
+                    f"Celery worker node {node} stopped answering for {timeout_s:.0f}s while running the Dagster step"
+                )
                 log.warning(message)
                 for task_id in ids:
                     app.backend.mark_as_failure(task_id, WorkerLostError(message))

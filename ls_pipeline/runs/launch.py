@@ -7,7 +7,7 @@ directory is resolved here as everywhere else (LATENT_SCOPE_DATA from the enviro
 is set, and Dagster starts in the instance folder, where no `.env` lies. Dagster also starts with SIGINT and SIGTERM
 handled the default way, however this launcher was started, so Ctrl-C and `kill` stop it.
 
-    python -m ls_pipeline.defs.launch /abs/path/.venv/bin/dg dev -w /abs/path/workspace.yaml
+    python -m ls_pipeline.runs.launch /abs/path/.venv/bin/dg dev -w /abs/path/workspace.yaml
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ import signal
 import sys
 from pathlib import Path
 
-from ls_pipeline.defs.runner import dagster_home, open_instance
-from ls_pipeline.defs.stuck_runs import clear_stuck_runs
+from ls_pipeline import settings
 from ls_pipeline.errors import UserError
+from ls_pipeline.runs.runner import dagster_home, open_instance
+from ls_pipeline.runs.stuck_runs import clear_stuck_runs
 from ls_pipeline.store.datadir import DATA_ENV, DataDir, resolve_data_dir
 
 
 def dagster_process(data: DataDir) -> tuple[dict[str, str], Path]:
     """The environment and the working directory for a Dagster CLI process on `data`."""
     home = dagster_home(data)
-    return {**os.environ, DATA_ENV: str(data.root.resolve()), "DAGSTER_HOME": str(home)}, home
+    return settings.child_environment(**{DATA_ENV: str(data.root.resolve()), "DAGSTER_HOME": str(home)}), home
 
 
 def restore_stop_signals() -> None:
@@ -43,7 +44,7 @@ def restore_stop_signals() -> None:
 def main(argv: list[str] | None = None) -> None:
     command = argv if argv is not None else sys.argv[1:]
     if not command:
-        sys.exit("usage: python -m ls_pipeline.defs.launch DAGSTER_COMMAND [ARGS...] (paths in ARGS absolute)")
+        sys.exit("usage: python -m ls_pipeline.runs.launch DAGSTER_COMMAND [ARGS...] (paths in ARGS absolute)")
     try:
         data = DataDir(resolve_data_dir())
     except UserError as exc:

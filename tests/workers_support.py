@@ -1,9 +1,9 @@
-"""A Dagster cluster on loopback for tests: Debian's redis-server (the Celery broker), Debian's PostgreSQL (the shared
+"""Dagster workers on loopback for tests: Debian's redis-server (the Celery broker), Debian's PostgreSQL (the shared
 instance), the moto S3 server (the data directory) and Celery workers, each its own process on 127.0.0.1.
 
 PostgreSQL refuses to run as root, and CI runs as root: then initdb and postgres run as `nobody` (subprocess's
 `user=`), in a folder of /tmp that user owns. Two Celery worker nodes stand for two kinds of machine: `light` takes
-the default queue, `heavy` (two processes) the ls_gpu and ls_memory queues (ls_pipeline/defs/placement.py).
+the default queue, `heavy` (two processes) the ls_gpu and ls_memory queues (ls_pipeline/workers/placement.py).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def start_postgres() -> tuple[subprocess.Popen[bytes], str, Path]:
 
 
 @dataclass
-class LoopbackDagsterCluster:
+class LoopbackWorkers:
     """The services, and the environment every process of a run needs (the run's own, the workers', ls-run's)."""
 
     s3: S3Server
@@ -147,13 +147,13 @@ class LoopbackDagsterCluster:
 
 
 @contextlib.contextmanager
-def loopback_dagster_cluster(folder: Path) -> Iterator[LoopbackDagsterCluster]:
+def loopback_workers(folder: Path) -> Iterator[LoopbackWorkers]:
     """Every service started here, stopped on the way out whatever happened."""
-    from ls_pipeline.defs.runner import CLUSTER_INSTANCE_CONFIG
+    from ls_pipeline.runs.runner import WORKERS_INSTANCE_CONFIG
 
     started: list[subprocess.Popen[bytes]] = []
     pg_folder: Path | None = None
-    cluster: LoopbackDagsterCluster | None = None
+    workers: LoopbackWorkers | None = None
     try:
         s3_process, s3 = start_s3_server()
         started.append(s3_process)
@@ -163,16 +163,16 @@ def loopback_dagster_cluster(folder: Path) -> Iterator[LoopbackDagsterCluster]:
         started.append(postgres)
         home = folder / "dagster_home"
         home.mkdir()
-        (home / "dagster.yaml").write_bytes(CLUSTER_INSTANCE_CONFIG.read_bytes())
+        (home / "dagster.yaml").write_bytes(WORKERS_INSTANCE_CONFIG.read_bytes())
         data = f"s3://{s3.new_bucket()}/data"
-        cluster = LoopbackDagsterCluster(s3, broker, postgres_url, home, folder / "scratch", data)
-        cluster.start_worker("light", DEFAULT_QUEUE, 1, folder / "light.log")
-        cluster.start_worker("heavy", HEAVY_QUEUES, 2, folder / "heavy.log")
-        cluster.wait_for_workers()
-        yield cluster
+        workers = LoopbackWorkers(s3, broker, postgres_url, home, folder / "scratch", data)
+        workers.start_worker("light", DEFAULT_QUEUE, 1, folder / "light.log")
+        workers.start_worker("heavy", HEAVY_QUEUES, 2, folder / "heavy.log")
+        workers.wait_for_workers()
+        yield workers
     finally:
-        if cluster is not None:
-            cluster.close()
+        if workers is not None:
+            workers.close()
         for process in reversed(started):
             process.kill()
             process.wait(timeout=30)
