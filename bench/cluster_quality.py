@@ -273,6 +273,7 @@ def label_run(name: str, examples: int, debian_file: Path | None) -> list[dict[s
     import map_quality
 
     from ls_pipeline.models.embedding import DEFAULT_MODEL, load_embedder
+    from ls_pipeline.stages.embed import embed_texts
     from ls_pipeline.stages.label import LabelParams
     from ls_pipeline.stages.label.chat import Phrases, label_all
     from ls_pipeline.stages.label.keyphrases import cluster_centres
@@ -281,7 +282,7 @@ def label_run(name: str, examples: int, debian_file: Path | None) -> list[dict[s
     found = cluster_stage.cluster(b.umap10, ClusterParams(), levels=2)
     defaults = cluster_stage.summarize(b.xy, found.cluster, found.raw)
     local = load_embedder(DEFAULT_MODEL)
-    phrases = Phrases(local.embed, cluster_centres(b.data.embeddings, found.cluster))
+    phrases = Phrases(lambda texts: embed_texts(texts, local), cluster_centres(b.data.embeddings, found.cluster))
     rows, named = [], {}
     for labeler, given in (("before: lift keywords", None), ("after: keyphrases, re-ranked", phrases)):
         started = time.perf_counter()

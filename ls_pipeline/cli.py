@@ -271,9 +271,14 @@ def _run(args: argparse.Namespace) -> int:
             _api().ingest(dataset, source, text_column=args.text_column)
         ids = _api().run(dataset, args.recipe)
     else:
-        from ls_pipeline.runs.runner import run_in_dagster
+        from ls_pipeline.runs import reuse
 
-        ids = run_in_dagster(_api().data_dir(), dataset, args.recipe, source, args.text_column)
+        data = _api().data_dir()
+        ids = None if source is not None else reuse.recorded_ids(data, dataset, args.recipe)
+        if ids is None:
+            from ls_pipeline.runs.runner import run_in_dagster
+
+            ids = run_in_dagster(data, dataset, args.recipe, source, args.text_column)
     for kind, artifact_id in ids.items():
         print(f"{kind}: {artifact_id}")
     return 0

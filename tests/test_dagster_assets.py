@@ -20,7 +20,7 @@ from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, recipes
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
-from ls_pipeline.runs import runner
+from ls_pipeline.runs import reuse, runner
 from ls_pipeline.steps import curate
 from ls_pipeline.store import DataDir, tags
 from tests.conftest import SMALL_RECIPE
@@ -194,6 +194,30 @@ def test_ls_run_reports_a_failed_check_in_one_line(dag: dict[str, Any], capsys: 
     assert len(errors) == 2
     assert "cluster_limits failed" in errors[0] and "min_clusters 250" in errors[0]
     assert "unknown recipe 'no-such-recipe'" in errors[1]
+
+
+def test_ls_run_with_nothing_to_do_starts_no_run(dag: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """Every stage done and recorded by the instance's last run of the partition: `ls-run` prints the same ids and
+    starts no run. Without that record (artifacts made without Dagster) it runs, and records them."""
+    data, instance, record = dag["data"], dag["instance"], dag["home"] / reuse.RECORD
+    expected = [f"{kind}: {artifact_id}" for kind, artifact_id in dag["ids"].items()]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(dag["home"]))
+        patch.setenv("LATENT_SCOPE_DATA", str(data.root))
+        capsys.readouterr()
+        runs = len(instance.get_runs())
+        assert _run(["sample", "--recipe", "small"]) == 0
+        assert capsys.readouterr().out.splitlines() == expected
+        assert len(instance.get_runs()) == runs
+        kept = record.read_text()
+        record.unlink()
+        assert _run(["sample", "--recipe", "small"]) == 0
+        assert capsys.readouterr().out.splitlines() == expected
+        assert len(instance.get_runs()) == runs + 1
+        assert reuse.recorded_ids(data, "sample", "small") == dag["ids"]
+        reuse.record(data, "sample", "small", {**dag["ids"], "scope": "scopes-009"})  # not what the files hold
+        assert reuse.recorded_ids(data, "sample", "small") is None
+        record.write_text(kept)  # the other partitions' records, for the tests after this one
 
 
 def test_reingesting_the_same_rows_changes_nothing(dag: dict[str, Any]) -> None:

@@ -4,9 +4,11 @@ none for a cluster scattered among others."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 
-from ls_pipeline.stages.outline import convex_hull, outline
+from ls_pipeline.stages import outline as outline_module
+from ls_pipeline.stages.outline import Outlines, convex_hull, outline
 
 
 def _crescent_around_a_blob() -> tuple[np.ndarray, np.ndarray]:
@@ -51,3 +53,22 @@ def test_a_cluster_scattered_among_others_gets_no_outline() -> None:
     groups = rng.integers(0, 3, 600)
     assert outline(xy, groups, 0) == []
     assert outline(xy, groups, 0, counted=np.zeros(600, dtype=bool)) == convex_hull(xy, np.flatnonzero(groups == 0))
+
+
+def test_the_shortcuts_for_big_groups_keep_the_same_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the thresholds lowered so these few hundred rows take them: the arc's concave hull from one member per grid
+    cell, bounding boxes tested by sample first. Same rules: real member rows, other clusters kept out, no outline
+    for a scattered cluster; and one Outlines answers as outline() does for each group."""
+    monkeypatch.setattr(outline_module, "MAX_HULL_POINTS", 100)
+    monkeypatch.setattr(outline_module, "SAMPLED_TEST", 20)
+    xy, groups = _crescent_around_a_blob()
+    arc = np.flatnonzero(groups == 0)
+    drawn = outline(xy, groups, 0)
+    assert len(drawn) >= 3 and set(drawn) <= set(arc)
+    assert _holds(xy, drawn, np.flatnonzero(groups == 1)) <= 0.02 * len(arc)
+    assert _holds(xy, drawn, arc) >= 0.5 * len(arc)
+    every = Outlines(xy, groups)
+    assert [every.outline(g) for g in (0, 1, 2)] == [outline(xy, groups, g) for g in (0, 1, 2)]
+    rng = np.random.default_rng(4)
+    scattered = rng.uniform(-1, 1, (600, 2)).astype(np.float32)
+    assert outline(scattered, rng.integers(0, 3, 600), 0) == []

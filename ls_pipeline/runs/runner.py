@@ -16,7 +16,6 @@ from typing import Any
 
 import dagster as dg
 
-from ls_pipeline import settings
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.checks import failed_check_line
 from ls_pipeline.defs.failures import step_failure_line
@@ -24,7 +23,7 @@ from ls_pipeline.defs.metadata import ARTIFACT_ID
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import load_recipe
-from ls_pipeline.runs import jobs, pool_wait
+from ls_pipeline.runs import jobs, pool_wait, reuse
 from ls_pipeline.runs.run_process import process_tags
 from ls_pipeline.runs.stuck_runs import clear_and_log, clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
 from ls_pipeline.store.atomic import write_bytes
@@ -40,7 +39,7 @@ WORKERS_INSTANCE_CONFIG = resources.files("ls_pipeline.runs").joinpath("dagster-
 
 def dagster_home(data: DataDir) -> Path:
     """DAGSTER_HOME, else the data directory's Dagster folder; given the project's instance config if it has none."""
-    home = Path(settings.get("DAGSTER_HOME") or data.dagster_home).expanduser().resolve()
+    home = reuse.instance_folder(data)
     home.mkdir(parents=True, exist_ok=True)
     config = WORKERS_INSTANCE_CONFIG if celery_executor.on_workers() else INSTANCE_CONFIG
     if not (home / DAGSTER_CONFIG).exists() and config.is_file():
@@ -114,6 +113,7 @@ def run_in_dagster(
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         ids[KIND_OF_ASSET[materialization.asset_key.to_user_string()]] = materialization.metadata[ARTIFACT_ID].value
+    reuse.record(data, dataset, recipe, ids)  # the next ls-run of this partition with nothing to do starts no run
     return ids
 
 

@@ -18,7 +18,8 @@ import pandas as pd
 from ls_pipeline.errors import UserError
 from ls_pipeline.jit_cache import cached_import
 from ls_pipeline.params import BOOLEAN, OPTIONAL_POSITIVE, Check, choice, integer, number, param, validate
-from ls_pipeline.stages.outline import outline
+from ls_pipeline.stages.groups import Members
+from ls_pipeline.stages.outline import Outlines
 from ls_pipeline.stages.umap import KnnSource, UmapParams, project_for_clustering
 
 CODE_VERSION = "2"  # 2: hierarchy from the condensed tree; noise assignment
@@ -232,11 +233,16 @@ def noise_share(raw: np.ndarray) -> float:
 def summarize(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray) -> pd.DataFrame:
     """The default labels table: one row per cluster with its member indices and its outline (outline.py)."""
     rows = []
-    noise = {int(c) for c in np.unique(cluster[raw < 0]) if (raw[cluster == c] < 0).all()}
-    shown = np.where(np.isin(cluster, list(noise)), -1, cluster)  # unclustered rows are no cluster to cross
-    for cid in range(int(cluster.max(initial=-1)) + 1):
-        members = np.flatnonzero(cluster == cid)
-        is_noise = bool(len(members) and (raw[members] < 0).all())  # with noise assigned, no cluster is noise
+    n = int(cluster.max(initial=-1)) + 1
+    named = cluster >= 0
+    sizes = np.bincount(cluster[named], minlength=n)
+    clustered = np.bincount(cluster[named], weights=raw[named] >= 0, minlength=n)
+    noise = np.flatnonzero((sizes > 0) & (clustered == 0))  # with noise assigned, no cluster is noise
+    shown = np.where(np.isin(cluster, noise), -1, cluster)  # unclustered rows are no cluster to cross
+    outlines, members_of, noise_ids = Outlines(xy, shown), Members(cluster), set(noise.tolist())
+    for cid in range(n):
+        members = members_of(cid)
+        is_noise = cid in noise_ids
         rows.append(
             {
                 "cluster": cid,
@@ -245,7 +251,7 @@ def summarize(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray) -> pd.DataFr
                 "count": len(members),
                 "noise": is_noise,
                 "indices": members.tolist(),
-                "hull": [] if is_noise else outline(xy, shown, cid),
+                "hull": [] if is_noise else outlines.outline(cid),
             }
         )
     return pd.DataFrame(rows)

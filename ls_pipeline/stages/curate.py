@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ls_pipeline.errors import UserError
-from ls_pipeline.stages.outline import outline
+from ls_pipeline.stages.outline import Outlines
 from ls_pipeline.store.layout import DELETED
 
 CODE_VERSION = "1"
@@ -146,12 +146,13 @@ def _move(edit: Edit, moving: list[int], rows: pd.DataFrame, labels: pd.DataFram
     labels = labels.copy()
     if edit.op == "merge":
         labels = labels[labels["cluster"] != edit.cluster].reset_index(drop=True)
+    outlines = Outlines(xy, cluster)
     for at in labels.index[labels["cluster"].isin([edit.to, *before])]:
-        members = np.flatnonzero(cluster == labels.at[at, "cluster"])
+        members = outlines.members(int(labels.at[at, "cluster"]))
         labels.at[at, "count"] = len(members)
         labels.at[at, "indices"] = members.tolist()
         if "hull" in labels and not bool(labels.at[at, "noise"] if "noise" in labels else False):
-            labels.at[at, "hull"] = outline(xy, cluster, int(labels.at[at, "cluster"])) if len(members) else []
+            labels.at[at, "hull"] = outlines.outline(int(labels.at[at, "cluster"])) if len(members) else []
     return Curated(rows, labels, {"from_clusters": before, "rows_moved": len(moving)})
 
 

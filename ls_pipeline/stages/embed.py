@@ -125,6 +125,14 @@ def fit_inputs(texts: list[str], embedder: Embedder, params: EmbedParams) -> tup
     return fitted, len(over)
 
 
+def embed_texts(texts: Sequence[str], embedder: Embedder, params: EmbedParams | None = None) -> np.ndarray:
+    """All of `texts`' vectors, in their order, batched as embed_batches batches them (throughput, not latency)."""
+    out = np.zeros((len(texts), embedder.dimensions), dtype=np.float32)
+    for rows, vectors in embed_batches(texts, embedder, params or EmbedParams()):
+        out[rows] = vectors
+    return out
+
+
 def embed_batches(
     texts: Sequence[str], embedder: Embedder, params: EmbedParams
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -15,7 +15,7 @@ from ls_pipeline.steps.ingest import ingest, read_texts
 from ls_pipeline.steps.label import label
 from ls_pipeline.steps.scope import check_chain, scope
 from ls_pipeline.steps.umap import read_umap, umap
-from ls_pipeline.store.artifacts import Artifact
+from ls_pipeline.store.artifacts import Artifact, NotBuilt, reuse_only
 from ls_pipeline.store.datadir import Dataset
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "read_texts",
     "read_umap",
     "require_clustering_checks",
+    "reused_recipe",
     "run_recipe",
     "scope",
     "scope_params",
@@ -47,6 +48,15 @@ def run_recipe(ds: Dataset, recipe: Any, **services: Any) -> dict[str, Artifact]
     artifacts["labels"] = label(ds, artifacts["cluster"].id, recipe.label)
     artifacts["scope"] = scope(ds, artifacts["labels"].id, scope_params(ds, recipe))
     return artifacts
+
+
+def reused_recipe(ds: Dataset, recipe: Any) -> dict[str, Artifact] | None:
+    """run_recipe's artifacts where every stage exists already (nothing is computed), else None."""
+    with reuse_only():
+        try:
+            return run_recipe(ds, recipe)
+        except NotBuilt:
+            return None
 
 
 def scope_params(ds: Dataset, recipe: Any) -> ScopeParams:

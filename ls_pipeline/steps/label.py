@@ -12,6 +12,7 @@ from ls_pipeline.models.chat import ChatModel, ChatModels
 from ls_pipeline.models.chat_runner import ChatSettings, Journal
 from ls_pipeline.models.embedding import DEFAULT_MODEL, hub_id, load_embedder
 from ls_pipeline.stages import cluster as cluster_stage
+from ls_pipeline.stages import embed as embed_stage
 from ls_pipeline.stages import label as label_stage
 from ls_pipeline.stages.label import chat as label_chat
 from ls_pipeline.stages.label import keyphrases
@@ -88,9 +89,13 @@ def _phrases(
     local = load_embedder(DEFAULT_MODEL)
     embedding: EmbeddingSidecar = ds.sidecar("embedding", embedding_id)
     same = hub_id(embedding.model_id) == DEFAULT_MODEL and embedding.quantize == "none"
+
+    def embed(phrases: list[str]) -> np.ndarray:
+        return embed_stage.embed_texts(phrases, local)
+
     if same and embedding.dimensions == local.dimensions:
-        return label_chat.Phrases(local.embed, keyphrases.cluster_centres(vectors, cluster))
-    return label_chat.Phrases(local.embed, keyphrases.centres_from_texts(texts, vectors, cluster, local.embed))
+        return label_chat.Phrases(embed, keyphrases.cluster_centres(vectors, cluster))
+    return label_chat.Phrases(embed, keyphrases.centres_from_texts(texts, vectors, cluster, embed))
 
 
 def _chat_model(ds: Dataset, params: label_stage.LabelParams, service: ChatModels) -> ChatModel | None:

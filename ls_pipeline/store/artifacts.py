@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import platform
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -20,6 +22,22 @@ from ls_pipeline.store.layout import SIDECAR
 from ls_pipeline.store.sidecars import Sidecar
 
 log = logging.getLogger(__name__)
+_REUSE_ONLY = contextvars.ContextVar("reuse_only", default=False)
+
+
+class NotBuilt(Exception):
+    """Within reuse_only(): the artifact of this kind and fingerprint does not exist yet."""
+
+
+@contextlib.contextmanager
+def reuse_only() -> Iterator[None]:
+    """Within it, produce returns existing artifacts and raises NotBuilt where it would compute one: a caller can
+    learn whether a whole recipe is done, at the cost of reading sidecars."""
+    token = _REUSE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _REUSE_ONLY.reset(token)
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ def produce(
     """
     if existing := ds.find(kind, fingerprint):
         return Artifact(kind, existing.id, existing, reused=True).announce()
+    if _REUSE_ONLY.get():
+        raise NotBuilt(f"{kind} {fingerprint}")
     with ds.work_lock(f"{kind}-{fingerprint}"):
         if existing := ds.find(kind, fingerprint):  # another process finished it while we waited
             return Artifact(kind, existing.id, existing, reused=True).announce()

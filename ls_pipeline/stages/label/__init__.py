@@ -9,7 +9,6 @@ few others do ("haskell", "node js") scores high. Every cluster, noise included,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,13 +17,11 @@ import pandas as pd
 from scipy import sparse
 
 from ls_pipeline.params import Check, integer, param, text, validate
+from ls_pipeline.stages.label.term_counts import TermCounts, class_term_presence
 
 CODE_VERSION = "2"
 KEYWORDS = "keywords"
 _CONTEXT = Check(lambda v: isinstance(v, str), message="context must be a string")
-_WORD = r"(?u)\b[^\W\d_][^\W_]+\b"  # words of 2+ characters that start with a letter
-# Links, paths and mail addresses split into junk words (github, com, https); drop them before counting.
-_LINKS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[\w-]+(?:\.[\w-]+)+/\S*")
 _BIGRAM_SHARE = 0.9  # a bigram replaces its best word when it keeps this share of the word's score
 _WORD_FLOOR = 0.3  # each word of a bigram must score this share of the cluster's best term (no "contains X")
 
@@ -60,9 +57,6 @@ class ClusterLabel:
     description: str
     terms: list[str]
     labeler: str = KEYWORDS
-
-
-TermCounts = tuple[sparse.csr_matrix, np.ndarray]  # class_term_presence's (presence, vocabulary)
 
 
 def keyword_labels(
@@ -120,33 +114,6 @@ def _from_scores(
         )
         for cid in ids
     }
-
-
-def class_term_presence(texts: Sequence[str], cluster: np.ndarray, longest: int = 2) -> TermCounts:
-    """Per cluster id 0..max, in how many of its documents each term (of up to `longest` words) occurs; and the
-    vocabulary."""
-    from sklearn.feature_extraction.text import CountVectorizer  # slow to import: only when used
-
-    vectorizer = CountVectorizer(
-        stop_words="english",
-        ngram_range=(1, longest),
-        min_df=2,
-        token_pattern=_WORD,
-        lowercase=True,
-        binary=True,
-        preprocessor=lambda text: _LINKS.sub(" ", text.lower()),
-        dtype=np.float32,
-    )
-    try:
-        doc_terms = vectorizer.fit_transform(texts)
-    except ValueError:  # empty vocabulary: texts too short or all stop words
-        doc_terms = sparse.csr_matrix((len(texts), 0), dtype=np.float32)
-    n_classes = int(cluster.max(initial=-1)) + 1
-    membership = sparse.csr_matrix(
-        (np.ones(len(cluster), dtype=np.float32), (cluster, np.arange(len(cluster)))), shape=(n_classes, len(cluster))
-    )
-    vocabulary = vectorizer.get_feature_names_out() if doc_terms.shape[1] else np.array([], dtype=object)
-    return (membership @ doc_terms).tocsr(), vocabulary
 
 
 def lift_scores(presence: sparse.csr_matrix, sizes: np.ndarray) -> sparse.csr_matrix:

@@ -27,7 +27,7 @@ from ls_pipeline.stages.label import (
 )
 from ls_pipeline.stages.label import prompt as label_prompt
 from ls_pipeline.stages.label.keyphrases import Embed, keyphrase_names
-from ls_pipeline.stages.outline import outline
+from ls_pipeline.stages.outline import Outlines
 
 FALLBACK = "keywords (fallback)"
 
@@ -198,10 +198,9 @@ def levels_table(
     children (ids one level below; cluster ids at level 1), parent (topic id one level up; -1 at the top), hull."""
     rows = []
     for level, mapping in enumerate(maps, 1):
-        members = levels.rows_at_level(cluster, maps, level)
+        outlines = Outlines(xy, levels.rows_at_level(cluster, maps, level))
         above = maps[level] if level < len(maps) else {}
         for topic in sorted(set(mapping.values())):
-            inside = np.flatnonzero(members == topic)
             name = topic_names[level - 1][topic]
             rows.append(
                 {
@@ -211,10 +210,10 @@ def levels_table(
                     "description": name.description,
                     "terms": name.terms,
                     "labeler": name.labeler,
-                    "count": len(inside),
+                    "count": len(outlines.members(topic)),
                     "children": sorted(c for c, p in mapping.items() if p == topic),
                     "parent": above.get(topic, -1),
-                    "hull": outline(xy, members, topic),
+                    "hull": outlines.outline(topic),
                 }
             )
     columns = ["level", "cluster", "label", "description", "terms", "labeler", "count", "children", "parent", "hull"]

@@ -24,7 +24,7 @@ from ls_pipeline.stages.label import ClusterLabel, class_term_presence, fold, re
 from ls_pipeline.stages.label.generic import GENERIC_WORDS
 
 VERSION = "1"  # in the keyword labels' fingerprint: a change here relabels, old labels keep theirs
-Embed = Callable[[list[str]], np.ndarray]  # texts -> unit vectors, one row each
+Embed = Callable[[list[str]], np.ndarray]  # texts -> unit vectors, one row each (batched as the callee likes)
 CANDIDATES = 20  # c-TF-IDF's best phrases per group that the embedding model re-ranks
 DIVERSITY = 0.3  # maximal marginal relevance: 0 ranks by relevance alone, 1 by unlikeness alone
 BACKGROUND = 0.5  # how much a phrase's closeness to the whole data's mean counts against it
@@ -34,15 +34,14 @@ MIN_ROWS = 2  # a candidate occurs in at least this many of the group's rows (a 
 LABEL_CHARS = 36  # a label longer than this is taken only when no shorter one is free: the map has room for few
 
 
-def ctfidf(presence: sparse.csr_matrix) -> sparse.csr_matrix:
-    """c-TF-IDF per group (row) and phrase (column) from document counts: tf is the phrase's share of the group's
-    occurrences, idf log(1 + A / f) with A the average occurrences per group and f the phrase's everywhere."""
+def ctfidf_factors(presence: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """c-TF-IDF per group (row) and phrase (column) from document counts is presence x row factor x column factor:
+    tf is the phrase's share of the group's occurrences, idf log(1 + A / f) with A the average occurrences per group
+    and f the phrase's everywhere. Kept as factors: a million rows' phrases times a thousand groups is many scores."""
     totals = np.asarray(presence.sum(axis=1)).ravel()
     everywhere = np.asarray(presence.sum(axis=0)).ravel()
     average = float(totals.mean()) if len(totals) else 0.0
-    tf = sparse.diags(1.0 / np.maximum(totals, 1.0)) @ presence
-    idf = np.log1p(average / np.maximum(everywhere, 1.0))
-    return (tf @ sparse.diags(idf)).tocsr()
+    return 1.0 / np.maximum(totals, 1.0), np.log1p(average / np.maximum(everywhere, 1.0))
 
 
 def names_a_topic(phrase: str, common: frozenset[str] = frozenset()) -> bool:
@@ -60,26 +59,20 @@ def common_words(presence: sparse.csr_matrix, vocabulary: np.ndarray, rows: int)
 
 
 def candidates(
-    scores: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray, size: int, common: frozenset[str]
-) -> list[str]:
-    """The group's best phrases by c-TF-IDF that name a topic and occur in enough of its rows."""
+    columns: np.ndarray, scores: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray, size: int, common: frozenset[str]
+) -> np.ndarray:
+    """The group's best phrases by c-TF-IDF that name a topic and occur in enough of its rows: their places in
+    `columns`, the vocabulary columns the group's row holds (ascending), with their `scores` and `rows`."""
     least = min(MIN_ROWS, max(1, size // 2))
     eligible = np.flatnonzero((scores > 0) & (rows >= least))
-    order = eligible[np.argsort(-scores[eligible], kind="stable")]
-    picked: list[str] = []
+    order = eligible[np.argsort(-scores[eligible], kind="stable")]  # ties: vocabulary order
+    picked: list[int] = []
     for i in order:
-        phrase = str(vocabulary[i])
-        if names_a_topic(phrase, common):
-            picked.append(phrase)
+        if names_a_topic(str(vocabulary[columns[i]]), common):
+            picked.append(int(i))
             if len(picked) == CANDIDATES:
                 break
-    return picked
-
-
-def _ctfidf_share(scores: np.ndarray, vocabulary_index: dict[str, int], listed: list[str]) -> np.ndarray:
-    """Each listed phrase's c-TF-IDF as a share of the best listed one's."""
-    values = np.array([scores[vocabulary_index[p]] for p in listed], dtype=np.float64)
-    return values / max(float(values.max(initial=0.0)), 1e-12)
+    return np.array(picked, dtype=np.int64)
 
 
 def rank(
@@ -115,37 +108,39 @@ def group_labels(
     centres: np.ndarray,
     groups: Mapping[int, Sequence[int]],
     embed: Embed,
+    common: frozenset[str],
     top: int = 8,
 ) -> dict[int, list[str]]:
     """Ranked phrases per group; a group is a list of cluster ids (rows of `presence`, `sizes`, `centres`: one per
-    cluster id). Clusters in no group count as the rest of the data, so a phrase common there is no group's."""
+    cluster id). Clusters in no group count as the rest of the data, so a phrase common there is no group's.
+    `common`: common_words(presence, vocabulary, rows)."""
     ids = list(groups)
     membership = np.zeros((len(ids) + 1, presence.shape[0]), dtype=np.float32)
     for row, gid in enumerate(ids):
         membership[row, list(groups[gid])] = 1.0
     membership[len(ids), membership[: len(ids)].sum(axis=0) == 0] = 1.0  # the rest: one more group
     grouped = (sparse.csr_matrix(membership) @ presence).tocsr()
-    scores = ctfidf(grouped)
-    common = common_words(presence, vocabulary, int(sizes.sum()))
-    found = {
-        gid: candidates(
-            scores[row].toarray().ravel(), grouped[row].toarray().ravel(), vocabulary, _size(sizes, groups[gid]), common
-        )
-        for row, gid in enumerate(ids)
-    }
-    phrases = sorted({p for listed in found.values() for p in listed})
-    vectors = dict(zip(phrases, embed_in_batches(phrases, embed), strict=True))
-    everything = (sizes[:, None] * centres).sum(axis=0)
-    index = {str(term): i for i, term in enumerate(vocabulary)}
-    ranked = {}
+    grouped.sort_indices()
+    tf, idf = ctfidf_factors(grouped)
+    found = {}
     for row, gid in enumerate(ids):
+        span = slice(grouped.indptr[row], grouped.indptr[row + 1])
+        columns, rows = grouped.indices[span], grouped.data[span]
+        scores = rows.astype(np.float64) * tf[row] * idf[columns]
+        picked = candidates(columns, scores, rows, vocabulary, _size(sizes, groups[gid]), common)
+        found[gid] = ([str(vocabulary[columns[i]]) for i in picked], scores[picked])
+    phrases = sorted({p for listed, _ in found.values() for p in listed})
+    vectors = dict(zip(phrases, embed(phrases) if phrases else [], strict=True))
+    everything = (sizes[:, None] * centres).sum(axis=0)
+    ranked = {}
+    for gid in ids:
         members = list(groups[gid])
         centre = (sizes[members, None] * centres[members]).sum(axis=0)
-        listed = found[gid]
+        listed, scores = found[gid]
         if not listed:
             ranked[gid] = []
             continue
-        prior = _ctfidf_share(scores[row].toarray().ravel(), index, listed)
+        prior = scores / max(float(scores.max(initial=0.0)), 1e-12)  # a share of the best listed phrase's
         ranked[gid] = rank(listed, np.array([vectors[p] for p in listed]), centre, everything, prior, top)
     return ranked
 
@@ -187,7 +182,7 @@ def centres_from_texts(
     n = int(cluster.max(initial=-1)) + 1
     picked = [_nearest(vectors, np.flatnonzero(cluster == cid), samples) for cid in range(n)]
     rows = np.concatenate(picked) if picked else np.array([], dtype=np.int64)
-    embedded = embed_in_batches([texts[i] for i in rows], embed)
+    embedded = embed([texts[i] for i in rows]) if len(rows) else np.zeros((0, 1), dtype=np.float32)
     owner = np.repeat(np.arange(n), [len(p) for p in picked])
     return cluster_centres(embedded, owner) if len(rows) else np.zeros((n, 1), dtype=np.float32)
 
@@ -195,11 +190,6 @@ def centres_from_texts(
 def _nearest(vectors: np.ndarray, members: np.ndarray, limit: int) -> np.ndarray:
     centre = vectors[members].mean(axis=0)
     return members[np.argsort(-(vectors[members] @ centre), kind="stable")[:limit]]
-
-
-def embed_in_batches(texts: list[str], embed: Embed, batch: int = 256) -> np.ndarray:
-    parts = [embed(texts[i : i + batch]) for i in range(0, len(texts), batch)]
-    return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
 
 
 def keyphrase_names(
@@ -216,8 +206,9 @@ def keyphrase_names(
     topic takes the label of one of its children."""
     presence, vocabulary = class_term_presence(texts, cluster, longest=3)
     sizes = np.bincount(cluster, minlength=presence.shape[0])
+    common = common_words(presence, vocabulary, int(sizes.sum()))
     embed = _remembering(embed)  # a topic's candidates are mostly its clusters': embed each phrase once
-    ranked = group_labels(presence, vocabulary, sizes, centres, {c: [c] for c in labeled}, embed)
+    ranked = group_labels(presence, vocabulary, sizes, centres, {c: [c] for c in labeled}, embed, common)
     chosen = _choose(ranked, terms, {})
     names = _named(ranked, chosen)
     topic_names = []
@@ -225,7 +216,7 @@ def keyphrase_names(
     for mapping in maps:
         children = {t: [g for g, p in mapping.items() if p == t] for t in sorted(set(mapping.values()))}
         groups = {t: [c for g in kids for c in members[g]] for t, kids in children.items()}
-        ranked = group_labels(presence, vocabulary, sizes, centres, groups, embed)
+        ranked = group_labels(presence, vocabulary, sizes, centres, groups, embed, common)
         below = {t: [frozenset(chosen[g]) for g in kids] for t, kids in children.items()}
         chosen = _choose(ranked, terms, below)
         topic_names.append(_named(ranked, chosen))
@@ -239,7 +230,7 @@ def _remembering(embed: Embed) -> Embed:
     def embed_new(texts: list[str]) -> np.ndarray:
         new = [t for t in dict.fromkeys(texts) if t not in known]
         if new:
-            known.update(zip(new, embed_in_batches(new, embed), strict=True))
+            known.update(zip(new, embed(new), strict=True))
         return np.array([known[t] for t in texts])
 
     return embed_new

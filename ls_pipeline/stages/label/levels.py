@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ls_pipeline.stages.groups import Members
+
 MIN_TO_MERGE = 4  # fewer groups than this are already a short list: no level above them
 
 
@@ -30,8 +32,9 @@ def level_sizes(n_clusters: int, levels: int) -> list[int]:
 def centroids(vectors: np.ndarray, groups: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     """Unit-length mean vector of the rows in each group id, in the order of `ids`."""
     out = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
+    rows_of = Members(groups)
     for i, gid in enumerate(ids):
-        members = vectors[groups == gid]
+        members = vectors[rows_of(gid)]
         if len(members):
             mean = members.mean(axis=0)
             out[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
@@ -60,7 +63,7 @@ def hierarchy(vectors: np.ndarray, cluster: np.ndarray, labeled: Sequence[int], 
     ids = list(labeled)
     groups = np.where(np.isin(cluster, ids), cluster, -1)
     for size in level_sizes(len(ids), levels):
-        weights = np.array([(groups == gid).sum() for gid in ids], dtype=np.float64)
+        weights = np.bincount(groups[groups >= 0], minlength=max(ids) + 1)[ids].astype(np.float64)
         parents = merge(centroids(vectors, groups, ids), weights, size)
         mapping = {int(gid): int(p) for gid, p in zip(ids, parents, strict=True)}
         maps.append(mapping)
