@@ -96,8 +96,8 @@ def test_duckdb_rows_upserted_by_key_and_gone_rows_flagged(
 ) -> None:
     root, db = tmp_path / "data", tmp_path / "shop.duckdb"
     small_recipe(root)
-    first = rows(sample_frame, 120)
     with duckdb.connect(str(db)) as con:
+        con.register("first", rows(sample_frame, 120))
         con.execute("CREATE TABLE reviews AS SELECT * FROM first")
     monkeypatch.setenv("SHOP_DB", f"duckdb:///{db}")
     source = {"sql": "SELECT id, text, section FROM reviews", "url_env": "SHOP_DB"}
@@ -115,7 +115,7 @@ def test_duckdb_rows_upserted_by_key_and_gone_rows_flagged(
     with duckdb.connect(str(db)) as con:
         con.execute("UPDATE reviews SET text = 'an edited review about maps' WHERE id = 5")
         con.execute("DELETE FROM reviews WHERE id = 7")
-        more = rows(sample_frame, 10, start=200)
+        con.register("more", rows(sample_frame, 10, start=200))
         con.execute("INSERT INTO reviews SELECT * FROM more")
     again = ingest.execute_in_process(partition_key="reviews", instance=instance)
     meta = ingest_metadata(again, "reviews__ingest")
