@@ -3,7 +3,7 @@
 - ingest: a component reading an upstream asset runs when that asset updates; one reading a query or a file polls
   on its cron (and runs once when missing). The project's own code location ingests from the inbox sensor and the
   `_sources.yaml` schedule, so its ingest has no condition.
-- embedding: runs when ingest's data version changed (an ingest that found the same rows changes nothing), for the
+- embedding: runs when ingest materialized (an ingest that found the rows Dagster has makes no materialization), for the
   recipes this dataset was already mapped with, plus the default recipe (the project's own code location, where
   every dataset x every recipe is a partition) or every recipe the component lists.
 - the later stages: eager, each after the stage before it (within one run when requested together).
@@ -53,8 +53,9 @@ def _quiet(layout: Layout) -> dg.AutomationCondition:
 
 
 def new_rows(layout: Layout, every_recipe: bool) -> dg.AutomationCondition:
-    """embedding's condition: ingest's rows changed, for the recipes wanted."""
-    changed = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.data_version_changed()).allow(
+    """embedding's condition: ingest materialized new rows (an ingest that found the same rows materializes
+    nothing), for the recipes wanted."""
+    changed = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated()).allow(
         dg.AssetSelection.assets(layout.key(INGEST))
     )
     if every_recipe:

@@ -8,6 +8,7 @@ SQL query or a file, glob or URL; with an upsert key, rows merge into the stored
 # No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,7 @@ def ingest_asset(
         required_resource_keys=layout.resource_keys(),
         automation_condition=condition,
         freshness_policy=freshness,
+        output_required=False,  # the same rows as Dagster already has: no new materialization, so nothing reruns
         description="input.parquet + meta.json of a dataset, from " + (source.describe() if source else "its file"),
     )
     if from_asset:
@@ -76,21 +78,30 @@ def ingest_asset(
         @decorator
         def ingest_from_asset(
             context: dg.AssetExecutionContext, config: IngestConfig, upstream: Any
-        ) -> dg.MaterializeResult:
-            return materialize(context, layout, spec, config, upstream)
+        ) -> Iterator[dg.MaterializeResult]:
+            yield from materialize(context, layout, spec, config, upstream)
 
         return ingest_from_asset
 
     @decorator
-    def ingest(context: dg.AssetExecutionContext, config: IngestConfig) -> dg.MaterializeResult:
-        return materialize(context, layout, spec, config, None)
+    def ingest(context: dg.AssetExecutionContext, config: IngestConfig) -> Iterator[dg.MaterializeResult]:
+        yield from materialize(context, layout, spec, config, None)
 
     return ingest
 
 
+def known_fingerprint(context: dg.AssetExecutionContext) -> str | None:
+    """The rows' fingerprint of this partition's latest materialization, as the instance recorded it."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    found = records[0].asset_materialization.metadata.get("fingerprint") if records else None
+    return None if found is None else str(found.value)
+
+
 def materialize(
     context: dg.AssetExecutionContext, layout: Layout, spec: IngestSpec, config: IngestConfig, value: Any
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     started, data, name, source = time.perf_counter(), layout.data(context), context.partition_key, spec.source
     before = data.dataset(name).meta().get("fingerprint") if name in data.dataset_names() else None
     with user_errors():
@@ -107,6 +118,10 @@ def materialize(
             gone = spec.mark_removed and bool(key) and not source.watermark
         params = ingest_stage.IngestParams(text_column=text_column)
         meta = steps.ingest(data, name, frame, params, source=shown, upsert_key=key, mark_removed=gone)
+    if known_fingerprint(context) == meta["fingerprint"]:
+        # The automation conditions downstream fire on a new materialization: an unchanged ingest makes none.
+        context.log.info(f"dataset {name!r}: the same {meta['length']} rows as its last materialization; nothing new")
+        return
     metadata = {
         "dataset": name,
         "source": dg.MetadataValue.path(str(found.path)) if source is None else shown,
@@ -120,4 +135,4 @@ def materialize(
         "path": dg.MetadataValue.path(str(data.dataset(name).input_path)),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(meta["fingerprint"]))
+    yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(meta["fingerprint"]))

@@ -48,6 +48,8 @@ def ingest(
         frame, batch["added"], batch["changed"] = ingest_stage.upsert(
             read_stored_table(ds.input_path), frame, upsert_key, mark_removed
         )
+    elif upsert_key and mark_removed:  # the column from the first batch on, so a later upsert changes no schema
+        frame = frame.assign(**{ingest_stage.REMOVED_UPSTREAM: False})
     rows, text_column, empty = ingest_stage.prepare(frame, params)
     if empty:
         log.warning("%d of %d rows have an empty %r; they are kept as empty texts", empty, len(rows), text_column)
