@@ -74,13 +74,6 @@ def test_two_components_coexist_under_their_prefixes(tmp_path: Path) -> None:
     assert [str(k) for k in scope.get_partition_keys()] == ["tickets|default"]
     # The upstream asset is the ingest's parent: lineage runs from the team's asset to the map.
     assert graph.get(dg.AssetKey(["support", "map", "ingest"])).parent_keys == {dg.AssetKey("tickets")}
-    # A recipe named as its dataset: embedding's partition still maps to ingest's by the dataset dimension.
-    same_defs = build(dataset="tickets", source={"asset": "tickets"}, recipes=["tickets", "default"])
-    same = dg.Definitions.merge(same_defs, dg.Definitions(assets=[tickets])).resolve_asset_graph()
-    child = same.get_child_partition_keys_of_parent(
-        "tickets", dg.AssetKey(["tickets", "ingest"]), dg.AssetKey(["tickets", "embedding"])
-    )
-    assert sorted(str(key) for key in child) == ["tickets|default", "tickets|tickets"]
     assert {j.name for j in defs.jobs} >= {"reviews__recipe_job", "support__map__recipe_job"}
     assert {s.name for s in defs.sensors} == {"reviews__automation_sensor", "support__map__automation_sensor"}
 
@@ -150,12 +143,9 @@ def test_postgres_watermark_reads_only_new_rows_and_keeps_the_password_out(
     defs = build(dataset="tickets", source=source, upsert_key="id", recipes=["small"], data_dir=str(root))
     instance = dg.DagsterInstance.ephemeral()
     ingest = defs.resolve_job_def("tickets__ingest_job")
-    assert (
-        ingest_metadata(ingest.execute_in_process(partition_key="tickets", instance=instance), "tickets__ingest")[
-            "read_rows"
-        ]
-        == 60
-    )
+    assert ingest_metadata(ingest.execute_in_process(partition_key="tickets", instance=instance), "tickets__ingest")[
+        "read_rows"
+    ] == 60
     rows(sample_frame, 5, start=100).assign(updated=range(100, 105)).to_sql(
         "tickets", engine, if_exists="append", index=False
     )

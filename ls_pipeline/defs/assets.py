@@ -10,7 +10,6 @@ project's own code location among its users.
 
 import contextlib
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from ls_pipeline import steps
 from ls_pipeline.defs import checks
 from ls_pipeline.defs.layout import INGEST, RECIPE_SOURCE, Layout
 from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
-from ls_pipeline.defs.partitions import DATASET, RECIPE, split_key
+from ls_pipeline.defs.partitions import split_key
 from ls_pipeline.defs.recipe_config import KEY
 from ls_pipeline.defs.recipe_source import observation
 from ls_pipeline.errors import UserError
@@ -54,23 +53,16 @@ def user_errors() -> Iterator[None]:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
-def _on(dimension: str) -> dg.PartitionMapping:
-    """The mapping from a one-dimension parent (ingest by dataset, the recipe source by recipe), named: Dagster's
-    inference picks a dimension by partitions, and a component's static dimensions may hold the same keys."""
-    with warnings.catch_warnings():  # the class is beta; Dagster infers this very mapping when it can
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=dimension)
-
-
 def _stage(layout: Layout, name: str, upstream: str, code_version: str, **kwargs: Any) -> Any:
     """The decorator shared by the dataset x recipe stages, each identity-mapped to the stage before it, and each
     depending on its recipe's parameters (the `recipe` source asset), so a changed recipe shows them stale."""
+    # From ingest and recipe, Dagster infers the one-dimension mapping itself (its explicit class is still beta).
     upstream_key = layout.key(upstream)
-    dep = dg.AssetDep(upstream_key, partition_mapping=_on(DATASET) if upstream == INGEST else _SAME)
+    dep = dg.AssetDep(upstream_key) if upstream == INGEST else dg.AssetDep(upstream_key, partition_mapping=_SAME)
     return dg.asset(
         key=layout.key(name),
         partitions_def=layout.dataset_recipe,
-        deps=[dep, dg.AssetDep(layout.key(RECIPE_SOURCE), partition_mapping=_on(RECIPE))],
+        deps=[dep, dg.AssetDep(layout.key(RECIPE_SOURCE))],
         code_version=code_version,
         group_name=layout.group,
         **kwargs,
