@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -84,11 +85,13 @@ def test_two_components_coexist_under_their_prefixes(tmp_path: Path) -> None:
         ({"sql": "SELECT 1"}, "needs url_env"),
         ({"sql": "SELECT 1", "url_env": "postgresql://me:pw@db/x"}, "not the URL itself"),
         ({"sql": "SELECT 1", "url_env": "DB", "path": "x.csv"}, "exactly one of asset, sql or path"),
+        ({"path": "x.csv", "recipes": ["reviews"]}, "name the recipe differently from the dataset 'reviews'"),
     ],
 )
-def test_a_source_is_checked_when_the_project_loads(source: dict[str, str], message: str) -> None:
+def test_a_source_is_checked_when_the_project_loads(source: dict[str, Any], message: str) -> None:
+    recipes = source.pop("recipes", ["default"])
     with pytest.raises(ValueError, match=message):
-        build(dataset="reviews", source=source)
+        build(dataset="reviews", source=source, recipes=recipes)
 
 
 def test_duckdb_rows_upserted_by_key_and_gone_rows_flagged(

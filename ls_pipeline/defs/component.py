@@ -80,6 +80,9 @@ class LatentScope(dg.Component, dg.Model, dg.Resolvable):
         check_name(self.dataset)
         for recipe in self.recipes:
             check_name(recipe, "recipe name")
+        if self.recipes == [self.dataset]:
+            # Both dimensions would hold the same one key: Dagster then cannot tell which one ingest maps to.
+            raise ValueError(f"name the recipe differently from the dataset {self.dataset!r}")
         if self.source is None:
             raise ValueError(f"dataset {self.dataset!r} needs a source: asset, sql or path")
         layout = for_dataset(self.key_prefix or self.dataset, self.dataset, self.recipes, self.data_dir)
