@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +147,12 @@ def test_postgres_watermark_reads_only_new_rows_and_keeps_the_password_out(
     defs = build(dataset="tickets", source=source, upsert_key="id", recipes=["small"], data_dir=str(root))
     instance = dg.DagsterInstance.ephemeral()
     ingest = defs.resolve_job_def("tickets__ingest_job")
-    assert ingest_metadata(ingest.execute_in_process(partition_key="tickets", instance=instance), "tickets__ingest")[
-        "read_rows"
-    ] == 60
+    assert (
+        ingest_metadata(ingest.execute_in_process(partition_key="tickets", instance=instance), "tickets__ingest")[
+            "read_rows"
+        ]
+        == 60
+    )
     rows(sample_frame, 5, start=100).assign(updated=range(100, 105)).to_sql(
         "tickets", engine, if_exists="append", index=False
     )
@@ -173,3 +177,16 @@ def test_dg_lists_the_component() -> None:
     done = subprocess.run([str(dg_cli), "list", "components", "--json"], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ls_pipeline.LatentScope" in {entry["key"] for entry in json.loads(done.stdout)["items"]}
+
+
+def test_a_polled_source_gets_a_cron_condition_and_a_freshness_policy(tmp_path: Path) -> None:
+    automation = {"cron": "*/5 * * * *", "freshness_hours": 2}
+    defs = build(dataset="notes", source={"path": str(tmp_path / "*.csv")}, automation=automation)
+    ingest = defs.resolve_asset_graph().get(dg.AssetKey(["notes", "ingest"]))
+    assert "*/5 * * * *" in str(ingest.automation_condition)
+    assert ingest.freshness_policy == dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
+    # No automation: no conditions and no sensor, the assets still there to run by hand.
+    manual = build(dataset="notes", source={"path": "x.csv"}, automation={"enabled": False})
+    assert not list(manual.sensors or [])
+    graph = manual.resolve_asset_graph()
+    assert all(graph.get(key).automation_condition is None for key in graph.get_all_asset_keys())
