@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,3 +107,29 @@ def test_rows_inserted_upstream_reach_the_map_by_automation(tmp_path: Path, samp
         assert len(done) == 2
         runs = [instance.get_run_by_id(record.run_id) for record in done]
         assert all(run and run.tags.get("dagster/from_automation_condition") == "true" for run in runs)
+
+
+def test_dg_check_defs_passes_in_the_example_and_scaffolds_the_component(tmp_path: Path) -> None:
+    """As a team adds the component: `dg scaffold defs` writes a defs.yaml of its type; `dg check defs` loads it."""
+    project = tmp_path / "support_tickets"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)]), "HF_HUB_OFFLINE": "1"}
+    dg_cli = str(BIN / "dg")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([dg_cli, *args], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+
+    done = run("check", "defs")
+    assert done.returncode == 0 and "All definitions loaded successfully." in done.stdout, done.stderr[-2000:]
+    assert run("scaffold", "defs", "ls_pipeline.LatentScope", "reviews_map").returncode == 0
+    made = project / "support_tickets" / "defs" / "reviews_map" / "defs.yaml"
+    assert made.read_text().startswith("type: ls_pipeline.LatentScope")
+    made.write_text(
+        "type: ls_pipeline.LatentScope\nattributes:\n  dataset: reviews\n  source: {path: reviews.csv}\n"
+        "  recipes: [reviews]\n"
+    )
+    broken = run("check", "defs")
+    assert (
+        broken.returncode != 0
+        and "name the recipe differently from the dataset 'reviews'" in broken.stdout + broken.stderr
+    )
