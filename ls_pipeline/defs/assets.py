@@ -34,7 +34,6 @@ from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.workers.placement import GPU_QUEUE, MEMORY_QUEUE, on_queue
 
-GROUP = "latent_scope"
 HEAVY = "ls_heavy"  # the concurrency pool of CPU-bound steps; dagster.yaml limits it
 _SAME = dg.IdentityPartitionMapping()
 
