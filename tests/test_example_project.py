@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import sqlalchemy
+import yaml
 
 from tests.conftest import SMALL_RECIPE
 from tests.workers_support import start_postgres
@@ -123,7 +124,11 @@ def test_dg_check_defs_passes_in_the_example_and_scaffolds_the_component(tmp_pat
     assert done.returncode == 0 and "All definitions loaded successfully." in done.stdout, done.stderr[-2000:]
     assert run("scaffold", "defs", "ls_pipeline.LatentScope", "reviews_map").returncode == 0
     made = project / "support_tickets" / "defs" / "reviews_map" / "defs.yaml"
-    assert made.read_text().startswith("type: ls_pipeline.LatentScope")
+    scaffolded = yaml.safe_load(made.read_text())
+    assert scaffolded["type"] == "ls_pipeline.LatentScope"
+    assert scaffolded["attributes"]["dataset"] == "reviews_map" and "path" in scaffolded["attributes"]["source"]
+    done = run("check", "defs")  # the scaffolded component loads as it is (its file is read when it runs)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     made.write_text(
         "type: ls_pipeline.LatentScope\nattributes:\n  dataset: reviews\n  source: {path: reviews.csv}\n"
         "  recipes: [reviews]\n"

@@ -62,6 +62,22 @@ class AutomationModel(dg.Model):
     freshness_hours: float = Field(0, description="A polled source older than this fails its freshness (0: none)")
 
 
+class LatentScopeScaffolder(dg.Scaffolder):
+    """`dg scaffold defs ls_pipeline.LatentScope NAME`: a defs.yaml for dataset NAME with a source to fill in."""
+
+    def scaffold(self, request: dg.ScaffoldRequest) -> None:
+        name = request.target_path.name
+        attributes = {
+            "dataset": name,
+            "source": {"path": f"{name}.csv"},  # or asset: AN_ASSET, or sql: QUERY with url_env: A_VARIABLE
+            "text_column": "text",
+            "recipes": [DEFAULT],
+            "automation": {"enabled": True},
+        }
+        dg.scaffold_component(request, attributes)
+
+
+@dg.scaffold_with(LatentScopeScaffolder)
 class LatentScope(dg.Component, dg.Model, dg.Resolvable):
     """Latent Scope's stage assets for one dataset: ingest, embedding, umap, clusters, labels, scope, export."""
 
