@@ -17,10 +17,22 @@ _API = ("cluster", "data_dir", "embed", "import_embeddings", "ingest", "init", "
 __all__ = ["NotFound", "UserError", *_API]
 
 
+COMPONENTS = ("LatentScope",)  # what `dg list components` finds here (the dagster_dg_cli.registry_modules entry point)
+
+
 def __getattr__(name: str) -> Any:
     # Lazy: the viewer imports ls_pipeline.store without paying for pandas, torch and scikit-learn.
     if name in _API:
         from ls_pipeline import api
 
         return getattr(api, name)
+    if name in COMPONENTS:
+        from ls_pipeline.defs import component
+
+        return getattr(component, name)
     raise AttributeError(f"module 'ls_pipeline' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # dg's registry lists a module's components through dir(): name the lazy component, not the lazy API.
+    return sorted([*globals(), *COMPONENTS])

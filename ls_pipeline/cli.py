@@ -255,11 +255,16 @@ def _scope(args: argparse.Namespace) -> int:
         ),
         p.add_argument("--stuck", action="store_true", help="list runs in progress whose process is gone; run nothing"),
         p.add_argument("--clear-stuck", action="store_true", help="mark those ended, free their slots; run nothing"),
+        p.add_argument(
+            "--estimate", action="store_true", help="say what the paid steps would send and cost; run nothing"
+        ),
     )
 )
 def _run(args: argparse.Namespace) -> int:
     if args.stuck or args.clear_stuck:
         return _stuck_runs(args)
+    if args.estimate:
+        return _estimate(args)
     if not args.dataset_or_file:
         raise UserError("ls-run needs a dataset name or a data file (or --stuck / --clear-stuck)")
     dataset, source = args.dataset_or_file, None
@@ -281,6 +286,29 @@ def _run(args: argparse.Namespace) -> int:
             ids = run_in_dagster(data, dataset, args.recipe, source, args.text_column)
     for kind, artifact_id in ids.items():
         print(f"{kind}: {artifact_id}")
+    return 0
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from ls_pipeline.recipe import load_recipe
+    from ls_pipeline.steps.estimate import estimate
+    from ls_pipeline.steps.ingest import read_texts
+
+    if not args.dataset_or_file:
+        raise UserError("ls-run --estimate needs a dataset name or a data file")
+    data = _api().data_dir()
+    if _is_file_argument(args.dataset_or_file):
+        from ls_pipeline.sources.registry import read_rows
+        from ls_pipeline.stages.ingest import IngestParams, prepare
+
+        rows = read_rows(Path(args.dataset_or_file), args.text_column)
+        frame, column, _ = prepare(rows.frame, IngestParams(text_column=args.text_column or rows.text_column))
+        texts = frame[column].fillna("").astype(str).tolist()
+    else:
+        texts = read_texts(data.dataset(args.dataset_or_file))
+    recipe = load_recipe(args.recipe, data)
+    paid = estimate(data, texts, recipe.embed, recipe.cluster, recipe.label)
+    print("\n".join(step.line() for step in paid) or f"recipe {recipe.name!r} runs offline: nothing is sent or paid")
     return 0
 
 

@@ -96,8 +96,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DAGSTER_HOME", "path", None, "the Dagster instance; unset: the data directory's _dagster/ (on object "
             "storage: in LATENT_SCOPE_SCRATCH)", DAGSTER, owner="Dagster"),
     Setting("LS_REINGEST_CRON", "text", "0 * * * *", "when the schedule re-ingests _sources.yaml (cron)", DAGSTER),
-    Setting("LATENT_SCOPE_JOB_TIMEOUT_SEC", "int", None, "the longest a sensor-started run may take (Dagster's "
-            "dagster/max_runtime); unset: no limit", DAGSTER, low=1),
+    Setting("LATENT_SCOPE_JOB_TIMEOUT_SEC", "int", None, "the longest a run started by a sensor or by automation may "
+            "take (Dagster's dagster/max_runtime); unset: no limit", DAGSTER, low=1),
     Setting("LATENT_SCOPE_VIEWER_URL", "text", None, "the viewer's address, for the `viewer` link in a scope's Dagster "
             "metadata, e.g. http://127.0.0.1:5001", DAGSTER),
     Setting("LS_EXECUTOR", "choice", "in_process", "where a run's Dagster steps run: in its process, or on Celery "

@@ -38,6 +38,9 @@ LOCK="-c requirements.lock"
 echo "== installing ls-pipeline and its dependencies${LOCK:+ (versions from requirements.lock)}"
 quiet $PIP install $LOCK -e ".[test]"
 .venv/bin/python -c "import ls_pipeline, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+# The example dg project (its dependencies are ls-pipeline, just installed, and its own): `dg check defs` runs there.
+echo "== installing examples/support_tickets"
+quiet $PIP install $LOCK -e examples/support_tickets
 
 if [ -f viewer/frontend/package.json ]; then
   echo "== building the explore frontend"

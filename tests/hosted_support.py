@@ -12,7 +12,9 @@ import dagster as dg
 
 from ls_pipeline.definitions import defs
 from ls_pipeline.defs.resources import DataDirResource
-from ls_pipeline.defs.sensors import inbox_sensor, ingested_sensor
+from ls_pipeline.defs.sensors import inbox_sensor
+
+EMBEDDING = dg.AssetKey("embedding")
 
 
 @contextmanager
@@ -39,13 +41,24 @@ def settle(root: Path, name: str) -> None:
         os.utime(path, (past, past))
 
 
+def automation_tick(instance: dg.DagsterInstance, before: object = None) -> dg.EvaluateAutomationConditionsResult:
+    """One tick of the automation sensor over the code location's conditions (after `before`, a previous tick)."""
+    cursor = getattr(before, "cursor", None)
+    return dg.evaluate_automation_conditions(defs, instance, cursor=cursor)  # type: ignore[arg-type]
+
+
+def recipe_partitions(tick: dg.EvaluateAutomationConditionsResult) -> list[str]:
+    return sorted(str(key) for key in tick.get_requested_partitions(EMBEDDING))
+
+
 def run_import(instance: dg.DagsterInstance, root: Path, name: str) -> None:
-    """What the daemon does for an upload: the inbox sensor's ingest run, then the ingested sensor's recipe run.
+    """What the daemon does for an upload: the inbox sensor's ingest run, then automation's recipe run.
     The caller sets LATENT_SCOPE_DATA to root (the jobs' data_dir resource reads it)."""
     settle(root, name)
+    before = automation_tick(instance)
     [ingest] = [r for r in evaluate(inbox_sensor, instance, root).run_requests if r.partition_key == name]
     job = defs.resolve_job_def("ingest_job")
     assert job.execute_in_process(run_config=ingest.run_config, instance=instance, partition_key=name).success
-    for request in evaluate(ingested_sensor, instance, root).run_requests:
+    for key in recipe_partitions(automation_tick(instance, before)):
         recipe_job = defs.resolve_job_def("recipe_job")
-        assert recipe_job.execute_in_process(instance=instance, partition_key=request.partition_key).success
+        assert recipe_job.execute_in_process(instance=instance, partition_key=key).success

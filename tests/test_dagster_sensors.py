@@ -1,4 +1,5 @@
-"""The inbox sensor, the ingested sensor, the re-ingest schedule and recipe registration, on a real instance."""
+"""The inbox sensor, automation after an ingest, the re-ingest schedule and recipe registration, on a real
+instance."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ls_pipeline.definitions import defs
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.defs.schedules import reingest_schedule
-from ls_pipeline.defs.sensors import inbox_sensor, ingested_sensor
+from ls_pipeline.defs.sensors import inbox_sensor
 from ls_pipeline.sources.inbox import REJECTED
 
 
@@ -101,26 +102,34 @@ def test_inbox_sensor_moves_a_bad_file_aside_and_goes_on(
     assert not bad.exists()
 
 
-def test_ingested_sensor_runs_the_default_recipe_after_a_changing_ingest(
+def test_automation_runs_the_default_recipe_after_a_changing_ingest(
     instance: dg.DagsterInstance, data_dir: Path, sample_frame: pd.DataFrame
 ) -> None:
+    """What replaced the ingested sensor: embedding's automation condition, the later stages following it."""
     source = drop(data_dir / "src.csv", sample_frame.head(30))
     instance.add_dynamic_partitions("datasets", ["src"])
+    instance.add_dynamic_partitions("recipes", ["default", "other"])
     job = defs.resolve_job_def("ingest_job")
+    stages = [dg.AssetKey(name) for name in ("embedding", "umap", "clusters", "labels", "scope")]
     with pytest.MonkeyPatch.context() as patch:  # the job's data_dir resource reads LATENT_SCOPE_DATA
         patch.setenv("LATENT_SCOPE_DATA", str(data_dir))
+        before = dg.evaluate_automation_conditions(defs, instance)
+        assert before.total_requested == 0
         assert job.execute_in_process(
             run_config=ingest_run_config(source), instance=instance, partition_key="src"
         ).success
-        first = evaluate(ingested_sensor, instance, data_dir)
-        [request] = first.run_requests
-        assert request.partition_key == dg.MultiPartitionKey({"dataset": "src", "recipe": "default"})
+        first = dg.evaluate_automation_conditions(defs, instance, cursor=before.cursor)
+        # The default recipe only: "other" was never mapped for this dataset.
+        default = dg.MultiPartitionKey({"dataset": "src", "recipe": "default"})
+        for key in stages:
+            assert first.get_requested_partitions(key) == {default}, key
+        assert first.get_num_requested(dg.AssetKey("export")) == 0  # the curation sensor's, after each scope
         # The same rows again: the ingest changes nothing, so no recipe reruns.
         assert job.execute_in_process(
             run_config=ingest_run_config(source), instance=instance, partition_key="src"
         ).success
-        second = evaluate(ingested_sensor, instance, data_dir, cursor=first.cursor)
-        assert second.run_requests == [] and int(second.cursor) > int(first.cursor)
+        second = dg.evaluate_automation_conditions(defs, instance, cursor=first.cursor)
+        assert second.total_requested == 0
 
 
 def test_schedule_reingests_the_configured_sources(instance: dg.DagsterInstance, data_dir: Path) -> None:

@@ -212,3 +212,38 @@ def test_the_launcher_keeps_the_environment_over_a_dotenv(
     assert '"length": 20' in (data_dir / "posts" / "meta.json").read_text()
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         assert [run.status for run in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]
+
+
+def test_the_daemon_takes_an_inbox_file_to_a_scope_by_automation(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_frame: pd.DataFrame
+) -> None:
+    """The real daemon on the project's own code location: the inbox sensor ingests a dropped file, and the recipe
+    stages' automation conditions (a custom one, evaluated in the code server) run the default recipe to a scope."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    with dg.DagsterInstance.local_temp(str(home)):
+        pass  # the SQLite schema, created before the daemon's threads race to create it
+    inbox = data_dir / "_inbox"
+    inbox.mkdir()
+    sample_frame.head(200).to_csv(inbox / "posts.csv", index=False)
+    os.utime(inbox / "posts.csv", (time.time() - 60, time.time() - 60))
+    log = tmp_path / "daemon.log"
+    daemon = start([str(BIN / "dagster-daemon"), "run", "-w", WORKSPACE], env_for(data_dir, home, monkeypatch), log)
+    scope = data_dir / "posts" / "scopes" / "scopes-001.json"
+    try:
+        deadline = time.monotonic() + 600
+        while not scope.is_file() and time.monotonic() < deadline:
+            assert daemon.poll() is None, log.read_text()[-3000:]
+            time.sleep(2)
+    finally:
+        stop([daemon])
+    assert scope.is_file(), log.read_text()[-3000:]
+    with dg.DagsterInstance.local_temp(str(home)) as instance:
+        runs = instance.get_runs()
+        # One ingest run (the inbox sensor's), one recipe run (automation's), both done (the curation sensor's
+        # export run may follow).
+        [ingest_run] = [run for run in runs if run.job_name == "ingest_job"]
+        [recipe_run] = [run for run in runs if run.job_name == "__ASSET_JOB"]
+        assert ingest_run.status == recipe_run.status == dg.DagsterRunStatus.SUCCESS
+        assert recipe_run.tags["dagster/partition"] == "posts|default"

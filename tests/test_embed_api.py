@@ -130,6 +130,21 @@ def test_a_429_storm_is_waited_out_honouring_retry_after(data: Path, server: Emb
     assert Counter(r.status for r in server.log)[429] == 3 and sidecar["api_usage"]["retries"] == 3
 
 
+def test_an_api_embedding_reports_its_calls_and_cost_as_dagster_metadata(data: Path, server: EmbeddingServer) -> None:
+    from ls_pipeline.defs.metadata import usage_metadata
+
+    server.policy = lambda number, inputs: 429 if number < 1 else None
+    embedding_id = ls.embed("posts", model_id="local-oai")
+    (data / "_prices.yaml").write_text("local-oai: {input: 50}\n")  # dollars per million tokens
+    ds = ls.data_dir().dataset("posts")
+    found = usage_metadata(ds, ds.sidecar("embedding", embedding_id))
+    served = [r for r in server.log if r.status == 200]
+    assert found["model"] == "local-oai" and found["requests"] == len(served) and found["retries"] == 1
+    assert found["input_tokens"] == ds.sidecar("embedding", embedding_id)["api_usage"]["tokens"] > 0
+    assert found["output_tokens"] == 0
+    assert found["estimated_cost_usd"] == pytest.approx(found["input_tokens"] * 50 / 1e6, abs=1e-6)
+
+
 def test_a_dropped_connection_is_retried(data: Path, server: EmbeddingServer) -> None:
     server.policy = lambda number, inputs: "drop" if number == 1 else None
     vectors, sidecar = stored(data, ls.embed("posts", model_id="local-oai"))

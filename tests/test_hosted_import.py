@@ -16,11 +16,11 @@ import pytest
 
 from ls_pipeline.definitions import defs
 from ls_pipeline.defs.resources import DataDirResource
-from ls_pipeline.defs.sensors import import_canceled_sensor, import_failed_sensor, inbox_sensor, ingested_sensor
+from ls_pipeline.defs.sensors import import_canceled_sensor, import_failed_sensor, inbox_sensor
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import tweets_json, twitter
 from tests.helpers import tree_digest
-from tests.hosted_support import evaluate, settle, temp_instance
+from tests.hosted_support import automation_tick, evaluate, recipe_partitions, settle, temp_instance
 from tests.viewer_support import serve
 from tests.x_archives import TWEETS, topic_tweets, tweet, write_full_archive, write_zip
 
@@ -231,6 +231,7 @@ def test_an_upload_becomes_a_scope_and_its_progress_shows_each_step(
     settle(root, "dana")
     assert state(base, "dana")["state"] == "queued"
 
+    before = automation_tick(instance)
     [ingest_request] = [r for r in evaluate(inbox_sensor, instance, root).run_requests if r.partition_key == "dana"]
     assert ingest_request.tags == {"dagster/max_runtime": "900"}
     ingest = defs.resolve_job_def("ingest_job").execute_in_process(
@@ -241,10 +242,9 @@ def test_an_upload_becomes_a_scope_and_its_progress_shows_each_step(
         "name": "dana", "state": "embedding", "uploaded_at": None, "rows": 80, "added": 80, "changed": 0
     }  # fmt: skip
 
-    [recipe_request] = evaluate(ingested_sensor, instance, root).run_requests
-    assert recipe_request.tags == {"dagster/max_runtime": "900"}
+    [recipe_key] = recipe_partitions(automation_tick(instance, before))
     recipe = defs.resolve_job_def("recipe_job").execute_in_process(
-        instance=instance, partition_key=recipe_request.partition_key, tags=recipe_request.tags
+        instance=instance, partition_key=recipe_key, tags=ingest_request.tags
     )
     assert recipe.success
     done = state(base, "dana")

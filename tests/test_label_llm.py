@@ -109,6 +109,31 @@ def test_429_is_retried(data: DataDir, cluster_id: str, server: ChatServer) -> N
     assert artifact.sidecar["fallbacks"] == []
 
 
+def test_labels_report_requests_retries_tokens_and_cost_as_dagster_metadata(
+    data: DataDir, cluster_id: str, server: ChatServer
+) -> None:
+    from ls_pipeline.defs.metadata import usage_metadata
+
+    server.reply = lambda n, body: (429, "slow down") if n in (0, 1) else (200, good_answer(body))
+    artifact = _label(data, cluster_id, "local-openai")
+    ds = data.dataset("sample")
+    unpriced = usage_metadata(ds, artifact.sidecar)
+    assert unpriced["estimated_cost_usd"] == "no price for this model (add it to _prices.yaml)"
+    # The team's own price table: a million prompt tokens at 2 dollars, a million answer tokens at 8.
+    data.prices_file.write_text("local-openai: {input: 2.0, output: 8.0}\n")
+    found = usage_metadata(ds, artifact.sidecar)
+    requests = _questions(data, cluster_id)
+    assert found["requests"] == requests and found["retries"] == 2 and found["model"] == "local-openai"
+    assert (
+        found["output_tokens"] == 11 * requests and found["input_tokens"] == artifact.sidecar["usage"]["prompt_tokens"]
+    )
+    expected = (found["input_tokens"] * 2.0 + found["output_tokens"] * 8.0) / 1e6
+    assert found["estimated_cost_usd"] == pytest.approx(expected, abs=1e-6)
+    data.prices_file.write_text("local-openai: {input: cheap}\n")
+    with pytest.raises(UserError, match="price of 'local-openai'"):
+        usage_metadata(ds, artifact.sidecar)
+
+
 @pytest.mark.parametrize("model", ["local-openai", "local-mistral"])
 def test_500_three_times_is_one_clear_error(data: DataDir, cluster_id: str, server: ChatServer, model: str) -> None:
     server.reply = lambda n, body: (500, "upstream exploded")

@@ -1,1 +1,2 @@
-"""Dagster definitions: partitions, assets, checks, sensors, schedules and resources. Thin shells over steps."""
+"""Dagster definitions: the LatentScope component (whose defs.yaml in latent_scope/ builds this project's stage
+assets), automation conditions, checks, sensors, the schedule and resources. Thin shells over steps."""

@@ -87,6 +87,14 @@ def cluster_shape(artifact: Artifact, limits: ClusterChecks) -> dg.AssetCheckRes
     )
 
 
+def specs_for(clusters: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The clusters checks of a clusters asset under another key (a component's prefix)."""
+    return [
+        dg.AssetCheckSpec(spec.name, asset=clusters, blocking=spec.blocking, description=spec.description)
+        for spec in (CLUSTER_LIMITS, CLUSTER_SHAPE)
+    ]
+
+
 def shape_problems(largest: float | None, unclustered: float | None, limits: ClusterChecks) -> list[str]:
     problems = []
     if largest is not None and largest > limits.warn_largest_share:

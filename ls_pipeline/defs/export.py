@@ -13,8 +13,10 @@ import time
 
 import dagster as dg
 
-from ls_pipeline.defs.assets import GROUP, _upstream_id, user_errors
-from ls_pipeline.defs.partitions import dataset_recipe, dataset_recipe_key, datasets, recipes, split_key
+from ls_pipeline.defs.assets import upstream_id, user_errors
+from ls_pipeline.defs.layout import EXPORT as EXPORT_ASSET
+from ls_pipeline.defs.layout import Layout
+from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, split_key
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.defs.sensors import run_tags
 from ls_pipeline.errors import UserError
@@ -26,33 +28,38 @@ CURATION = "curation"  # the metadata key holding the curation fingerprint an ex
 INTERVAL_S = 30
 
 
-@dg.asset(
-    partitions_def=dataset_recipe,
-    deps=[dg.AssetDep("scope", partition_mapping=dg.IdentityPartitionMapping())],
-    code_version=export_stage.CODE_VERSION,
-    group_name=GROUP,
-    kinds={"parquet"},
-)
-def export(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
-    """The recipe's scope as curated (its newest edited version, every tag a tag_<name> column, removed rows
-    flagged): scopes-NNN-export.parquet, for downstream work on curated data."""
-    started = time.perf_counter()
-    with user_errors():
-        ds = data_dir.data().dataset(split_key(context.partition_key)[0])
-        made = export_step.export(ds, _upstream_id(context, "scope"))
-    metadata = {
-        CURATION: made.curation,
-        "scope_id": made.scope_id,
-        "rows": made.record["rows"],
-        "removed": made.record["removed"],
-        "tags": dg.MetadataValue.json(made.record["tags"]),
-        "path": dg.MetadataValue.path(str(ds.file(SCOPE, made.scope_id, EXPORT))),
-        "wall_time_s": round(time.perf_counter() - started, 3),
-    }
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(made.curation))
+def export_asset(layout: Layout, condition: dg.AutomationCondition | None = None) -> dg.AssetsDefinition:
+    """The export asset of `layout`, identity-mapped to its scope."""
 
+    @dg.asset(
+        key=layout.key(EXPORT_ASSET),
+        partitions_def=layout.dataset_recipe,
+        deps=[dg.AssetDep(layout.key("scope"), partition_mapping=dg.IdentityPartitionMapping())],
+        code_version=export_stage.CODE_VERSION,
+        group_name=layout.group,
+        kinds={"parquet"},
+        required_resource_keys=layout.resource_keys(),
+        automation_condition=condition,
+    )
+    def export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """The recipe's scope as curated (its newest edited version, every tag a tag_<name> column, removed rows
+        flagged): scopes-NNN-export.parquet, for downstream work on curated data."""
+        started = time.perf_counter()
+        with user_errors():
+            ds = layout.data(context).dataset(split_key(context.partition_key)[0])
+            made = export_step.export(ds, upstream_id(context, layout.key("scope")))
+        metadata = {
+            CURATION: made.curation,
+            "scope_id": made.scope_id,
+            "rows": made.record["rows"],
+            "removed": made.record["removed"],
+            "tags": dg.MetadataValue.json(made.record["tags"]),
+            "path": dg.MetadataValue.path(str(ds.file(SCOPE, made.scope_id, EXPORT))),
+            "wall_time_s": round(time.perf_counter() - started, 3),
+        }
+        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(made.curation))
 
-export_job = dg.define_asset_job("export_job", selection=[export])
+    return export
 
 
 def export_status(instance: dg.DagsterInstance, data_dir: DataDirResource) -> dict[str, tuple[str, str | None]]:
@@ -73,7 +80,8 @@ def export_status(instance: dg.DagsterInstance, data_dir: DataDirResource) -> di
     return out
 
 
-@dg.sensor(job=export_job, minimum_interval_seconds=INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
+# A sensor, not an automation condition: tags and scope edits are files the viewer writes outside Dagster.
+@dg.sensor(job_name="export_job", minimum_interval_seconds=INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
 def curation_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
     """A tag edit, a scope edit or a new scope makes that dataset x recipe's export stale: rematerialise it."""
     requests = [

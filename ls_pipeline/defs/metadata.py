@@ -12,8 +12,9 @@ from urllib.parse import quote
 import dagster as dg
 
 from ls_pipeline import settings
+from ls_pipeline.models.prices import estimated_cost, price_table
 from ls_pipeline.store.artifacts import Artifact
-from ls_pipeline.store.datadir import Dataset
+from ls_pipeline.store.datadir import DataDir, Dataset
 from ls_pipeline.store.layout import SIDECAR, THUMBNAIL
 from ls_pipeline.store.sidecars import Sidecar
 
@@ -55,11 +56,39 @@ def artifact_result(
         "created_at": sidecar.created_at,
         **{k: sidecar.raw[k] for k in _COUNTS if k in sidecar and sidecar.raw[k] is not None},
         **thumbnail(ds.file(artifact.kind, artifact.id, THUMBNAIL)),
+        **usage_metadata(ds, sidecar),
         **extra,
     }
     return dg.MaterializeResult(
         metadata=metadata, data_version=dg.DataVersion(sidecar.fingerprint), check_results=list(check_results)
     )
+
+
+def usage_metadata(ds: Dataset, sidecar: Sidecar) -> dict[str, Any]:
+    """An API step's calls, as dagster-openai reports them: requests, retries, tokens, and an estimated cost from the
+    price table (models/prices.json, overridden by the data directory's _prices.yaml). Empty for a local model."""
+    raw = sidecar.raw
+    if isinstance(raw.get("api_usage"), dict):  # an API embedding
+        used, model = raw["api_usage"], str(raw.get("model_id"))
+        found = {"input_tokens": int(used.get("tokens", 0)), "output_tokens": 0}
+    elif isinstance(raw.get("usage"), dict) and isinstance(raw.get("model"), dict):  # LLM labels
+        used, model = raw["usage"], str(raw["model"].get("id"))
+        found = {
+            "input_tokens": int(used.get("prompt_tokens", 0)),
+            "output_tokens": int(used.get("completion_tokens", 0)),
+        }
+    else:
+        return {}
+    requests, retries = int(used.get("requests", 0)), int(used.get("retries", 0))
+    cost = estimated_cost(price_table(DataDir(ds.path.parent)), model, found["input_tokens"], found["output_tokens"])
+    # A reused artifact made no calls in this run: its figures are those of the run that made it.
+    return {
+        "model": model,
+        "requests": requests,
+        "retries": retries,
+        **found,
+        "estimated_cost_usd": cost if cost is not None else "no price for this model (add it to _prices.yaml)",
+    }
 
 
 def viewer_link(dataset: str, scope_id: str) -> dict[str, Any]:

@@ -121,5 +121,12 @@ def config_for_partition(key: str) -> dict[str, Any]:
 
 
 @functools.cache
-def partitioned_config() -> dg.PartitionedConfig:
+def _project_config() -> dg.PartitionedConfig:
     return dg.PartitionedConfig(partitions_def=dataset_recipe, run_config_for_partition_key_fn=config_for_partition)
+
+
+def partitioned_config(partitions_def: dg.PartitionsDefinition = dataset_recipe) -> dg.PartitionedConfig:
+    """The launchpad's run config per partition (the project's own location's is one object, however often asked)."""
+    if partitions_def is dataset_recipe:
+        return _project_config()
+    return dg.PartitionedConfig(partitions_def=partitions_def, run_config_for_partition_key_fn=config_for_partition)

@@ -11,16 +11,16 @@ import warnings
 
 import dagster as dg
 
+from ls_pipeline.defs.layout import RECIPE_SOURCE, Layout
 from ls_pipeline.defs.partitions import recipes
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import Recipe, load_recipe, recipe_values
 
-RECIPE = dg.AssetKey("recipe")
+RECIPE = dg.AssetKey(RECIPE_SOURCE)  # the project's own code location's (no key prefix)
 # The tag an observation's data version is read from (Dagster sets it itself only for an observable source's own
 # observe function; dagster exports no public name for it).
 DATA_VERSION_TAG = "dagster/data_version"
-GROUP = "latent_scope"
 
 
 def recipe_version(recipe: Recipe) -> str:
@@ -29,26 +29,34 @@ def recipe_version(recipe: Recipe) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def observation(recipe: Recipe) -> dg.AssetObservation:
+def observation(recipe: Recipe, key: dg.AssetKey = RECIPE) -> dg.AssetObservation:
     """What a run that uses `recipe` records first, so its materializations' provenance names this version."""
     version = recipe_version(recipe)
     return dg.AssetObservation(
-        asset_key=RECIPE, partition=recipe.name, tags={DATA_VERSION_TAG: version}, metadata={"version": version}
+        asset_key=key, partition=recipe.name, tags={DATA_VERSION_TAG: version}, metadata={"version": version}
     )
 
 
-with warnings.catch_warnings():
-    # observable_source_asset is beta: Dagster would print a BetaWarning to every ls-run and ls-* user at import.
-    warnings.simplefilter("ignore", dg.BetaWarning)
+def recipe_source_asset(layout: Layout) -> dg.SourceAsset:
+    """The recipes of `layout` as an observable source asset, one partition per recipe."""
+    with warnings.catch_warnings():
+        # observable_source_asset is beta: Dagster would print a BetaWarning to every ls-run and ls-* user.
+        warnings.simplefilter("ignore", dg.BetaWarning)
 
-    @dg.observable_source_asset(
-        key=RECIPE, partitions_def=recipes, group_name=GROUP, description="A named recipe's parameters (its YAML)"
-    )
-    def recipe(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.DataVersion:
-        try:
-            return dg.DataVersion(recipe_version(load_recipe(context.partition_key, data_dir.data())))
-        except UserError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        @dg.observable_source_asset(
+            key=layout.key(RECIPE_SOURCE),
+            partitions_def=layout.recipes,
+            group_name=layout.group,
+            description="A named recipe's parameters (its YAML)",
+            required_resource_keys=layout.resource_keys(),
+        )
+        def recipe(context: dg.AssetExecutionContext) -> dg.DataVersion:
+            try:
+                return dg.DataVersion(recipe_version(load_recipe(context.partition_key, layout.data(context))))
+            except UserError as exc:
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+    return recipe
 
 
 def changed_versions(known: dict[str, str], current: dict[str, str]) -> list[str]:
@@ -56,6 +64,7 @@ def changed_versions(known: dict[str, str], current: dict[str, str]) -> list[str
     return sorted(name for name, version in current.items() if known.get(name) != version)
 
 
+# A sensor, not an automation condition: a recipe's YAML is edited by hand outside Dagster, and only reading it says so.
 @dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def recipe_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
     """Observes every registered recipe whose parameters changed since the last tick (a YAML edited by hand), so

@@ -3,6 +3,7 @@ embedding model and the chat models. A deployment or a test passes its own imple
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import dagster as dg
@@ -46,6 +47,12 @@ class ChatModelsResource(dg.ConfigurableResource):
 
 
 def resources() -> dict[str, dg.ConfigurableResource]:
+    """One set of objects however often asked: Definitions.merge accepts a key twice only for the same object."""
+    return dict(_shared())
+
+
+@functools.cache
+def _shared() -> dict[str, dg.ConfigurableResource]:
     from ls_pipeline.defs.recipe_config import KEY, RecipeConfig
 
     return {

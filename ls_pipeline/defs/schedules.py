@@ -1,7 +1,7 @@
 """The schedule: re-ingest every source listed in the data directory's sources file (DataDir.sources_file).
 
-An ingest that finds the same rows changes nothing; one that finds new rows triggers ingested_sensor,
-which reruns that dataset's recipes, so only what changed is rematerialized.
+An ingest that finds the same rows changes nothing; one that finds new rows changes ingest's data version, and the
+recipe stages' automation conditions rerun that dataset's recipes, so only what changed is rematerialized.
 """
 
 # No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
@@ -9,7 +9,7 @@ which reruns that dataset's recipes, so only what changed is rematerialized.
 import dagster as dg
 
 from ls_pipeline import settings
-from ls_pipeline.defs.assets import ingest_job, ingest_run_config
+from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.partitions import add_missing, datasets
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
@@ -18,7 +18,9 @@ from ls_pipeline.sources.registry import load_sources
 CRON = settings.get("LS_REINGEST_CRON")  # read when the code location loads: a schedule's cron is fixed then
 
 
-@dg.schedule(job=ingest_job, cron_schedule=CRON, default_status=dg.DefaultScheduleStatus.RUNNING)
+# A schedule, not an on_cron condition: which datasets to poll is a file in the data directory, not a partition set
+# Dagster knows (a component with a configured source polls by its own cron condition instead).
+@dg.schedule(job_name="ingest_job", cron_schedule=CRON, default_status=dg.DefaultScheduleStatus.RUNNING)
 def reingest_schedule(
     context: dg.ScheduleEvaluationContext, data_dir: DataDirResource
 ) -> list[dg.RunRequest] | dg.SkipReason:

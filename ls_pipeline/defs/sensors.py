@@ -1,4 +1,7 @@
-"""Sensors: files dropped in the inbox become datasets; a dataset whose rows changed reruns its recipes."""
+"""Sensors: files dropped in the inbox become datasets; a failed or stopped run leaves a note beside its file.
+
+A dataset whose rows changed reruns its recipes by declarative automation (defs/automation.py), not here.
+"""
 
 # No `from __future__ import annotations`: Dagster reads config and resource types from live annotations.
 
@@ -8,11 +11,11 @@ from collections.abc import Sequence
 import dagster as dg
 
 from ls_pipeline import settings
-from ls_pipeline.defs.assets import ingest, ingest_job, ingest_run_config, recipe_job, scope
+from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.failures import step_failure_line
-from ls_pipeline.defs.partitions import dataset_recipe_key, datasets, recipes, split_key
+from ls_pipeline.defs.partitions import datasets, recipes
 from ls_pipeline.defs.resources import DataDirResource
-from ls_pipeline.recipe import DEFAULT, recipe_names
+from ls_pipeline.recipe import recipe_names
 from ls_pipeline.sources.inbox import SETTLE_S, file_key, note_failure, reject
 from ls_pipeline.steps.ingest import try_validate
 from ls_pipeline.store.datadir import DataDir
@@ -22,12 +25,9 @@ JOB_TIMEOUT_ENV = "LATENT_SCOPE_JOB_TIMEOUT_SEC"
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 
 
-# What the run status sensors watch: the runs that take an inbox file to a scope.
-_WATCH_RUNS = {
-    "monitored_jobs": [ingest_job, recipe_job],
-    "minimum_interval_seconds": INTERVAL_S,
-    "default_status": dg.DefaultSensorStatus.RUNNING,
-}
+# What the run status sensors watch: every run of this code location (the runs automation starts, which take an
+# inbox file to a scope, are Dagster's own asset jobs); a run of a dataset with no inbox file leaves no note.
+_WATCH_RUNS = {"minimum_interval_seconds": INTERVAL_S, "default_status": dg.DefaultSensorStatus.RUNNING}
 
 
 def run_tags() -> dict[str, str]:
@@ -49,7 +49,8 @@ def partition_requests(
     return found
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
+# A sensor, not an automation condition: a file appearing in a folder is nothing Dagster sees on its own.
+@dg.sensor(job_name="ingest_job", minimum_interval_seconds=INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
 def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
     """A new or changed file in _inbox/ is ingested as the dataset named by its stem; a bad one is moved aside."""
     data = data_dir.data()
@@ -81,36 +82,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
     )
 
 
-@dg.sensor(job=recipe_job, minimum_interval_seconds=INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
-def ingested_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
-    """After an ingest that changed a dataset's rows: the default recipe, and every recipe it was scoped with."""
-    after = int(context.cursor or 0)
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=ingest.key, after_storage_id=after), limit=100, ascending=True
-    ).records
-    requests, tags = [], run_tags()
-    for record in records:
-        event = record.asset_materialization
-        changed = event.metadata.get("changed")
-        if event.partition is None or changed is None or not changed.value:
-            continue
-        version = event.metadata["fingerprint"].value
-        for recipe in recipes_of(context.instance, event.partition):
-            key = dataset_recipe_key(event.partition, recipe)
-            requests.append(dg.RunRequest(run_key=f"{key}:{version}", partition_key=key, tags=tags))
-    return dg.SensorResult(
-        run_requests=requests,
-        cursor=str(records[-1].storage_id if records else after),
-        dynamic_partitions_requests=partition_requests(context.instance, data_dir.data()),
-    )
-
-
-def recipes_of(instance: dg.DagsterInstance, dataset: str) -> list[str]:
-    """The default recipe plus every recipe a scope of this dataset was materialized with."""
-    done = {split_key(key) for key in instance.get_materialized_partitions(scope.key)}
-    return sorted({DEFAULT} | {recipe for name, recipe in done if name == dataset})
-
-
+# Run status sensors: automation conditions decide what to run, not what to do once a run has failed.
 @dg.run_status_sensor(run_status=dg.DagsterRunStatus.FAILURE, **_WATCH_RUNS)
 def import_failed_sensor(context: dg.RunStatusSensorContext, data_dir: DataDirResource) -> None:
     """A failed run of a dataset that came from the inbox leaves a one-line note beside the rejected files,

@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, create_model
 
+from ls_pipeline.defs.layout import RECIPE_STAGES
 from ls_pipeline.defs.partitions import add_missing, dataset_recipe_key, datasets, recipes
 from ls_pipeline.defs.recipe_config import resolve_recipe
 from ls_pipeline.defs.resources import DataDirResource
@@ -80,14 +81,12 @@ def submit_backfill(context: dg.OpExecutionContext, keys: Sequence[str], title: 
     graph is the running op's own code location's, so this module never imports the code location."""
     from dagster._core.execution.backfill import PartitionBackfill  # the API the UI's backfill button calls
 
-    from ls_pipeline.defs.assets import RECIPE_ASSETS
-
     instance = context.instance
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=uuid.uuid4().hex[:8],
         asset_graph=context.repository_def.asset_graph,
         partition_names=list(keys),
-        asset_selection=[asset.key for asset in RECIPE_ASSETS],
+        asset_selection=[dg.AssetKey(name) for name in RECIPE_STAGES],
         backfill_timestamp=time.time(),
         tags={},
         dynamic_partitions_store=instance,

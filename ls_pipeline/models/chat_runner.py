@@ -43,11 +43,13 @@ class ChatSettings:
 @dataclass
 class Usage:
     requests: int = 0
+    retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
     def add(self, other: dict[str, int]) -> None:
         self.requests += other.get("requests", 0)
+        self.retries += other.get("retries", 0)
         self.prompt_tokens += other.get("prompt_tokens", 0)
         self.completion_tokens += other.get("completion_tokens", 0)
 
@@ -167,10 +169,14 @@ def _answer(
     provider: ChatProvider, messages: list[Message], parse: Parse, settings: ChatSettings
 ) -> tuple[dict[str, Any] | None, dict[str, int]]:
     """One question: ask, parse; if unparseable ask once more with a nudge; None if still unusable."""
-    usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    usage = {"requests": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0}
     conversation = list(messages)
+
+    def retried() -> None:
+        usage["retries"] += 1
+
     for round_ in range(2):
-        reply = _call_with_retries(provider, conversation, settings)
+        reply = _call_with_retries(provider, conversation, settings, retried)
         usage["requests"] += 1
         usage["prompt_tokens"] += reply.prompt_tokens
         usage["completion_tokens"] += reply.completion_tokens
@@ -184,11 +190,14 @@ def _answer(
     return None, usage
 
 
-def _call_with_retries(provider: ChatProvider, messages: list[Message], settings: ChatSettings) -> Any:
+def _call_with_retries(
+    provider: ChatProvider, messages: list[Message], settings: ChatSettings, on_retry: Callable[[], None]
+) -> Any:
     return call_with_retries(
         lambda: provider.complete(messages, settings.max_answer_tokens),
         provider.model.id,
         settings.attempts,
         settings.backoff_s,
         settings.max_backoff_s,
+        on_retry,
     )

@@ -122,9 +122,16 @@ def profile_column(column: pd.Series) -> dict[str, Any]:
     return profile
 
 
-def upsert(existing: pd.DataFrame, incoming: pd.DataFrame, key: str) -> tuple[pd.DataFrame, int, int]:
+REMOVED_UPSTREAM = "removed_upstream"  # the column flagging stored rows whose key a full read no longer returned
+
+
+def upsert(
+    existing: pd.DataFrame, incoming: pd.DataFrame, key: str, mark_removed: bool = False
+) -> tuple[pd.DataFrame, int, int]:
     """Merge a newer batch into stored rows: every stored row keeps its position (its ls_index), rows whose key
-    is stored take the incoming values, new keys are appended in incoming order. Returns (rows, added, changed)."""
+    is stored take the incoming values, new keys are appended in incoming order. With `mark_removed` (the batch is
+    every row there is), stored rows whose key is not in it are flagged in REMOVED_UPSTREAM, never dropped: that
+    would renumber every later row. Returns (rows, added, changed)."""
     for frame, what in ((existing, "the stored rows"), (incoming, "the new rows")):
         if key not in frame.columns:
             raise UserError(f"{what} have no {key!r} column to match rows on")
@@ -144,5 +151,11 @@ def upsert(existing: pd.DataFrame, incoming: pd.DataFrame, key: str) -> tuple[pd
         values = merged[column].astype(object).to_numpy(copy=True)
         values[rows] = matched[column].astype(object).to_numpy()
         merged[column] = values
+    if mark_removed:
+        gone = ~stored_keys.isin(incoming[key].astype(str)).to_numpy()
+        was = merged[REMOVED_UPSTREAM].fillna(False).astype(bool).to_numpy() if REMOVED_UPSTREAM in merged else None
+        merged[REMOVED_UPSTREAM] = gone
+        changed += int((gone != was).sum()) if was is not None else int(gone.sum())
+        fresh = fresh.assign(**{REMOVED_UPSTREAM: False})
     merged = pd.concat([merged, fresh], ignore_index=True).infer_objects()
     return merged, len(fresh), changed

@@ -29,11 +29,13 @@ def ingest(
     params: ingest_stage.IngestParams,
     source: str = "dataframe",
     upsert_key: str | None = None,
+    mark_removed: bool = False,
 ) -> dict[str, Any]:
     """Write the rows and meta of a dataset. Re-ingesting identical rows changes nothing.
 
     With `upsert_key`, rows merge into the stored ones by that column (stored rows keep their ls_index) and the
-    batch is recorded in the import manifest; without it, the new rows replace the stored ones.
+    batch is recorded in the import manifest; without it, the new rows replace the stored ones. With
+    `mark_removed` too, `frame` is every row there is: stored rows missing from it are flagged, not dropped.
     """
     ds = data.dataset(name, must_exist=False)
     if ds.meta_path.is_file() and ds.is_foreign():
@@ -44,8 +46,10 @@ def ingest(
     batch = {"source": source, "rows": len(frame)}
     if upsert_key and ds.input_path.is_file():
         frame, batch["added"], batch["changed"] = ingest_stage.upsert(
-            read_stored_table(ds.input_path), frame, upsert_key
+            read_stored_table(ds.input_path), frame, upsert_key, mark_removed
         )
+    elif upsert_key and mark_removed:  # the column from the first batch on, so a later upsert changes no schema
+        frame = frame.assign(**{ingest_stage.REMOVED_UPSTREAM: False})
     rows, text_column, empty = ingest_stage.prepare(frame, params)
     if empty:
         log.warning("%d of %d rows have an empty %r; they are kept as empty texts", empty, len(rows), text_column)

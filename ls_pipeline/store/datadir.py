@@ -85,6 +85,10 @@ class DataDir:
         return self.root / layout.SOURCES
 
     @property
+    def prices_file(self) -> Path:
+        return self.root / layout.PRICES
+
+    @property
     def keys_file(self) -> Path:
         return self.root / layout.KEYS_FILE
 

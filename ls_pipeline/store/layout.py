@@ -78,6 +78,7 @@ SECRET_SUFFIX = ".sha256"
 RECIPES = "_recipes"
 RECIPE_SUFFIX = ".yaml"
 SOURCES = "_sources.yaml"
+PRICES = "_prices.yaml"  # a team's own prices per model id, over the shipped table (models/prices.json)
 CUSTOM_MODELS = ("_models.json", "_models.yaml", "_models.yml")
 IMPORTED = "imported"  # the revision recorded for vectors made elsewhere: no model here may embed queries for them
 KEYS_FILE = ".env"  # API keys, beside the data, never in a sidecar
