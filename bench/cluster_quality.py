@@ -20,6 +20,7 @@ Embeddings and UMAPs are cached in bench/results/ (quality-*.npz), so a rerun co
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -56,14 +57,16 @@ class Spaces:
 
 def spaces(data: quality_data.LabelledSet) -> Spaces:
     cache = quality_data.RESULTS / f"quality-{data.name}-umap.npz"
-    if cache.is_file():
-        stored = np.load(cache)
+    # The same set name holds other rows when --data names another file: cached maps are only for their own vectors.
+    digest = hashlib.sha256(data.embeddings.tobytes()).hexdigest()
+    stored = np.load(cache) if cache.is_file() else None
+    if stored is not None and str(stored.get("digest", "")) == digest:
         return Spaces(data.name, data.embeddings, stored["xy"], stored["umap10"], float(stored["umap10_s"]))
     xy = project(data.embeddings, UmapParams())
     started = time.perf_counter()
     umap10 = project_for_clustering(data.embeddings, UmapParams(), 10)
     seconds = time.perf_counter() - started
-    np.savez(cache, xy=xy, umap10=umap10, umap10_s=seconds)
+    np.savez(cache, xy=xy, umap10=umap10, umap10_s=seconds, digest=np.array(digest))
     return Spaces(data.name, data.embeddings, xy, umap10, seconds)
 
 

@@ -13,6 +13,7 @@ The shared parts (neighbour graph, 10D UMAP, clustering, today's map) are cached
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -74,8 +75,10 @@ def base(name: str, debian_file: Path | None = None) -> Base:
     unique, inverse = umap_stage.distinct(data.embeddings)
     knn = umap_stage.knn_graph(unique, params, params.knn_method(len(data.embeddings)))
     cache = quality_data.RESULTS / f"map-{name}.npz"
-    if cache.is_file():
-        s = np.load(cache)
+    # The same set name holds other rows when --data names another file: a cached map is only for its own vectors.
+    digest = hashlib.sha256(data.embeddings.tobytes()).hexdigest()
+    s = np.load(cache) if cache.is_file() else None
+    if s is not None and str(s.get("digest", "")) == digest:
         seconds = json.loads(str(s["seconds"]))
         umap10, cluster, raw, xy = s["umap10"], s["cluster"], s["raw"], s["xy"]
     else:
@@ -86,7 +89,9 @@ def base(name: str, debian_file: Path | None = None) -> Base:
         cluster, raw = found.cluster, found.raw
         xy, t2 = timed(lambda: umap_stage.project(data.embeddings, params, graph))
         seconds = {"umap10": t10, "hdbscan": tc, "map": t2}
-        np.savez(cache, umap10=umap10, cluster=cluster, raw=raw, xy=xy, seconds=json.dumps(seconds))
+        np.savez(
+            cache, umap10=umap10, cluster=cluster, raw=raw, xy=xy, seconds=json.dumps(seconds), digest=np.array(digest)
+        )
     nearest = map_quality.embedding_neighbours(data.embeddings)
     return Base(data, unique, inverse, knn, umap10, cluster, raw, xy, seconds, nearest)
 
