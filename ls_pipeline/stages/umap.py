@@ -99,6 +99,19 @@ def project(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None = Non
     return scale_to_unit(_layout(vectors, params, knn, 2))
 
 
+def project_without(
+    vectors: np.ndarray, excluded: np.ndarray, params: UmapParams, knn: KnnSource | None = None
+) -> np.ndarray:
+    """A layout fitted on the rows not `excluded` (a boolean per row); the excluded rows are then placed on it, so
+    every row keeps a point while none of them pulls the layout."""
+    if not excluded.any():
+        return project(vectors, params, knn)
+    xy = np.zeros((len(vectors), 2), dtype=np.float32)
+    xy[~excluded] = project(vectors[~excluded], params, knn)
+    xy[excluded] = place(vectors[excluded], vectors[~excluded], xy[~excluded], params)
+    return xy
+
+
 def project_for_clustering(
     vectors: np.ndarray, params: UmapParams, dims: int, knn: KnnSource | None = None, epochs: int | None = None
 ) -> np.ndarray:

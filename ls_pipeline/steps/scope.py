@@ -9,11 +9,11 @@ from ls_pipeline.errors import UserError
 from ls_pipeline.stages import scope as scope_stage
 from ls_pipeline.steps.cluster import read_clusters
 from ls_pipeline.steps.label import read_labels, read_levels
-from ls_pipeline.steps.umap import read_umap
+from ls_pipeline.steps.umap import excluded_of, read_umap
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.fingerprint import fingerprint
-from ls_pipeline.store.layout import SCOPE, TABLE
+from ls_pipeline.store.layout import DELETED, SCOPE, TABLE
 from ls_pipeline.store.sidecars import LabelsSidecar
 
 LATENT_SCOPE_FORMAT = "1.0.0"
@@ -38,6 +38,9 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
         rows = scope_stage.scope_rows(
             read_umap(ds, umap_id), assigned["cluster"].to_numpy(), assigned["raw_cluster"].to_numpy(), labels
         )
+        excluded = excluded_of(ds, sources["umap"])
+        if excluded.any():  # placed on the map but hidden, as a row a curator removed is
+            rows[DELETED] = excluded
         rows.to_parquet(staging.path(TABLE), index=False)
         return {
             **dataclasses.asdict(params),
@@ -50,6 +53,8 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
             "cluster_labels_lookup": scope_stage.cluster_lookup(labels),
             "cluster_levels_lookup": scope_stage.cluster_lookup(read_levels(ds, labels_id)),
             "rows": len(rows),
+            "excluded_rows": int(excluded.sum()),
+            **({"removed": int(excluded.sum())} if excluded.any() else {}),
             "inputs": inputs,
             # The Latent Scope version whose files this scope matches: its explore page compares it as a semver
             # (older: "Outdated Scope"; not a version: the page fails). Our own version is in "versions".

@@ -1,0 +1,108 @@
+"""Living maps, part one: near-duplicate groups (checked against all pairs) and a dataset's exclusion list, which
+the next UMAP, clustering, labels and scope honour, and whose undo brings the earlier results back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.sparse.csgraph import connected_components
+
+from ls_pipeline import steps
+from ls_pipeline.errors import NotFound, UserError
+from ls_pipeline.recipe import parse_recipe
+from ls_pipeline.stages.duplicates import ALONE, DuplicatesParams
+from ls_pipeline.stages.ingest import IngestParams
+from ls_pipeline.steps import exclusions
+from ls_pipeline.steps.duplicates import duplicates, read_groups
+from ls_pipeline.steps.label import read_labels
+from ls_pipeline.store import DataDir, tags
+from tests.conftest import SMALL_RECIPE
+
+TWINS = 12  # rows repeated with a small change: near-duplicates of their originals
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFrame) -> tuple[DataDir, dict[str, str]]:
+    frame = sample_frame[["text", "section"]]
+    twins = frame.head(TWINS).assign(text=lambda f: f["text"] + " (repost)")
+    data = DataDir(tmp_path_factory.mktemp("living") / "data")
+    steps.ingest(data, "d", pd.concat([frame, twins], ignore_index=True), IngestParams(text_column="text"))
+    artifacts = steps.run_recipe(data.dataset("d"), parse_recipe("small", SMALL_RECIPE))
+    return data, {k: a.id for k, a in artifacts.items()}
+
+
+def _partition(groups: np.ndarray) -> set[frozenset[int]]:
+    return {frozenset(np.flatnonzero(groups == g).tolist()) for g in np.unique(groups) if g != ALONE}
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.97])
+def test_near_duplicate_groups_match_all_pairs(run: tuple[DataDir, dict[str, str]], threshold: float) -> None:
+    data, ids = run
+    ds = data.dataset("d")
+    made = duplicates(ds, ids["embedding"], DuplicatesParams(threshold=threshold))
+    groups = read_groups(ds, made.id)
+    assert made.sidecar.threshold == threshold and made.sidecar.groups == len(_partition(groups))
+
+    vectors = steps.read_embeddings(ds, ids["embedding"]).astype(np.float64)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    close = unit @ unit.T >= threshold - 1e-6
+    np.fill_diagonal(close, False)
+    _, component = connected_components(close, directed=False)
+    sizes = np.bincount(component)
+    brute = np.where(sizes[component] > 1, component, ALONE)
+    assert _partition(groups) == _partition(brute)
+    assert len(_partition(groups)) >= TWINS // 2  # most reposts are found beside their originals
+    assert duplicates(ds, ids["embedding"], DuplicatesParams(threshold=threshold)).reused
+
+
+def test_excluded_rows_are_not_fitted_clustered_or_labelled_and_undo_brings_the_map_back(
+    run: tuple[DataDir, dict[str, str]],
+) -> None:
+    data, ids = run
+    ds = data.dataset("d")
+    rows = int(ds.meta()["length"])
+    recipe = parse_recipe("small", SMALL_RECIPE)
+    made = duplicates(ds, ids["embedding"], DuplicatesParams(threshold=0.9))
+    by_duplicates = exclusions.exclude_duplicates(ds, made.id)
+    extra = made.sidecar["extra_rows"]
+    assert by_duplicates.sidecar.excluded == extra > 0 and by_duplicates.sidecar.source == "duplicates"
+    tags.create(ds, "junk")
+    tags.change(ds, "junk", add=[1, 2, 3])
+    by_tag = exclusions.exclude_tag(ds, "junk")
+    excluded = exclusions.read_excluded(ds)
+    assert by_tag.sidecar.edited_from == by_duplicates.id and set(excluded) >= {1, 2, 3}
+
+    after = steps.run_recipe(ds, recipe)
+    assert after["umap"].id != ids["umap"] and after["umap"].sidecar["fit_rows"] == rows - len(excluded)
+    assert after["umap"].sidecar["exclusions_id"] == by_tag.id
+    clusters = steps.read_clusters(ds, after["cluster"].id)
+    assert (clusters["raw_cluster"].to_numpy()[excluded] == -1).all()
+    labelled = read_labels(ds, after["labels"].id)
+    in_clusters = {i for members in labelled.loc[~labelled["noise"], "indices"] for i in members}
+    assert not in_clusters & set(excluded.tolist())
+    scope_rows = pd.read_parquet(ds.file("scope", after["scope"].id, ".parquet"))
+    assert len(scope_rows) == rows and scope_rows["deleted"].to_numpy().nonzero()[0].tolist() == excluded.tolist()
+    assert scope_rows[["x", "y"]].abs().max().max() <= 1.0 + 1e-6  # excluded rows are placed on the map
+
+    restored = exclusions.restore(ds, [1])
+    assert 1 not in exclusions.read_excluded(ds) and restored.sidecar.excluded == len(excluded) - 1
+    for _ in range(3):  # back past the restore, the tag and the duplicates, to the empty list
+        exclusions.undo(ds)
+    assert len(exclusions.read_excluded(ds)) == 0
+    with pytest.raises(NotFound, match="no exclusion change to undo"):
+        exclusions.undo(ds)
+    again = steps.run_recipe(ds, recipe)
+    assert again["umap"].reused and again["umap"].id == ids["umap"] and again["scope"].id == ids["scope"]
+    assert len(ds.ids("exclusions")) == 6  # every change a version, none overwritten
+
+
+def test_bad_exclusions_say_what_is_wrong(run: tuple[DataDir, dict[str, str]]) -> None:
+    data, _ = run
+    ds = data.dataset("d")
+    before = ds.ids("exclusions")
+    with pytest.raises(UserError, match="is not a row of"):
+        exclusions.exclude(ds, [10**6])
+    with pytest.raises(NotFound, match="has no tag 'nope'"):
+        exclusions.exclude_tag(ds, "nope")
+    assert ds.ids("exclusions") == before
