@@ -106,3 +106,25 @@ def test_bad_exclusions_say_what_is_wrong(run: tuple[DataDir, dict[str, str]]) -
     with pytest.raises(NotFound, match="has no tag 'nope'"):
         exclusions.exclude_tag(ds, "nope")
     assert ds.ids("exclusions") == before
+
+
+def test_ls_exclude_and_ls_duplicates(
+    run: tuple[DataDir, dict[str, str]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ls_pipeline.cli import _duplicates as duplicates_main
+    from ls_pipeline.cli import _exclude as exclude_main
+
+    data, ids = run
+    monkeypatch.setenv("LATENT_SCOPE_DATA", str(data.root))
+    before = data.dataset("d").ids("exclusions")
+    assert exclude_main(["d", "--rows", "4,x"]) == 2
+    assert exclude_main(["d", "--rows", "4", "--undo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "ls_index integers" in err[0] and "exactly one of" in err[1]
+    assert data.dataset("d").ids("exclusions") == before
+    assert duplicates_main(["d", ids["embedding"], "--threshold", "0.93"]) == 0
+    made = capsys.readouterr().out.strip()
+    assert exclude_main(["d", "--duplicates", made]) == 0
+    version = capsys.readouterr().out.strip()
+    assert data.dataset("d").sidecar("exclusions", version).source == "duplicates"
+    assert exclude_main(["d", "--undo"]) == 0 and data.dataset("d").ids("exclusions")[-1] != version

@@ -17,6 +17,8 @@ from pydantic import Field
 
 from ls_pipeline import steps
 from ls_pipeline.defs import checks
+from ls_pipeline.defs.exclusions_source import EXCLUSIONS
+from ls_pipeline.defs.exclusions_source import observation as exclusions_observation
 from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
 from ls_pipeline.defs.recipe_config import RecipeConfig, partitioned_config
@@ -80,12 +82,13 @@ def ingest(context: dg.AssetExecutionContext, config: IngestConfig, data_dir: Da
     return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(meta["fingerprint"]))
 
 
-def _stage(upstream: str, code_version: str, **kwargs: Any) -> Any:
+def _stage(upstream: str, code_version: str, also: tuple[dg.AssetKey, ...] = (), **kwargs: Any) -> Any:
     """The decorator shared by the dataset x recipe stages, each identity-mapped to the stage before it, and each
-    depending on its recipe's parameters (the `recipe` source asset), so a changed recipe shows them stale."""
+    depending on its recipe's parameters (the `recipe` source asset), so a changed recipe shows them stale; `also`:
+    more source assets partitioned by dataset or recipe."""
     # From ingest and recipe, Dagster infers the one-dimension mapping itself (its explicit class is still beta).
     dep = dg.AssetDep(upstream) if upstream == "ingest" else dg.AssetDep(upstream, partition_mapping=_SAME)
-    deps = [dep, dg.AssetDep(RECIPE)]
+    deps = [dep, dg.AssetDep(RECIPE), *(dg.AssetDep(key) for key in also)]
     return dg.asset(partitions_def=dataset_recipe, deps=deps, code_version=code_version, group_name=GROUP, **kwargs)
 
 
@@ -96,9 +99,12 @@ def _partition(
     dataset, name = split_key(context.partition_key)
     data = data_dir.data()
     resolved = recipe.resolve(data, name)
-    # The recipe's data version as this run reads it, before the materialization records its inputs' versions.
+    # The recipe's (and the exclusions') data version as this run reads it, before the materialization records its
+    # inputs' versions (Dagster reads an observation logged by a step before this one).
     context.log_event(observation(resolved))
-    return data.dataset(dataset), resolved
+    ds = data.dataset(dataset)
+    context.log_event(exclusions_observation(ds))
+    return ds, resolved
 
 
 def _upstream_id(context: dg.AssetExecutionContext, asset: str) -> str:
@@ -122,9 +128,16 @@ def embedding(
     return artifact_result(ds, artifact, started, recipe=recipe.name)
 
 
-@_stage("embedding", umap_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"}, op_tags=on_queue(MEMORY_QUEUE))
+@_stage(
+    "embedding",
+    umap_stage.CODE_VERSION,
+    also=(EXCLUSIONS,),
+    pool=HEAVY,
+    kinds={"parquet"},
+    op_tags=on_queue(MEMORY_QUEUE),
+)
 def umap(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: RecipeConfig) -> dg.MaterializeResult:
-    """2D UMAP projection of the embedding."""
+    """2D UMAP projection of the embedding, fitted without the dataset's excluded rows."""
     started = time.perf_counter()
     with user_errors():
         ds, recipe = _partition(context, data_dir, recipe)
