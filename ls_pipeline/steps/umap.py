@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ls_pipeline.stages import align
 from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.stages.thumbnail import render_png
 from ls_pipeline.steps import exclusions
@@ -83,16 +84,20 @@ def _earlier_map(
 def _place_on(
     ds: Dataset, embedding_id: str, source: EmbeddingSidecar, params: umap_stage.UmapParams, base: UmapSidecar
 ) -> Artifact | None:
-    """Rows whose vector is unchanged keep their point; the others are placed on the map. None when most rows are
-    new (a re-ingest that replaced the rows): such a dataset gets a fresh layout instead."""
+    """Rows whose vector is unchanged keep their point; the others are placed on the map, or (more than
+    params.refit_share of them) the map is refitted and aligned onto this one. None when too few rows are left to
+    align on (a re-ingest that replaced the rows): such a dataset gets a fresh layout instead."""
     vectors, earlier = read_embeddings(ds, embedding_id), read_embeddings(ds, base.embedding_id)
     base_xy = read_umap(ds, base.id)
     n = min(len(vectors), len(earlier), len(base_xy))
     kept = np.zeros(len(vectors), dtype=bool)
     kept[:n] = np.all(vectors[:n] == earlier[:n], axis=1)  # one text, one cached vector: equal means unchanged
-    if kept.sum() < len(vectors) / 2:
+    if kept.sum() <= params.neighbors:
         log.info("most rows changed since %s: laying out every row afresh", base.id)
         return None
+    if (~kept).mean() > params.refit_share:
+        log.info("%d of %d rows are new since %s: refitting, aligned onto it", (~kept).sum(), len(kept), base.id)
+        return _refit_onto(ds, embedding_id, source, params, base, kept, base_xy[:n], vectors)
     excluded = exclusions.excluded_mask(ds, len(vectors))
     fields = {**params.layout_fields(), "placed_on": base.fingerprint, "place_version": umap_stage.PLACE_VERSION}
     fp = fingerprint(
@@ -109,6 +114,45 @@ def _place_on(
         layout = _write_layout(staging, xy, ds, embedding_id, source, params)
         placed = {"placed_on": base.id, "placed_rows": int((~kept).sum()), "kept_rows": int(kept.sum())}
         return {**layout, **placed, **exclusion_record(ds, excluded)}
+
+    return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
+
+
+def _refit_onto(
+    ds: Dataset,
+    embedding_id: str,
+    source: EmbeddingSidecar,
+    params: umap_stage.UmapParams,
+    base: UmapSidecar,
+    kept: np.ndarray,
+    base_xy: np.ndarray,
+    vectors: np.ndarray,
+) -> Artifact:
+    """A fresh fit started from `base`'s points (new rows from where placing would put them), then rigidly aligned
+    onto `base` on the rows both hold (`kept`): shared rows move only as far as the new fit needs."""
+    excluded = exclusions.excluded_mask(ds, len(vectors))
+    fit = ~excluded
+    fields = {**params.layout_fields(int(fit.sum())), **_exclusion_fields(excluded)}
+    fields |= {"aligned_to": base.fingerprint, "align_version": umap_stage.ALIGN_VERSION}
+    fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {embedding_id: source.fingerprint})
+    knn = KnnCache.in_data_dir(ds.path.parent, knn_key(source.fingerprint, excluded), umap_stage.knn_graph)
+
+    def build(staging: Staging) -> dict[str, Any]:
+        old = np.full((len(vectors), 2), np.nan, dtype=np.float32)
+        old[: len(base_xy)][kept[: len(base_xy)]] = base_xy[kept[: len(base_xy)]]
+        shared, start = kept & fit, old.copy()
+        if (fit & ~kept).any():
+            start[fit & ~kept] = umap_stage.place(vectors[fit & ~kept], vectors[shared], old[shared], params)
+        xy = np.zeros_like(old)
+        xy[fit] = umap_stage.refit_from(vectors[fit], start[fit], params, knn)
+        xy[fit] = align.rigid_onto(xy[fit], old[fit], np.flatnonzero(shared[fit]))
+        if excluded.any():
+            xy[excluded] = umap_stage.place(vectors[excluded], vectors[fit], xy[fit], params)
+        moved = align.displacement(xy[shared], old[shared])
+        layout = _write_layout(staging, xy, ds, embedding_id, source, params)
+        aligned = {"aligned_to": base.id, "shared_rows": int(shared.sum()), "refit_rows": int((fit & ~kept).sum())}
+        aligned["median_shift"] = round(float(np.median(moved)), 4) if len(moved) else None
+        return {**layout, **aligned, "knn_method": knn.method, **exclusion_record(ds, excluded)}
 
     return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
 
@@ -176,9 +220,10 @@ def excluded_of(ds: Dataset, source: UmapSidecar) -> np.ndarray:
 
 
 def can_redraw(source: UmapSidecar) -> bool:
-    """A fresh layout of a size UMAP lays out whole: a map with rows placed on it keeps every point where it was,
-    and a sampled one would need its transform to follow the targets too."""
-    return "placed_on" not in source and not source.raw.get("fit_sampled", False)
+    """A fresh layout of a size UMAP lays out whole: a map with rows placed on it keeps every point where it was, a
+    map aligned onto an earlier one keeps its registration, and a sampled one would need its transform to follow the
+    targets too."""
+    return "placed_on" not in source and "aligned_to" not in source and not source.raw.get("fit_sampled", False)
 
 
 def layout_params(source: UmapSidecar) -> umap_stage.UmapParams:
