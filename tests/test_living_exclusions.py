@@ -93,7 +93,9 @@ def test_excluded_rows_are_not_fitted_clustered_or_labelled_and_undo_brings_the_
     with pytest.raises(NotFound, match="no exclusion change to undo"):
         exclusions.undo(ds)
     again = steps.run_recipe(ds, recipe)
-    assert again["umap"].reused and again["umap"].id == ids["umap"] and again["scope"].id == ids["scope"]
+    assert again["umap"].reused and again["umap"].id == ids["umap"] and again["cluster"].id == ids["cluster"]
+    # the scope of the earlier clustering again, now beside the one with exclusions: its changes say so
+    assert again["scope"].sidecar["changes"]["from"] == after["scope"].id
     assert len(ds.ids("exclusions")) == 6  # every change a version, none overwritten
 
 
