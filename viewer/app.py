@@ -80,6 +80,7 @@ def route_table(static_dir: Path, mode: str = "studio") -> list[BaseRoute]:
         Route(scope + "/clusters", datasets.clusters, name="clusters"),
         Route(scope + "/versions", compare.versions, name="versions"),
         Route(scope + "/compare/{other}", compare.compare, name="compare"),
+        Route(scope + "/changes", compare.changes, name="changes"),
         Route(scope + "/rows", rows.rows, methods=READ_POST, name="rows"),
         Route(scope + "/rows/indices", rows.indices, methods=READ_POST, name="indices"),
         Route(scope + "/search", rows.search, name="search"),

@@ -132,6 +132,21 @@ IMPORT_ANSWER: Schema = object_of(
 )
 # secret: in the first upload's answer only; it is shown once and kept only as a hash
 IMPORT_ANSWER["properties"]["secret"] = {"type": "string", "minLength": 20}
+TOPIC_STATUS = ["new", "grown", "shrunk", "vanished", "same"]
+CHANGES: Schema = object_of(
+    **{"from": {"type": "string"}},
+    rows_added=COUNT,
+    rows_removed=COUNT,
+    topics=array_of(
+        object_of(
+            cluster={"type": "integer"},
+            label={"type": "string"},
+            status={"type": "string", "enum": TOPIC_STATUS},
+            before=COUNT,
+            after=COUNT,
+        )
+    ),
+)
 TAG_EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")
 SCOPE_EDITS = ("scope_edit", "scope_undo")  # each publishes a new scope version
 EDITS = TAG_EDITS + SCOPE_EDITS  # studio mode's writes
@@ -217,6 +232,7 @@ BODIES: dict[str, dict[str, Schema]] = {
     **{name: {"application/json": VERSION} for name in SCOPE_EDITS},
     "versions": {"application/json": array_of({"type": "object", "required": ["id", "edited_from", "edit"]})},
     "compare": {"application/json": object_of(a={"type": "string"}, b={"type": "string"}, pairs=array_of({}))},
+    "changes": {"application/json": CHANGES},
     "tag_history": {"application/json": array_of({"type": "object", "required": ["seq", "at", "op", "tag"]})},
     "openapi": {"application/json": object_of(openapi={"type": "string"}, info={"type": "object"}, paths={})},
     "import_upload": {"application/json": IMPORT_ANSWER},

@@ -19,7 +19,7 @@ from ls_pipeline import steps
 from ls_pipeline.defs import checks
 from ls_pipeline.defs.exclusions_source import EXCLUSIONS
 from ls_pipeline.defs.exclusions_source import observation as exclusions_observation
-from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
+from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, changes_metadata, viewer_link
 from ls_pipeline.defs.partitions import dataset_recipe, datasets, split_key
 from ls_pipeline.defs.recipe_config import RecipeConfig, partitioned_config
 from ls_pipeline.defs.recipe_source import RECIPE, observation
@@ -187,7 +187,8 @@ def scope(context: dg.AssetExecutionContext, data_dir: DataDirResource, recipe: 
     with user_errors():
         ds, recipe = _partition(context, data_dir, recipe)
         artifact = steps.scope(ds, _upstream_id(context, "labels"), steps.scope_params(ds, recipe))
-    return artifact_result(ds, artifact, started, recipe=recipe.name, **viewer_link(ds.name, artifact.id))
+    extra = {**viewer_link(ds.name, artifact.id), **changes_metadata(artifact.sidecar)}
+    return artifact_result(ds, artifact, started, recipe=recipe.name, **extra)
 
 
 RECIPE_ASSETS = [embedding, umap, clusters, labels, scope]
