@@ -124,3 +124,31 @@ def test_the_changes_route_answers_the_report_and_names_a_scope_without_one(refr
         first = http.get(f"{base}/{before['scope'].id}/changes")  # type: ignore[index]
         assert first.status_code == 404 and "not made by a refresh" in first.json()["error"]
         assert str(ds.path) not in first.text  # type: ignore[attr-defined]
+
+
+def test_the_explorer_shows_what_changed_and_a_topic_keeps_its_colour(refreshed: dict[str, object]) -> None:
+    from tests.browser import ensure_frontend_built, viewer_server, watched_page
+
+    ds, after, curated = refreshed["ds"], refreshed["after"], str(refreshed["curated"])
+    scope = after["scope"].sidecar  # type: ignore[index]
+    changed = [t for t in scope["changes"]["topics"] if t["status"] != "same"]
+    strong = next(m for m in scope["identity"]["matches"] if m["strong"])
+    ensure_frontend_built()
+    with viewer_server(ds.path.parent) as server, watched_page() as page:  # type: ignore[attr-defined]
+
+        def chip_colour(scope_id: str, cluster: int) -> str:
+            page.goto(f"{server}/datasets/d/explore/{scope_id}?cluster={cluster}")
+            page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=30_000)
+            swatch = page.locator("[data-testid=chip][data-kind=cluster] .swatch").first
+            return str(swatch.evaluate("e => getComputedStyle(e).backgroundColor"))
+
+        assert chip_colour(curated, strong["from"]) == chip_colour(scope.id, strong["cluster"])
+        page.goto(f"{server}/datasets/d/explore/{scope.id}")
+        page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=30_000)
+        panel = page.locator("[data-testid=changes]")
+        assert f"what changed since {curated}" in panel.locator("h3").inner_text().lower()
+        assert panel.locator("[data-testid=change]").count() == len(changed)
+        on_map = next(t for t in changed if t["status"] != "vanished")
+        panel.locator("[data-testid=change] button", has_text=on_map["label"]).first.click()
+        page.wait_for_selector("[data-testid=chip][data-kind=cluster]", timeout=10_000)
+        assert f"cluster={on_map['cluster']}" in page.url

@@ -7,6 +7,7 @@ import { buildScopeEdit } from './scopeedit.js'
 import { buildTagEdit } from './tagedit.js'
 import { buildMapStyle } from './map-style.js'
 import { buildTimeline } from './timeline.js'
+import { buildChanges } from './changes.js'
 
 /** Builds the page into root and returns its elements; `view` receives the controls' events. */
 export function buildLayout(root, view) {
@@ -55,6 +56,7 @@ export function buildLayout(root, view) {
     {},
     el.results,
     el.neighbors,
+    buildChanges(view),
     h('section', {}, h('h3', {}, `Clusters (${clusters.filter((c) => !c.noise).length})`, el.sortButton), el.clusters),
     h('section', {}, h('h3', {}, 'Tags'), el.tags, el.tagEdit?.root),
     el.scopeEdit ? h('section', {}, h('h3', {}, 'Edit clusters'), el.scopeEdit.root) : null,
