@@ -130,3 +130,49 @@ def test_ls_exclude_and_ls_duplicates(
     version = capsys.readouterr().out.strip()
     assert data.dataset("d").sidecar("exclusions", version).source == "duplicates"
     assert exclude_main(["d", "--undo"]) == 0 and data.dataset("d").ids("exclusions")[-1] != version
+
+
+def test_the_explorer_changes_the_exclusion_list_and_undoes_it(run: tuple[DataDir, dict[str, str]]) -> None:
+    from tests.viewer_support import studio_client
+
+    data, _ = run
+    base = "/api/datasets/d/exclusions"
+    with studio_client(data.root) as http:
+        start = http.get(base).json()
+        made = http.post(base, json={"rows": [7, 8], "source": "filter"})
+        assert made.status_code == 201 and made.json()["source"] == "filter"
+        assert set(made.json()["rows"]) == set(start["rows"]) | {7, 8} and made.json()["can_undo"]
+        assert data.dataset("d").sidecar("exclusions", made.json()["version"]).source == "filter"
+        for bad in ({"rows": []}, {"rows": [1], "tag": "x"}, {"rows": [10**9]}, {"duplicates": 1}, ["rows"]):
+            refused = http.post(base, json=bad)
+            assert refused.status_code == 400 and refused.json()["error"], bad
+        assert http.get(base).json() == {k: made.json()[k] for k in ("version", "excluded", "rows", "can_undo")}
+        undone = http.post(f"{base}/undo")
+        assert undone.status_code == 201 and undone.json()["rows"] == start["rows"]
+
+
+def test_the_explore_page_excludes_the_filtered_rows_and_undoes_it(run: tuple[DataDir, dict[str, str]]) -> None:
+    from tests.browser import ensure_frontend_built, viewer_server, watched_page
+
+    data, ids = run
+    ds = data.dataset("d")
+    rows = pd.read_parquet(ds.file("scope", ids["scope"], ".parquet"))
+    cluster0 = set(rows.loc[rows["cluster"] == 0, "ls_index"].tolist())
+    before = set(exclusions.read_excluded(ds).tolist())
+    ensure_frontend_built()
+    with viewer_server(data.root) as server, watched_page() as page:
+        page.goto(f"{server}/datasets/d/explore/{ids['scope']}?cluster=0")
+        page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=30_000)
+        page.wait_for_selector("[data-testid=rows] tbody tr", timeout=30_000)
+        status = page.locator("[data-testid=exclusions-status]")
+        page.locator("[data-testid=exclude-selection]").click()
+        expected = f"{len(before | cluster0):,} rows excluded"
+        page.wait_for_function(f"s => document.querySelector(s).textContent.startsWith('{expected}')",
+                               arg="[data-testid=exclusions-status]", timeout=10_000)  # fmt: skip
+        made = exclusions.current(ds)
+        assert made is not None and made.source == "filter"
+        assert set(exclusions.read_excluded(ds).tolist()) == before | cluster0
+        page.locator("[data-testid=exclude-undo]").click()
+        page.wait_for_function(f"s => document.querySelector(s).textContent.startsWith('{len(before):,} rows')",
+                               arg="[data-testid=exclusions-status]", timeout=10_000)  # fmt: skip
+        assert set(exclusions.read_excluded(ds).tolist()) == before and "excluded" in status.inner_text()

@@ -103,6 +103,34 @@ def undo(ds: Dataset) -> Artifact:
     return _version(ds, rows, "undo", fields, undo_to=target.undo_to if target else None)
 
 
+def change(ds: Dataset, body: Any, max_rows: int) -> Artifact:
+    """One change from JSON (the explorer's): {"rows": [...], "source": "rows"|"filter"}, {"tag": NAME},
+    {"duplicates": true} (keep one row of each group) or {"restore": [...]}; UserError before anything is written."""
+    keys = {"rows", "source", "tag", "duplicates", "restore"}
+    if not isinstance(body, dict) or not body or set(body) - keys:
+        raise UserError('an exclusion change is a JSON object with one of "rows", "tag", "duplicates", "restore"')
+    given = [k for k in ("rows", "tag", "duplicates", "restore") if k in body]
+    if len(given) != 1 or ("source" in body and given != ["rows"]):
+        raise UserError('give exactly one of "rows" (with an optional "source"), "tag", "duplicates", "restore"')
+    if "tag" in body:
+        if not isinstance(body["tag"], str):
+            raise UserError("tag must be a tag's name")
+        return exclude_tag(ds, body["tag"])
+    if "duplicates" in body:
+        if body["duplicates"] is not True:
+            raise UserError('"duplicates" takes true')
+        return exclude_duplicates(ds)
+    rows = body.get("rows", body.get("restore"))
+    if not isinstance(rows, list) or not rows or len(rows) > max_rows:
+        raise UserError(f"rows must be a non-empty list of at most {max_rows:,} ls_index integers")
+    if "restore" in body:
+        return restore(ds, rows)
+    source = body.get("source", "rows")
+    if source not in ("rows", "filter"):
+        raise UserError('source must be "rows" (picked rows) or "filter" (the rows a filter kept)')
+    return exclude(ds, rows, source)
+
+
 def _checked(ds: Dataset, rows: Iterable[int]) -> np.ndarray:
     values = list(rows)
     if any(isinstance(v, bool) or not isinstance(v, int | np.integer) for v in values):

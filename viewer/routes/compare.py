@@ -15,7 +15,7 @@ from ls_pipeline.steps import compare as compare_step
 from ls_pipeline.steps import curate
 from ls_pipeline.store.files import Version
 from viewer.catalog import Scope
-from viewer.errors import BadRequest, NotFound
+from viewer.errors import BadRequest
 from viewer.routes.common import Json, catalog, scope_of, work
 
 
@@ -68,16 +68,11 @@ def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
 
 async def changes(request: Request) -> Response:
     """What the refresh that made this scope changed since the scope before it: rows added and removed, and each
-    topic new, grown, shrunk, vanished or the same (recorded when the scope was made)."""
+    topic new, grown, shrunk, vanished or the same (recorded when the scope was made). A scope no refresh made
+    (the first of its name) answers from: null and no topics."""
     found = await work(scope_of, request)
-    report = found.sidecar.raw.get("changes")
-    if not report:
-        raise NotFound(
-            f"scope {found.id} was not made by a refresh: no earlier scope of its name to compare with "
-            "(run its recipe again after the dataset changes)"
-        )
-    keys = ("from", "rows_added", "rows_removed", "topics")
-    return Json({k: report[k] for k in keys})
+    report = found.sidecar.raw.get("changes") or {"from": None, "rows_added": 0, "rows_removed": 0, "topics": []}
+    return Json({k: report[k] for k in ("from", "rows_added", "rows_removed", "topics")})
 
 
 @lru_cache(maxsize=8)
