@@ -144,8 +144,14 @@ def run(dataset: str, recipe: str = DEFAULT) -> dict[str, str]:
 
 @takes(DuplicatesParams, "dataset", "embedding_id", "threshold", "neighbors")
 def duplicates(dataset: str, embedding_id: str, params: DuplicatesParams) -> str:
-    """Near-duplicate groups of an embedding's rows (connected pairs at or above the cosine threshold)."""
-    return steps.duplicates(data_dir().dataset(dataset), embedding_id, params).id
+    """Near-duplicate groups of an embedding's rows (connected pairs at or above the cosine threshold); the tag
+    `near-duplicates` is set to their rows, for the explorer's filters and facets."""
+    from ls_pipeline.steps.duplicates import tag_groups
+
+    ds = data_dir().dataset(dataset)
+    made = steps.duplicates(ds, embedding_id, params)
+    tag_groups(ds, made.id)
+    return made.id
 
 
 def exclude(

@@ -126,6 +126,15 @@ def test_ls_exclude_and_ls_duplicates(
     assert data.dataset("d").ids("exclusions") == before
     assert duplicates_main(["d", ids["embedding"], "--threshold", "0.93"]) == 0
     made = capsys.readouterr().out.strip()
+    grouped = np.flatnonzero(read_groups(data.dataset("d"), made) != ALONE).tolist()
+    assert grouped and tags.read(data.dataset("d"), "near-duplicates") == grouped  # for the explorer's filters
+    from tests.viewer_support import in_process
+
+    with in_process(data.root) as http:  # a filter and a facet of the explorer
+        scope = f"/api/datasets/d/scopes/{ids['scope']}"
+        assert http.get(f"{scope}/rows/indices?tag=near-duplicates").json()["indices"] == grouped
+        facet = http.get(f"{scope}/facets?column=ls_tags").json()["facets"][0]
+        assert {"value": "near-duplicates", "count": len(grouped)} in facet["buckets"]
     assert exclude_main(["d", "--duplicates", made]) == 0
     version = capsys.readouterr().out.strip()
     assert data.dataset("d").sidecar("exclusions", version).source == "duplicates"

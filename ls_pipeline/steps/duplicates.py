@@ -10,6 +10,7 @@ import pandas as pd
 
 from ls_pipeline.stages import duplicates as duplicates_stage
 from ls_pipeline.steps.embed import read_embeddings
+from ls_pipeline.store import tags
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import read_stored_table
@@ -41,6 +42,22 @@ def duplicates(ds: Dataset, embedding_id: str, params: duplicates_stage.Duplicat
         }
 
     return produce(ds, DUPLICATES.name, fp, build, packages=["faiss-cpu", "scipy"])
+
+
+TAG = "near-duplicates"
+
+
+def tag_groups(ds: Dataset, duplicates_id: str) -> list[int]:
+    """Make the tag `near-duplicates` hold exactly the rows of the groups (a tag edit, in the tags' history, so undo
+    works): the explorer filters by it and charts it beside the other tags. Returns its rows."""
+    rows = np.flatnonzero(read_groups(ds, duplicates_id) != duplicates_stage.ALONE).tolist()
+    have = tags.read(ds, TAG)
+    if have is None:
+        tags.create(ds, TAG)
+        have = []
+    if set(have) != set(rows):
+        tags.change(ds, TAG, add=sorted(set(rows) - set(have)), remove=sorted(set(have) - set(rows)))
+    return rows
 
 
 def read_groups(ds: Dataset, duplicates_id: str) -> np.ndarray:
