@@ -13,7 +13,7 @@ from ls_pipeline.errors import NotFound, UserError
 from ls_pipeline.recipe import parse_recipe
 from ls_pipeline.stages.duplicates import ALONE, DuplicatesParams
 from ls_pipeline.stages.ingest import IngestParams
-from ls_pipeline.steps import exclusions
+from ls_pipeline.steps import curate, exclusions
 from ls_pipeline.steps.duplicates import duplicates, read_groups
 from ls_pipeline.steps.label import read_labels
 from ls_pipeline.store import DataDir, tags
@@ -144,7 +144,7 @@ def test_ls_exclude_and_ls_duplicates(
 def test_the_explorer_changes_the_exclusion_list_and_undoes_it(run: tuple[DataDir, dict[str, str]]) -> None:
     from tests.viewer_support import studio_client
 
-    data, _ = run
+    data, ids = run
     base = "/api/datasets/d/exclusions"
     with studio_client(data.root) as http:
         start = http.get(base).json()
@@ -158,6 +158,11 @@ def test_the_explorer_changes_the_exclusion_list_and_undoes_it(run: tuple[DataDi
         assert http.get(base).json() == {k: made.json()[k] for k in ("version", "excluded", "rows", "can_undo")}
         undone = http.post(f"{base}/undo")
         assert undone.status_code == 201 and undone.json()["rows"] == start["rows"]
+        curated = curate.edit(data.dataset("d"), ids["scope"], {"op": "remove", "rows": [20, 21]}, 100).scope.id
+        from_removed = http.post(base, json={"removed_in": curated}).json()
+        assert from_removed["source"] == "removed" and {20, 21} <= set(from_removed["rows"])
+        nothing_removed = http.post(base, json={"removed_in": ids["scope"]})
+        assert nothing_removed.status_code == 400 and "no removed rows" in nothing_removed.json()["error"]
 
 
 def test_the_explore_page_excludes_the_filtered_rows_and_undoes_it(run: tuple[DataDir, dict[str, str]]) -> None:

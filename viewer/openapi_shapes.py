@@ -276,6 +276,7 @@ EXCLUSION_CHANGE: Schema = {
             **object_of(rows=ROWS),
             "properties": {"rows": ROWS, "source": {"type": "string", "enum": ["rows", "filter"]}},
         },
+        object_of(removed_in=ID),
         object_of(tag=TAG),
         object_of(duplicates={"type": "boolean", "enum": [True]}),
         object_of(restore=ROWS),

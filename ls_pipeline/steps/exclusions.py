@@ -24,11 +24,11 @@ from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import read_stored_table
 from ls_pipeline.store.fingerprint import fingerprint
-from ls_pipeline.store.layout import EXCLUSIONS, TABLE
+from ls_pipeline.store.layout import DELETED, EXCLUSIONS, SCOPE, TABLE
 from ls_pipeline.store.sidecars import ExclusionsSidecar
 
 CODE_VERSION = "1"
-SOURCES = ("rows", "tag", "filter", "duplicates", "restore", "undo")
+SOURCES = ("rows", "filter", "removed", "tag", "duplicates", "restore", "undo")
 
 
 def current(ds: Dataset) -> ExclusionsSidecar | None:
@@ -81,6 +81,16 @@ def exclude_tag(ds: Dataset, tag: str) -> Artifact:
     return exclude(ds, rows, "tag", note=tag)
 
 
+def exclude_removed(ds: Dataset, scope_id: str) -> Artifact:
+    """The rows a curator removed in a scope (its version as named), for every map of the dataset from now on."""
+    ds.sidecar(SCOPE.name, scope_id)
+    rows = read_stored_table(ds.file(SCOPE, scope_id, TABLE))  # (steps/curate reads scopes too, but imports umap)
+    removed = rows.loc[rows[DELETED], "ls_index"].tolist() if DELETED in rows else []
+    if not removed:
+        raise UserError(f"scope {scope_id!r} has no removed rows; remove rows in it first, or exclude rows directly")
+    return exclude(ds, removed, "removed", note=scope_id)
+
+
 def exclude_duplicates(ds: Dataset, duplicates_id: str | None = None) -> Artifact:
     """Keep one row of each near-duplicate group (its first), exclude the others."""
     if duplicates_id is None:
@@ -104,14 +114,19 @@ def undo(ds: Dataset) -> Artifact:
 
 
 def change(ds: Dataset, body: Any, max_rows: int) -> Artifact:
-    """One change from JSON (the explorer's): {"rows": [...], "source": "rows"|"filter"}, {"tag": NAME},
-    {"duplicates": true} (keep one row of each group) or {"restore": [...]}; UserError before anything is written."""
-    keys = {"rows", "source", "tag", "duplicates", "restore"}
-    if not isinstance(body, dict) or not body or set(body) - keys:
-        raise UserError('an exclusion change is a JSON object with one of "rows", "tag", "duplicates", "restore"')
-    given = [k for k in ("rows", "tag", "duplicates", "restore") if k in body]
+    """One change from JSON (the explorer's): {"rows": [...], "source": "rows"|"filter"}, {"removed_in": SCOPE}
+    (the rows a curator removed there), {"tag": NAME}, {"duplicates": true} (keep one row of each group) or
+    {"restore": [...]}; UserError before anything is written."""
+    kinds = ("rows", "removed_in", "tag", "duplicates", "restore")
+    if not isinstance(body, dict) or not body or set(body) - {*kinds, "source"}:
+        raise UserError(f"an exclusion change is a JSON object with one of {', '.join(kinds)}")
+    given = [k for k in kinds if k in body]
     if len(given) != 1 or ("source" in body and given != ["rows"]):
-        raise UserError('give exactly one of "rows" (with an optional "source"), "tag", "duplicates", "restore"')
+        raise UserError(f'give exactly one of {", ".join(kinds)} ("rows" may come with a "source")')
+    if "removed_in" in body:
+        if not isinstance(body["removed_in"], str):
+            raise UserError("removed_in must be a scope's id")
+        return exclude_removed(ds, body["removed_in"])
     if "tag" in body:
         if not isinstance(body["tag"], str):
             raise UserError("tag must be a tag's name")

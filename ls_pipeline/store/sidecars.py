@@ -141,7 +141,7 @@ class DuplicatesSidecar(Sidecar):
 class ExclusionsSidecar(Sidecar):
     kind: ClassVar[str] = "exclusions"
     excluded: int = 0
-    source: str = ""  # what made this version: rows, tag, filter, duplicates, restore or undo
+    source: str = ""  # what made this version: rows, filter, removed, tag, duplicates, restore or undo
     edited_from: str | None = None  # the version before; None for the first
     undo_to: str | None = None  # the version an undo of this one restores ("" : the empty list)
 

@@ -21,8 +21,8 @@ async def current(request: Request) -> Response:
 
 
 async def change(request: Request) -> Response:
-    """A new version: body {"rows": [...], "source": "rows"|"filter"}, {"tag": NAME}, {"duplicates": true} or
-    {"restore": [...]}; 201 with the version."""
+    """A new version: body {"rows": [...], "source": "rows"|"filter"}, {"removed_in": SCOPE}, {"tag": NAME},
+    {"duplicates": true} or {"restore": [...]}; 201 with the version."""
     check_write(request)
     ds = await work(catalog(request).dataset, request.path_params["dataset"])
     body = await json_body(request, limits(request))

@@ -36,6 +36,7 @@ export function buildExclusions(view) {
       'div.row',
       {},
       act('Exclude these rows', 'exclude-selection', () => send(base, kept)),
+      act('Exclude the rows removed here', 'exclude-removed', () => send(base, { removed_in: view.data.scope })),
       act('Keep one of each near-duplicate group', 'exclude-duplicates', () => send(base, { duplicates: true })),
       act('Undo', 'exclude-undo', () => send(`${base}/undo`, {})),
     ),
