@@ -24,7 +24,7 @@ PLACE_VERSION = "2"  # 2: a new row whose vector equals a mapped row's takes tha
 REDRAW_VERSION = "1"
 ALIGN_VERSION = "1"
 REFIT_EPOCHS = 100
-REFIT_LEARNING_RATE = 0.05
+REFIT_LEARNING_RATE = 0.03
 log = logging.getLogger(__name__)
 
 # We compute the neighbour graph apart and reuse it across UMAP runs with the same neighbours (the map and the 10D
@@ -58,7 +58,7 @@ class UmapParams:
     # onto the earlier map (started from its points, then rigidly aligned on the rows both hold). The default is
     # measured in docs/living-maps.md.
     refit_share: float = param(
-        0.2, "refit (aligned onto the earlier map) when more than this share of rows is new; else place them",
+        0.1, "refit (aligned onto the earlier map) when more than this share of rows is new; else place them",
         number(0, 1),
     )  # fmt: skip
     # A full UMAP of a million rows needs its whole neighbour graph and optimizer state at once (beyond this
