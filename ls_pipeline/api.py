@@ -20,6 +20,7 @@ from ls_pipeline.recipe import DEFAULT, load_recipe
 from ls_pipeline.sources.files import read_table
 from ls_pipeline.sources.vectors import list_column, read_vectors
 from ls_pipeline.stages.cluster import ClusterParams
+from ls_pipeline.stages.duplicates import DuplicatesParams
 from ls_pipeline.stages.embed import EmbedParams
 from ls_pipeline.stages.ingest import IngestParams
 from ls_pipeline.stages.label import LabelParams
@@ -139,6 +140,45 @@ def run(dataset: str, recipe: str = DEFAULT) -> dict[str, str]:
     data = data_dir()
     artifacts = steps.run_recipe(data.dataset(dataset), load_recipe(recipe, data))
     return {kind: artifact.id for kind, artifact in artifacts.items()}
+
+
+@takes(DuplicatesParams, "dataset", "embedding_id", "threshold", "neighbors")
+def duplicates(dataset: str, embedding_id: str, params: DuplicatesParams) -> str:
+    """Near-duplicate groups of an embedding's rows (connected pairs at or above the cosine threshold); the tag
+    `near-duplicates` is set to their rows, for the explorer's filters and facets."""
+    from ls_pipeline.steps.duplicates import tag_groups
+
+    ds = data_dir().dataset(dataset)
+    made = steps.duplicates(ds, embedding_id, params)
+    tag_groups(ds, made.id)
+    return made.id
+
+
+def exclude(
+    dataset: str,
+    rows: list[int] | None = None,
+    tag: str | None = None,
+    duplicates_id: str | None = None,
+    restore: list[int] | None = None,
+    undo: bool = False,
+) -> str:
+    """A new version of the dataset's exclusion list (one change: rows, a tag's rows, all but one row of each
+    near-duplicate group, rows restored, or an undo); the next run of the recipe leaves those rows out."""
+    from ls_pipeline.steps import exclusions
+
+    ds = data_dir().dataset(dataset)
+    changes = [rows is not None, tag is not None, duplicates_id is not None, restore is not None, undo]
+    if sum(changes) != 1:
+        raise UserError("exclude takes exactly one of rows, tag, duplicates_id, restore or undo")
+    if rows is not None:
+        return exclusions.exclude(ds, rows).id
+    if tag is not None:
+        return exclusions.exclude_tag(ds, tag).id
+    if duplicates_id is not None:
+        return exclusions.exclude_duplicates(ds, duplicates_id or None).id
+    if restore is not None:
+        return exclusions.restore(ds, restore).id
+    return exclusions.undo(ds).id
 
 
 def _shown(value: Any) -> str:

@@ -243,6 +243,49 @@ def _scope(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("ls-duplicates", "Find near-duplicate rows: groups of rows at or above a cosine similarity threshold.")
+@arguments(_stage_arguments("duplicates", "dataset_id", "embedding_id"))
+def _duplicates(args: argparse.Namespace) -> int:
+    print(_api().duplicates(args.dataset_id, args.embedding_id, **params.given(args)))
+    return 0
+
+
+@command(
+    "ls-exclude", "Change a dataset's exclusion list (rows the next run leaves out of its fit); prints the version."
+)
+@arguments(
+    lambda p: (
+        p.add_argument("dataset_id", help=DATASET_HELP),
+        p.add_argument("--rows", help="ls_index values to exclude, comma-separated"),
+        p.add_argument("--tag", help="exclude a tag's rows"),
+        p.add_argument(
+            "--duplicates",
+            nargs="?",
+            const="",
+            help="exclude all but one row of each near-duplicate "
+            "group (of the given duplicates id; default: the newest)",
+        ),
+        p.add_argument("--restore", help="ls_index values to bring back, comma-separated"),
+        p.add_argument("--undo", action="store_true", help="undo the last change"),
+    )
+)
+def _exclude(args: argparse.Namespace) -> int:
+    print(_api().exclude(
+        args.dataset_id, rows=_indices(args.rows), tag=args.tag, duplicates_id=args.duplicates,
+        restore=_indices(args.restore), undo=args.undo,
+    ))  # fmt: skip
+    return 0
+
+
+def _indices(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"rows are ls_index integers separated by commas, got {text!r:.60}") from None
+
+
 @command("ls-run", "Ingest a file if given one, then run every stage with a recipe (default: 'default').")
 @arguments(
     lambda p: (
@@ -452,6 +495,8 @@ cluster_main = _entry(_cluster)
 label_main = _entry(_label)
 scope_main = _entry(_scope)
 run_main = _entry(_run)
+duplicates_main = _entry(_duplicates)
+exclude_main = _entry(_exclude)
 recipe_main = _entry(_recipe)
 serve_main = _entry(_serve)
 twitter_import_main = _entry(_twitter_import)

@@ -238,7 +238,7 @@ def takes(cls: type, *order: str) -> Callable[[Callable[..., Any]], Callable[...
 # The ids a stage's command takes before its parameters (Latent Scope's order), as its --help describes them
 ID_HELP = {
     "dataset_id": "the dataset's name (a folder of the data directory)",
-    "embedding_id": "the embedding to lay out, e.g. embedding-001",
+    "embedding_id": "the embedding to use, e.g. embedding-001",
     "umap_id": "the layout to cluster, e.g. umap-001",
     "cluster_id": "the clustering to label, e.g. cluster-001",
 }

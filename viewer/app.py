@@ -25,7 +25,19 @@ from viewer.db import Database
 from viewer.errors import HANDLERS, NotFound
 from viewer.guard import new_token
 from viewer.openapi import openapi
-from viewer.routes import compare, datasets, facets, imports, instance, points, rows, scope_writes, tag_writes, tags
+from viewer.routes import (
+    compare,
+    datasets,
+    exclusion_writes,
+    facets,
+    imports,
+    instance,
+    points,
+    rows,
+    scope_writes,
+    tag_writes,
+    tags,
+)
 from viewer.routes.common import Json
 from viewer.routes.static import SinglePageApp
 from viewer.search import QueryEmbedder
@@ -54,6 +66,8 @@ def studio_routes() -> list[BaseRoute]:
         Route(ds + "/tag-history/undo", tag_writes.undo, methods=["POST"], name="tag_undo"),
         Route(scope + "/edits", scope_writes.edit, methods=["POST"], name="scope_edit"),
         Route(scope + "/edits/undo", scope_writes.undo, methods=["POST"], name="scope_undo"),
+        Route(ds + "/exclusions", exclusion_writes.change, methods=["POST"], name="exclusions_change"),
+        Route(ds + "/exclusions/undo", exclusion_writes.undo, methods=["POST"], name="exclusions_undo"),
     ]
 
 
@@ -80,6 +94,7 @@ def route_table(static_dir: Path, mode: str = "studio") -> list[BaseRoute]:
         Route(scope + "/clusters", datasets.clusters, name="clusters"),
         Route(scope + "/versions", compare.versions, name="versions"),
         Route(scope + "/compare/{other}", compare.compare, name="compare"),
+        Route(scope + "/changes", compare.changes, name="changes"),
         Route(scope + "/rows", rows.rows, methods=READ_POST, name="rows"),
         Route(scope + "/rows/indices", rows.indices, methods=READ_POST, name="indices"),
         Route(scope + "/search", rows.search, name="search"),
@@ -87,6 +102,7 @@ def route_table(static_dir: Path, mode: str = "studio") -> list[BaseRoute]:
         Route(scope + "/facets", facets.facets, methods=READ_POST, name="facets"),
         Route(scope + "/export", rows.export, methods=READ_POST, name="export"),
         Route(ds + "/tags", tags.tags, name="tags"),
+        Route(ds + "/exclusions", exclusion_writes.current, name="exclusions"),
         Route(ds + "/tags/{tag}", tags.tag, name="tag"),
         Route("/openapi.json", openapi_json, name="openapi"),
         Route("/api/{rest:path}", api_not_found, methods=ANY_METHOD, name="api_not_found"),

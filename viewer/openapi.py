@@ -214,9 +214,8 @@ def _operation(route: Route, op_id: str, query: list[Schema]) -> Schema:
     bodies = BODIES.get(route.name, {"application/json": {}})
     error = {"description": "a client error", "content": {"application/json": {"schema": ERROR}}}
     # Accepted: the import's pipeline runs later, in Dagster; created: a new tag.
-    ok = {"import_upload": "202", "tag_create": "201", "scope_edit": "201", "scope_undo": "201"}.get(
-        route.name or "", "200"
-    )
+    created = ("tag_create", "scope_edit", "scope_undo", "exclusions_change", "exclusions_undo")
+    ok = {"import_upload": "202", **dict.fromkeys(created, "201")}.get(route.name or "", "200")
     operation = {
         "operationId": op_id,
         "summary": doc,

@@ -132,9 +132,31 @@ IMPORT_ANSWER: Schema = object_of(
 )
 # secret: in the first upload's answer only; it is shown once and kept only as a hash
 IMPORT_ANSWER["properties"]["secret"] = {"type": "string", "minLength": 20}
+TOPIC_STATUS = ["new", "grown", "shrunk", "vanished", "same"]
+CHANGES: Schema = object_of(
+    **{"from": NULLABLE_STRING},
+    rows_added=COUNT,
+    rows_removed=COUNT,
+    topics=array_of(
+        object_of(
+            cluster={"type": "integer"},
+            label={"type": "string"},
+            status={"type": "string", "enum": TOPIC_STATUS},
+            before=COUNT,
+            after=COUNT,
+        )
+    ),
+)
 TAG_EDITS = ("tag_create", "tag_rename", "tag_delete", "tag_add", "tag_remove", "tag_undo")
 SCOPE_EDITS = ("scope_edit", "scope_undo")  # each publishes a new scope version
-EDITS = TAG_EDITS + SCOPE_EDITS  # studio mode's writes
+EXCLUSION_EDITS = ("exclusions_change", "exclusions_undo")  # each publishes a new version of the exclusion list
+EDITS = TAG_EDITS + SCOPE_EDITS + EXCLUSION_EDITS  # studio mode's writes
+EXCLUSIONS: Schema = object_of(
+    version={"type": "string", "nullable": True},
+    excluded={"type": "integer", "minimum": 0},
+    rows={"type": "array", "items": {"type": "integer", "minimum": 0}},
+    can_undo={"type": "boolean"},
+)
 VERSION: Schema = object_of(
     scope={"type": "string"},
     labels_id={"type": "string"},
@@ -215,8 +237,10 @@ BODIES: dict[str, dict[str, Schema]] = {
     "tag": {"application/json": object_of(tag={"type": "string"}, indices=INDICES)},
     **{name: {"application/json": EDIT} for name in TAG_EDITS},
     **{name: {"application/json": VERSION} for name in SCOPE_EDITS},
+    **{name: {"application/json": EXCLUSIONS} for name in ("exclusions", *EXCLUSION_EDITS)},
     "versions": {"application/json": array_of({"type": "object", "required": ["id", "edited_from", "edit"]})},
     "compare": {"application/json": object_of(a={"type": "string"}, b={"type": "string"}, pairs=array_of({}))},
+    "changes": {"application/json": CHANGES},
     "tag_history": {"application/json": array_of({"type": "object", "required": ["seq", "at", "op", "tag"]})},
     "openapi": {"application/json": object_of(openapi={"type": "string"}, info={"type": "object"}, paths={})},
     "import_upload": {"application/json": IMPORT_ANSWER},
@@ -245,9 +269,23 @@ def _named(key: str) -> Schema:
     }
 
 
+ROWS: Schema = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}
+EXCLUSION_CHANGE: Schema = {
+    "oneOf": [
+        {
+            **object_of(rows=ROWS),
+            "properties": {"rows": ROWS, "source": {"type": "string", "enum": ["rows", "filter"]}},
+        },
+        object_of(removed_in=ID),
+        object_of(tag=TAG),
+        object_of(duplicates={"type": "boolean", "enum": [True]}),
+        object_of(restore=ROWS),
+    ]
+}
 REQUESTS: dict[str, Schema] = {
     "import_upload": UPLOADS,
     "tag_create": _named("tag"),
     "tag_rename": _named("to"),
     "scope_edit": {"required": True, "content": {"application/json": {"schema": SCOPE_EDIT}}},
+    "exclusions_change": {"required": True, "content": {"application/json": {"schema": EXCLUSION_CHANGE}}},
 }

@@ -19,8 +19,9 @@ from pydantic import Field
 
 from ls_pipeline import steps
 from ls_pipeline.defs import checks
-from ls_pipeline.defs.layout import INGEST, RECIPE_SOURCE, Layout
-from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, viewer_link
+from ls_pipeline.defs.exclusions_source import observation as exclusions_observation
+from ls_pipeline.defs.layout import EXCLUSIONS_SOURCE, INGEST, RECIPE_SOURCE, Layout
+from ls_pipeline.defs.metadata import ARTIFACT_ID, artifact_result, changes_metadata, viewer_link
 from ls_pipeline.defs.partitions import split_key
 from ls_pipeline.defs.recipe_config import KEY
 from ls_pipeline.defs.recipe_source import observation
@@ -52,16 +53,19 @@ def user_errors() -> Iterator[None]:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
-def _stage(layout: Layout, name: str, upstream: str, code_version: str, **kwargs: Any) -> Any:
+def _stage(
+    layout: Layout, name: str, upstream: str, code_version: str, also: tuple[str, ...] = (), **kwargs: Any
+) -> Any:
     """The decorator shared by the dataset x recipe stages, each identity-mapped to the stage before it, and each
-    depending on its recipe's parameters (the `recipe` source asset), so a changed recipe shows them stale."""
+    depending on its recipe's parameters (the `recipe` source asset), so a changed recipe shows them stale; `also`:
+    more source assets partitioned by dataset or recipe."""
     # From ingest and recipe, Dagster infers the one-dimension mapping itself (its explicit class is still beta).
     upstream_key = layout.key(upstream)
     dep = dg.AssetDep(upstream_key) if upstream == INGEST else dg.AssetDep(upstream_key, partition_mapping=_SAME)
     return dg.asset(
         key=layout.key(name),
         partitions_def=layout.dataset_recipe,
-        deps=[dep, dg.AssetDep(layout.key(RECIPE_SOURCE))],
+        deps=[dep, dg.AssetDep(layout.key(RECIPE_SOURCE)), *(dg.AssetDep(layout.key(source)) for source in also)],
         code_version=code_version,
         group_name=layout.group,
         **kwargs,
@@ -74,8 +78,11 @@ def _partition(context: dg.AssetExecutionContext, layout: Layout) -> tuple[Datas
     data = layout.data(context)
     resolved = getattr(context.resources, KEY).resolve(data, name)
     # The recipe's data version as this run reads it, before the materialization records its inputs' versions.
+    # The exclusions' version too (Dagster reads an observation logged by a step before this one).
     context.log_event(observation(resolved, layout.key(RECIPE_SOURCE)))
-    return data.dataset(dataset), resolved
+    ds = data.dataset(dataset)
+    context.log_event(exclusions_observation(ds, layout.key(EXCLUSIONS_SOURCE)))
+    return ds, resolved
 
 
 def upstream_id(context: dg.AssetExecutionContext, asset: dg.AssetKey) -> str:
@@ -109,11 +116,11 @@ def recipe_stage_assets(
         return artifact_result(ds, artifact, started, recipe=recipe.name)
 
     @_stage(
-        layout, "umap", "embedding", umap_stage.CODE_VERSION, pool=HEAVY, kinds={"parquet"},
+        layout, "umap", "embedding", umap_stage.CODE_VERSION, also=(EXCLUSIONS_SOURCE,), pool=HEAVY, kinds={"parquet"},
         op_tags=on_queue(MEMORY_QUEUE), required_resource_keys=needs, automation_condition=conditions.get("umap"),
     )  # fmt: skip
     def umap(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        """2D UMAP projection of the embedding."""
+        """2D UMAP projection of the embedding, fitted without the dataset's excluded rows."""
         started = time.perf_counter()
         with user_errors():
             ds, recipe = _partition(context, layout)
@@ -161,7 +168,8 @@ def recipe_stage_assets(
         with user_errors():
             ds, recipe = _partition(context, layout)
             artifact = steps.scope(ds, upstream_id(context, layout.key("labels")), steps.scope_params(ds, recipe))
-        return artifact_result(ds, artifact, started, recipe=recipe.name, **viewer_link(ds.name, artifact.id))
+        extra = {**viewer_link(ds.name, artifact.id), **changes_metadata(artifact.sidecar)}
+        return artifact_result(ds, artifact, started, recipe=recipe.name, **extra)
 
     return [embedding, umap, clusters, labels, scope]
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 import dagster as dg
 from dagster import AutomationContext, AutomationResult
 
-from ls_pipeline.defs.layout import EXPORT, INGEST, RECIPE_SOURCE, RECIPE_STAGES, Layout
+from ls_pipeline.defs.layout import EXCLUSIONS_SOURCE, EXPORT, INGEST, RECIPE_SOURCE, RECIPE_STAGES, Layout
 from ls_pipeline.defs.partitions import split_key
 from ls_pipeline.recipe import DEFAULT
 
@@ -40,7 +40,10 @@ class RecipeIs(dg.AutomationCondition):
 
 
 def _not_by_recipe(layout: Layout, condition: dg.AutomationCondition) -> dg.AutomationCondition:
-    return condition.ignore(dg.AssetSelection.assets(layout.key(RECIPE_SOURCE)))  # type: ignore[attr-defined]
+    """`condition` over the stage inputs, not the observed sources: each run logs an observation of its recipe and
+    exclusions, and a changed exclusion list shows the maps stale for a person to refit, never refits by itself."""
+    sources = dg.AssetSelection.assets(layout.key(RECIPE_SOURCE), layout.key(EXCLUSIONS_SOURCE))
+    return condition.ignore(sources)  # type: ignore[attr-defined]
 
 
 def _quiet(layout: Layout) -> dg.AutomationCondition:

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from ls_pipeline.defs import automation
 from ls_pipeline.defs.assets import recipe_stage_assets
+from ls_pipeline.defs.exclusions_source import exclusions_source_asset
 from ls_pipeline.defs.export import export_asset
 from ls_pipeline.defs.ingest import IngestSpec, ingest_asset
 from ls_pipeline.defs.layout import EXPORT, INGEST, RECIPE_STAGES, Layout, for_dataset
@@ -146,7 +147,7 @@ def _defs(
         dg.define_asset_job(layout.name("export_job"), selection=[layout.key(EXPORT)]),
     ]
     return dg.Definitions(
-        assets=[recipe_source_asset(layout), ingest, *stages, export],
+        assets=[recipe_source_asset(layout), exclusions_source_asset(layout), ingest, *stages, export],
         jobs=jobs,
         sensors=sensors,
         resources=resources(),

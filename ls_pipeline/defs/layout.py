@@ -17,7 +17,7 @@ from ls_pipeline.defs import partitions
 from ls_pipeline.store.datadir import DataDir
 
 RECIPE_STAGES = ("embedding", "umap", "clusters", "labels", "scope")
-INGEST, EXPORT, RECIPE_SOURCE = "ingest", "export", "recipe"
+INGEST, EXPORT, RECIPE_SOURCE, EXCLUSIONS_SOURCE = "ingest", "export", "recipe", "exclusions"
 DATA_DIR_KEY = "data_dir"  # the resource the project's own code location reads the data directory from
 
 

@@ -13,6 +13,7 @@ import dagster as dg
 
 from ls_pipeline import settings
 from ls_pipeline.models.prices import estimated_cost, price_table
+from ls_pipeline.stages import changes as changes_stage
 from ls_pipeline.store.artifacts import Artifact
 from ls_pipeline.store.datadir import DataDir, Dataset
 from ls_pipeline.store.layout import SIDECAR, THUMBNAIL
@@ -97,6 +98,22 @@ def viewer_link(dataset: str, scope_id: str) -> dict[str, Any]:
     if not base:
         return {}
     return {"viewer": dg.MetadataValue.url(f"{base}/datasets/{quote(dataset)}/explore/{quote(scope_id)}")}
+
+
+def changes_metadata(sidecar: Sidecar) -> dict[str, Any]:
+    """What a refresh changed, for a scope made beside an earlier one: the counts, and the topics as a table."""
+    report = sidecar.raw.get("changes")
+    if not report:
+        return {}
+    counts = changes_stage.summary(report)
+    lines = ["| topic | status | before | after |", "| --- | --- | ---: | ---: |"]
+    changed = [t for t in report["topics"] if t["status"] != "same"]
+    lines += [f"| {_cell(t['label'])} | {t['status']} | {t['before']} | {t['after']} |" for t in changed]
+    return {"changed_from": report["from"], **counts, "changes": dg.MetadataValue.md("\n".join(lines))}
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")[:80]
 
 
 def thumbnail(png: Path) -> dict[str, Any]:

@@ -158,6 +158,18 @@ def cluster(points: np.ndarray, params: ClusterParams, levels: int = 0) -> Clust
     return Clustering(numbered, raw, hierarchy)
 
 
+def with_left_out(found: Clustering, left_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster, raw_cluster) for every row, from a clustering of the rows not `left_out` (a boolean per row): the
+    rows left out are noise (raw -1) in the id noise has, one past the clusters, so no cluster or label holds them."""
+    if not left_out.any():
+        return found.cluster, found.raw
+    noise_id = len(np.unique(found.raw[found.raw >= 0]))
+    cluster = np.full(len(left_out), noise_id, dtype=found.cluster.dtype)
+    raw = np.full(len(left_out), -1, dtype=found.raw.dtype)
+    cluster[~left_out], raw[~left_out] = found.cluster, found.raw
+    return cluster, raw
+
+
 def clustering_space(
     params: ClusterParams, xy: np.ndarray, vectors: Callable[[], np.ndarray], umap: UmapParams, knn: KnnSource | None
 ) -> np.ndarray:

@@ -38,7 +38,8 @@ def scope_rows(xy: np.ndarray, cluster: np.ndarray, raw: np.ndarray, labels: pd.
 
 
 # Clusters and the topics above them (levels) share this shape; topics add level and children.
-_LOOKUP = "cluster label description count noise hull terms labeler parent level children".split()
+# colour: a slot in the viewer's palette, where a refresh carried an earlier cluster's colour over (else by id).
+_LOOKUP = "cluster label description count noise hull terms labeler parent level children colour".split()
 
 
 def cluster_lookup(labels: pd.DataFrame) -> list[dict[str, object]]:

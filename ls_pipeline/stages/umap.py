@@ -22,6 +22,9 @@ CODE_VERSION = "2"  # 2: the kNN graph is computed apart from UMAP (so it can be
 PLACE_VERSION = "2"  # 2: a new row whose vector equals a mapped row's takes that row's point exactly
 # A map redrawn with the clusters as targets has its own version, so changing it leaves fresh layouts alone.
 REDRAW_VERSION = "1"
+ALIGN_VERSION = "1"
+REFIT_EPOCHS = 100
+REFIT_LEARNING_RATE = 0.03
 log = logging.getLogger(__name__)
 
 # We compute the neighbour graph apart and reuse it across UMAP runs with the same neighbours (the map and the 10D
@@ -51,6 +54,13 @@ class UmapParams:
     # False: rows added to a dataset since an earlier map are placed on that map (UMAP transform), every other
     # point staying where it was. True: lay out every row afresh.
     fresh_layout: bool = param(False, "lay out every row afresh (default: new rows join the last map)", BOOLEAN)
+    # Placing keeps every point but cannot open room for a topic the map never had; a refit can, and is registered
+    # onto the earlier map (started from its points, then rigidly aligned on the rows both hold). The default is
+    # measured in docs/living-maps.md.
+    refit_share: float = param(
+        0.1, "refit (aligned onto the earlier map) when more than this share of rows is new; else place them",
+        number(0, 1),
+    )  # fmt: skip
     # A full UMAP of a million rows needs its whole neighbour graph and optimizer state at once (beyond this
     # machine's memory and hours of CPU); fitting on a seeded sample and transforming the rest keeps both bounded.
     fit_sample: int = param(
@@ -99,6 +109,27 @@ def project(vectors: np.ndarray, params: UmapParams, knn: KnnSource | None = Non
     return scale_to_unit(_layout(vectors, params, knn, 2))
 
 
+def refit_from(vectors: np.ndarray, start: np.ndarray, params: UmapParams, knn: KnnSource | None = None) -> np.ndarray:
+    """A layout started from `start` (a point per row: an earlier map's, new rows where placing puts them) and
+    optimized gently: UMAP's full schedule from there rearranges the earlier map as much as a fresh fit would, while
+    REFIT_EPOCHS at REFIT_LEARNING_RATE keep its bearings and still mend the neighbourhoods placing cannot
+    (docs/living-maps.md)."""
+    return _layout(vectors, params, knn, 2, REFIT_EPOCHS, init=start, learning_rate=REFIT_LEARNING_RATE)
+
+
+def project_without(
+    vectors: np.ndarray, excluded: np.ndarray, params: UmapParams, knn: KnnSource | None = None
+) -> np.ndarray:
+    """A layout fitted on the rows not `excluded` (a boolean per row); the excluded rows are then placed on it, so
+    every row keeps a point while none of them pulls the layout."""
+    if not excluded.any():
+        return project(vectors, params, knn)
+    xy = np.zeros((len(vectors), 2), dtype=np.float32)
+    xy[~excluded] = project(vectors[~excluded], params, knn)
+    xy[excluded] = place(vectors[excluded], vectors[~excluded], xy[~excluded], params)
+    return xy
+
+
 def project_for_clustering(
     vectors: np.ndarray, params: UmapParams, dims: int, knn: KnnSource | None = None, epochs: int | None = None
 ) -> np.ndarray:
@@ -109,7 +140,13 @@ def project_for_clustering(
 
 
 def _layout(
-    vectors: np.ndarray, params: UmapParams, knn: KnnSource | None, dims: int, epochs: int | None = None
+    vectors: np.ndarray,
+    params: UmapParams,
+    knn: KnnSource | None,
+    dims: int,
+    epochs: int | None = None,
+    init: np.ndarray | None = None,
+    **options: Any,
 ) -> np.ndarray:
     unique, inverse = distinct(vectors)
     if len(unique) <= params.neighbors:
@@ -123,7 +160,10 @@ def _layout(
     graph, method = None, params.knn_method(len(vectors))
     if method == EXACT or len(unique) >= KNN_MIN_ROWS:
         graph = (knn or knn_graph)(unique, params, method)
-    return _umap(unique, params, graph, dims, epochs)[inverse]
+    if init is not None:  # one start per distinct row: the first of its duplicates'
+        _, first = np.unique(inverse, return_index=True)
+        options["init"] = np.asarray(init, dtype=np.float64)[first]
+    return _umap(unique, params, graph, dims, epochs, **options)[inverse]
 
 
 def project_with_targets(
@@ -170,9 +210,14 @@ def nndescent_graph(unique: np.ndarray, params: UmapParams) -> Knn:
 
 
 def _umap(
-    vectors: np.ndarray, params: UmapParams, knn: Knn | None = None, dims: int = 2, epochs: int | None = None
+    vectors: np.ndarray,
+    params: UmapParams,
+    knn: Knn | None = None,
+    dims: int = 2,
+    epochs: int | None = None,
+    **options: Any,
 ) -> np.ndarray:
-    reducer = _reducer(params, dims, knn, epochs)
+    reducer = _reducer(params, dims, knn, epochs, **options)
     with _quiet():
         return np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
 

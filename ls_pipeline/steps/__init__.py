@@ -10,6 +10,7 @@ from typing import Any
 
 from ls_pipeline.stages.scope import ScopeParams
 from ls_pipeline.steps.cluster import cluster, read_clusters, require_clustering_checks
+from ls_pipeline.steps.duplicates import duplicates
 from ls_pipeline.steps.embed import embed, import_embeddings, read_embeddings
 from ls_pipeline.steps.ingest import ingest, read_texts
 from ls_pipeline.steps.label import label
@@ -21,6 +22,7 @@ from ls_pipeline.store.datadir import Dataset
 __all__ = [
     "check_chain",
     "cluster",
+    "duplicates",
     "embed",
     "import_embeddings",
     "ingest",

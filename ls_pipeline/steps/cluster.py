@@ -13,7 +13,7 @@ from ls_pipeline.stages import map_quality
 from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.stages.thumbnail import render_png
 from ls_pipeline.steps.embed import read_embeddings
-from ls_pipeline.steps.umap import can_redraw, layout_params, read_umap, redraw
+from ls_pipeline.steps.umap import can_redraw, excluded_of, knn_key, layout_params, read_umap, redraw
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.files import read_stored_table
@@ -28,9 +28,10 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
     fp = fingerprint("cluster", cluster_stage.CODE_VERSION, params.fingerprint_fields(), {umap_id: source.fingerprint})
 
     def build(staging: Staging) -> dict[str, Any]:
-        xy = read_umap(ds, umap_id)
-        found = cluster_stage.cluster(_clustering_space(ds, source, xy, params), params, levels=3)
-        assigned, raw = found.cluster, found.raw
+        xy, excluded = read_umap(ds, umap_id), excluded_of(ds, source)
+        space = _clustering_space(ds, source, xy, params, excluded)
+        found = cluster_stage.cluster(space, params, levels=3)
+        assigned, raw = cluster_stage.with_left_out(found, excluded)
         map_id = umap_id
         if params.redraws_map() and can_redraw(source):
             map_id = redraw(ds, umap_id, assigned, float(params.map_target_weight or 0), fp).id
@@ -48,7 +49,8 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
             "inputs": {umap_id: source.fingerprint},
             "rows": len(xy),
             "n_clusters": int((~summary["noise"]).sum()),
-            "noise_share": round(cluster_stage.noise_share(raw), 4),
+            "noise_share": round(cluster_stage.noise_share(found.raw), 4),  # of the rows clustered
+            "excluded_rows": int(excluded.sum()),
             **cluster_stage.shape(assigned, summary),
             "map_coherence": round(map_quality.coherence(xy, assigned, unclustered), 4),
             "hierarchy": [{str(k): v for k, v in level.items()} for level in found.hierarchy],
@@ -58,13 +60,15 @@ def cluster(ds: Dataset, umap_id: str, params: cluster_stage.ClusterParams) -> A
 
 
 def _clustering_space(
-    ds: Dataset, umap: UmapSidecar, xy: np.ndarray, params: cluster_stage.ClusterParams
+    ds: Dataset, umap: UmapSidecar, xy: np.ndarray, params: cluster_stage.ClusterParams, excluded: np.ndarray
 ) -> np.ndarray:
-    """What HDBSCAN runs on (params.cluster_on); a 10D UMAP reuses the map's neighbour graph from the kNN cache."""
+    """What HDBSCAN runs on (params.cluster_on), for the rows the map was fitted on; a 10D UMAP reuses the map's
+    neighbour graph from the kNN cache."""
     embedding: EmbeddingSidecar = ds.sidecar(EMBEDDING.name, umap.embedding_id)
-    knn = KnnCache.in_data_dir(ds.path.parent, embedding.fingerprint, umap_stage.knn_graph)
-    vectors = lambda: read_embeddings(ds, embedding.id)  # noqa: E731
-    return cluster_stage.clustering_space(params, xy, vectors, layout_params(umap), knn)
+    key = knn_key(embedding.fingerprint, excluded)
+    knn = KnnCache.in_data_dir(ds.path.parent, key, umap_stage.knn_graph)
+    vectors = lambda: read_embeddings(ds, embedding.id)[~excluded]  # noqa: E731
+    return cluster_stage.clustering_space(params, xy[~excluded], vectors, layout_params(umap), knn)
 
 
 def read_clusters(ds: Dataset, cluster_id: str) -> pd.DataFrame:

@@ -7,13 +7,14 @@ from typing import Any
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.stages import scope as scope_stage
+from ls_pipeline.steps import changes
 from ls_pipeline.steps.cluster import read_clusters
 from ls_pipeline.steps.label import read_labels, read_levels
-from ls_pipeline.steps.umap import read_umap
+from ls_pipeline.steps.umap import excluded_of, read_umap
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
 from ls_pipeline.store.fingerprint import fingerprint
-from ls_pipeline.store.layout import SCOPE, TABLE
+from ls_pipeline.store.layout import DELETED, SCOPE, TABLE
 from ls_pipeline.store.sidecars import LabelsSidecar
 
 LATENT_SCOPE_FORMAT = "1.0.0"
@@ -30,14 +31,23 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
         "cluster_labels": labels_meta,
     }
     inputs = {s.id: s.fingerprint for s in sources.values()}
+    previous = changes.previous_scope(ds, params.label, cluster_id)
+    if previous is not None:  # what the refresh is compared with is an input: its colours and labels carry over
+        inputs[previous.id] = previous.fingerprint
     fp = fingerprint("scope", scope_stage.CODE_VERSION, dataclasses.asdict(params), inputs)
 
     def build(staging: Staging) -> dict[str, Any]:
-        labels = read_labels(ds, labels_id)
+        labels, shown_id, carried = read_labels(ds, labels_id), labels_id, {}
         assigned = read_clusters(ds, cluster_id)
+        excluded = excluded_of(ds, sources["umap"])
+        if previous is not None:
+            made = changes.carry_over(ds, previous, labels_id, assigned["cluster"].to_numpy(), excluded)
+            labels, shown_id, carried = made.labels, made.labels_id, made.record
         rows = scope_stage.scope_rows(
             read_umap(ds, umap_id), assigned["cluster"].to_numpy(), assigned["raw_cluster"].to_numpy(), labels
         )
+        if excluded.any():  # placed on the map but hidden, as a row a curator removed is
+            rows[DELETED] = excluded
         rows.to_parquet(staging.path(TABLE), index=False)
         return {
             **dataclasses.asdict(params),
@@ -45,11 +55,15 @@ def scope(ds: Dataset, labels_id: str, params: scope_stage.ScopeParams) -> Artif
             "embedding_id": embedding_id,
             "umap_id": umap_id,
             "cluster_id": cluster_id,
-            "cluster_labels_id": labels_id,
+            "cluster_labels_id": shown_id,
             **{key: dict(sidecar.raw) for key, sidecar in sources.items()},
+            "cluster_labels": dict(ds.sidecar("labels", shown_id).raw),
             "cluster_labels_lookup": scope_stage.cluster_lookup(labels),
             "cluster_levels_lookup": scope_stage.cluster_lookup(read_levels(ds, labels_id)),
+            **carried,
             "rows": len(rows),
+            "excluded_rows": int(excluded.sum()),
+            **({"removed": int(excluded.sum())} if excluded.any() else {}),
             "inputs": inputs,
             # The Latent Scope version whose files this scope matches: its explore page compares it as a semver
             # (older: "Outdated Scope"; not a version: the page fails). Our own version is in "versions".

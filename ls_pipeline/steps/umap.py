@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ls_pipeline.stages import align
 from ls_pipeline.stages import umap as umap_stage
 from ls_pipeline.stages.thumbnail import render_png
+from ls_pipeline.steps import exclusions
 from ls_pipeline.steps.embed import read_embeddings
 from ls_pipeline.store.artifacts import Artifact, Staging, produce
 from ls_pipeline.store.datadir import Dataset
@@ -33,16 +35,19 @@ def umap(ds: Dataset, embedding_id: str, params: umap_stage.UmapParams) -> Artif
         if placed is not None:
             return placed
     # Latent Scope's sidecars do not count rows: its embeddings hold one vector per row of the dataset
-    fields = params.layout_fields(source.rows or int(ds.meta()["length"]))
+    rows = source.rows or int(ds.meta()["length"])
+    excluded = exclusions.excluded_mask(ds, rows)
+    fields = {**params.layout_fields(int(rows - excluded.sum())), **_exclusion_fields(excluded)}
     fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {embedding_id: source.fingerprint})
-    knn = KnnCache.in_data_dir(ds.path.parent, source.fingerprint, umap_stage.knn_graph)
+    knn = KnnCache.in_data_dir(ds.path.parent, knn_key(source.fingerprint, excluded), umap_stage.knn_graph)
 
     def build(staging: Staging) -> dict[str, Any]:
-        xy = umap_stage.project(read_embeddings(ds, embedding_id), params, knn)
+        xy = umap_stage.project_without(read_embeddings(ds, embedding_id), excluded, params, knn)
         layout = _write_layout(staging, xy, ds, embedding_id, source, params)
         # fit_sampled: fitted on params.fit_sample rows, the rest transformed (then no kNN graph was used);
         # knn_method: exact or nndescent, for a graph computed apart (null: UMAP's own exact neighbours, small data)
-        return {**layout, "knn_reused": knn.reused, "knn_method": knn.method, "fit_sampled": "fit_sample" in fields}
+        fitted = {"knn_reused": knn.reused, "knn_method": knn.method, "fit_sampled": "fit_sample" in fields}
+        return {**layout, **fitted, **exclusion_record(ds, excluded)}
 
     return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
 
@@ -79,27 +84,75 @@ def _earlier_map(
 def _place_on(
     ds: Dataset, embedding_id: str, source: EmbeddingSidecar, params: umap_stage.UmapParams, base: UmapSidecar
 ) -> Artifact | None:
-    """Rows whose vector is unchanged keep their point; the others are placed on the map. None when most rows are
-    new (a re-ingest that replaced the rows): such a dataset gets a fresh layout instead."""
+    """Rows whose vector is unchanged keep their point; the others are placed on the map, or (more than
+    params.refit_share of them) the map is refitted and aligned onto this one. None when too few rows are left to
+    align on (a re-ingest that replaced the rows): such a dataset gets a fresh layout instead."""
     vectors, earlier = read_embeddings(ds, embedding_id), read_embeddings(ds, base.embedding_id)
     base_xy = read_umap(ds, base.id)
     n = min(len(vectors), len(earlier), len(base_xy))
     kept = np.zeros(len(vectors), dtype=bool)
     kept[:n] = np.all(vectors[:n] == earlier[:n], axis=1)  # one text, one cached vector: equal means unchanged
-    if kept.sum() < len(vectors) / 2:
+    if kept.sum() <= params.neighbors:
         log.info("most rows changed since %s: laying out every row afresh", base.id)
         return None
+    if (~kept).mean() > params.refit_share:
+        log.info("%d of %d rows are new since %s: refitting, aligned onto it", (~kept).sum(), len(kept), base.id)
+        return _refit_onto(ds, embedding_id, source, params, base, kept, base_xy[:n], vectors)
+    excluded = exclusions.excluded_mask(ds, len(vectors))
     fields = {**params.layout_fields(), "placed_on": base.fingerprint, "place_version": umap_stage.PLACE_VERSION}
-    fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {embedding_id: source.fingerprint})
+    fp = fingerprint(
+        "umap", umap_stage.CODE_VERSION, fields | _exclusion_fields(excluded), {embedding_id: source.fingerprint}
+    )
 
     def build(staging: Staging) -> dict[str, Any]:
         xy = np.zeros((len(vectors), 2), dtype=np.float32)
         xy[kept] = base_xy[:n][kept[:n]]
-        if (~kept).any():
-            xy[~kept] = umap_stage.place(vectors[~kept], vectors[kept], xy[kept], params)
+        if (~kept).any():  # placed among the rows the map was fitted on, not among excluded ones
+            reference = kept & ~excluded
+            xy[~kept] = umap_stage.place(vectors[~kept], vectors[reference], xy[reference], params)
         log.info("placed %d new or changed rows on %s; %d rows kept their points", (~kept).sum(), base.id, n)
         layout = _write_layout(staging, xy, ds, embedding_id, source, params)
-        return {**layout, "placed_on": base.id, "placed_rows": int((~kept).sum()), "kept_rows": int(kept.sum())}
+        placed = {"placed_on": base.id, "placed_rows": int((~kept).sum()), "kept_rows": int(kept.sum())}
+        return {**layout, **placed, **exclusion_record(ds, excluded)}
+
+    return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
+
+
+def _refit_onto(
+    ds: Dataset,
+    embedding_id: str,
+    source: EmbeddingSidecar,
+    params: umap_stage.UmapParams,
+    base: UmapSidecar,
+    kept: np.ndarray,
+    base_xy: np.ndarray,
+    vectors: np.ndarray,
+) -> Artifact:
+    """A fresh fit started from `base`'s points (new rows from where placing would put them), then rigidly aligned
+    onto `base` on the rows both hold (`kept`): shared rows move only as far as the new fit needs."""
+    excluded = exclusions.excluded_mask(ds, len(vectors))
+    fit = ~excluded
+    fields = {**params.layout_fields(int(fit.sum())), **_exclusion_fields(excluded)}
+    fields |= {"aligned_to": base.fingerprint, "align_version": umap_stage.ALIGN_VERSION}
+    fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {embedding_id: source.fingerprint})
+    knn = KnnCache.in_data_dir(ds.path.parent, knn_key(source.fingerprint, excluded), umap_stage.knn_graph)
+
+    def build(staging: Staging) -> dict[str, Any]:
+        old = np.full((len(vectors), 2), np.nan, dtype=np.float32)
+        old[: len(base_xy)][kept[: len(base_xy)]] = base_xy[kept[: len(base_xy)]]
+        shared, start = kept & fit, old.copy()
+        if (fit & ~kept).any():
+            start[fit & ~kept] = umap_stage.place(vectors[fit & ~kept], vectors[shared], old[shared], params)
+        xy = np.zeros_like(old)
+        xy[fit] = umap_stage.refit_from(vectors[fit], start[fit], params, knn)
+        xy[fit] = align.rigid_onto(xy[fit], old[fit], np.flatnonzero(shared[fit]))
+        if excluded.any():
+            xy[excluded] = umap_stage.place(vectors[excluded], vectors[fit], xy[fit], params)
+        moved = align.displacement(xy[shared], old[shared])
+        layout = _write_layout(staging, xy, ds, embedding_id, source, params)
+        aligned = {"aligned_to": base.id, "shared_rows": int(shared.sum()), "refit_rows": int((fit & ~kept).sum())}
+        aligned["median_shift"] = round(float(np.median(moved)), 4) if len(moved) else None
+        return {**layout, **aligned, "knn_method": knn.method, **exclusion_record(ds, excluded)}
 
     return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
 
@@ -115,20 +168,62 @@ def redraw(ds: Dataset, umap_id: str, targets: np.ndarray, weight: float, target
     fields = {**params.layout_fields(source.rows), "redraw_version": umap_stage.REDRAW_VERSION}
     fields |= {"target_weight": weight, "targets": targets_fingerprint}
     fp = fingerprint("umap", umap_stage.CODE_VERSION, fields, {umap_id: source.fingerprint})
-    knn = KnnCache.in_data_dir(ds.path.parent, embedding.fingerprint, umap_stage.knn_graph)
+    excluded = excluded_of(ds, source)
+    knn = KnnCache.in_data_dir(ds.path.parent, knn_key(embedding.fingerprint, excluded), umap_stage.knn_graph)
 
     def build(staging: Staging) -> dict[str, Any]:
-        xy = umap_stage.project_with_targets(read_embeddings(ds, embedding.id), params, targets, weight, knn)
+        vectors, kept = read_embeddings(ds, embedding.id), ~excluded
+        xy = np.zeros((len(vectors), 2), dtype=np.float32)
+        xy[kept] = umap_stage.project_with_targets(vectors[kept], params, targets[kept], weight, knn)
+        if excluded.any():
+            xy[excluded] = umap_stage.place(vectors[excluded], vectors[kept], xy[kept], params)
         layout = _write_layout(staging, xy, ds, embedding.id, embedding, params)
-        return {**layout, "inputs": {umap_id: source.fingerprint}, "redrawn_from": umap_id, "target_weight": weight}
+        carried = {k: source.raw.get(k) for k in ("exclusions_id", "excluded_rows", "fit_rows")}
+        drawn = {"inputs": {umap_id: source.fingerprint}, "redrawn_from": umap_id, "target_weight": weight}
+        return {**layout, **drawn, **carried}
 
     return produce(ds, UMAP.name, fp, build, packages=PACKAGES)
 
 
+def _exclusion_fields(excluded: np.ndarray) -> dict[str, str]:
+    """What the fingerprint holds of the exclusions: nothing without any (earlier fingerprints stay valid)."""
+    return {"excluded": exclusions.rows_hash(np.flatnonzero(excluded))} if excluded.any() else {}
+
+
+def knn_key(embedding_fingerprint: str, excluded: np.ndarray) -> str:
+    """The neighbour graph cache's key: the embedding's, and the rows left out of the fit."""
+    return (
+        f"{embedding_fingerprint}-x{exclusions.rows_hash(np.flatnonzero(excluded))}"
+        if excluded.any()
+        else (embedding_fingerprint)
+    )
+
+
+def exclusion_record(ds: Dataset, excluded: np.ndarray) -> dict[str, Any]:
+    """The sidecar's note of the rows left out of the fit (the clustering reads them from here)."""
+    version = exclusions.current(ds)
+    return {
+        "exclusions_id": version.id if version is not None and excluded.any() else None,
+        "excluded_rows": int(excluded.sum()),
+        "fit_rows": int((~excluded).sum()),
+    }
+
+
+def excluded_of(ds: Dataset, source: UmapSidecar) -> np.ndarray:
+    """The rows a map was fitted without (a boolean per row): the exclusion version its sidecar names."""
+    mask = np.zeros(source.rows, dtype=bool)
+    version = source.raw.get("exclusions_id")
+    if version:
+        rows = exclusions.read_excluded(ds, version)
+        mask[rows[rows < source.rows]] = True
+    return mask
+
+
 def can_redraw(source: UmapSidecar) -> bool:
-    """A fresh layout of a size UMAP lays out whole: a map with rows placed on it keeps every point where it was,
-    and a sampled one would need its transform to follow the targets too."""
-    return "placed_on" not in source and not source.raw.get("fit_sampled", False)
+    """A fresh layout of a size UMAP lays out whole: a map with rows placed on it keeps every point where it was, a
+    map aligned onto an earlier one keeps its registration, and a sampled one would need its transform to follow the
+    targets too."""
+    return "placed_on" not in source and "aligned_to" not in source and not source.raw.get("fit_sampled", False)
 
 
 def layout_params(source: UmapSidecar) -> umap_stage.UmapParams:

@@ -43,8 +43,12 @@ UMAP = Kind("umap", "umaps", "umap", (TABLE, SIDECAR, THUMBNAIL), "umap", "embed
 CLUSTER = Kind("cluster", "clusters", "cluster", (TABLE, SIDECAR, THUMBNAIL, DEFAULT_LABELS), "clusters", "umap_id")
 LABELS = Kind("labels", "clusters", "{parent}-labels", (TABLE, SIDECAR), "labels", "cluster_id", (LEVELS, JOURNAL))
 SCOPE = Kind("scope", "scopes", "scopes", (SIDECAR, TABLE), "scope", "cluster_labels_id")
+# Ours, beside Latent Scope's folders (which it ignores): near-duplicate groups of an embedding (ls_index, group),
+# and the dataset's versions of its exclusion list (ls_index), the rows every stage after embedding leaves out.
+DUPLICATES = Kind("duplicates", "duplicates", "duplicates", (TABLE, SIDECAR), "duplicates", "embedding_id")
+EXCLUSIONS = Kind("exclusions", "exclusions", "exclusions", (TABLE, SIDECAR), "exclusions")
 
-KINDS: dict[str, Kind] = {k.name: k for k in (EMBEDDING, UMAP, CLUSTER, LABELS, SCOPE)}
+KINDS: dict[str, Kind] = {k.name: k for k in (EMBEDDING, UMAP, CLUSTER, LABELS, SCOPE, DUPLICATES, EXCLUSIONS)}
 KIND_OF_ASSET: dict[str, str] = {k.asset: k.name for k in KINDS.values()}
 
 # Inside a dataset folder

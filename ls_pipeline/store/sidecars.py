@@ -128,9 +128,31 @@ class ScopeSidecar(Sidecar):
         return {k: v for k, v in self.raw.items() if k != "cluster_labels_lookup"}
 
 
+@dataclass(frozen=True)
+class DuplicatesSidecar(Sidecar):
+    kind: ClassVar[str] = "duplicates"
+    embedding_id: str = ""
+    threshold: float = 0.0
+    groups: int = 0  # groups of two or more rows
+    grouped_rows: int = 0  # rows in those groups
+
+
+@dataclass(frozen=True)
+class ExclusionsSidecar(Sidecar):
+    kind: ClassVar[str] = "exclusions"
+    excluded: int = 0
+    source: str = ""  # what made this version: rows, filter, removed, tag, duplicates, restore or undo
+    edited_from: str | None = None  # the version before; None for the first
+    undo_to: str | None = None  # the version an undo of this one restores ("" : the empty list)
+
+
 TYPES: dict[str, type[Sidecar]] = {
-    t.kind: t for t in (EmbeddingSidecar, UmapSidecar, ClusterSidecar, LabelsSidecar, ScopeSidecar)
-}
+    t.kind: t
+    for t in (
+        EmbeddingSidecar, UmapSidecar, ClusterSidecar, LabelsSidecar, ScopeSidecar, DuplicatesSidecar,
+        ExclusionsSidecar,
+    )
+}  # fmt: skip
 
 
 def of_kind(kind: str, raw: Mapping[str, Any]) -> Sidecar:

@@ -66,6 +66,15 @@ def _overlap(a: Scope, b: Scope, include_removed: bool) -> dict[str, Any]:
     }
 
 
+async def changes(request: Request) -> Response:
+    """What the refresh that made this scope changed since the scope before it: rows added and removed, and each
+    topic new, grown, shrunk, vanished or the same (recorded when the scope was made). A scope no refresh made
+    (the first of its name) answers from: null and no topics."""
+    found = await work(scope_of, request)
+    report = found.sidecar.raw.get("changes") or {"from": None, "rows_added": 0, "rows_removed": 0, "topics": []}
+    return Json({k: report[k] for k in ("from", "rows_added", "rows_removed", "topics")})
+
+
 @lru_cache(maxsize=8)
 def _clusters(parts: tuple[Path, ...], _version: Version) -> tuple[np.ndarray, np.ndarray]:
     """Cached per version of the scope's rows: the cluster of each row in ls_index order, and its removed flag."""

@@ -1,6 +1,7 @@
 // The explore page: loads a scope, then hands the page to ExploreView (explore/view.js), whose state mirrors the URL.
 import * as api from './api.js'
 import { ExploreView } from './explore/view.js'
+import { useColourSlots } from './theme.js'
 
 export async function mountExplore(root, route, app) {
   // The points are the biggest download (16 MB at 1M): ask for them beside the scope's JSON, not after it.
@@ -21,6 +22,7 @@ async function loadScope({ dataset, scope }, app) {
     api.getJSON(`${api.scopeBase(dataset, scope)}/clusters`),
     api.getJSON(`${base}/tags`).catch(() => []),
   ])
+  useColourSlots(clusters)
   const hasLevels = clusters.some((c) => Number.isInteger(c.parent) && c.parent >= 0) // -1: no parent topic
   const parents = hasLevels ? await api.getTopicLevels(api.scopeBase(dataset, scope)) : null
   return { app, dataset, scope, scopeJson, meta, scopes, clusters, parents, tags }

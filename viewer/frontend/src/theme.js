@@ -56,10 +56,19 @@ export function hexToRgb(hex) {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255]
 }
 
+// A cluster's slot in the palette: its id, unless the scope's clusters carry a `colour` (a refresh gives a cluster
+// that is an earlier one that one's slot, so a topic keeps its colour across versions).
+let slots = new Map()
+
+/** Take the colour slots of the scope's clusters (call once per scope shown). */
+export function useColourSlots(clusters) {
+  slots = new Map(clusters.filter((c) => Number.isInteger(c.colour)).map((c) => [c.cluster, c.colour]))
+}
+
 /** The colour of a cluster: the same function feeds the map, hulls, the topic list, search results and chips. */
 export function clusterColor(theme, cluster, noise = false) {
   if (noise || cluster < 0) return theme.noise
-  return theme.clusters[cluster % theme.clusters.length]
+  return theme.clusters[(slots.get(cluster) ?? cluster) % theme.clusters.length]
 }
 
 export function rampColor(theme, t) {
