@@ -68,7 +68,7 @@ def test_two_components_coexist_under_their_prefixes(tmp_path: Path) -> None:
     defs = dg.Definitions.merge(reviews, support, dg.Definitions(assets=[tickets]))
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    stages = ["recipe", "ingest", "embedding", "umap", "clusters", "labels", "scope", "export"]
+    stages = ["recipe", "exclusions", "ingest", "embedding", "umap", "clusters", "labels", "scope", "export"]
     assert {f"reviews/{s}" for s in stages} | {f"support/map/{s}" for s in stages} | {"tickets"} == keys
     # Partitions of their own: static, so nothing is shared through the instance's dynamic partition names.
     assert graph.get(dg.AssetKey(["reviews", "ingest"])).partitions_def.get_partition_keys() == ["reviews"]
