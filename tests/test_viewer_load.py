@@ -1,4 +1,4 @@
-"""Loopback load: 32 concurrent clients for 30 s mixing search, rows (paging, filters, semantic) and points against
+"""Loopback load: 32 concurrent clients for 15 s mixing search, rows (paging, filters, semantic) and points against
 a real uvicorn server in its own process; no errors, and its resident memory after the load within 10% of before
 (measured after one warm-up pass), so no request leaks. The figures are printed; bench/viewer_load.py runs the same
 load (tests/load_client.py) standalone for the README.
@@ -15,7 +15,7 @@ import pytest
 from tests.load_client import describe, rss_bytes, run_load, table
 from tests.viewer_support import copy_built, serve_process
 
-CLIENTS, SECONDS, WARM_UP_SECONDS = 32, 30.0, 4.0
+CLIENTS, SECONDS, WARM_UP_SECONDS = 32, 15.0, 4.0
 MAX_GROWTH = 1.10
 
 
@@ -24,7 +24,7 @@ def root(built_data: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     return copy_built(Path(str(built_data["root"])), tmp_path_factory.mktemp("load") / "data")
 
 
-def test_32_clients_for_30_seconds(root: Path, tmp_path: Path) -> None:
+def test_32_clients_for_15_seconds(root: Path, tmp_path: Path) -> None:
     log = tmp_path / "viewer.log"
     with serve_process(root, log) as (base, proc), httpx.Client(base_url=base, timeout=120) as http:
         target = describe(http, "sample", "scopes-001")
