@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -69,3 +72,15 @@ def distinct_texts(path: Path, rows: int) -> pd.DataFrame:
     """The first `rows` distinct, non-blank texts of `path` (column text)."""
     frame = pd.read_parquet(path, columns=["text"]).drop_duplicates("text")
     return frame[frame["text"].str.strip() != ""].head(rows).reset_index(drop=True)
+
+
+def timed_process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Run `command` under /usr/bin/time -v: wall seconds, its peak RSS in MB (-1 where not reported), its stdout.
+    A failure exits with the tail of its stderr. Each stage in a process of its own: its peak RSS is its own."""
+    started = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command[:3])} ... failed:\n{done.stderr[-3000:]}")
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    return seconds, int(peak.group(1)) // 1024 if peak else -1, done.stdout

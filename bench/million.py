@@ -19,15 +19,13 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.machine import load, machine_line, percentiles
+from bench.machine import load, machine_line, percentiles, timed_process
 
 SOURCE = Path("/tmp/ls-bench-search")  # bench/search_latency.py's data directory
 NAME = "m1m"
@@ -147,17 +145,12 @@ async def viewer_latency(root: Path, scope_id: str, n: int = 50) -> str:
 
 
 def timed_child(root: Path, stage: str, rows: int, fit_sample: int | None) -> tuple[float, int, str]:
-    """Run one stage in a child process under /usr/bin/time -v: wall seconds, peak RSS in MB, its result line."""
-    command = ["/usr/bin/time", "-v", sys.executable, __file__, str(root), "--rows", str(rows), "--child", stage]
+    """Run one stage in a child process: wall seconds, peak RSS in MB, its result line."""
+    command = [sys.executable, __file__, str(root), "--rows", str(rows), "--child", stage]
     command += ["--fit-sample", str(fit_sample)] if fit_sample else []
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"stage {stage} failed:\n{done.stderr[-3000:]}")
-    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    return seconds, int(peak.group(1)) // 1024 if peak else -1, result[-1][7:] if result else ""
+    seconds, peak_mb, stdout = timed_process(command, {**os.environ, "HF_HUB_OFFLINE": "1"})
+    result = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
+    return seconds, peak_mb, result[-1][7:] if result else ""
 
 
 def main() -> None:
