@@ -6,14 +6,11 @@ again. Per-scope curation (renames, moves, removed rows of one scope) is not her
 
 # No `from __future__ import annotations`: Dagster reads resource types from live annotations.
 
-import json
-import warnings
-
 import dagster as dg
 
 from ls_pipeline.defs.layout import EXCLUSIONS_SOURCE, Layout
+from ls_pipeline.defs.observed_source import changed_observations, observable_source, versioned_observation
 from ls_pipeline.defs.partitions import datasets
-from ls_pipeline.defs.recipe_source import DATA_VERSION_TAG, changed_versions
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.steps import exclusions as exclusions_step
 from ls_pipeline.store.datadir import Dataset
@@ -28,30 +25,17 @@ def exclusions_version(ds: Dataset) -> str:
 
 def observation(ds: Dataset, key: dg.AssetKey = EXCLUSIONS) -> dg.AssetObservation:
     """What a run that fits a map records first, so its materialization's provenance names this version."""
-    version = exclusions_version(ds)
     current = exclusions_step.current(ds)
-    metadata = {"version": version, "exclusions_id": current.id if current else "none"}
-    return dg.AssetObservation(
-        asset_key=key, partition=ds.name, tags={DATA_VERSION_TAG: version}, metadata=metadata
-    )
+    return versioned_observation(key, ds.name, exclusions_version(ds), exclusions_id=current.id if current else "none")
 
 
 def exclusions_source_asset(layout: Layout) -> dg.SourceAsset:
     """The exclusion lists of `layout`'s datasets as an observable source asset, one partition per dataset."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)  # observable_source_asset is beta (see recipe_source.py)
 
-        @dg.observable_source_asset(
-            key=layout.key(EXCLUSIONS_SOURCE),
-            partitions_def=layout.datasets,
-            group_name=layout.group,
-            description="A dataset's excluded rows",
-            required_resource_keys=layout.resource_keys(),
-        )
-        def exclusions(context: dg.AssetExecutionContext) -> dg.DataVersion:
-            return dg.DataVersion(exclusions_version(layout.data(context).dataset(context.partition_key)))
+    def version(context: dg.AssetExecutionContext) -> str:
+        return exclusions_version(layout.data(context).dataset(context.partition_key))
 
-    return exclusions
+    return observable_source(layout, EXCLUSIONS_SOURCE, layout.datasets, "A dataset's excluded rows", version)
 
 
 # A sensor, not an automation condition: the list is edited outside Dagster (the explorer, ls-exclude, the Python
@@ -63,11 +47,11 @@ def exclusions_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirReso
     """Observes every dataset whose exclusion list changed since the last tick (from the explorer, ls-exclude or
     the Python API), so its maps show stale without a run. It launches nothing: whether a stale map is refitted
     now is the automation's choice."""
-    data, current = data_dir.data(), {}
+    data = data_dir.data()
     names = set(data.dataset_names())
-    for name in context.instance.get_dynamic_partitions(datasets.name):
-        if name in names:
-            current[name] = exclusions_version(data.dataset(name))
-    known = json.loads(context.cursor) if context.cursor else {}
-    events = [observation(data.dataset(name)) for name in changed_versions(known, current)]
-    return dg.SensorResult(asset_events=events, cursor=json.dumps(current, sort_keys=True))
+    current = {
+        name: exclusions_version(data.dataset(name))
+        for name in context.instance.get_dynamic_partitions(datasets.name)
+        if name in names
+    }
+    return changed_observations(context, current, lambda name: observation(data.dataset(name)))

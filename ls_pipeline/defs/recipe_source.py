@@ -7,20 +7,17 @@ and, through ingest's data version (the rows' fingerprint), for changed input ro
 
 import hashlib
 import json
-import warnings
 
 import dagster as dg
 
 from ls_pipeline.defs.layout import RECIPE_SOURCE, Layout
+from ls_pipeline.defs.observed_source import changed_observations, observable_source, versioned_observation
 from ls_pipeline.defs.partitions import recipes
 from ls_pipeline.defs.resources import DataDirResource
 from ls_pipeline.errors import UserError
 from ls_pipeline.recipe import Recipe, load_recipe, recipe_values
 
 RECIPE = dg.AssetKey(RECIPE_SOURCE)  # the project's own code location's (no key prefix)
-# The tag an observation's data version is read from (Dagster sets it itself only for an observable source's own
-# observe function; dagster exports no public name for it).
-DATA_VERSION_TAG = "dagster/data_version"
 
 
 def recipe_version(recipe: Recipe) -> str:
@@ -31,37 +28,19 @@ def recipe_version(recipe: Recipe) -> str:
 
 def observation(recipe: Recipe, key: dg.AssetKey = RECIPE) -> dg.AssetObservation:
     """What a run that uses `recipe` records first, so its materializations' provenance names this version."""
-    version = recipe_version(recipe)
-    return dg.AssetObservation(
-        asset_key=key, partition=recipe.name, tags={DATA_VERSION_TAG: version}, metadata={"version": version}
-    )
+    return versioned_observation(key, recipe.name, recipe_version(recipe))
 
 
 def recipe_source_asset(layout: Layout) -> dg.SourceAsset:
     """The recipes of `layout` as an observable source asset, one partition per recipe."""
-    with warnings.catch_warnings():
-        # observable_source_asset is beta: Dagster would print a BetaWarning to every ls-run and ls-* user.
-        warnings.simplefilter("ignore", dg.BetaWarning)
 
-        @dg.observable_source_asset(
-            key=layout.key(RECIPE_SOURCE),
-            partitions_def=layout.recipes,
-            group_name=layout.group,
-            description="A named recipe's parameters (its YAML)",
-            required_resource_keys=layout.resource_keys(),
-        )
-        def recipe(context: dg.AssetExecutionContext) -> dg.DataVersion:
-            try:
-                return dg.DataVersion(recipe_version(load_recipe(context.partition_key, layout.data(context))))
-            except UserError as exc:
-                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    def version(context: dg.AssetExecutionContext) -> str:
+        try:
+            return recipe_version(load_recipe(context.partition_key, layout.data(context)))
+        except UserError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
-    return recipe
-
-
-def changed_versions(known: dict[str, str], current: dict[str, str]) -> list[str]:
-    """Recipes whose version is new since `known` (the sensor's cursor), in name order."""
-    return sorted(name for name, version in current.items() if known.get(name) != version)
+    return observable_source(layout, RECIPE_SOURCE, layout.recipes, "A named recipe's parameters (its YAML)", version)
 
 
 # A sensor, not an automation condition: a recipe's YAML is edited by hand outside Dagster, and only reading it says so.
@@ -75,7 +54,4 @@ def recipe_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource
             current[name] = recipe_version(load_recipe(name, data))
         except UserError:
             continue
-    known = json.loads(context.cursor) if context.cursor else {}
-    changed = changed_versions(known, current)
-    events = [observation(load_recipe(name, data)) for name in changed]
-    return dg.SensorResult(asset_events=events, cursor=json.dumps(current, sort_keys=True))
+    return changed_observations(context, current, lambda name: observation(load_recipe(name, data)))
