@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -108,14 +108,34 @@ def chromium() -> Iterator[object]:
 
 
 @contextmanager
-def watched_page(width: int = 1400, height: int = 900) -> Iterator[object]:
-    """A Chromium page of that size; the test fails if the page threw a JavaScript error meanwhile."""
-    with chromium() as browser:
-        page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+def watched_context(browser: Any, width: int = 1400, height: int = 900, **options: Any) -> Iterator[Any]:
+    """A page in a new context of `browser`; the test fails if the page threw a JavaScript error meanwhile."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@contextmanager
+def watched_page(width: int = 1400, height: int = 900) -> Iterator[Any]:
+    """A Chromium page of that size, in a browser of its own, watched as watched_context watches it."""
+    with chromium() as browser, watched_context(browser, width, height) as page:
         yield page
-        assert not errors, errors
+
+
+def explore_url(server: str, data: dict[str, object], query: str = "") -> str:
+    """The explore page of the scope `data` names (data["scope"]) in dataset 'sample'."""
+    return f"{server}/datasets/sample/explore/{data['scope']}{'?' + query if query else ''}"
+
+
+def open_explore(page: Any, url: str) -> None:
+    """Opens the explore page at `url` and waits until the map is drawn and the table has rows."""
+    page.goto(url)
+    page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=30_000)
+    page.wait_for_selector("[data-testid=rows] tbody tr", timeout=30_000)
 
 
 def rgb_pixels(png: bytes) -> np.ndarray:

@@ -130,3 +130,22 @@ def built_data(tmp_path_factory: pytest.TempPathFactory, sample_frame: pd.DataFr
     recipe = parse_recipe("small", SMALL_RECIPE)
     artifacts = steps.run_recipe(data.dataset("sample"), recipe)
     return {"root": root, "data": data, "recipe": recipe, "ids": {k: a.id for k, a in artifacts.items()}}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, one per test module, the frontend built."""
+    from tests.browser import chromium, ensure_frontend_built
+
+    ensure_frontend_built()
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh page of the module's browser (light colour scheme, 1400 x 900); a JavaScript error fails the test."""
+    from tests.browser import watched_context
+
+    with watched_context(browser, color_scheme="light") as pg:
+        yield pg

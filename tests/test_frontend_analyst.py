@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.browser import ARTIFACTS, chromium, ensure_frontend_built, non_background_pixels, viewer_server
+from tests.browser import (
+    ARTIFACTS,
+    ensure_frontend_built,
+    explore_url,
+    non_background_pixels,
+    open_explore,
+    viewer_server,
+)
 from tests.typed_columns import add_typed_columns
 
 
@@ -38,33 +45,6 @@ def server(explore_data: dict[str, object]) -> Iterator[str]:
     ensure_frontend_built()
     with viewer_server(explore_data["root"]) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser, server: str) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="light")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
-
-
-def explore_url(server: str, data: dict[str, object], query: str = "") -> str:
-    return f"{server}/datasets/sample/explore/{data['scope']}{'?' + query if query else ''}"
-
-
-def open_explore(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("[data-testid=map][data-drawn=true]", timeout=30_000)
-    page.wait_for_selector("[data-testid=rows] tbody tr", timeout=30_000)
 
 
 def wait_for_total(page, total: int) -> None:

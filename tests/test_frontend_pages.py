@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, chromium, ensure_frontend_built, non_background_pixels, viewer_server
+from tests.browser import ARTIFACTS, non_background_pixels, viewer_server
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +48,6 @@ def add_topic_level(sidecar_path: Path) -> None:
             }
         )
     sidecar_path.write_text(json.dumps(doc))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    ensure_frontend_built()
-    with chromium() as b:
-        yield b
 
 
 def test_home_lists_datasets_and_scopes_with_thumbnails(browser, two_datasets):
