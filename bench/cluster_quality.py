@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import sys
 import time
@@ -36,7 +35,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
-from bench.machine import add_data_argument, machine_line  # noqa: E402
+from bench.machine import add_data_argument, load, machine_line, markdown_table  # noqa: E402
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
 from ls_pipeline.stages.cluster import ClusterParams  # noqa: E402
 from ls_pipeline.stages.umap import UmapParams, project, project_for_clustering  # noqa: E402
@@ -199,16 +198,9 @@ def run_set(name: str, only: list[str], debian_file: Path | None) -> list[dict[s
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    lines = [
-        "| set | clustering | NMI | ARI | clusters | largest | noise | s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['set']} | {r['method']} | {r['nmi']:.3f} | {r['ari']:.3f} | {r['clusters']} "
-            f"| {r['largest']:.1%} | {r['noise']:.1%} | {r['seconds']:.1f} |"
-        )
-    return "\n".join(lines)
+    columns = [("set", "set", ""), ("clustering", "method", ""), ("NMI", "nmi", ".3f"), ("ARI", "ari", ".3f")]
+    columns += [("clusters", "clusters", "d"), ("largest", "largest", ".1%"), ("noise", "noise", ".1%")]
+    return markdown_table(rows, [*columns, ("s", "seconds", ".1f")])
 
 
 # ---- label scores: how well a cluster's label names it, without an LLM -------------------------------------------
@@ -310,16 +302,10 @@ def label_run(name: str, examples: int, debian_file: Path | None) -> list[dict[s
 
 
 def label_table(rows: list[dict[str, object]]) -> str:
-    lines = [
-        "| set | labeler | clusters | word precision | word lift | sorting accuracy | parents repeating a child | s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['set']} | {r['labeler']} | {r['clusters']} | {r['precision']:.3f} | {r['lift']:.1f} "
-            f"| {r['sorting']:.3f} | {r['parent_repeats']} | {r['seconds']:.1f} |"
-        )
-    return "\n".join(lines)
+    columns = [("set", "set", ""), ("labeler", "labeler", ""), ("clusters", "clusters", "d")]
+    columns += [("word precision", "precision", ".3f"), ("word lift", "lift", ".1f")]
+    columns += [("sorting accuracy", "sorting", ".3f"), ("parents repeating a child", "parent_repeats", "d")]
+    return markdown_table(rows, [*columns, ("s", "seconds", ".1f")])
 
 
 def main() -> None:
@@ -331,16 +317,16 @@ def main() -> None:
     add_data_argument(parser)
     args = parser.parse_args()
     print(machine_line(), flush=True)
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {load()}")
     if args.labels:
         rows = [row for name in args.sets for row in label_run(name, args.examples, args.data)]
         print(label_table(rows))
-        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"load average after: {load()}")
         (quality_data.RESULTS / "label-quality.json").write_text(json.dumps(rows, indent=1))
         return
     rows = [row for name in args.sets for row in run_set(name, args.only, args.data)]
     print(table(rows))
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load()}")
     (quality_data.RESULTS / "cluster-quality.json").write_text(json.dumps(rows, indent=1))
 
 

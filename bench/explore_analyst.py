@@ -190,18 +190,27 @@ def bench_playback(base: str, name: str, scope: str, rows: int, frames: int) -> 
             )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", nargs="?", default="/tmp/ls-bench-explore")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
+
+
+def prepare(args: argparse.Namespace) -> tuple[Path, str, dict[int, str]]:
+    """The data directory, the base scope and, per size, its tiled dataset (each made on first use)."""
+    root = Path(args.data)
+    root.mkdir(parents=True, exist_ok=True)
+    scope = build_base(root)
+    return root, scope, {rows: tile(root, scope, rows) for rows in args.sizes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    add_data_arguments(parser)
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per scenario")
     parser.add_argument("--frames", type=int, default=21, help="playback frames per run (the first is reported apart)")
     parser.add_argument("--playback-rows", type=int, default=100_000, help="the size whose playback is timed (0: none)")
     args = parser.parse_args()
-    root = Path(args.data)
-    root.mkdir(parents=True, exist_ok=True)
-    scope = build_base(root)
-    names = {rows: tile(root, scope, rows) for rows in args.sizes}
+    root, scope, names = prepare(args)
     print(machine_line() + "\n")
     print("| rows | what | first ms | p50 ms | p90 ms | load (1, 5, 15 min) |")
     print("|---|---|---|---|---|---|")

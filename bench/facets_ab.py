@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from explore_analyst import FACETS, build_base, load, tile  # noqa: E402
+from explore_analyst import FACETS, add_data_arguments, load, prepare  # noqa: E402
 
 from bench.machine import machine_line  # noqa: E402
 from tests.viewer_support import serve  # noqa: E402
@@ -83,16 +83,12 @@ def bench_size(bases: dict[str, str], name: str, scope: str, rows: int, repeat: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default="/tmp/ls-bench-explore")
+    add_data_arguments(parser)
     parser.add_argument("--tree", action="append", required=True, help="NAME=PATH of a checkout (two or more)")
-    parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=100, help="timed requests per filter and tree")
     args = parser.parse_args()
     trees = dict(item.split("=", 1) for item in args.tree)
-    root = Path(args.data)
-    root.mkdir(parents=True, exist_ok=True)
-    scope = build_base(root)
-    names = {rows: tile(root, scope, rows) for rows in args.sizes}
+    root, scope, names = prepare(args)
     print(machine_line() + "\n")
     print("| rows | facets of 5 columns under | tree | p50 ms | p90 ms | p99 ms | load (1, 5, 15 min) |")
     print("|---|---|---|---|---|---|---|")

@@ -32,6 +32,17 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def markdown_table(rows: list[dict[str, object]], columns: list[tuple[str, str, str]]) -> str:
+    """`rows` as a Markdown table, one column per (heading, key, format spec): text (spec "") left-aligned, numbers
+    (".3f", ".1%", ...) right-aligned."""
+    lines = [
+        "| " + " | ".join(heading for heading, _, _ in columns) + " |",
+        "|" + "|".join("---" if not spec else "---:" for _, _, spec in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(format(r[key], spec) for _, key, spec in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 def percentiles(samples: list[float]) -> str:
     """p50 and p99 of `samples` (seconds), in milliseconds."""
     ms = sorted(s * 1000 for s in samples)

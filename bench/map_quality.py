@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from sklearn.metrics import normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data  # noqa: E402
 
-from bench.machine import add_data_argument  # noqa: E402
+from bench.machine import add_data_argument, load, machine_line, markdown_table  # noqa: E402
 from ls_pipeline.stages import cluster as cluster_stage  # noqa: E402
 from ls_pipeline.stages import map_quality  # noqa: E402
 from ls_pipeline.stages import umap as umap_stage  # noqa: E402
@@ -218,16 +217,9 @@ def run_set(name: str, only: list[str], debian_file: Path | None) -> list[dict[s
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    lines = [
-        "| set | map | NMI | coherence | kept | clusters | largest | unclustered | s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['set']} | {r['method']} | {r['nmi']:.3f} | {r['coherence']:.3f} | {r['kept']:.3f} "
-            f"| {r['clusters']} | {r['largest']:.1%} | {r['unclustered']:.1%} | {r['seconds']:.1f} |"
-        )
-    return "\n".join(lines)
+    columns = [("set", "set", ""), ("map", "method", ""), ("NMI", "nmi", ".3f"), ("coherence", "coherence", ".3f")]
+    columns += [("kept", "kept", ".3f"), ("clusters", "clusters", "d"), ("largest", "largest", ".1%")]
+    return markdown_table(rows, [*columns, ("unclustered", "unclustered", ".1%"), ("s", "seconds", ".1f")])
 
 
 def main() -> None:
@@ -236,10 +228,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[], help="run the methods whose name contains one of these")
     add_data_argument(parser)
     args = parser.parse_args()
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(machine_line(), flush=True)
+    print(f"load average before: {load()}")
     rows = [row for name in args.sets for row in run_set(name, args.only, args.data)]
     print(table(rows))
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load()}")
     (quality_data.RESULTS / "map-quality.json").write_text(json.dumps(rows, indent=1))
 
 
