@@ -7,10 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ls_pipeline.errors import UserError
 from ls_pipeline.store.datadir import DataDir
+from ls_pipeline.yaml_file import read_mapping
 
 SHIPPED = Path(__file__).with_name("prices.json")
 
@@ -27,18 +26,8 @@ class Price:
 def price_table(data: DataDir | None = None) -> dict[str, Price]:
     raw = {k: v for k, v in json.loads(SHIPPED.read_text()).items() if not k.startswith("_")}
     if data is not None and data.prices_file.is_file():
-        raw |= _override(data.prices_file)
+        raw |= read_mapping(data.prices_file, "model ids to {input: USD per million tokens, output: ...}")
     return {model: _price(model, entry, SHIPPED) for model, entry in raw.items()}
-
-
-def _override(file: Path) -> dict[str, object]:
-    try:
-        given = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{file} is not valid YAML: {str(exc).splitlines()[0]}") from exc
-    if not isinstance(given, dict):
-        raise UserError(f"{file} must map model ids to {{input: USD per million tokens, output: ...}}")
-    return {str(k): v for k, v in given.items()}
 
 
 def _price(model: str, entry: object, file: Path) -> Price:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ls_pipeline.errors import UserError
 from ls_pipeline.sources import files, tweets_json, twitter
@@ -19,6 +18,7 @@ from ls_pipeline.sources.files import read_table
 from ls_pipeline.store.datadir import DataDir, check_name
 from ls_pipeline.store.files import local_copy
 from ls_pipeline.store.location import as_path, is_remote
+from ls_pipeline.yaml_file import read_mapping
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,8 @@ def load_sources(data: DataDir) -> dict[str, Source]:
     file = data.sources_file
     if not file.is_file():
         return {}
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{file} is not valid YAML: {str(exc).splitlines()[0]}") from exc
-    if not isinstance(raw, dict):
-        raise UserError(f"{file} must map dataset names to file paths (or to {{path, text_column}})")
-    return {str(name): _source(data, str(name), entry, file) for name, entry in raw.items()}
+    raw = read_mapping(file, "dataset names to file paths (or to {path, text_column})")
+    return {name: _source(data, name, entry, file) for name, entry in raw.items()}
 
 
 def _source(data: DataDir, name: str, entry: object, file: Path) -> Source:
