@@ -19,7 +19,7 @@ def test_null_and_blank_texts_are_kept_as_empty_strings_and_counted(
 ) -> None:
     source = tmp_path / "mixed.csv"
     source.write_text("id,text\n1,a real text\n2,\n3,   \n4,another text\n")
-    code, _, err = run_cli(cli._ingest_csv, ["mixed", str(source)], capsys)
+    code, _, err = run_cli(cli.ls_ingest_csv, ["mixed", str(source)], capsys)
     assert code == 0 and "2 of 4 rows have an empty 'text'" in err
     rows = pd.read_parquet(data_dir / "mixed/input.parquet")
     assert rows["text"].tolist() == ["a real text", "", "   ", "another text"]
@@ -30,11 +30,11 @@ def test_without_a_data_directory_the_cli_says_how_to_choose_one(
 ) -> None:
     monkeypatch.delenv("LATENT_SCOPE_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli(cli._embed, ["few", "text"], capsys)
+    code, _, err = run_cli(cli.ls_embed, ["few", "text"], capsys)
     assert code == 2 and "run `ls-init PATH` or set LATENT_SCOPE_DATA" in err
-    assert run_cli(cli._init, [str(tmp_path / "chosen")], capsys)[0] == 0
+    assert run_cli(cli.ls_init, [str(tmp_path / "chosen")], capsys)[0] == 0
     assert "LATENT_SCOPE_DATA=" in (tmp_path / ".env").read_text()
-    code, _, err = run_cli(cli._embed, ["few", "text"], capsys)
+    code, _, err = run_cli(cli.ls_embed, ["few", "text"], capsys)
     assert code == 2 and "unknown dataset 'few'" in err
 
 

@@ -35,7 +35,7 @@ from tests.workers_support import HEAVY_QUEUES, LoopbackWorkers, loopback_worker
 
 # Enough rows that the embedding is still running when the test kills it, even on an idle machine.
 ROWS = 600
-LS_RUN = "import sys; from ls_pipeline import cli; sys.exit(cli._run(sys.argv[1:]))"
+LS_RUN = "import sys; from ls_pipeline import cli; sys.exit(cli.ls_run(sys.argv[1:]))"
 ON_HEAVY = {"embedding", "umap", "clusters"}  # ls_gpu and ls_memory (ls_pipeline/workers/placement.py)
 POOL_STEPS = {"embedding", "umap"}  # pool ls_heavy, limit 1 in dagster-postgres.yaml
 EMBEDDING_TASK = re.compile(r"step_keys_to_execute\W+embedding\W")  # in a Celery task's args: the steps it runs

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from ls_pipeline import steps
-from ls_pipeline.cli import _run
+from ls_pipeline.cli import ls_run
 from ls_pipeline.definitions import defs
 from ls_pipeline.defs import sensors
 from ls_pipeline.defs.export import curation_sensor
@@ -188,8 +188,8 @@ def test_ls_run_reports_a_failed_check_in_one_line(dag: dict[str, Any], capsys: 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(dag["home"]))
         patch.setenv("LATENT_SCOPE_DATA", str(dag["data"].root))
-        assert _run(["sample", "--recipe", "strict"]) == 2
-        assert _run(["sample", "--recipe", "no-such-recipe"]) == 2
+        assert ls_run(["sample", "--recipe", "strict"]) == 2
+        assert ls_run(["sample", "--recipe", "no-such-recipe"]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ls-run: error:")]
     assert len(errors) == 2
     assert "cluster_limits failed" in errors[0] and "min_clusters 250" in errors[0]
@@ -206,12 +206,12 @@ def test_ls_run_with_nothing_to_do_starts_no_run(dag: dict[str, Any], capsys: py
         patch.setenv("LATENT_SCOPE_DATA", str(data.root))
         capsys.readouterr()
         runs = len(instance.get_runs())
-        assert _run(["sample", "--recipe", "small"]) == 0
+        assert ls_run(["sample", "--recipe", "small"]) == 0
         assert capsys.readouterr().out.splitlines() == expected
         assert len(instance.get_runs()) == runs
         kept = record.read_text()
         record.unlink()
-        assert _run(["sample", "--recipe", "small"]) == 0
+        assert ls_run(["sample", "--recipe", "small"]) == 0
         assert capsys.readouterr().out.splitlines() == expected
         assert len(instance.get_runs()) == runs + 1
         assert reuse.recorded_ids(data, "sample", "small") == dag["ids"]

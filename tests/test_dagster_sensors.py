@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from ls_pipeline.cli import _recipe
+from ls_pipeline.cli import ls_recipe
 from ls_pipeline.definitions import defs
 from ls_pipeline.defs.assets import ingest_run_config
 from ls_pipeline.defs.resources import DataDirResource
@@ -157,13 +157,13 @@ def test_ls_recipe_add_registers_the_partition(
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     recipe = tmp_path / "fine.yaml"
     recipe.write_text("cluster: {min_cluster_size: 5}\n")
-    assert _recipe(["add", "fine", str(recipe)]) == 0
+    assert ls_recipe(["add", "fine", str(recipe)]) == 0
     assert (data_dir / "_recipes" / "fine.yaml").read_text() == recipe.read_text()
     with dg.DagsterInstance.get() as persistent:
         assert persistent.get_dynamic_partitions("recipes") == ["fine"]
-    assert _recipe(["add", "fine", str(recipe)]) == 2
+    assert ls_recipe(["add", "fine", str(recipe)]) == 2
     recipe.write_text("cluster: {min_cluster_size: one}\n")
-    assert _recipe(["add", "broken", str(recipe)]) == 2
+    assert ls_recipe(["add", "broken", str(recipe)]) == 2
     err = capsys.readouterr().err
     assert "min_cluster_size must be int, got 'one'" in err and "already registered" in err
     assert not (data_dir / "_recipes" / "broken.yaml").exists()

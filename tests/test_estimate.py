@@ -30,7 +30,7 @@ def paid(data_dir: Path, sample_frame: pd.DataFrame) -> Path:
 def test_estimate_says_what_each_paid_step_sends_and_costs(
     paid: Path, data_dir: Path, sample_frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run_cli(cli._run, [str(paid), "--recipe", "paid", "--estimate"], capsys)
+    code, out, err = run_cli(cli.ls_run, [str(paid), "--recipe", "paid", "--estimate"], capsys)
     assert code == 0, err
     embedding, labels = out.splitlines()
     tokens = sum(count_tokens(sample_frame.head(150)["text"].fillna("").astype(str).tolist()))
@@ -44,9 +44,9 @@ def test_estimate_says_what_each_paid_step_sends_and_costs(
     assert sorted(p.name for p in data_dir.iterdir()) == ["_recipes"]
     # A team's own prices win; a model without one says so rather than guessing.
     (data_dir / "_prices.yaml").write_text("openai-text-embedding-3-small: {input: 1000}\n")
-    out = run_cli(cli._run, [str(paid), "--recipe", "paid", "--estimate"], capsys)[1]
+    out = run_cli(cli.ls_run, [str(paid), "--recipe", "paid", "--estimate"], capsys)[1]
     assert f"about ${tokens * 1000 / 1e6:.4f}" in out.splitlines()[0]
-    offline = run_cli(cli._run, [str(paid), "--estimate"], capsys)[1]
+    offline = run_cli(cli.ls_run, [str(paid), "--estimate"], capsys)[1]
     assert offline.strip() == "recipe 'default' runs offline: nothing is sent or paid"
 
 

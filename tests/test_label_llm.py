@@ -203,16 +203,16 @@ def test_cli_label_and_list_models(
 ) -> None:
     from ls_pipeline import cli
 
-    assert cli._list_models([]) == 0
+    assert cli.ls_list_models([]) == 0
     listing = capsys.readouterr().out
     assert "openai-gpt-4o-mini" in listing and "mistral-mistral-small-latest" in listing and "local-oai" in listing
     assert "all-MiniLM-L6-v2" in listing and OPENAI_KEY not in listing
     argv = ["sample", "text", cluster_id, "local-oai", "Debian packages"]
-    assert cli._label(argv) == 0
+    assert cli.ls_label(argv) == 0
     labels_id = capsys.readouterr().out.strip()
     assert labels_id.startswith(cluster_id + "-labels-") and len(server.ok()) > 0
     server.reply = lambda n, body: (500, "down")
-    assert cli._label([*argv[:4], "other context"]) == 2
+    assert cli.ls_label([*argv[:4], "other context"]) == 2
     err = capsys.readouterr().err.strip()
     # retry notes may come first (progress on stderr); the error itself is one line, the last
     *notes, last = err.strip().splitlines()
@@ -245,7 +245,7 @@ def test_killed_process_resumes_from_its_journal(data: DataDir, cluster_id: str,
     server.reply = lambda n, body: (200, good_answer(body))
     from ls_pipeline import cli
 
-    assert cli._label(argv) == 0
+    assert cli.ls_label(argv) == 0
     labels_id = data.dataset("sample").all_ids("labels")[-1]
     sidecar = data.dataset("sample").sidecar("labels", labels_id)
     answered = [question(e.body) for e in server.ok()]

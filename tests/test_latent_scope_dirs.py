@@ -230,15 +230,15 @@ def test_ls_run_adds_a_scope_beside_latent_scopes_own_without_changing_its_files
     recipe = root.parent / "small.yaml"
     recipe.write_text(SMALL_RECIPE)
     before = tree_digest(root / "peer")
-    code, out, err = run_cli(cli._run, ["peer", "--recipe", str(recipe)], capsys)
+    code, out, err = run_cli(cli.ls_run, ["peer", "--recipe", str(recipe)], capsys)
     assert code == 0, err
     ids = dict(line.split(": ") for line in out.strip().splitlines())
     assert ids["embedding"] == "embedding-001"  # their vectors, same model: not embedded again
     assert (ids["umap"], ids["cluster"], ids["scope"]) == ("umap-002", "cluster-002", "scopes-002")
     # The stage commands take their clustering too: keyword labels on it, and a scope of ours beside theirs.
-    code, out, err = run_cli(cli._label, ["peer", "text", "cluster-001", "keywords"], capsys)
+    code, out, err = run_cli(cli.ls_label, ["peer", "text", "cluster-001", "keywords"], capsys)
     assert (code, out.strip()) == (0, "cluster-001-labels-001"), err
-    code, out, err = run_cli(cli._scope, ["peer", "cluster-001-labels-001", "on theirs"], capsys)
+    code, out, err = run_cli(cli.ls_scope, ["peer", "cluster-001-labels-001", "on theirs"], capsys)
     assert (code, out.strip()) == (0, "scopes-003"), err
     after = tree_digest(root / "peer")
     assert {k: after[k] for k in before} == before  # every file of theirs, byte for byte
@@ -250,6 +250,6 @@ def test_ls_run_adds_a_scope_beside_latent_scopes_own_without_changing_its_files
         scopes = [s["id"] for s in http.get("/api/datasets/peer/scopes").json()]
         found = http.get("/api/datasets/peer/scopes/scopes-002/search", params={"q": sample_frame["text"][9]}).json()
     assert scopes == ["scopes-001", "scopes-002", "scopes-003"] and found["results"][0]["ls_index"] == 9
-    code, _, err = run_cli(cli._ingest, ["peer", str(root / "peer" / "input.parquet")], capsys)
+    code, _, err = run_cli(cli.ls_ingest, ["peer", str(root / "peer" / "input.parquet")], capsys)
     assert code == 2 and "ingested by Latent Scope" in err and len(err.strip().splitlines()) == 1
     assert {k: tree_digest(root / "peer")[k] for k in before} == before

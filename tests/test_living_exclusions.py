@@ -113,8 +113,8 @@ def test_bad_exclusions_say_what_is_wrong(run: tuple[DataDir, dict[str, str]]) -
 def test_ls_exclude_and_ls_duplicates(
     run: tuple[DataDir, dict[str, str]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ls_pipeline.cli import _duplicates as duplicates_main
-    from ls_pipeline.cli import _exclude as exclude_main
+    from ls_pipeline.cli import ls_duplicates as duplicates_main
+    from ls_pipeline.cli import ls_exclude as exclude_main
 
     data, ids = run
     monkeypatch.setenv("LATENT_SCOPE_DATA", str(data.root))

@@ -21,6 +21,7 @@ import pytest
 
 import ls_pipeline as ls
 from ls_pipeline import cli
+from ls_pipeline.cli.runs import is_file_argument
 from tests.helpers import run_cli, tree_digest
 
 BIG_CELL = 50 * 1024 * 1024
@@ -82,21 +83,21 @@ def _write_vector_files(folder: Path) -> None:
 
 
 IMPORT_CASES: list[tuple[str, Callable, list[str], str]] = [
-    ("import NaN", cli._embed_importer, ["few", "{files}/nan.npy"], "the vector of row 3 holds NaN or infinity"),
-    ("import zero vector", cli._embed_importer, ["few", "{files}/zero.npy"], "the vector of row 5 is all zeros"),
-    ("import row count", cli._embed_importer, ["few", "{files}/short.npy"], "29 vectors for a dataset of 30 rows"),
-    ("import 1D", cli._embed_importer, ["few", "{files}/flat.npy"], "vectors must form a 2D array"),
-    ("import pickle", cli._embed_importer, ["few", "{files}/objects.npy"], "cannot read objects.npy as npy vectors"),
-    ("import ragged", cli._embed_importer, ["few", "{files}/ragged.parquet"], "vectors of 2 different lengths"),
-    ("import no list column", cli._embed_importer, ["few", "{files}/nolist.parquet"], "has list columns (none)"),
-    ("import two h5 matrices", cli._embed_importer, ["few", "{files}/two.h5"], "datasets a, b: name one with"),
-    ("import h5 unknown name", cli._embed_importer, ["few", "{files}/two.h5", "--column", "c"], "name one with"),
-    ("import unsupported", cli._embed_importer, ["few", "{files}/notes.txt"], "unsupported vector file notes.txt"),
-    ("import missing file", cli._embed_importer, ["few", "{files}/none.npy"], "no such file"),
-    ("import nothing", cli._embed_importer, ["few"], "needs vectors (an array or a file)"),
-    ("import unknown column", cli._embed_importer, ["few", "--column", "nope"], "has no column 'nope'"),
-    ("import text column", cli._embed_importer, ["few", "--column", "text"], "does not hold vectors"),
-    ("import unknown dataset", cli._embed_importer, ["nope", "{files}/short.npy"], "unknown dataset 'nope'"),
+    ("import NaN", cli.ls_embed_importer, ["few", "{files}/nan.npy"], "the vector of row 3 holds NaN or infinity"),
+    ("import zero vector", cli.ls_embed_importer, ["few", "{files}/zero.npy"], "the vector of row 5 is all zeros"),
+    ("import row count", cli.ls_embed_importer, ["few", "{files}/short.npy"], "29 vectors for a dataset of 30 rows"),
+    ("import 1D", cli.ls_embed_importer, ["few", "{files}/flat.npy"], "vectors must form a 2D array"),
+    ("import pickle", cli.ls_embed_importer, ["few", "{files}/objects.npy"], "cannot read objects.npy as npy vectors"),
+    ("import ragged", cli.ls_embed_importer, ["few", "{files}/ragged.parquet"], "vectors of 2 different lengths"),
+    ("import no list column", cli.ls_embed_importer, ["few", "{files}/nolist.parquet"], "has list columns (none)"),
+    ("import two h5 matrices", cli.ls_embed_importer, ["few", "{files}/two.h5"], "datasets a, b: name one with"),
+    ("import h5 unknown name", cli.ls_embed_importer, ["few", "{files}/two.h5", "--column", "c"], "name one with"),
+    ("import unsupported", cli.ls_embed_importer, ["few", "{files}/notes.txt"], "unsupported vector file notes.txt"),
+    ("import missing file", cli.ls_embed_importer, ["few", "{files}/none.npy"], "no such file"),
+    ("import nothing", cli.ls_embed_importer, ["few"], "needs vectors (an array or a file)"),
+    ("import unknown column", cli.ls_embed_importer, ["few", "--column", "nope"], "has no column 'nope'"),
+    ("import text column", cli.ls_embed_importer, ["few", "--column", "text"], "does not hold vectors"),
+    ("import unknown dataset", cli.ls_embed_importer, ["nope", "{files}/short.npy"], "unknown dataset 'nope'"),
 ]
 
 
@@ -147,84 +148,84 @@ BAD_IDS = {
 }
 
 BASIC_CASES: list[tuple[str, Callable, list[str], str]] = [
-    ("missing file", cli._ingest_csv, ["new", "{files}/nope.csv"], "no such file"),
-    ("empty file", cli._ingest_csv, ["new", "{files}/empty.csv"], "is empty"),
-    ("header only", cli._ingest_csv, ["new", "{files}/header.csv"], "header but no rows"),
-    ("unsupported type", cli._ingest, ["new", "{files}/notes.txt"], "unsupported file type '.txt'"),
+    ("missing file", cli.ls_ingest_csv, ["new", "{files}/nope.csv"], "no such file"),
+    ("empty file", cli.ls_ingest_csv, ["new", "{files}/empty.csv"], "is empty"),
+    ("header only", cli.ls_ingest_csv, ["new", "{files}/header.csv"], "header but no rows"),
+    ("unsupported type", cli.ls_ingest, ["new", "{files}/notes.txt"], "unsupported file type '.txt'"),
     (
         "unknown text column",
-        cli._ingest_csv,
+        cli.ls_ingest_csv,
         ["new", "{files}/ok.csv", "--text_column", "body"],
         "unknown text column 'body'",
     ),
-    ("all texts empty", cli._ingest_csv, ["new", "{files}/nulls.csv", "--text_column", "text"], "every value"),
-    ("duplicate columns", cli._ingest_csv, ["new", "{files}/dupes.csv"], "duplicate column names: text"),
-    ("truncated json", cli._ingest, ["new", "{files}/broken.json"], "cannot read broken.json"),
-    ("dataset name with ..", cli._ingest_csv, ["../up", "{files}/ok.csv"], "invalid dataset name"),
-    ("unknown dataset", cli._embed, ["nope", "text"], "unknown dataset 'nope'"),
-    ("unknown embed column", cli._embed, ["few", "body"], "unknown text column 'body'"),
+    ("all texts empty", cli.ls_ingest_csv, ["new", "{files}/nulls.csv", "--text_column", "text"], "every value"),
+    ("duplicate columns", cli.ls_ingest_csv, ["new", "{files}/dupes.csv"], "duplicate column names: text"),
+    ("truncated json", cli.ls_ingest, ["new", "{files}/broken.json"], "cannot read broken.json"),
+    ("dataset name with ..", cli.ls_ingest_csv, ["../up", "{files}/ok.csv"], "invalid dataset name"),
+    ("unknown dataset", cli.ls_embed, ["nope", "text"], "unknown dataset 'nope'"),
+    ("unknown embed column", cli.ls_embed, ["few", "body"], "unknown text column 'body'"),
     (
         "unknown hub model offline",
-        cli._embed,
+        cli.ls_embed,
         ["few", "text", "no-such-org/no-such-model"],
         "cannot load embedding model 'no-such-org/no-such-model'",
     ),
-    ("malformed model id", cli._embed, ["few", "text", "not a model"], "unknown embedding model 'not a model'"),
-    ("missing model folder", cli._embed, ["few", "text", "./models/none"], "embedding model folder not found"),
-    ("zero batch size", cli._embed, ["few", "text", "--batch_size", "0"], "must be a positive integer"),
-    ("unknown upstream id", cli._umap, ["few", "embedding-009"], "unknown embedding id 'embedding-009'"),
-    ("upstream id with path", cli._umap, ["few", "../../etc/passwd"], "unknown embedding id"),
-    ("negative neighbors", cli._umap, ["few", "embedding-001", "-5"], "neighbors must be an integer of at least 2"),
-    ("min_dist above 1", cli._umap, ["few", "embedding-001", "10", "3"], "min_dist must be a number from 0 to 1"),
-    ("fewer rows than neighbors", cli._umap, ["few", "embedding-001", "40"], "30 distinct of 30 rows"),
-    ("non-numeric neighbors", cli._umap, ["few", "embedding-001", "many"], "invalid int value: 'many'"),
-    ("unknown umap id", cli._cluster, ["few", "umap-001"], "unknown umap id 'umap-001'"),
-    ("unknown cluster id", cli._label, ["few", "text", "cluster-003"], "unknown cluster id 'cluster-003'"),
-    ("unknown labels id", cli._scope, ["few", "cluster-001-labels-001", "x"], "unknown labels id"),
-    ("unknown recipe", cli._run, ["few", "--recipe", "nope"], "unknown recipe 'nope'"),
-    ("recipe with unknown key", cli._run, ["few", "--recipe", "{files}/bad.yaml"], "unknown keys: neighbours"),
-    ("recipe with wrong type", cli._run, ["few", "--recipe", "{files}/typed.yaml"], "neighbors must be int"),
+    ("malformed model id", cli.ls_embed, ["few", "text", "not a model"], "unknown embedding model 'not a model'"),
+    ("missing model folder", cli.ls_embed, ["few", "text", "./models/none"], "embedding model folder not found"),
+    ("zero batch size", cli.ls_embed, ["few", "text", "--batch_size", "0"], "must be a positive integer"),
+    ("unknown upstream id", cli.ls_umap, ["few", "embedding-009"], "unknown embedding id 'embedding-009'"),
+    ("upstream id with path", cli.ls_umap, ["few", "../../etc/passwd"], "unknown embedding id"),
+    ("negative neighbors", cli.ls_umap, ["few", "embedding-001", "-5"], "neighbors must be an integer of at least 2"),
+    ("min_dist above 1", cli.ls_umap, ["few", "embedding-001", "10", "3"], "min_dist must be a number from 0 to 1"),
+    ("fewer rows than neighbors", cli.ls_umap, ["few", "embedding-001", "40"], "30 distinct of 30 rows"),
+    ("non-numeric neighbors", cli.ls_umap, ["few", "embedding-001", "many"], "invalid int value: 'many'"),
+    ("unknown umap id", cli.ls_cluster, ["few", "umap-001"], "unknown umap id 'umap-001'"),
+    ("unknown cluster id", cli.ls_label, ["few", "text", "cluster-003"], "unknown cluster id 'cluster-003'"),
+    ("unknown labels id", cli.ls_scope, ["few", "cluster-001-labels-001", "x"], "unknown labels id"),
+    ("unknown recipe", cli.ls_run, ["few", "--recipe", "nope"], "unknown recipe 'nope'"),
+    ("recipe with unknown key", cli.ls_run, ["few", "--recipe", "{files}/bad.yaml"], "unknown keys: neighbours"),
+    ("recipe with wrong type", cli.ls_run, ["few", "--recipe", "{files}/typed.yaml"], "neighbors must be int"),
 ]
 
 CLI_CASES: list[tuple[str, Callable, list[str], str]] = [
     *BASIC_CASES,
-    ("latin-1 csv", cli._ingest_csv, ["new", "{files}/latin1.csv"], "latin1.csv is not UTF-8 text (byte 0xe9"),
-    ("mixed encodings", cli._ingest_csv, ["new", "{files}/mixed.csv"], "mixed.csv is not UTF-8 text"),
-    ("utf-16 csv", cli._ingest_csv, ["new", "{files}/utf16.csv"], "utf16.csv is not UTF-8 text (byte 0xff"),
-    ("50 MB cell", cli._ingest_csv, ["new", "{files}/bigcell.csv"], "row 1 of text column 'text' has 52,428,800"),
+    ("latin-1 csv", cli.ls_ingest_csv, ["new", "{files}/latin1.csv"], "latin1.csv is not UTF-8 text (byte 0xe9"),
+    ("mixed encodings", cli.ls_ingest_csv, ["new", "{files}/mixed.csv"], "mixed.csv is not UTF-8 text"),
+    ("utf-16 csv", cli.ls_ingest_csv, ["new", "{files}/utf16.csv"], "utf16.csv is not UTF-8 text (byte 0xff"),
+    ("50 MB cell", cli.ls_ingest_csv, ["new", "{files}/bigcell.csv"], "row 1 of text column 'text' has 52,428,800"),
     (
         "1M lines, one with extra fields",
-        cli._ingest_csv,
+        cli.ls_ingest_csv,
         ["new", "{files}/long_fields.csv"],
         f"Expected 2 fields in line {BROKEN_AT + 2}, saw 4",
     ),
     (
         "1M lines, one unclosed quote",
-        cli._ingest_csv,
+        cli.ls_ingest_csv,
         ["new", "{files}/long_quote.csv"],
         f"EOF inside string starting at row {BROKEN_AT + 1}",
     ),
-    ("zip renamed .xlsx", cli._ingest, ["new", "{files}/zip.xlsx"], "zip.xlsx is not a readable Excel workbook"),
-    ("truncated .xlsx", cli._ingest, ["new", "{files}/truncated.xlsx"], "not a readable Excel workbook (BadZipFile)"),
-    ("duplicate names, 3 columns", cli._ingest_csv, ["new", "{files}/dupes3.csv"], "duplicate column names: id"),
-    ("numeric-only texts, guessed", cli._ingest_csv, ["new", "{files}/numeric.csv"], "no text column found"),
+    ("zip renamed .xlsx", cli.ls_ingest, ["new", "{files}/zip.xlsx"], "zip.xlsx is not a readable Excel workbook"),
+    ("truncated .xlsx", cli.ls_ingest, ["new", "{files}/truncated.xlsx"], "not a readable Excel workbook (BadZipFile)"),
+    ("duplicate names, 3 columns", cli.ls_ingest_csv, ["new", "{files}/dupes3.csv"], "duplicate column names: id"),
+    ("numeric-only texts, guessed", cli.ls_ingest_csv, ["new", "{files}/numeric.csv"], "no text column found"),
     (
         "numeric-only texts, named",
-        cli._ingest_csv,
+        cli.ls_ingest_csv,
         ["new", "{files}/numeric.csv", "--text_column", "text"],
         "column 'text' holds int64 values, not text",
     ),
-    ("all-identical texts", cli._umap, ["same", "embedding-001", "5"], "1 distinct of 40 rows"),
+    ("all-identical texts", cli.ls_umap, ["same", "embedding-001", "5"], "1 distinct of 40 rows"),
     *[
-        (f"dataset {what}", cli._ingest_csv, [name, "{files}/ok.csv"], "invalid dataset name")
+        (f"dataset {what}", cli.ls_ingest_csv, [name, "{files}/ok.csv"], "invalid dataset name")
         for what, name in BAD_NAMES.items()
     ],
-    ("embed dataset with nul", cli._embed, ["few\x00", "text"], "invalid dataset name"),
-    *[(what, cli._umap, ["few", bad], "unknown embedding id") for what, bad in BAD_IDS.items()],
-    ("labels id with slash", cli._scope, ["few", "clusters/cluster-001-labels-001", "x"], "unknown labels id"),
-    ("recipe name with slash", cli._run, ["few", "--no-dagster", "--recipe", "a/b"], "invalid recipe name"),
-    ("recipe name with newline", cli._run, ["few", "--no-dagster", "--recipe", "default\n"], "invalid recipe name"),
-    ("dataset name with a dot", cli._run, ["news.v2", "--no-dagster"], "unknown dataset 'news.v2'"),
+    ("embed dataset with nul", cli.ls_embed, ["few\x00", "text"], "invalid dataset name"),
+    *[(what, cli.ls_umap, ["few", bad], "unknown embedding id") for what, bad in BAD_IDS.items()],
+    ("labels id with slash", cli.ls_scope, ["few", "clusters/cluster-001-labels-001", "x"], "unknown labels id"),
+    ("recipe name with slash", cli.ls_run, ["few", "--no-dagster", "--recipe", "a/b"], "invalid recipe name"),
+    ("recipe name with newline", cli.ls_run, ["few", "--no-dagster", "--recipe", "default\n"], "invalid recipe name"),
+    ("dataset name with a dot", cli.ls_run, ["news.v2", "--no-dagster"], "unknown dataset 'news.v2'"),
     *IMPORT_CASES,
 ]
 
@@ -234,7 +235,7 @@ CLI_CASES: list[tuple[str, Callable, list[str], str]] = [
     [("news.v2", False), ("few", False), ("news.csv", True), ("export.zip", True), ("data/news.v2", True)],
 )
 def test_run_tells_a_dotted_dataset_name_from_a_file(argument: str, is_file: bool) -> None:
-    assert cli._is_file_argument(argument) is is_file
+    assert is_file_argument(argument) is is_file
 
 
 def _assert_one_line(message: str, expected: str, root: Path) -> None:
@@ -310,18 +311,18 @@ def test_hdbscan_finding_no_cluster_is_one_line_not_a_crash(
     small: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # min_cluster_size = every row: HDBSCAN (no single cluster allowed) calls every point noise.
-    assert run_cli(cli._umap, ["few", "embedding-001", "5"], capsys)[0] == 0
-    code, out, err = run_cli(cli._cluster, ["few", "umap-001", "30", "3"], capsys)
+    assert run_cli(cli.ls_umap, ["few", "embedding-001", "5"], capsys)[0] == 0
+    code, out, err = run_cli(cli.ls_cluster, ["few", "umap-001", "30", "3"], capsys)
     assert code == 0 and out.strip() == "cluster-001", err
     sidecar = ls.data_dir().dataset("few").sidecar("cluster", "cluster-001")
     assert sidecar["n_clusters"] == 0 and sidecar["noise_share"] == 1.0
     # labeling and saving a scope of an all-noise clustering still work: everything is "Unclustered"
-    assert run_cli(cli._label, ["few", "text", "cluster-001"], capsys)[:2] == (0, "cluster-001-labels-001\n")
-    assert run_cli(cli._scope, ["few", "cluster-001-labels-001", "all noise"], capsys)[:2] == (0, "scopes-001\n")
+    assert run_cli(cli.ls_label, ["few", "text", "cluster-001"], capsys)[:2] == (0, "cluster-001-labels-001\n")
+    assert run_cli(cli.ls_scope, ["few", "cluster-001-labels-001", "all noise"], capsys)[:2] == (0, "scopes-001\n")
     recipe = tmp_path / "nothing.yaml"
     recipe.write_text("umap: {neighbors: 5}\ncluster: {min_cluster_size: 30, min_samples: 3}\n")
     before = tree_digest(data_dir)
-    code, out, err = run_cli(cli._run, ["few", "--no-dagster", "--recipe", str(recipe)], capsys)
+    code, out, err = run_cli(cli.ls_run, ["few", "--no-dagster", "--recipe", str(recipe)], capsys)
     assert code == 2
     _assert_one_line(err.strip().splitlines()[-1], "0 clusters is below min_clusters 2", data_dir)
     assert "rows leave room for few clusters of min_cluster_size 30" in err  # the way out for a small dataset

@@ -85,7 +85,7 @@ def _file(case: str) -> str:
 @pytest.mark.parametrize("case", list(BAD_RECIPES))
 def test_recipe_add_refuses(files: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], case: str) -> None:
     before = tree_digest(data_dir)
-    code, out, err = run_cli(cli._recipe, ["add", "mine", str(files / _file(case))], capsys)
+    code, out, err = run_cli(cli.ls_recipe, ["add", "mine", str(files / _file(case))], capsys)
     _check(code, out, err, BAD_RECIPES[case][1], data_dir)
     assert tree_digest(data_dir) == before and not (data_dir / "_recipes").exists()
 
@@ -97,7 +97,7 @@ def test_run_refuses_a_bad_recipe_file(
 ) -> None:
     before = tree_digest(data_dir)
     args = ["few", "--recipe", str(files / _file(case)), *(["--no-dagster"] if how == "--no-dagster" else [])]
-    _check(*run_cli(cli._run, args, capsys), BAD_RECIPES[case][1], data_dir)
+    _check(*run_cli(cli.ls_run, args, capsys), BAD_RECIPES[case][1], data_dir)
     assert tree_digest(data_dir) == before
 
 
@@ -106,20 +106,20 @@ def test_recipe_names_with_path_tricks(
     files: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     before = tree_digest(data_dir)
-    _check(*run_cli(cli._recipe, ["add", name, str(files / "good.yaml")], capsys), "invalid recipe name", data_dir)
+    _check(*run_cli(cli.ls_recipe, ["add", name, str(files / "good.yaml")], capsys), "invalid recipe name", data_dir)
     for extra in (["--no-dagster"], []):
-        _check(*run_cli(cli._run, ["few", "--recipe", name, *extra], capsys), "invalid recipe name", data_dir)
+        _check(*run_cli(cli.ls_run, ["few", "--recipe", name, *extra], capsys), "invalid recipe name", data_dir)
     assert tree_digest(data_dir) == before
 
 
 def test_a_registered_recipe_is_not_overwritten_and_the_message_hides_the_path(
     files: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(cli._recipe, ["add", "mine", str(files / "good.yaml")], capsys)[0] == 0
+    assert run_cli(cli.ls_recipe, ["add", "mine", str(files / "good.yaml")], capsys)[0] == 0
     before = tree_digest(data_dir)
-    result = run_cli(cli._recipe, ["add", "mine", str(files / _file("unknown key"))], capsys)
+    result = run_cli(cli.ls_recipe, ["add", "mine", str(files / _file("unknown key"))], capsys)
     _check(*result, "unknown keys: neighbours", data_dir)
-    result = run_cli(cli._recipe, ["add", "mine", str(files / "good.yaml")], capsys)
+    result = run_cli(cli.ls_recipe, ["add", "mine", str(files / "good.yaml")], capsys)
     _check(*result, "recipe 'mine' is already registered (_recipes/mine.yaml); pass --replace", data_dir)
     assert tree_digest(data_dir) == before
 
@@ -127,11 +127,11 @@ def test_a_registered_recipe_is_not_overwritten_and_the_message_hides_the_path(
 def test_a_registered_recipe_broken_later_fails_the_dagster_run_in_one_line(
     files: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(cli._recipe, ["add", "mine", str(files / "good.yaml")], capsys)[0] == 0
+    assert run_cli(cli.ls_recipe, ["add", "mine", str(files / "good.yaml")], capsys)[0] == 0
     (data_dir / "_recipes" / "mine.yaml").write_text("umap: {neighbors: many}\n")
     before = tree_digest(data_dir)
     for extra in (["--no-dagster"], []):
-        _check(*run_cli(cli._run, ["few", "--recipe", "mine", *extra], capsys), "neighbors must be int", data_dir)
+        _check(*run_cli(cli.ls_run, ["few", "--recipe", "mine", *extra], capsys), "neighbors must be int", data_dir)
     assert tree_digest(data_dir) == before
 
 

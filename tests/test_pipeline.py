@@ -32,12 +32,12 @@ def test_cli_step_by_step_writes_the_latent_scope_layout(
 ) -> None:
     csv = tmp_path / "packages.csv"
     sample_frame.head(200).to_csv(csv, index=False)
-    assert run_cli(cli._ingest_csv, ["pkgs", str(csv), "--text_column", "text"], capsys)[0] == 0
+    assert run_cli(cli.ls_ingest_csv, ["pkgs", str(csv), "--text_column", "text"], capsys)[0] == 0
     meta = _sidecar(data_dir, "pkgs", "meta.json")
     assert meta["length"] == 200 and meta["text_column"] == "text"
     assert meta["column_metadata"]["section"]["type"] == "string" and meta["column_metadata"]["section"]["categories"]
 
-    code, out, _ = run_cli(cli._embed, ["pkgs", "text", "sentence-transformers/all-MiniLM-L6-v2", ""], capsys)
+    code, out, _ = run_cli(cli.ls_embed, ["pkgs", "text", "sentence-transformers/all-MiniLM-L6-v2", ""], capsys)
     assert (code, out.strip()) == (0, "embedding-001")
     with h5py.File(data_dir / "pkgs/embeddings/embedding-001.h5") as handle:
         vectors = handle["embeddings"][:]
@@ -48,28 +48,28 @@ def test_cli_step_by_step_writes_the_latent_scope_layout(
     assert embedding["inputs"] == {"dataset": meta["fingerprint"]} and embedding["versions"]["torch"]
     assert embedding["cpu"] == cpu_record() and embedding["cpu"]["arch"]  # what picked the kernels, beside versions
 
-    assert run_cli(cli._umap, ["pkgs", "embedding-001", "10", "0.1"], capsys)[1].strip() == "umap-001"
+    assert run_cli(cli.ls_umap, ["pkgs", "embedding-001", "10", "0.1"], capsys)[1].strip() == "umap-001"
     xy = pd.read_parquet(data_dir / "pkgs/umaps/umap-001.parquet")
     assert list(xy.columns) == ["x", "y"] and len(xy) == 200 and xy.abs().to_numpy().max() <= 1.0
     assert (data_dir / "pkgs/umaps/umap-001.png").read_bytes()[:4] == b"\x89PNG"
     umap_meta = _sidecar(data_dir, "pkgs/umaps/umap-001.json")
     assert umap_meta["seed"] == 42 and umap_meta["inputs"] == {"embedding-001": embedding["fingerprint"]}
 
-    assert run_cli(cli._cluster, ["pkgs", "umap-001", "6", "3"], capsys)[1].strip() == "cluster-001"
+    assert run_cli(cli.ls_cluster, ["pkgs", "umap-001", "6", "3"], capsys)[1].strip() == "cluster-001"
     clusters = pd.read_parquet(data_dir / "pkgs/clusters/cluster-001.parquet")
     defaults = pd.read_parquet(data_dir / "pkgs/clusters/cluster-001-labels-default.parquet")
     assert len(clusters) == 200 and set(clusters["cluster"]) == set(defaults["cluster"])
     assert {"label", "description", "indices", "hull", "count"} <= set(defaults.columns)
     assert defaults["count"].sum() == 200
 
-    assert run_cli(cli._label, ["pkgs", "text", "cluster-001"], capsys)[1].strip() == "cluster-001-labels-001"
+    assert run_cli(cli.ls_label, ["pkgs", "text", "cluster-001"], capsys)[1].strip() == "cluster-001-labels-001"
     labels = pd.read_parquet(data_dir / "pkgs/clusters/cluster-001-labels-001.parquet")
     named = labels[~labels["noise"]]
     assert named["label"].str.len().gt(0).all() and named["label"].is_unique
 
     # Latent Scope's full form names every id; they must form one lineage.
     args = ["pkgs", "embedding-001", "umap-001", "cluster-001", "cluster-001-labels-001", "Demo", "MiniLM"]
-    code, out, err = run_cli(cli._scope, args, capsys)
+    code, out, err = run_cli(cli.ls_scope, args, capsys)
     assert (code, out.strip()) == (0, "scopes-001"), err
     scope = _sidecar(data_dir, "pkgs/scopes/scopes-001.json")
     # The clustering redrew umap-001 with its clusters as targets (umap-002): the scope shows that map.
@@ -98,14 +98,14 @@ def test_an_existing_embedding_is_reused_and_said_so(
     other = {"model": "AMD EPYC", "arch": "x86_64", "features": ["avx2", "avx512f", "avx512_vnni"]}
     monkeypatch.setattr(artifacts, "cpu_record", lambda: other)
     code, out, err = run_cli(
-        cli._embed, ["few", "text", "sentence-transformers/all-MiniLM-L6-v2", "", "--batch_size", "8"], capsys
+        cli.ls_embed, ["few", "text", "sentence-transformers/all-MiniLM-L6-v2", "", "--batch_size", "8"], capsys
     )
     assert (first, code, out.strip()) == ("embedding-001", 0, "embedding-001")
     assert "reused embedding-001" in err
     assert h5.stat().st_mtime_ns == stamp and len(list(h5.parent.glob("*.h5"))) == 1
     # A different prefix is a different embedding; its sidecar names the CPU that made it.
     assert (
-        run_cli(cli._embed, ["few", "text", "sentence-transformers/all-MiniLM-L6-v2", "query: "], capsys)[1].strip()
+        run_cli(cli.ls_embed, ["few", "text", "sentence-transformers/all-MiniLM-L6-v2", "query: "], capsys)[1].strip()
         == "embedding-002"
     )
     assert _sidecar(data_dir, "few/embeddings/embedding-002.json")["cpu"] == other

@@ -58,7 +58,7 @@ def test_ls_run_takes_a_file_to_a_scope_on_s3_through_dagster(
 ) -> None:
     monkeypatch.setenv("LATENT_SCOPE_DATA", s3_root)
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(cli._run, [str(packages_csv), "--recipe", str(small_recipe)], capsys)
+    code, out, err = run_cli(cli.ls_run, [str(packages_csv), "--recipe", str(small_recipe)], capsys)
     assert code == 0, err
     ids = dict(line.split(": ", 1) for line in out.strip().splitlines())
     assert ids == {
@@ -87,7 +87,7 @@ def test_ls_run_takes_a_file_to_a_scope_on_s3_through_dagster(
     scope = ds.sidecar("scope", "scopes-001")
     assert scope["embedding_id"] == "embedding-001" and scope["rows"] == ROWS
     # A rerun of the same recipe reuses every stage: nothing new is published.
-    code, out2, err = run_cli(cli._run, ["packages", "--recipe", str(small_recipe)], capsys)
+    code, out2, err = run_cli(cli.ls_run, ["packages", "--recipe", str(small_recipe)], capsys)
     assert code == 0 and out2 == out
     assert _artifact_keys(s3_env, bucket) == keys
 
@@ -133,7 +133,7 @@ KILL_AFTER_FIRST_UPLOAD = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
     artifacts.publish_file = publish_then_die
     from ls_pipeline import cli
-    sys.exit(cli._embed(sys.argv[1:]))
+    sys.exit(cli.ls_embed(sys.argv[1:]))
     """
 )
 
@@ -170,7 +170,7 @@ RUN = textwrap.dedent(
     """
     import sys
     from ls_pipeline import cli
-    sys.exit(cli._run(sys.argv[1:]))
+    sys.exit(cli.ls_run(sys.argv[1:]))
     """
 )
 

@@ -81,7 +81,7 @@ def test_store_problems_are_one_line_with_no_secret(
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(work)
     s3fs.S3FileSystem.clear_instance_cache()
-    code, out, err = run_cli(cli._ingest, ["news", str(source)], capsys)
+    code, out, err = run_cli(cli.ls_ingest, ["news", str(source)], capsys)
     assert code == 2, err
     assert err.strip().splitlines() == [f"ls-ingest: error: data directory {env['LATENT_SCOPE_DATA']}: {expected}"] or (
         case == "unsupported scheme" and err.strip() == f"ls-ingest: error: {expected}"
@@ -111,11 +111,11 @@ def test_ls_init_remembers_an_s3_data_directory_and_keeps_keys_off_it(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LATENT_SCOPE_DATA", raising=False)
-    code, out, err = run_cli(cli._init, [s3_root], capsys)
+    code, out, err = run_cli(cli.ls_init, [s3_root], capsys)
     assert code == 0 and out.strip() == s3_root, err
     assert f"LATENT_SCOPE_DATA={s3_root}" in (tmp_path / ".env").read_text()
     assert str(resolve_data_dir()) == s3_root  # later commands find it through ./.env
     assert sorted(p.name for p in tmp_path.iterdir()) == [".env"]
-    code, _, err = run_cli(cli._init, [s3_root, "--openai_key", "sk-not-for-the-bucket"], capsys)
+    code, _, err = run_cli(cli.ls_init, [s3_root, "--openai_key", "sk-not-for-the-bucket"], capsys)
     assert code == 2 and "API keys are not stored on object storage" in err
     assert "sk-not-for-the-bucket" not in err

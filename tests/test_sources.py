@@ -42,7 +42,7 @@ def test_ls_ingest_without_a_path_reads_the_dataset_folder_input_csv(
 ) -> None:
     (data_dir / "survey").mkdir()
     (data_dir / "survey" / "input.csv").write_text("id,answer\n1,charts lie\n2,maps are art\n")
-    code, out, _ = run_cli(cli._ingest, ["survey"], capsys)
+    code, out, _ = run_cli(cli.ls_ingest, ["survey"], capsys)
     assert code == 0 and "2 rows, text column 'answer'" in out
     meta = pd.read_json(data_dir / "survey" / "meta.json", typ="series")
     assert meta["source"] == "input.csv" and meta["length"] == 2

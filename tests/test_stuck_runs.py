@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ls_pipeline.cli import _run
+from ls_pipeline.cli import ls_run
 from ls_pipeline.runs.run_process import HOST_TAG, PID_TAG, STARTED_TAG, judge, process_started, this_host
 from ls_pipeline.runs.runner import open_instance
 from ls_pipeline.runs.stuck_runs import clear_stuck_runs, find_stuck_runs, free_slots_of_ended_runs
@@ -136,17 +136,17 @@ def test_clearing_ends_the_dead_runs_and_frees_their_slots_only(
 
 
 def test_ls_run_lists_and_clears_stuck_runs(instance: dg.DagsterInstance, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(_run, ["--stuck"], capsys) == (0, "no stuck runs\n", "")
+    assert run_cli(ls_run, ["--stuck"], capsys) == (0, "no stuck runs\n", "")
     dead = add_run(instance, {**process(exited_pid(), time.time()), "dagster/partition": "posts|default"}, holds=True)
-    code, out, _ = run_cli(_run, ["--stuck"], capsys)
+    code, out, _ = run_cli(ls_run, ["--stuck"], capsys)
     assert code == 0 and out.startswith(f"run {dead.run_id[:8]} (recipe_job posts|default") and "holds ls_heavy" in out
     assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.STARTED  # listing changes nothing
-    code, out, _ = run_cli(_run, ["--clear-stuck"], capsys)
+    code, out, _ = run_cli(ls_run, ["--clear-stuck"], capsys)
     assert code == 0 and out.startswith(f"cleared stuck run {dead.run_id[:8]}"), out
     assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
-    assert run_cli(_run, ["--stuck"], capsys) == (0, "no stuck runs\n", "")
+    assert run_cli(ls_run, ["--stuck"], capsys) == (0, "no stuck runs\n", "")
 
-    code, out, err = run_cli(_run, ["posts", "--clear-stuck"], capsys)
+    code, out, err = run_cli(ls_run, ["posts", "--clear-stuck"], capsys)
     assert code == 2 and err.count("\n") == 1 and "take no dataset" in err
-    code, out, err = run_cli(_run, [], capsys)
+    code, out, err = run_cli(ls_run, [], capsys)
     assert code == 2 and err.count("\n") == 1 and "needs a dataset name or a data file" in err

@@ -21,7 +21,7 @@ def test_zip_with_parts_maps_every_field_and_expands_links(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archive = write_zip(tmp_path / "archive.zip", TWEETS)
-    code, out, err = run_cli(cli._twitter_import, ["me", "--source", "zip", "--zip_path", str(archive)], capsys)
+    code, out, err = run_cli(cli.ls_twitter_import, ["me", "--source", "zip", "--zip_path", str(archive)], capsys)
     assert code == 0, err
     rows = pd.read_parquet(data_dir / "me/input.parquet")
     assert len(rows) == 5 and rows["created_at"].is_monotonic_increasing
@@ -54,7 +54,7 @@ def test_filters(
     flags: list[str], expected: set[str], data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archive = write_zip(tmp_path / "archive.zip", TWEETS)
-    assert run_cli(cli._twitter_import, ["f", "--source", "zip", "--zip_path", str(archive), *flags], capsys)[0] == 0
+    assert run_cli(cli.ls_twitter_import, ["f", "--source", "zip", "--zip_path", str(archive), *flags], capsys)[0] == 0
     assert set(pd.read_parquet(data_dir / "f/input.parquet")["id"]) == expected
 
 
@@ -62,11 +62,11 @@ def test_reimport_adds_and_updates_without_moving_existing_rows(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = write_zip(tmp_path / "old.zip", TWEETS[:3])
-    run_cli(cli._twitter_import, ["acct", "--source", "zip", "--zip_path", str(first)], capsys)
+    run_cli(cli.ls_twitter_import, ["acct", "--source", "zip", "--zip_path", str(first)], capsys)
     before = pd.read_parquet(data_dir / "acct/input.parquet")
     newer = [tweet(2, "RT @someone: embeddings everywhere", rts=30), *TWEETS[3:], tweet(6, "brand new tweet")]
     second = write_zip(tmp_path / "new.zip", [*TWEETS[:1], *newer], parts=3)
-    assert run_cli(cli._twitter_import, ["acct", "--source", "zip", "--zip_path", str(second)], capsys)[0] == 0
+    assert run_cli(cli.ls_twitter_import, ["acct", "--source", "zip", "--zip_path", str(second)], capsys)[0] == 0
     after = pd.read_parquet(data_dir / "acct/input.parquet")
     assert after["id"].tolist()[:3] == before["id"].tolist()  # ls_index of every stored row unchanged
     assert set(after["id"].tolist()[3:]) == {"1004", "1005", "1006"}
@@ -87,7 +87,7 @@ def test_run_pipeline_takes_the_archive_to_a_scope_through_dagster(
         "umap: {neighbors: 8}\ncluster: {min_cluster_size: 5, min_samples: 2}\nchecks: {max_noise_share: 0.95}\n"
     )
     args = ["birds", "--source", "zip", "--zip_path", str(archive), "--run_pipeline", "--recipe", "tiny"]
-    code, out, err = run_cli(cli._twitter_import, args, capsys)
+    code, out, err = run_cli(cli.ls_twitter_import, args, capsys)
     assert code == 0, err
     assert "scope: scopes-001" in out and (data_dir / "birds/scopes/scopes-001.parquet").is_file()
     from ls_pipeline.runs.runner import open_instance
@@ -103,11 +103,11 @@ def test_community_archive_from_a_file_and_from_a_server(
     payload = {"account": [{"account": {"username": "visakanv"}}], "tweets": TWEETS}
     path = tmp_path / "archive.json"
     path.write_text(json.dumps(payload))
-    assert run_cli(cli._twitter_import, ["c1", "--source", "community", "--archive_path", str(path)], capsys)[0] == 0
+    assert run_cli(cli.ls_twitter_import, ["c1", "--source", "community", "--archive_path", str(path)], capsys)[0] == 0
     assert len(pd.read_parquet(data_dir / "c1/input.parquet")) == 5
     with _serve({"/visakanv/archive.json": json.dumps(payload).encode()}) as base:
         args = ["c2", "--source", "community", "--username", "VisakanV", "--base_url", base]
-        assert run_cli(cli._twitter_import, args, capsys)[0] == 0
+        assert run_cli(cli.ls_twitter_import, args, capsys)[0] == 0
     assert len(pd.read_parquet(data_dir / "c2/input.parquet")) == 5
 
 
@@ -144,7 +144,7 @@ def test_bad_archives_are_one_line_errors_and_write_nothing(
     args: list[str], message: str, bad_archives: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = tree_digest(data_dir)
-    code, out, err = run_cli(cli._twitter_import, ["bad", *[a.format(d=bad_archives) for a in args]], capsys)
+    code, out, err = run_cli(cli.ls_twitter_import, ["bad", *[a.format(d=bad_archives) for a in args]], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert tree_digest(data_dir) == before
 

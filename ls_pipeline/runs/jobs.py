@@ -16,4 +16,3 @@ def ingest_job() -> dg.JobDefinition:
     from ls_pipeline.definitions import defs
 
     return defs.resolve_job_def("ingest_job")
-
