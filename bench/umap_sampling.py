@@ -13,7 +13,7 @@ probe rows, k = 10:
 - trustworthiness (Venna and Kaski) over the probes: 1 when every map neighbour is an embedding neighbour, lowered
   by how far down the embedding's ranking the intruders sit;
 - agreement with the full fit: the share of a row's 10 nearest on the map that are among its 10 nearest on the
-  full fit's map;
+  full fit's map (a second full fit with another seed gives the floor: two full fits differ too);
 - NMI of HDBSCAN on the map (cluster_on umap, the default min_cluster_size; noise one class) against the labels,
   and against the full fit's clustering.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from ls_pipeline.stages.umap import UmapParams, project
 K = 10
 PROBES = 2_000
 CHUNK = 256
+SEED = UmapParams().seed
 
 
 def embedding_distances(space: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -71,6 +73,11 @@ def trustworthiness(vectors: np.ndarray, probes: np.ndarray, on_map: np.ndarray)
     return float(1 - 2 * penalty / (len(probes) * K * (2 * n - 3 * K - 1)))
 
 
+def peak_gb() -> float:
+    """This process's peak RSS so far: after the first (full) fit, that fit's."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean([len(set(x) & set(y)) / K for x, y in zip(a, b, strict=True)]))
 
@@ -94,6 +101,7 @@ def main() -> None:
     parser.add_argument("--vectors", type=Path, default=Path("/tmp/ls-million/standin.npy"))
     parser.add_argument("--rows", type=int, default=50_000, help="stand-in rows (with --vectors)")
     parser.add_argument("--fit-samples", default="2000,5000,10000,20000,40000")
+    parser.add_argument("--no-floor", action="store_true", help="skip the second full fit (another seed)")
     args = parser.parse_args()
     print(machine_line(), flush=True)
     if args.embedding:
@@ -110,24 +118,28 @@ def main() -> None:
     print(f"{n:,} rows, {len(set(labels)):,} labels, {PROBES:,} probes, k={K}, {cluster_params.min_cluster_size=}")
     print(
         "| fit on | seconds | kNN preservation | trustworthiness | agreement with full fit | clusters | noise "
-        "| NMI labels | NMI full fit | load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| NMI labels | NMI full fit | peak RSS | load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         flush=True,
     )
     full_map = full_clusters = None
-    for size in [n, *(int(s) for s in args.fit_samples.split(",") if int(s) < n)]:
+    samples = [int(s) for s in args.fit_samples.split(",") if s and int(s) < n]
+    # A second full fit with another seed: how far two full fits differ, the floor the sampled fits are read against
+    floor = [] if args.no_floor else [(n, SEED + 1)]
+    for size, seed in [(n, SEED), *floor, *((s, SEED) for s in samples)]:
         started = time.perf_counter()
-        xy = project(vectors, UmapParams(fit_sample=max(size, 1000))).astype(np.float32)
+        xy = project(vectors, UmapParams(seed=seed, fit_sample=max(size, 1000))).astype(np.float32)
         seconds = time.perf_counter() - started
         on_map = nearest(map_distances, xy, probes)
         clusters = cluster_points(xy, cluster_params)[1]
         if full_map is None:
             full_map, full_clusters = on_map, clusters
+        what = f"{'all ' if size == n else ''}{size:,}{f', seed {seed}' if seed != SEED else ''}"
         print(
-            f"| {'all ' if size == n else ''}{size:,} | {seconds:,.1f} | {overlap(truth, on_map):.3f} "
+            f"| {what} | {seconds:,.1f} | {overlap(truth, on_map):.3f} "
             f"| {trustworthiness(vectors, probes, on_map):.3f} | {overlap(full_map, on_map):.3f} "
             f"| {len(set(clusters)) - (-1 in clusters)} | {np.mean(clusters < 0):.2f} "
             f"| {normalized_mutual_info_score(labels, clusters):.3f} "
-            f"| {normalized_mutual_info_score(full_clusters, clusters):.3f} | {load()} |",
+            f"| {normalized_mutual_info_score(full_clusters, clusters):.3f} | {peak_gb():.1f} GB | {load()} |",
             flush=True,
         )
     print(f"(load average at the end {os.getloadavg()[0]:.2f})")
