@@ -9,7 +9,7 @@ Gaussian noise, normalized: 1,000 topics of ~1,000 near neighbours each, no 5-ho
 through import_embeddings (what ls-embed-importer runs), named as all-MiniLM-L6-v2's so that queries embed here.
 
 Each stage runs in a process of its own under /usr/bin/time -v: its peak RSS is its own, as with the CLI commands.
-UMAP above its fit_sample (100,000 rows by default) fits on a sample and transforms the rest; clustering runs on
+UMAP above its fit_sample (250,000 rows by default) fits on a sample and transforms the rest; clustering runs on
 the 2D map (cluster_on: umap) with fast_hdbscan, sized for a million rows (min_cluster_size 200).
 """
 
