@@ -12,10 +12,15 @@ import sqlalchemy
 POLL = os.environ.get("TICKETS_POLL_CRON", "* * * * *")
 
 
+# on_missing fires only for an asset that goes missing after the sensor's first look; a project started from scratch
+# would wait for the next cron tick for its first map, so the first look also requests a missing table.
+FIRST_LOOK = dg.AutomationCondition.initial_evaluation() & dg.AutomationCondition.missing()
+
+
 @dg.asset(
     group_name="support",
     kinds={"postgres"},
-    automation_condition=dg.AutomationCondition.on_cron(POLL) | dg.AutomationCondition.on_missing(),
+    automation_condition=dg.AutomationCondition.on_cron(POLL) | dg.AutomationCondition.on_missing() | FIRST_LOOK,
 )
 def tickets(context: dg.AssetExecutionContext) -> pd.DataFrame:
     """Every ticket: id, subject, body, updated_at."""
